@@ -1,0 +1,155 @@
+//! The `serve` configuration: flags, their environment variables and defaults, validated once
+//! at start-up so the rest of the program can trust every value.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Flags of `cloudrt serve`. Each flag can also come from `CLOUDRT_<NAME>`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Directory holding main.js; its parent is the project root `require('cloud/…')` resolves from.
+    #[arg(default_value = "./cloud", env = "CLOUDRT_CLOUD_DIR")]
+    pub cloud_dir: PathBuf,
+
+    /// Address to listen on.
+    #[arg(long, env = "CLOUDRT_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on; 0 picks a free port (the chosen one is printed).
+    #[arg(long, env = "CLOUDRT_PORT", default_value_t = 1337)]
+    pub port: u16,
+
+    /// Mount path of the Parse API. `/1` is always served too, as Parse.com did.
+    #[arg(long, env = "CLOUDRT_MOUNT", default_value = "/parse")]
+    pub mount: String,
+
+    /// Application id every request must carry.
+    #[arg(long, env = "CLOUDRT_APP_ID")]
+    pub app_id: String,
+
+    /// Master key: bypasses ACLs and unlocks jobs, hooks and schema.
+    #[arg(long, env = "CLOUDRT_MASTER_KEY")]
+    pub master_key: String,
+
+    /// When set, non-master requests must carry it as REST API, JavaScript or client key.
+    #[arg(long, env = "CLOUDRT_CLIENT_KEY")]
+    pub client_key: Option<String>,
+
+    /// Number of JavaScript workers (one warm runtime each). Default: number of cores.
+    #[arg(long, env = "CLOUDRT_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Deadline of one cloud function call, in seconds (Parse.com: 15).
+    #[arg(long, env = "CLOUDRT_FUNCTION_TIMEOUT", default_value_t = 15.0)]
+    pub function_timeout: f64,
+
+    /// Calls that may wait for a free worker before new ones are refused with code 155.
+    #[arg(long, env = "CLOUDRT_MAX_QUEUE", default_value_t = 4096)]
+    pub max_queue: usize,
+
+    /// Largest request body accepted, in bytes (Parse Server's default is 20 MB).
+    #[arg(long, env = "CLOUDRT_MAX_BODY", default_value_t = 20 * 1024 * 1024)]
+    pub max_body: usize,
+
+    /// Where objects, users, jobs and hooks are stored (default: `.cloudrt` beside the cloud dir).
+    #[arg(long, env = "CLOUDRT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// A configuration error found before anything starts.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cloud directory {0} does not exist or is not a directory")]
+    MissingCloudDir(PathBuf),
+    #[error("cloud directory {0} has no main.js")]
+    MissingMain(PathBuf),
+    #[error("--mount must start with '/' and name a path, got {0:?}")]
+    BadMount(String),
+    #[error("--{0} must be a positive number of seconds")]
+    BadTimeout(&'static str),
+    #[error("--workers must be at least 1")]
+    NoWorkers,
+    #[error("--app-id and --master-key must not be empty")]
+    EmptyKey,
+}
+
+/// Validated settings of a running server.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub cloud_dir: PathBuf,
+    pub host: String,
+    pub port: u16,
+    pub mount: String,
+    pub keys: Keys,
+    pub workers: usize,
+    pub function_timeout: Duration,
+    pub max_queue: usize,
+    pub max_body: usize,
+    pub data_dir: PathBuf,
+}
+
+/// The application's credentials, checked on every request.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    pub app_id: String,
+    pub master_key: String,
+    pub client_key: Option<String>,
+}
+
+impl ServeArgs {
+    pub fn validate(self) -> Result<ServeConfig, ConfigError> {
+        if !self.cloud_dir.is_dir() {
+            return Err(ConfigError::MissingCloudDir(self.cloud_dir));
+        }
+        let cloud_dir = self
+            .cloud_dir
+            .canonicalize()
+            .map_err(|_| ConfigError::MissingCloudDir(self.cloud_dir.clone()))?;
+        if !cloud_dir.join("main.js").is_file() {
+            return Err(ConfigError::MissingMain(cloud_dir));
+        }
+        let mount = self.mount.trim_end_matches('/').to_string();
+        if !mount.starts_with('/') || mount.len() < 2 {
+            return Err(ConfigError::BadMount(self.mount));
+        }
+        let function_timeout = positive_seconds(self.function_timeout, "function-timeout")?;
+        let workers = self.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        });
+        if workers == 0 {
+            return Err(ConfigError::NoWorkers);
+        }
+        if self.app_id.is_empty() || self.master_key.is_empty() {
+            return Err(ConfigError::EmptyKey);
+        }
+        let data_dir = self.data_dir.unwrap_or_else(|| {
+            cloud_dir.parent().unwrap_or(&cloud_dir).join(".cloudrt")
+        });
+        Ok(ServeConfig {
+            cloud_dir,
+            host: self.host,
+            port: self.port,
+            mount,
+            keys: Keys {
+                app_id: self.app_id,
+                master_key: self.master_key,
+                client_key: self.client_key.filter(|k| !k.is_empty()),
+            },
+            workers,
+            function_timeout,
+            max_queue: self.max_queue.max(1),
+            max_body: self.max_body,
+            data_dir,
+        })
+    }
+}
+
+fn positive_seconds(value: f64, flag: &'static str) -> Result<Duration, ConfigError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(ConfigError::BadTimeout(flag))
+    }
+}

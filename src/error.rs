@@ -1,0 +1,87 @@
+//! Parse errors: the one place where failures become Parse codes and HTTP statuses.
+//!
+//! Every layer returns its own typed error; the HTTP layer turns them into a [`ParseError`]
+//! through the `From` impls here, so the code/status table lives in exactly one file.
+
+use serde::Serialize;
+
+/// The Parse error codes cloudrt answers with (names as in the Parse SDKs' `Parse.Error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ErrorCode(pub i32);
+
+impl ErrorCode {
+    pub const OTHER_CAUSE: ErrorCode = ErrorCode(-1);
+    pub const INVALID_JSON: ErrorCode = ErrorCode(107);
+    pub const SCRIPT_FAILED: ErrorCode = ErrorCode(141);
+    pub const TIMEOUT: ErrorCode = ErrorCode(124);
+    pub const OBJECT_NOT_FOUND: ErrorCode = ErrorCode(101);
+    pub const REQUEST_LIMIT_EXCEEDED: ErrorCode = ErrorCode(155);
+}
+
+/// An error as the Parse REST API reports it: `{"code": N, "error": "..."}` plus the HTTP
+/// status it travels with.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("Parse error {code:?}: {message}")]
+pub struct ParseError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// HTTP status; derived from the code unless a route needs another (403, 413, 429).
+    pub status: u16,
+}
+
+impl ParseError {
+    /// A Parse error with the status Parse Server gives its code: 404 for "object not found",
+    /// 400 for everything else. Never 5xx: the official SDK retries those up to five times.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        let status = if code == ErrorCode::OBJECT_NOT_FOUND { 404 } else { 400 };
+        ParseError { code, message: message.into(), status }
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// The body Parse clients expect for this error.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({ "code": self.code, "error": self.message }).to_string()
+    }
+}
+
+/// Wrong or missing application id or key. Parse answers these with a bare
+/// `{"error":"unauthorized"}` and 403, without a code.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("unauthorized")]
+pub struct Unauthorized;
+
+impl From<crate::runtime::CloudError> for ParseError {
+    fn from(error: crate::runtime::CloudError) -> Self {
+        use crate::runtime::CloudError;
+        match error {
+            CloudError::Script { code, message } => ParseError::new(ErrorCode(code), message),
+            CloudError::Timeout { .. } => ParseError::new(ErrorCode::TIMEOUT, error.to_string()),
+            CloudError::Busy => ParseError::new(ErrorCode::REQUEST_LIMIT_EXCEEDED, error.to_string()).with_status(429),
+            CloudError::Engine(_) => ParseError::new(ErrorCode::SCRIPT_FAILED, error.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_not_found_is_404_and_others_are_400() {
+        assert_eq!(ParseError::new(ErrorCode::OBJECT_NOT_FOUND, "x").status, 404);
+        assert_eq!(ParseError::new(ErrorCode::SCRIPT_FAILED, "x").status, 400);
+        assert_eq!(ParseError::new(ErrorCode(1), "internal").status, 400);
+    }
+
+    #[test]
+    fn json_shape_is_code_and_error() {
+        let body = ParseError::new(ErrorCode::INVALID_JSON, "bad").to_json();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v, serde_json::json!({"code": 107, "error": "bad"}));
+    }
+}

@@ -1,0 +1,97 @@
+//! `cloudrt`: Parse Cloud Code and the Parse REST API in one binary.
+
+mod auth;
+mod config;
+mod error;
+mod http;
+mod registry;
+mod runtime;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{ServeArgs, ServeConfig};
+use crate::registry::Registry;
+use crate::runtime::loader::ModuleRoot;
+use crate::runtime::{Handlers, Pool, PoolConfig};
+
+#[derive(Parser)]
+#[command(name = "cloudrt", version, about = "A self-hosted Parse Cloud Code runtime")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load CLOUD_DIR/main.js and serve the Parse REST API.
+    Serve(ServeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CLOUDRT_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve(args) => match args.validate() {
+            Ok(config) => serve(config),
+            Err(e) => fail(&e.to_string()),
+        },
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("cloudrt: {message}");
+    ExitCode::FAILURE
+}
+
+fn serve(config: ServeConfig) -> ExitCode {
+    let pool_config = PoolConfig {
+        root: ModuleRoot::new(config.cloud_dir.clone()),
+        workers: config.workers,
+        max_queue: config.max_queue,
+    };
+    let (pool, handlers) = match Pool::start(pool_config) {
+        Ok(started) => started,
+        Err(e) => return fail(&format!("cannot load {}: {e}", config.cloud_dir.join("main.js").display())),
+    };
+    print_handlers(&handlers);
+    let tokio = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the HTTP runtime: {e}")),
+    };
+    tokio.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await {
+            Ok(listener) => listener,
+            Err(e) => return fail(&format!("cannot listen on {}:{}: {e}", config.host, config.port)),
+        };
+        let addr = match listener.local_addr() {
+            Ok(addr) => addr,
+            Err(e) => return fail(&format!("cannot read the listening address: {e}")),
+        };
+        println!("cloudrt: {} workers, data in {}", config.workers, config.data_dir.display());
+        println!("cloudrt: listening on {}", http::url(addr, &config.mount));
+        let app = Arc::new(http::App { registry: Registry::new(&handlers), config, pool });
+        http::serve(listener, app).await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// One start-up line per handler main.js registered.
+fn print_handlers(handlers: &Handlers) {
+    for name in &handlers.functions {
+        println!("cloudrt: function {name}");
+    }
+    for trigger in &handlers.triggers {
+        println!("cloudrt: trigger {} {}", trigger.trigger_name, trigger.class_name);
+    }
+    for name in &handlers.jobs {
+        println!("cloudrt: job {name}");
+    }
+}

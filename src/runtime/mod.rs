@@ -1,0 +1,50 @@
+//! Everything that touches deno_core: a pool of worker threads, each owning one warm
+//! `JsRuntime` with the cloud code loaded once (ENGINE.md: QuickJS cannot churn runtimes).
+//! This layer knows nothing of HTTP: it takes a handler name and a request as JSON, and gives
+//! back the encoded result or a typed [`CloudError`].
+
+pub mod loader;
+mod ops;
+mod pool;
+mod watchdog;
+mod worker;
+
+pub use pool::{Pool, PoolConfig};
+
+/// What main.js registered, read once at start-up from the first worker.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Handlers {
+    pub functions: Vec<String>,
+    pub jobs: Vec<String>,
+    pub triggers: Vec<TriggerName>,
+}
+
+/// A trigger registration: which class, which moment.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TriggerName {
+    pub class_name: String,
+    pub trigger_name: String,
+}
+
+/// Why a call into cloud code did not produce a result.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CloudError {
+    /// The handler failed (threw, rejected, or called `response.error`).
+    #[error("{message}")]
+    Script { code: i32, message: String },
+    /// The handler did not finish before its deadline and was stopped.
+    #[error("{what} timed out after {seconds} s")]
+    Timeout { what: String, seconds: f64 },
+    /// Every worker is busy and the queue in front of them is full.
+    #[error("too many cloud code calls waiting; try again later")]
+    Busy,
+    /// The engine itself failed (not the script): the worker is gone or the runtime broke.
+    #[error("cloud code engine failure: {0}")]
+    Engine(String),
+}
+
+/// Start-up failure: the cloud code could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BootError(pub String);
