@@ -75,7 +75,7 @@
       params: decode(wire.params || {}),
       master: !!wire.master,
       user: wire.user || null,
-      installationId: wire.installationId,
+      installationId: wire.installationId == null ? undefined : wire.installationId,
       headers: wire.headers || {},
       ip: wire.ip,
       functionName: name,

@@ -60,7 +60,9 @@ impl From<crate::runtime::CloudError> for ParseError {
         use crate::runtime::CloudError;
         match error {
             CloudError::Script { code, message } => ParseError::new(ErrorCode(code), message),
-            CloudError::Timeout { .. } => ParseError::new(ErrorCode::TIMEOUT, error.to_string()),
+            CloudError::Timeout { .. } | CloudError::NeverSettles { .. } => {
+                ParseError::new(ErrorCode::TIMEOUT, error.to_string())
+            }
             CloudError::Busy => ParseError::new(ErrorCode::REQUEST_LIMIT_EXCEEDED, error.to_string()).with_status(429),
             CloudError::Engine(_) => ParseError::new(ErrorCode::SCRIPT_FAILED, error.to_string()),
         }

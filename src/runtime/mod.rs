@@ -36,6 +36,11 @@ pub enum CloudError {
     /// The handler did not finish before its deadline and was stopped.
     #[error("{what} timed out after {seconds} s")]
     Timeout { what: String, seconds: f64 },
+    /// The handler's promise is pending and nothing left in the runtime can settle it. The
+    /// worker is released at once; the caller still gets the timeout at the deadline, as if
+    /// the call had been waited for.
+    #[error("{what} can never finish")]
+    NeverSettles { what: String },
     /// Every worker is busy and the queue in front of them is full.
     #[error("too many cloud code calls waiting; try again later")]
     Busy,

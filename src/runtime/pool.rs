@@ -54,10 +54,11 @@ impl Pool {
     /// `{"result":…}` body.
     pub async fn run_function(&self, name: &str, request: String, timeout: Duration) -> Result<String, CloudError> {
         let (reply, answer) = oneshot::channel();
+        let call_deadline = Instant::now() + timeout;
         let call = Call {
             name: name.to_string(),
             request,
-            deadline: Instant::now() + timeout,
+            deadline: call_deadline,
             timeout,
             reply,
         };
@@ -65,8 +66,14 @@ impl Pool {
             async_channel::TrySendError::Full(_) => CloudError::Busy,
             async_channel::TrySendError::Closed(_) => CloudError::Engine("the workers have stopped".into()),
         })?;
-        answer
-            .await
-            .map_err(|_| CloudError::Engine("the worker stopped before answering".into()))?
+        let deadline = call_deadline;
+        match answer.await {
+            Ok(Err(CloudError::NeverSettles { what })) => {
+                tokio::time::sleep_until(deadline.into()).await;
+                Err(CloudError::Timeout { what, seconds: timeout.as_secs_f64() })
+            }
+            Ok(outcome) => outcome,
+            Err(_) => Err(CloudError::Engine("the worker stopped before answering".into())),
+        }
     }
 }

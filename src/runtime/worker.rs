@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use deno_core::error::CoreErrorKind;
 use deno_core::{v8, JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use tokio::sync::oneshot;
 
@@ -11,6 +12,9 @@ use super::loader::ModuleRoot;
 use super::ops::cloudrt;
 use super::watchdog::Watchdog;
 use super::{BootError, CloudError, Handlers};
+
+/// How long main.js (and what it requires) may take to load.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One cloud function call waiting for a worker.
 pub struct Call {
@@ -46,18 +50,27 @@ pub fn run(
             extensions: vec![cloudrt::init(root.clone())],
             ..Default::default()
         });
-        let (entry, handlers) = match boot(&mut js, &root) {
-            Ok(booted) => booted,
-            Err(e) => {
-                let _ = ready.send(Err(e));
-                return;
-            }
-        };
         let isolate = js.v8_isolate().thread_safe_handle();
         let watchdog = match Watchdog::spawn(isolate, format!("cloudrt-watchdog-{index}")) {
             Ok(w) => w,
             Err(e) => {
                 let _ = ready.send(Err(BootError(format!("cannot start watchdog {index}: {e}"))));
+                return;
+            }
+        };
+        watchdog.arm(Instant::now() + BOOT_TIMEOUT);
+        let booted = boot(&mut js, &root);
+        if watchdog.disarm() {
+            let _ = ready.send(Err(BootError(format!(
+                "main.js did not finish loading within {} s (an endless loop at top level?)",
+                BOOT_TIMEOUT.as_secs()
+            ))));
+            return;
+        }
+        let (entry, handlers) = match booted {
+            Ok(booted) => booted,
+            Err(e) => {
+                let _ = ready.send(Err(e));
                 return;
             }
         };
@@ -79,7 +92,7 @@ fn boot(js: &mut JsRuntime, root: &ModuleRoot) -> Result<(Entry, Handlers), Boot
     let internals = js
         .execute_script(
             "cloudrt:seal",
-            "(() => { const i = globalThis.__cloudrtInternals; delete globalThis.__cloudrtInternals; return i; })()",
+            "(() => { const i = globalThis.__cloudrtInternals; delete globalThis.__cloudrtInternals; delete globalThis.Deno; return i; })()",
         )
         .map_err(|e| BootError(e.to_string()))?;
     let (load_module, run_function, handlers) = {
@@ -99,10 +112,21 @@ fn boot(js: &mut JsRuntime, root: &ModuleRoot) -> Result<(Entry, Handlers), Boot
         (get("loadModule")?, get("runFunction")?, get("handlers")?)
     };
     let main = root.main_module().to_string_lossy().into_owned();
-    call_sync(js, &load_module, &[&main]).map_err(|e| BootError(e.to_string()))?;
-    let listed = call_sync(js, &handlers, &[]).map_err(|e| BootError(e.to_string()))?;
+    call_sync(js, &load_module, &[&main]).map_err(|e| BootError(user_stack(&e)))?;
+    let listed = call_sync(js, &handlers, &[]).map_err(|e| BootError(user_stack(&e)))?;
     let handlers = serde_json::from_str(&listed).map_err(|e| BootError(format!("handler list: {e}")))?;
     Ok((Entry { run_function }, handlers))
+}
+
+/// An error as the cloud code's author needs it: message and the frames in their own files,
+/// without the runtime's internal (`ext:`) frames.
+fn user_stack(error: &deno_core::error::JsError) -> String {
+    error
+        .to_string()
+        .lines()
+        .filter(|line| !line.contains("(ext:") && !line.trim_start().starts_with("at ext:"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Calls a JS function that answers synchronously with a string.
@@ -137,10 +161,8 @@ fn strings<'s>(scope: &mut v8::PinScope<'s, '_>, args: &[&str]) -> Vec<v8::Local
 /// Runs one call under its deadline. A synchronous handler answers without touching the
 /// event loop; an async one drives it until its promise settles or the deadline passes.
 async fn run_call(js: &mut JsRuntime, entry: &Entry, watchdog: &Watchdog, call: &Call) -> Result<String, CloudError> {
-    let timed_out = || CloudError::Timeout {
-        what: format!("Cloud function \"{}\"", call.name),
-        seconds: call.timeout.as_secs_f64(),
-    };
+    let what = format!("Cloud function \"{}\"", call.name);
+    let timed_out = || CloudError::Timeout { what: what.clone(), seconds: call.timeout.as_secs_f64() };
     if Instant::now() >= call.deadline {
         return Err(timed_out());
     }
@@ -164,6 +186,9 @@ async fn run_call(js: &mut JsRuntime, entry: &Entry, watchdog: &Watchdog, call: 
     }
     let value = match settled {
         Err(_) => return Err(timed_out()),
+        Ok(Err(e)) if matches!(e.as_kind(), CoreErrorKind::PendingPromiseResolution) => {
+            return Err(CloudError::NeverSettles { what });
+        }
         Ok(Err(e)) => return Err(CloudError::Engine(e.to_string())),
         Ok(Ok(value)) => value,
     };

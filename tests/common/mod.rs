@@ -1,0 +1,126 @@
+//! The one harness every integration test uses: start the real `cloudrt` binary on port 0
+//! with a fixture app, learn its URL from its start-up output, talk HTTP to it.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub const APP_ID: &str = "test-app";
+pub const MASTER_KEY: &str = "test-master";
+
+/// Path of `fixtures/<name>/cloud`.
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name).join("cloud")
+}
+
+/// A running server; killed on drop.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    /// Everything the server wrote to stderr (its log), for assertions on logging.
+    pub log: Arc<Mutex<String>>,
+    pub client: reqwest::Client,
+}
+
+/// What happened when the server was started and exited instead of listening.
+#[derive(Debug)]
+pub struct Exited {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Server {
+    /// Starts `cloudrt serve <fixture> --port 0` with the test keys plus `extra` flags.
+    pub fn start(fixture_name: &str, extra: &[&str]) -> Server {
+        Server::try_start(&fixture(fixture_name), extra).unwrap_or_else(|e| panic!("server did not start: {e:?}"))
+    }
+
+    pub fn try_start(cloud_dir: &std::path::Path, extra: &[&str]) -> Result<Server, Exited> {
+        let data_dir = std::env::temp_dir().join(format!(
+            "cloudrt-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cloudrt"))
+            .arg("serve")
+            .arg(cloud_dir)
+            .args(["--port", "0", "--app-id", APP_ID, "--master-key", MASTER_KEY])
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(extra)
+            .env_remove("CLOUDRT_CLIENT_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn cloudrt");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut printed = String::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+                let status = child.wait().expect("wait for cloudrt");
+                std::thread::sleep(Duration::from_millis(50));
+                return Err(Exited { code: status.code(), stdout: printed, stderr: log.lock().unwrap().clone() });
+            }
+            printed.push_str(&line);
+            if let Some(url) = line.trim().strip_prefix("cloudrt: listening on ") {
+                let url = url.to_string();
+                std::thread::spawn(move || for _ in stdout.lines() {});
+                let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+                return Ok(Server { child, url, log, client });
+            }
+        }
+    }
+
+    /// `POST {mount}/functions/<name>` with the app id, JSON params and extra headers.
+    pub async fn call(&self, name: &str, params: Value, headers: &[(&str, &str)]) -> (u16, Value) {
+        self.post(&format!("/functions/{name}"), params.to_string(), headers, true).await
+    }
+
+    /// POSTs `body` to `{url}{path}`; `with_app_id` adds `X-Parse-Application-Id`.
+    pub async fn post(&self, path: &str, body: String, headers: &[(&str, &str)], with_app_id: bool) -> (u16, Value) {
+        let mut request = self.client.post(format!("{}{path}", self.url)).body(body);
+        if with_app_id {
+            request = request.header("X-Parse-Application-Id", APP_ID);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text:?}"));
+        (status, json)
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
