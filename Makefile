@@ -1,0 +1,20 @@
+# The two commands a newcomer needs: `make serve` and `make test` (see README.md).
+APP_ID ?= myapp
+MASTER_KEY ?= myMasterKey
+
+.PHONY: setup serve test bench
+
+setup:
+	./scripts/setup.sh
+
+# Builds and serves the example app in cloud/ on http://127.0.0.1:1337/parse
+serve: setup
+	cargo run --release -- serve ./cloud --app-id $(APP_ID) --master-key $(MASTER_KEY)
+
+# Unit tests, integration tests (real server on port 0) and the official Parse JS SDK tests.
+test: setup
+	cargo test --release
+
+bench:
+	./scripts/setup.sh --bench
+	./bench/run.sh

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what building and testing cloudrt needs on a fresh Debian machine, and nothing twice:
+#   - cmake and libsimde-dev: the QuickJS engine crate (v8x) builds the WAMR interpreter with CMake,
+#     which would git-clone simde; .cargo/config.toml points it at Debian's headers instead.
+#   - the official Parse JS SDK (npm, pinned in tests/sdk/package-lock.json) for tests/sdk.
+#   - wrk, for `make bench` only (pass --bench).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake libsimde-dev)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(wrk)
+fi
+missing=()
+for package in "${packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if (( ${#missing[@]} )); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -d tests/sdk/node_modules/parse ]] || [[ tests/sdk/package-lock.json -nt tests/sdk/node_modules/.package-lock.json ]]; then
+  echo "setup: installing the Parse JS SDK for tests/sdk"
+  npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
+fi
