@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{ServeArgs, ServeConfig};
 use crate::registry::Registry;
 use crate::runtime::loader::ModuleRoot;
-use crate::runtime::{Handlers, Pool, PoolConfig};
+use crate::runtime::{Handlers, HostSlot, Pool, PoolConfig};
 
 #[derive(Parser)]
 #[command(name = "cloudrt", version, about = "A self-hosted Parse Cloud Code runtime")]
@@ -56,6 +56,7 @@ fn serve(config: ServeConfig) -> ExitCode {
         root: ModuleRoot::new(config.cloud_dir.clone()),
         workers: config.workers,
         max_queue: config.max_queue,
+        host: HostSlot::default(),
     };
     let (pool, handlers) = match Pool::start(pool_config) {
         Ok(started) => started,

@@ -87,7 +87,7 @@ async fn request_object_carries_caller_details() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(body["result"], json!({
-        "master": true, "user": null, "installationId": "inst-1", "functionName": "whoAmI",
+        "master": true, "installationId": "inst-1", "functionName": "whoAmI",
         "ip": "127.0.0.1", "header": "custom", "context": {"from": "header"}, "hasLog": true,
     }));
     let (_, body) = server.call("whoAmI", json!({}), &[]).await;

@@ -1,0 +1,1079 @@
+//! Class schemas: legal class and field names, the Parse type a REST value implies, and
+//! Parse's "the first write decides a field's type" rule.
+//!
+//! Parse apps do not declare schemas up front. Saving `{"score": 3}` to a new field makes it
+//! a Number field, and from then on saving a string there is an error (111). This module
+//! holds that rule so every write path enforces it the same way.
+//!
+//! It is also home to [`DataError`], the one error type of the `data` modules, so the HTTP
+//! layer has a single thing to turn into a Parse error response.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::acl::Acl;
+use super::ids::millis_from_iso;
+use super::ops::Op;
+
+/// A failure with the Parse error code a client should see.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct DataError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl DataError {
+    pub const INVALID_QUERY: i32 = 102;
+    pub const INVALID_CLASS_NAME: i32 = 103;
+    pub const INVALID_KEY_NAME: i32 = 105;
+    pub const INVALID_POINTER: i32 = 106;
+    pub const INVALID_JSON: i32 = 107;
+    pub const INCORRECT_TYPE: i32 = 111;
+    pub const OPERATION_FORBIDDEN: i32 = 119;
+    pub const INVALID_ACL: i32 = 123;
+    /// Parse Server answers this (unnamed in the SDKs) when a Pointer or Relation field type
+    /// is declared without its target class.
+    pub const MISSING_TARGET_CLASS: i32 = 135;
+    /// Parse Server's answer when a schema tries to redefine one of a class's built-in fields.
+    pub const FIELD_CANNOT_CHANGE: i32 = 136;
+    pub const VALIDATION_ERROR: i32 = 142;
+
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        DataError { code, message: message.into() }
+    }
+}
+
+/// Classes Parse Server itself defines. Their names start with `_`, which user classes may
+/// not, so they are accepted by name.
+pub const SYSTEM_CLASSES: &[&str] = &[
+    "_User",
+    "_Installation",
+    "_Role",
+    "_Session",
+    "_Product",
+    "_PushStatus",
+    "_JobStatus",
+    "_JobSchedule",
+    "_Audience",
+    "_Idempotency",
+    "_Hooks",
+    "_GlobalConfig",
+    "_GraphQLConfig",
+];
+
+/// Body keys the server owns. `check_and_extend` skips them because the caller strips or
+/// rejects them before the body is stored, and their types are fixed by the defaults anyway.
+const SERVER_OWNED_KEYS: &[&str] = &["objectId", "createdAt", "updatedAt"];
+
+/// `^[A-Za-z][A-Za-z0-9_]*$`, the shape Parse requires of class and field names.
+fn is_identifier(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Accepts Parse's system classes and names matching `^[A-Za-z][A-Za-z0-9_]*$`; anything
+/// else is 103.
+pub fn validate_class_name(name: &str) -> Result<(), DataError> {
+    if SYSTEM_CLASSES.contains(&name) || is_identifier(name) {
+        Ok(())
+    } else {
+        Err(DataError::new(DataError::INVALID_CLASS_NAME, format!("Invalid class name: {name}")))
+    }
+}
+
+/// Accepts a top-level field name matching `^[A-Za-z][A-Za-z0-9_]*$`, except `length`,
+/// which Parse Server reserves (it breaks JavaScript code that treats objects as
+/// array-likes); anything else is 105.
+pub fn validate_field_name(name: &str) -> Result<(), DataError> {
+    if is_identifier(name) && name != "length" {
+        Ok(())
+    } else {
+        Err(invalid_field_name(name))
+    }
+}
+
+/// Accepts a possibly dotted key (`"address.city"`, `"scores.0"`) addressing a value inside
+/// an Object or Array field: the first segment must be a valid field name, and each later
+/// one an identifier or an array index. Anything else is 105, naming the whole path.
+pub fn validate_field_path(path: &str) -> Result<(), DataError> {
+    let mut segments = path.split('.');
+    let field = segments.next().unwrap_or_default();
+    let nested_ok = |segment: &str| {
+        is_identifier(segment) || (!segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if validate_field_name(field).is_ok() && segments.all(nested_ok) {
+        Ok(())
+    } else {
+        Err(invalid_field_name(path))
+    }
+}
+
+/// Field-name rules that depend on the class: Parse reserves `className` everywhere except
+/// in `_Hooks`, whose objects describe triggers on a class.
+fn validate_field_name_in(class_name: &str, name: &str) -> Result<(), DataError> {
+    if name == "className" && class_name != "_Hooks" {
+        return Err(invalid_field_name(name));
+    }
+    validate_field_name(name)
+}
+
+fn invalid_field_name(name: &str) -> DataError {
+    DataError::new(DataError::INVALID_KEY_NAME, format!("Invalid field name: {name}"))
+}
+
+/// The type of a class field, as Parse's schema API names them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FieldType {
+    String,
+    Number,
+    Boolean,
+    Date,
+    Object,
+    Array,
+    /// A pointer to an object of the named class.
+    Pointer(String),
+    /// A many-to-many relation to objects of the named class.
+    Relation(String),
+    GeoPoint,
+    File,
+    Bytes,
+    Polygon,
+    /// Spelled as Parse's type string so the variant and the wire name match.
+    #[allow(clippy::upper_case_acronyms)]
+    ACL,
+}
+
+impl FieldType {
+    /// Parse's name for the type (`"Pointer"`, not `"Pointer<_User>"`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            FieldType::String => "String",
+            FieldType::Number => "Number",
+            FieldType::Boolean => "Boolean",
+            FieldType::Date => "Date",
+            FieldType::Object => "Object",
+            FieldType::Array => "Array",
+            FieldType::Pointer(_) => "Pointer",
+            FieldType::Relation(_) => "Relation",
+            FieldType::GeoPoint => "GeoPoint",
+            FieldType::File => "File",
+            FieldType::Bytes => "Bytes",
+            FieldType::Polygon => "Polygon",
+            FieldType::ACL => "ACL",
+        }
+    }
+
+    /// The class a Pointer or Relation field points to.
+    pub fn target_class(&self) -> Option<&str> {
+        match self {
+            FieldType::Pointer(class) | FieldType::Relation(class) => Some(class),
+            _ => None,
+        }
+    }
+
+    /// The schema-API form: `{"type":"String"}`, `{"type":"Pointer","targetClass":"_User"}`.
+    pub fn to_json(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("type".to_owned(), Value::from(self.name()));
+        if let Some(class) = self.target_class() {
+            out.insert("targetClass".to_owned(), Value::from(class));
+        }
+        Value::Object(out)
+    }
+
+    /// Reads the schema-API form, with Parse Server's error codes: 107 for a non-object or
+    /// non-string `type`/`targetClass`, 111 for an unknown type, 135 for a Pointer or Relation
+    /// without `targetClass`, 103 for an invalid target class. Field options Parse also allows
+    /// here (`required`, `defaultValue`) are ignored.
+    pub fn from_json(value: &Value) -> Result<FieldType, DataError> {
+        let invalid_json = || DataError::new(DataError::INVALID_JSON, "invalid JSON");
+        let field = value.as_object().ok_or_else(invalid_json)?;
+        let name = field.get("type").and_then(Value::as_str).ok_or_else(invalid_json)?;
+        let target_class = || -> Result<String, DataError> {
+            let class = match field.get("targetClass") {
+                None | Some(Value::Null) => {
+                    return Err(DataError::new(
+                        DataError::MISSING_TARGET_CLASS,
+                        format!("type {name} needs a class name"),
+                    ))
+                }
+                Some(Value::String(class)) => class,
+                Some(_) => return Err(invalid_json()),
+            };
+            validate_class_name(class)?;
+            Ok(class.clone())
+        };
+        Ok(match name {
+            "String" => FieldType::String,
+            "Number" => FieldType::Number,
+            "Boolean" => FieldType::Boolean,
+            "Date" => FieldType::Date,
+            "Object" => FieldType::Object,
+            "Array" => FieldType::Array,
+            "Pointer" => FieldType::Pointer(target_class()?),
+            "Relation" => FieldType::Relation(target_class()?),
+            "GeoPoint" => FieldType::GeoPoint,
+            "File" => FieldType::File,
+            "Bytes" => FieldType::Bytes,
+            "Polygon" => FieldType::Polygon,
+            "ACL" => FieldType::ACL,
+            other => {
+                return Err(DataError::new(DataError::INCORRECT_TYPE, format!("invalid field type: {other}")))
+            }
+        })
+    }
+}
+
+/// Parse's way of writing a type in error messages: `Number`, `Pointer<_User>`.
+impl fmt::Display for FieldType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.target_class() {
+            Some(class) => write!(f, "{}<{class}>", self.name()),
+            None => f.write_str(self.name()),
+        }
+    }
+}
+
+impl Serialize for FieldType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for FieldType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        FieldType::from_json(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The Parse type a REST value implies, or `None` when it implies none (`null`, `Delete`,
+/// relation ops with no pointers).
+///
+/// `{"__type": ...}` values must be well formed: 111 "This is not a valid X" for a missing
+/// or wrong-typed member and for unknown `__type`s (including `"Object"`: full objects are
+/// not storable values, pointers are), 106 for a Pointer without a string `objectId`, 103 for
+/// a Pointer or Relation to an invalid class name, 107 for a Polygon with fewer than three
+/// points. Operations get their type from [`Op::field_type`]; a malformed or unknown `__op`
+/// is 107, as with every malformed operation (see `ops`).
+pub fn type_of_value(value: &Value) -> Result<Option<FieldType>, DataError> {
+    Ok(Some(match value {
+        Value::Null => return Ok(None),
+        Value::Bool(_) => FieldType::Boolean,
+        Value::Number(_) => FieldType::Number,
+        Value::String(_) => FieldType::String,
+        Value::Array(_) => FieldType::Array,
+        Value::Object(object) => match object.get("__type") {
+            None | Some(Value::Null) => match Op::parse(value)? {
+                Some(op) => return op.field_type(),
+                None => FieldType::Object,
+            },
+            Some(type_name) => typed_value_type(object, type_name)?,
+        },
+    }))
+}
+
+fn typed_value_type(object: &Map<String, Value>, type_name: &Value) -> Result<FieldType, DataError> {
+    let not_valid = || {
+        let name = type_name.as_str().map_or_else(|| type_name.to_string(), str::to_owned);
+        DataError::new(DataError::INCORRECT_TYPE, format!("This is not a valid {name}"))
+    };
+    let non_empty_str = |key: &str| object.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let class_name = || -> Result<String, DataError> {
+        let class = non_empty_str("className").ok_or_else(not_valid)?;
+        validate_class_name(class)?;
+        Ok(class.to_owned())
+    };
+    match type_name.as_str().ok_or_else(not_valid)? {
+        "Pointer" => {
+            let class = class_name()?;
+            if object.get("objectId").and_then(Value::as_str).is_none() {
+                return Err(DataError::new(
+                    DataError::INVALID_POINTER,
+                    format!("This is not a valid Pointer: objectId of a {class} pointer must be a string"),
+                ));
+            }
+            Ok(FieldType::Pointer(class))
+        }
+        "Relation" => Ok(FieldType::Relation(class_name()?)),
+        "File" => non_empty_str("name").map(|_| FieldType::File).ok_or_else(not_valid),
+        "Bytes" => non_empty_str("base64").map(|_| FieldType::Bytes).ok_or_else(not_valid),
+        // A Date that does not parse would sort and compare as garbage forever after.
+        "Date" => {
+            non_empty_str("iso").and_then(millis_from_iso).map(|_| FieldType::Date).ok_or_else(not_valid)
+        }
+        "GeoPoint" => {
+            let coordinate = |key: &str| object.get(key).and_then(Value::as_f64);
+            let (Some(latitude), Some(longitude)) = (coordinate("latitude"), coordinate("longitude")) else {
+                return Err(not_valid());
+            };
+            if !(-90.0..=90.0).contains(&latitude) {
+                return Err(DataError::new(
+                    DataError::INCORRECT_TYPE,
+                    format!("GeoPoint latitude out of bounds: {latitude}"),
+                ));
+            }
+            if !(-180.0..=180.0).contains(&longitude) {
+                return Err(DataError::new(
+                    DataError::INCORRECT_TYPE,
+                    format!("GeoPoint longitude out of bounds: {longitude}"),
+                ));
+            }
+            Ok(FieldType::GeoPoint)
+        }
+        "Polygon" => {
+            let Some(Value::Array(points)) = object.get("coordinates") else {
+                return Err(not_valid());
+            };
+            let is_point = |point: &Value| {
+                point.as_array().is_some_and(|pair| pair.len() == 2 && pair.iter().all(Value::is_number))
+            };
+            if !points.iter().all(is_point) {
+                return Err(not_valid());
+            }
+            if points.len() < 3 {
+                return Err(DataError::new(DataError::INVALID_JSON, "Polygon must have at least 3 values"));
+            }
+            Ok(FieldType::Polygon)
+        }
+        _ => Err(not_valid()),
+    }
+}
+
+/// One class's fields and their types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassSchema {
+    pub class_name: String,
+    pub fields: BTreeMap<String, FieldType>,
+}
+
+impl ClassSchema {
+    /// A schema for a new class: the name is validated (103) and the default fields filled in.
+    pub fn new(class_name: &str) -> Result<ClassSchema, DataError> {
+        validate_class_name(class_name)?;
+        Ok(ClassSchema { class_name: class_name.to_owned(), fields: Self::default_fields(class_name) })
+    }
+
+    /// The fields Parse Server gives every object (`objectId`, `createdAt`, `updatedAt`,
+    /// `ACL`) plus those it defines for its system classes — the same table as Parse
+    /// Server's `defaultColumns`, so clients see the same schema from both servers.
+    pub fn default_fields(class_name: &str) -> BTreeMap<String, FieldType> {
+        use FieldType::*;
+        let pointer = |class: &str| Pointer(class.to_owned());
+        let relation = |class: &str| Relation(class.to_owned());
+        let mut fields = vec![("objectId", String), ("createdAt", Date), ("updatedAt", Date), ("ACL", ACL)];
+        fields.extend(match class_name {
+            "_User" => vec![
+                ("username", String),
+                ("password", String),
+                ("email", String),
+                ("emailVerified", Boolean),
+                ("authData", Object),
+            ],
+            "_Installation" => vec![
+                ("installationId", String),
+                ("deviceToken", String),
+                ("channels", Array),
+                ("deviceType", String),
+                ("pushType", String),
+                ("GCMSenderId", String),
+                ("timeZone", String),
+                ("localeIdentifier", String),
+                ("badge", Number),
+                ("appVersion", String),
+                ("appName", String),
+                ("appIdentifier", String),
+                ("parseVersion", String),
+            ],
+            "_Role" => vec![("name", String), ("users", relation("_User")), ("roles", relation("_Role"))],
+            "_Session" => vec![
+                ("user", pointer("_User")),
+                ("installationId", String),
+                ("sessionToken", String),
+                ("expiresAt", Date),
+                ("createdWith", Object),
+            ],
+            "_Product" => vec![
+                ("productIdentifier", String),
+                ("download", File),
+                ("downloadName", String),
+                ("icon", File),
+                ("order", Number),
+                ("title", String),
+                ("subtitle", String),
+            ],
+            "_PushStatus" => vec![
+                ("pushTime", String),
+                ("source", String),
+                ("query", String),
+                ("payload", String),
+                ("title", String),
+                ("expiry", Number),
+                ("expiration_interval", Number),
+                ("status", String),
+                ("numSent", Number),
+                ("numFailed", Number),
+                ("pushHash", String),
+                ("errorMessage", Object),
+                ("sentPerType", Object),
+                ("failedPerType", Object),
+                ("sentPerUTCOffset", Object),
+                ("failedPerUTCOffset", Object),
+                ("count", Number),
+            ],
+            "_JobStatus" => vec![
+                ("jobName", String),
+                ("source", String),
+                ("status", String),
+                ("message", String),
+                ("params", Object),
+                ("finishedAt", Date),
+            ],
+            "_JobSchedule" => vec![
+                ("jobName", String),
+                ("description", String),
+                ("params", String),
+                ("startAfter", String),
+                ("daysOfWeek", Array),
+                ("timeOfDay", String),
+                ("lastRun", Number),
+                ("repeatMinutes", Number),
+            ],
+            "_Hooks" => vec![
+                ("functionName", String),
+                ("className", String),
+                ("triggerName", String),
+                ("url", String),
+            ],
+            "_GlobalConfig" => vec![("params", Object), ("masterKeyOnly", Object)],
+            "_GraphQLConfig" => vec![("config", Object)],
+            "_Audience" => {
+                vec![("name", String), ("query", String), ("lastUsed", Date), ("timesUsed", Number)]
+            }
+            "_Idempotency" => vec![("reqId", String), ("expire", Date)],
+            _ => vec![],
+        });
+        fields.into_iter().map(|(name, field_type)| (name.to_owned(), field_type)).collect()
+    }
+
+    /// The schema-API form: `{"className": "...", "fields": {"name": {"type": ...}}}`.
+    /// Class-level permissions and indexes are not modelled here.
+    pub fn to_json(&self) -> Value {
+        let fields: Map<String, Value> =
+            self.fields.iter().map(|(name, field_type)| (name.clone(), field_type.to_json())).collect();
+        let mut out = Map::new();
+        out.insert("className".to_owned(), Value::from(self.class_name.as_str()));
+        out.insert("fields".to_owned(), Value::Object(fields));
+        Value::Object(out)
+    }
+
+    /// Reads the schema-API form (a stored schema, or a schema POST body). The class's
+    /// default fields are always present in the result, whether or not the JSON lists them;
+    /// listing one with a different type is 136, as in Parse Server. `fields` may be absent.
+    /// Other keys (`classLevelPermissions`, `indexes`) are ignored.
+    pub fn from_json(value: &Value) -> Result<ClassSchema, DataError> {
+        let invalid_json = |what: &str| DataError::new(DataError::INVALID_JSON, what.to_owned());
+        let object = value.as_object().ok_or_else(|| invalid_json("a schema must be an object"))?;
+        let class_name = object
+            .get("className")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid_json("a schema needs a string className"))?;
+        let mut schema = ClassSchema::new(class_name)?;
+        let fields = match object.get("fields") {
+            None | Some(Value::Null) => return Ok(schema),
+            Some(Value::Object(fields)) => fields,
+            Some(_) => return Err(invalid_json("schema fields must be an object")),
+        };
+        for (name, field) in fields {
+            validate_field_name_in(class_name, name)?;
+            let field_type = FieldType::from_json(field)?;
+            match schema.fields.get(name) {
+                Some(default) if *default != field_type => {
+                    return Err(DataError::new(
+                        DataError::FIELD_CANNOT_CHANGE,
+                        format!("field {name} cannot be added"),
+                    ))
+                }
+                Some(_) => {}
+                None => {
+                    schema.fields.insert(name.clone(), field_type);
+                }
+            }
+        }
+        Ok(schema)
+    }
+
+    /// Checks a create/update body against the schema and adds the fields it introduces,
+    /// returning their names in the order found.
+    ///
+    /// Per key: `objectId`, `createdAt` and `updatedAt` are skipped (server-owned; the caller
+    /// strips them). `ACL` must be `null`, `Delete`, or a valid ACL (123). Any other key must
+    /// be a valid field path (105); a dotted key types its top-level field as Object, or as
+    /// Array when the next segment is an index, as Parse Server does. Values with no type
+    /// (`null`, `Delete`) are not checked further. A type that differs from the field's
+    /// existing one is 111 "schema mismatch for C.f; expected T but got U". At most one
+    /// top-level GeoPoint per body, as Parse Server requires (111).
+    ///
+    /// On error the schema is unchanged, so a rejected write never leaves a field behind.
+    pub fn check_and_extend(&mut self, update: &Map<String, Value>) -> Result<Vec<String>, DataError> {
+        let mut added: Vec<(String, FieldType)> = Vec::new();
+        let mut geo_points = 0;
+        for (key, value) in update {
+            if SERVER_OWNED_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            if key == "ACL" {
+                if !value.is_null() && !matches!(Op::parse(value)?, Some(Op::Delete)) {
+                    Acl::parse(value)?;
+                }
+                continue;
+            }
+            validate_field_path(key)?;
+            let (field, nested) = match key.split_once('.') {
+                Some((field, rest)) => (field, Some(rest)),
+                None => (key.as_str(), None),
+            };
+            validate_field_name_in(&self.class_name, field)?;
+            let Some(value_type) = type_of_value(value)? else {
+                continue;
+            };
+            let field_type = match nested {
+                None => {
+                    if value_type == FieldType::GeoPoint {
+                        geo_points += 1;
+                        if geo_points > 1 {
+                            return Err(DataError::new(
+                                DataError::INCORRECT_TYPE,
+                                "there can only be one geopoint field in a class",
+                            ));
+                        }
+                    }
+                    value_type
+                }
+                Some(rest) => {
+                    let next = rest.split('.').next().unwrap_or_default();
+                    if next.bytes().all(|b| b.is_ascii_digit()) {
+                        FieldType::Array
+                    } else {
+                        FieldType::Object
+                    }
+                }
+            };
+            let pending = added.iter().find(|(name, _)| name == field).map(|(_, t)| t);
+            match self.fields.get(field).or(pending) {
+                Some(expected) if *expected != field_type => {
+                    return Err(DataError::new(
+                        DataError::INCORRECT_TYPE,
+                        format!(
+                            "schema mismatch for {}.{field}; expected {expected} but got {field_type}",
+                            self.class_name
+                        ),
+                    ))
+                }
+                Some(_) => {}
+                None => added.push((field.to_owned(), field_type)),
+            }
+        }
+        let mut names = Vec::with_capacity(added.len());
+        for (name, field_type) in added {
+            self.fields.insert(name.clone(), field_type);
+            names.push(name);
+        }
+        Ok(names)
+    }
+}
+
+impl Serialize for ClassSchema {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClassSchema {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        ClassSchema::from_json(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    fn pointer(class: &str, id: &str) -> Value {
+        json!({"__type": "Pointer", "className": class, "objectId": id})
+    }
+
+    #[test]
+    fn class_names() {
+        let cases = [
+            ("GameScore", true),
+            ("a", true),
+            ("A_b_9", true),
+            ("Z9", true),
+            ("_User", true),
+            ("_Installation", true),
+            ("_Role", true),
+            ("_Session", true),
+            ("_Product", true),
+            ("_PushStatus", true),
+            ("_JobStatus", true),
+            ("_JobSchedule", true),
+            ("_Audience", true),
+            ("_Idempotency", true),
+            ("_Hooks", true),
+            ("_GlobalConfig", true),
+            ("_GraphQLConfig", true),
+            ("_Custom", false),
+            ("_user", false),
+            ("", false),
+            ("9Lives", false),
+            ("Game Score", false),
+            ("Game-Score", false),
+            ("Game.Score", false),
+            ("Gäme", false),
+            ("_Join:users:_Role", false),
+        ];
+        for (name, ok) in cases {
+            let result = validate_class_name(name);
+            assert_eq!(result.is_ok(), ok, "{name}");
+            if let Err(err) = result {
+                assert_eq!(err, DataError::new(103, format!("Invalid class name: {name}")));
+            }
+        }
+    }
+
+    #[test]
+    fn field_names_and_paths() {
+        // (name, valid as a field name, valid as a path)
+        let cases = [
+            ("score", true, true),
+            ("Score_2", true, true),
+            ("ACL", true, true),
+            ("_score", false, false),
+            ("2score", false, false),
+            ("", false, false),
+            ("my-score", false, false),
+            ("length", false, false),
+            ("lengthy", true, true),
+            ("a.b", false, true),
+            ("a.b.c", false, true),
+            ("a.0", false, true),
+            ("a.0.b", false, true),
+            ("a.B_1", false, true),
+            ("a..b", false, false),
+            ("a.", false, false),
+            (".a", false, false),
+            ("a.b-c", false, false),
+            ("a._b", false, false),
+            ("a.$gt", false, false),
+            ("_a.b", false, false),
+            ("length.x", false, false),
+        ];
+        for (name, field_ok, path_ok) in cases {
+            assert_eq!(validate_field_name(name).is_ok(), field_ok, "field {name}");
+            assert_eq!(validate_field_path(name).is_ok(), path_ok, "path {name}");
+            for result in [validate_field_name(name), validate_field_path(name)] {
+                if let Err(err) = result {
+                    assert_eq!(err, DataError::new(105, format!("Invalid field name: {name}")));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn field_type_json_round_trips() {
+        let cases = [
+            (FieldType::String, json!({"type": "String"})),
+            (FieldType::Number, json!({"type": "Number"})),
+            (FieldType::Boolean, json!({"type": "Boolean"})),
+            (FieldType::Date, json!({"type": "Date"})),
+            (FieldType::Object, json!({"type": "Object"})),
+            (FieldType::Array, json!({"type": "Array"})),
+            (FieldType::Pointer("_User".into()), json!({"type": "Pointer", "targetClass": "_User"})),
+            (FieldType::Relation("Post".into()), json!({"type": "Relation", "targetClass": "Post"})),
+            (FieldType::GeoPoint, json!({"type": "GeoPoint"})),
+            (FieldType::File, json!({"type": "File"})),
+            (FieldType::Bytes, json!({"type": "Bytes"})),
+            (FieldType::Polygon, json!({"type": "Polygon"})),
+            (FieldType::ACL, json!({"type": "ACL"})),
+        ];
+        for (field_type, json) in cases {
+            assert_eq!(field_type.to_json(), json);
+            assert_eq!(serde_json::to_value(&field_type).unwrap(), json);
+            assert_eq!(FieldType::from_json(&json).unwrap(), field_type);
+            assert_eq!(serde_json::from_value::<FieldType>(json).unwrap(), field_type);
+        }
+        let with_options = json!({"type": "String", "required": true, "defaultValue": "x"});
+        assert_eq!(FieldType::from_json(&with_options).unwrap(), FieldType::String);
+    }
+
+    #[test]
+    fn field_type_json_errors() {
+        let cases = [
+            (json!("String"), 107),
+            (json!({}), 107),
+            (json!({"type": 1}), 107),
+            (json!({"type": "Strang"}), 111),
+            (json!({"type": "string"}), 111),
+            (json!({"type": "Pointer"}), 135),
+            (json!({"type": "Relation", "targetClass": null}), 135),
+            (json!({"type": "Pointer", "targetClass": 5}), 107),
+            (json!({"type": "Pointer", "targetClass": "bad class"}), 103),
+        ];
+        for (json, code) in cases {
+            assert_eq!(FieldType::from_json(&json).unwrap_err().code, code, "{json}");
+            assert!(serde_json::from_value::<FieldType>(json).is_err());
+        }
+    }
+
+    #[test]
+    fn types_print_as_parse_does() {
+        assert_eq!(FieldType::Pointer("_User".into()).to_string(), "Pointer<_User>");
+        assert_eq!(FieldType::Relation("A".into()).to_string(), "Relation<A>");
+        assert_eq!(FieldType::Number.to_string(), "Number");
+        assert_eq!(FieldType::ACL.to_string(), "ACL");
+    }
+
+    #[test]
+    fn types_of_values() {
+        let cases: Vec<(Value, Option<FieldType>)> = vec![
+            (json!(null), None),
+            (json!(true), Some(FieldType::Boolean)),
+            (json!(1), Some(FieldType::Number)),
+            (json!(-1.5), Some(FieldType::Number)),
+            (json!("x"), Some(FieldType::String)),
+            (json!(""), Some(FieldType::String)),
+            (json!([1, "a"]), Some(FieldType::Array)),
+            (json!({}), Some(FieldType::Object)),
+            (json!({"a": {"__type": "Nope"}}), Some(FieldType::Object)),
+            (json!({"__type": null, "a": 1}), Some(FieldType::Object)),
+            (pointer("_User", "u1"), Some(FieldType::Pointer("_User".into()))),
+            (json!({"__type": "Relation", "className": "Post"}), Some(FieldType::Relation("Post".into()))),
+            (json!({"__type": "Date", "iso": "2015-03-24T20:19:00.542Z"}), Some(FieldType::Date)),
+            (json!({"__type": "Date", "iso": "2015-03-24T20:19:00Z"}), Some(FieldType::Date)),
+            (json!({"__type": "GeoPoint", "latitude": 40.0, "longitude": -30}), Some(FieldType::GeoPoint)),
+            (json!({"__type": "GeoPoint", "latitude": -90, "longitude": 180}), Some(FieldType::GeoPoint)),
+            (json!({"__type": "File", "name": "a.png"}), Some(FieldType::File)),
+            (json!({"__type": "File", "name": "a.png", "url": "http://x/a.png"}), Some(FieldType::File)),
+            (json!({"__type": "Bytes", "base64": "aGVsbG8="}), Some(FieldType::Bytes)),
+            (
+                json!({"__type": "Polygon", "coordinates": [[0, 0], [0, 1], [1, 1.5]]}),
+                Some(FieldType::Polygon),
+            ),
+            (json!({"__op": "Delete"}), None),
+            (json!({"__op": "Increment", "amount": 1}), Some(FieldType::Number)),
+            (json!({"__op": "Add", "objects": [1]}), Some(FieldType::Array)),
+            (json!({"__op": "AddUnique", "objects": [1]}), Some(FieldType::Array)),
+            (json!({"__op": "Remove", "objects": [1]}), Some(FieldType::Array)),
+            (
+                json!({"__op": "AddRelation", "objects": [pointer("Post", "p1")]}),
+                Some(FieldType::Relation("Post".into())),
+            ),
+            (
+                json!({"__op": "RemoveRelation", "objects": [pointer("Post", "p1")]}),
+                Some(FieldType::Relation("Post".into())),
+            ),
+            (json!({"__op": "AddRelation", "objects": []}), None),
+            (
+                json!({"__op": "Batch", "ops": [
+                    {"__op": "AddRelation", "objects": [pointer("Post", "p1")]},
+                    {"__op": "RemoveRelation", "objects": [pointer("Post", "p2")]},
+                ]}),
+                Some(FieldType::Relation("Post".into())),
+            ),
+            (json!({"__op": "Batch", "ops": [{"__op": "Delete"}]}), None),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(type_of_value(&value).unwrap(), expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn malformed_values() {
+        let cases = [
+            (json!({"__type": "Whatever"}), 111),
+            (json!({"__type": "Object", "className": "A", "objectId": "1"}), 111),
+            (json!({"__type": 5}), 111),
+            (json!({"__type": "Pointer", "objectId": "1"}), 111),
+            (json!({"__type": "Pointer", "className": "", "objectId": "1"}), 111),
+            (json!({"__type": "Pointer", "className": "A"}), 106),
+            (json!({"__type": "Pointer", "className": "A", "objectId": 1}), 106),
+            (json!({"__type": "Pointer", "className": "bad name", "objectId": "1"}), 103),
+            (json!({"__type": "Relation"}), 111),
+            (json!({"__type": "Relation", "className": "_Bad"}), 103),
+            (json!({"__type": "Date"}), 111),
+            (json!({"__type": "Date", "iso": 5}), 111),
+            (json!({"__type": "Date", "iso": "yesterday"}), 111),
+            (json!({"__type": "GeoPoint", "latitude": 1}), 111),
+            (json!({"__type": "GeoPoint", "latitude": "1", "longitude": 2}), 111),
+            (json!({"__type": "GeoPoint", "latitude": 91, "longitude": 0}), 111),
+            (json!({"__type": "GeoPoint", "latitude": 0, "longitude": -180.5}), 111),
+            (json!({"__type": "File"}), 111),
+            (json!({"__type": "File", "name": ""}), 111),
+            (json!({"__type": "Bytes", "base64": 1}), 111),
+            (json!({"__type": "Polygon"}), 111),
+            (json!({"__type": "Polygon", "coordinates": "x"}), 111),
+            (json!({"__type": "Polygon", "coordinates": [[0, 0], [1], [2, 2]]}), 111),
+            (json!({"__type": "Polygon", "coordinates": [[0, 0], [1, 1]]}), 107),
+            (json!({"__op": "Frobnicate"}), 107),
+            (json!({"__op": "Increment", "amount": "x"}), 107),
+            (json!({"__op": "Add"}), 107),
+            (json!({"__op": "AddRelation", "objects": [1]}), 106),
+            (
+                json!({"__op": "Batch", "ops": [
+                    {"__op": "Increment", "amount": 1},
+                    {"__op": "Add", "objects": []},
+                ]}),
+                111,
+            ),
+        ];
+        for (value, code) in cases {
+            let err = type_of_value(&value).expect_err(&value.to_string());
+            assert_eq!(err.code, code, "{value}: {}", err.message);
+        }
+        let err = type_of_value(&json!({"__type": "Whatever"})).unwrap_err();
+        assert_eq!(err.message, "This is not a valid Whatever");
+    }
+
+    #[test]
+    fn default_fields_match_parse_server() {
+        let common = ["ACL", "createdAt", "objectId", "updatedAt"];
+        for class in ["GameScore", "_User", "_Session", "_Role", "_Installation", "_Hooks"] {
+            let fields = ClassSchema::default_fields(class);
+            for name in common {
+                assert!(fields.contains_key(name), "{class}.{name}");
+            }
+        }
+        assert_eq!(ClassSchema::default_fields("GameScore").len(), 4);
+        let user = ClassSchema::default_fields("_User");
+        assert_eq!(user.len(), 9);
+        assert_eq!(user["emailVerified"], FieldType::Boolean);
+        assert_eq!(user["authData"], FieldType::Object);
+        assert_eq!(user["password"], FieldType::String);
+        let session = ClassSchema::default_fields("_Session");
+        assert_eq!(session["user"], FieldType::Pointer("_User".into()));
+        assert_eq!(session["expiresAt"], FieldType::Date);
+        assert_eq!(session["createdWith"], FieldType::Object);
+        assert!(!session.contains_key("restricted"));
+        let role = ClassSchema::default_fields("_Role");
+        assert_eq!(role["users"], FieldType::Relation("_User".into()));
+        assert_eq!(role["roles"], FieldType::Relation("_Role".into()));
+        assert_eq!(ClassSchema::default_fields("_Installation")["badge"], FieldType::Number);
+        assert_eq!(ClassSchema::default_fields("_Idempotency")["expire"], FieldType::Date);
+    }
+
+    #[test]
+    fn schema_json_round_trips() {
+        let mut schema = ClassSchema::new("GameScore").unwrap();
+        schema.fields.insert("score".into(), FieldType::Number);
+        schema.fields.insert("owner".into(), FieldType::Pointer("_User".into()));
+        let json = schema.to_json();
+        assert_eq!(
+            json,
+            json!({"className": "GameScore", "fields": {
+                "objectId": {"type": "String"},
+                "createdAt": {"type": "Date"},
+                "updatedAt": {"type": "Date"},
+                "ACL": {"type": "ACL"},
+                "score": {"type": "Number"},
+                "owner": {"type": "Pointer", "targetClass": "_User"},
+            }})
+        );
+        assert_eq!(ClassSchema::from_json(&json).unwrap(), schema);
+        let text = serde_json::to_string(&schema).unwrap();
+        assert_eq!(serde_json::from_str::<ClassSchema>(&text).unwrap(), schema);
+    }
+
+    #[test]
+    fn schema_from_json_adds_defaults_and_validates() {
+        let post = json!({"className": "Post", "fields": {"title": {"type": "String"}}});
+        let schema = ClassSchema::from_json(&post).unwrap();
+        assert_eq!(schema.fields.len(), 5);
+        assert_eq!(schema.fields["title"], FieldType::String);
+        assert_eq!(ClassSchema::from_json(&json!({"className": "_User"})).unwrap().fields.len(), 9);
+        let hooks = json!({"className": "_Hooks", "fields": {"className": {"type": "String"}}});
+        assert!(ClassSchema::from_json(&hooks).is_ok());
+
+        let cases = [
+            (json!([]), 107),
+            (json!({"fields": {}}), 107),
+            (json!({"className": 3}), 107),
+            (json!({"className": "Bad Name"}), 103),
+            (json!({"className": "_Secret"}), 103),
+            (json!({"className": "Post", "fields": []}), 107),
+            (json!({"className": "Post", "fields": {"_x": {"type": "String"}}}), 105),
+            (json!({"className": "Post", "fields": {"className": {"type": "String"}}}), 105),
+            (json!({"className": "Post", "fields": {"x": {"type": "Nope"}}}), 111),
+            (json!({"className": "Post", "fields": {"x": {"type": "Pointer"}}}), 135),
+            (json!({"className": "Post", "fields": {"createdAt": {"type": "String"}}}), 136),
+            (json!({"className": "_User", "fields": {"email": {"type": "Number"}}}), 136),
+        ];
+        for (json, code) in cases {
+            assert_eq!(ClassSchema::from_json(&json).unwrap_err().code, code, "{json}");
+        }
+    }
+
+    #[test]
+    fn check_and_extend_records_new_fields() {
+        let date = json!({"__type": "Date", "iso": "2015-03-24T20:19:00.542Z"});
+        let geo = json!({"__type": "GeoPoint", "latitude": 1, "longitude": 2});
+        // (class, body, new fields with their types)
+        type Case = (&'static str, Value, Vec<(&'static str, FieldType)>);
+        let cases: Vec<Case> = vec![
+            ("Post", json!({}), vec![]),
+            (
+                "Post",
+                json!({"title": "x", "views": 3, "draft": false, "at": date, "where": geo}),
+                vec![
+                    ("at", FieldType::Date),
+                    ("draft", FieldType::Boolean),
+                    ("title", FieldType::String),
+                    ("views", FieldType::Number),
+                    ("where", FieldType::GeoPoint),
+                ],
+            ),
+            ("Post", json!({"n": null, "m": {"__op": "Delete"}}), vec![]),
+            (
+                "Post",
+                json!({"objectId": 5, "createdAt": "x", "updatedAt": [], "ACL": {"*": {"read": true}}}),
+                vec![],
+            ),
+            ("Post", json!({"ACL": null}), vec![]),
+            ("Post", json!({"ACL": {"__op": "Delete"}}), vec![]),
+            (
+                "Post",
+                json!({"owner": pointer("_User", "u")}),
+                vec![("owner", FieldType::Pointer("_User".into()))],
+            ),
+            (
+                "Post",
+                json!({"likes": {"__op": "AddRelation", "objects": [pointer("_User", "u")]}}),
+                vec![("likes", FieldType::Relation("_User".into()))],
+            ),
+            (
+                "Post",
+                json!({"tags": {"__op": "AddUnique", "objects": ["a"]}}),
+                vec![("tags", FieldType::Array)],
+            ),
+            ("Post", json!({"n": {"__op": "Increment", "amount": 1}}), vec![("n", FieldType::Number)]),
+            ("Post", json!({"a.b": 1, "a.c": "x"}), vec![("a", FieldType::Object)]),
+            ("Post", json!({"a.b.c": {"__op": "Increment", "amount": 1}}), vec![("a", FieldType::Object)]),
+            ("Post", json!({"l.0": 1}), vec![("l", FieldType::Array)]),
+            ("Post", json!({"l.0.x": 1}), vec![("l", FieldType::Array)]),
+            ("Post", json!({"a.b": null}), vec![]),
+            ("Post", json!({"a": {"x": 1}, "a.y": 2}), vec![("a", FieldType::Object)]),
+            ("Post", json!({"x": {"__op": "AddRelation", "objects": []}}), vec![]),
+            (
+                "Post",
+                json!({"p": {"__type": "Polygon", "coordinates": [[0, 0], [0, 1], [1, 1]]}}),
+                vec![("p", FieldType::Polygon)],
+            ),
+            (
+                "_User",
+                json!({"username": "u", "password": "p", "email": "e", "age": 3}),
+                vec![("age", FieldType::Number)],
+            ),
+            ("_User", json!({"authData": {"anonymous": {"id": "x"}}, "authData.x": {"id": "y"}}), vec![]),
+            ("_Hooks", json!({"className": "Post"}), vec![]),
+            (
+                "Post",
+                json!({"g": geo, "h.inner": geo}),
+                vec![("g", FieldType::GeoPoint), ("h", FieldType::Object)],
+            ),
+        ];
+        for (class, body, expected) in cases {
+            let mut schema = ClassSchema::new(class).unwrap();
+            let before = schema.fields.clone();
+            let added =
+                schema.check_and_extend(&map(body.clone())).unwrap_or_else(|e| panic!("{body}: {e:?}"));
+            let names: Vec<&str> = expected.iter().map(|(name, _)| *name).collect();
+            assert_eq!(added, names, "{body}");
+            assert_eq!(schema.fields.len(), before.len() + expected.len(), "{body}");
+            for (name, field_type) in expected {
+                assert_eq!(schema.fields[name], field_type, "{body} {name}");
+            }
+            assert_eq!(
+                schema.check_and_extend(&map(body.clone())).unwrap(),
+                Vec::<String>::new(),
+                "{body} again"
+            );
+        }
+    }
+
+    #[test]
+    fn check_and_extend_rejects_bad_bodies() {
+        let mut existing = ClassSchema::new("Post").unwrap();
+        existing.fields.insert("title".into(), FieldType::String);
+        existing.fields.insert("owner".into(), FieldType::Pointer("_User".into()));
+        existing.fields.insert("likes".into(), FieldType::Relation("_User".into()));
+        existing.fields.insert("meta".into(), FieldType::Object);
+        existing.fields.insert("tags".into(), FieldType::Array);
+        let geo = json!({"__type": "GeoPoint", "latitude": 1, "longitude": 2});
+        // (body, code, message if it matters)
+        let cases: Vec<(Value, i32, Option<&str>)> = vec![
+            (
+                json!({"title": 3}),
+                111,
+                Some("schema mismatch for Post.title; expected String but got Number"),
+            ),
+            (
+                json!({"owner": pointer("Post", "p")}),
+                111,
+                Some("schema mismatch for Post.owner; expected Pointer<_User> but got Pointer<Post>"),
+            ),
+            (json!({"owner": "u1"}), 111, None),
+            (json!({"title": {"__op": "Increment", "amount": 1}}), 111, None),
+            (json!({"title": {"__op": "Add", "objects": [1]}}), 111, None),
+            (json!({"likes": {"__op": "AddRelation", "objects": [pointer("Post", "p")]}}), 111, None),
+            (
+                json!({"createdAt.x": 1}),
+                111,
+                Some("schema mismatch for Post.createdAt; expected Date but got Object"),
+            ),
+            (json!({"title.x": 1}), 111, None),
+            (json!({"meta.0": 1}), 111, Some("schema mismatch for Post.meta; expected Object but got Array")),
+            (json!({"tags.x": 1}), 111, None),
+            (
+                json!({"n": 1, "n.x": 2}),
+                111,
+                Some("schema mismatch for Post.n; expected Number but got Object"),
+            ),
+            (json!({"g": geo, "h": geo}), 111, Some("there can only be one geopoint field in a class")),
+            (json!({"_private": 1}), 105, Some("Invalid field name: _private")),
+            (json!({"bad key": 1}), 105, None),
+            (json!({"length": 1}), 105, None),
+            (json!({"className": "X"}), 105, Some("Invalid field name: className")),
+            (json!({"a..b": 1}), 105, None),
+            (json!({"a.b-c": null}), 105, None),
+            (json!({"x": {"__type": "Nope"}}), 111, None),
+            (json!({"x": {"__op": "Nope"}}), 107, None),
+            (json!({"ACL": "public"}), 123, None),
+            (json!({"ACL": {"*": {"read": 1}}}), 123, None),
+            (json!({"ACL": {"__op": "Increment", "amount": 1}}), 123, None),
+            (json!({"fresh": 1, "title": 2}), 111, None),
+        ];
+        for (body, code, message) in cases {
+            let mut schema = existing.clone();
+            let err = schema.check_and_extend(&map(body.clone())).expect_err(&body.to_string());
+            assert_eq!(err.code, code, "{body}: {}", err.message);
+            if let Some(message) = message {
+                assert_eq!(err.message, message, "{body}");
+            }
+            assert_eq!(schema, existing, "a rejected body must not change the schema: {body}");
+        }
+    }
+}

@@ -9,6 +9,7 @@ use super::App;
 use crate::auth::Caller;
 use crate::error::{ErrorCode, ParseError};
 use crate::registry::Handler;
+use crate::runtime::Target;
 
 pub async fn run(app: &App, request: &ApiRequest, caller: &Caller, name: &str) -> Result<Response<Body>, ParseError> {
     let Some(Handler::CloudCode) = app.registry.function(name) else {
@@ -26,7 +27,8 @@ pub async fn run(app: &App, request: &ApiRequest, caller: &Caller, name: &str) -
     });
     let body = app
         .pool
-        .run_function(name, cloud_request.to_string(), app.config.function_timeout)
+        .invoker()
+        .run(Target::Function(name.to_string()), cloud_request.to_string(), app.config.function_timeout)
         .await?;
     Ok(response::json(200, body))
 }

@@ -3,12 +3,14 @@
 //! This layer knows nothing of HTTP: it takes a handler name and a request as JSON, and gives
 //! back the encoded result or a typed [`CloudError`].
 
+mod host;
 pub mod loader;
 mod ops;
 mod pool;
 mod watchdog;
 mod worker;
 
+pub use host::{HostSlot, Target};
 pub use pool::{Pool, PoolConfig};
 
 /// What main.js registered, read once at start-up from the first worker.

@@ -28,13 +28,19 @@ impl Watchdog {
         Ok(Watchdog { shared, thread: Some(thread) })
     }
 
-    /// Starts watching a call that must end by `deadline`.
+    /// Watches for `deadline` (replacing any earlier one). A firing not yet collected by
+    /// [`take_fired`](Self::take_fired) or [`disarm`](Self::disarm) is kept.
     pub fn arm(&self, deadline: Instant) {
         let (lock, signal) = &*self.shared;
         let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
         state.deadline = Some(deadline);
-        state.fired = false;
         signal.notify_one();
+    }
+
+    /// Whether the deadline fired since last asked; keeps watching any deadline still set.
+    pub fn take_fired(&self) -> bool {
+        let (lock, _) = &*self.shared;
+        std::mem::take(&mut lock.lock().unwrap_or_else(|p| p.into_inner()).fired)
     }
 
     /// Stops watching; returns whether the deadline fired (the caller must then cancel the

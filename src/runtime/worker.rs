@@ -4,10 +4,15 @@
 
 use std::time::{Duration, Instant};
 
-use deno_core::error::CoreErrorKind;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use deno_core::error::JsError;
 use deno_core::{v8, JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use tokio::sync::oneshot;
 
+use super::host::{Call, HostSlot, Invoker, Target};
 use super::loader::ModuleRoot;
 use super::ops::cloudrt;
 use super::watchdog::Watchdog;
@@ -16,28 +21,35 @@ use super::{BootError, CloudError, Handlers};
 /// How long main.js (and what it requires) may take to load.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// One cloud function call waiting for a worker.
-pub struct Call {
-    pub name: String,
-    pub request: String,
-    pub deadline: Instant,
-    pub timeout: Duration,
-    pub reply: oneshot::Sender<Result<String, CloudError>>,
+/// Most calls one worker runs at once for a single top-level call (triggers started by its
+/// saves). Beyond it, cloud code is most likely recursing (a trigger saving its own class).
+const MAX_IN_FLIGHT: usize = 128;
+
+/// What a worker thread is built from.
+pub struct WorkerSetup {
+    pub index: usize,
+    pub root: ModuleRoot,
+    pub host: HostSlot,
+    pub inbox: async_channel::Receiver<Call>,
 }
 
-/// The JS entry points a worker calls, taken from the runtime's internals at boot and then
+/// The JS entry point a worker calls, taken from the runtime's internals at boot and then
 /// hidden from cloud code.
 struct Entry {
-    run_function: v8::Global<v8::Function>,
+    dispatch: v8::Global<v8::Function>,
+}
+
+type Pending = Pin<Box<dyn Future<Output = Result<v8::Global<v8::Value>, Box<JsError>>>>>;
+
+/// A call started on this worker's runtime and not yet answered.
+struct Flight {
+    call: Call,
+    pending: Pending,
 }
 
 /// Thread body: boot, report, then serve calls until the pool is dropped.
-pub fn run(
-    index: usize,
-    root: ModuleRoot,
-    inbox: async_channel::Receiver<Call>,
-    ready: std::sync::mpsc::Sender<Result<Handlers, BootError>>,
-) {
+pub fn run(setup: WorkerSetup, ready: std::sync::mpsc::Sender<Result<Handlers, BootError>>) {
+    let WorkerSetup { index, root, host, inbox } = setup;
     let tokio = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -46,8 +58,9 @@ pub fn run(
         }
     };
     tokio.block_on(async move {
+        let (nested_queue, nested) = async_channel::unbounded();
         let mut js = JsRuntime::new(RuntimeOptions {
-            extensions: vec![cloudrt::init(root.clone())],
+            extensions: vec![cloudrt::init(root.clone(), host, Invoker::new(nested_queue))],
             ..Default::default()
         });
         let isolate = js.v8_isolate().thread_safe_handle();
@@ -77,12 +90,12 @@ pub fn run(
         if ready.send(Ok(handlers)).is_err() {
             return;
         }
+        let mut worker = Worker { js, entry, watchdog, nested };
         while let Ok(call) = inbox.recv().await {
             if call.reply.is_closed() {
                 continue;
             }
-            let outcome = run_call(&mut js, &entry, &watchdog, &call).await;
-            let _ = call.reply.send(outcome);
+            worker.serve(call).await;
         }
     });
 }
@@ -95,7 +108,7 @@ fn boot(js: &mut JsRuntime, root: &ModuleRoot) -> Result<(Entry, Handlers), Boot
             "(() => { const i = globalThis.__cloudrtInternals; delete globalThis.__cloudrtInternals; delete globalThis.Deno; return i; })()",
         )
         .map_err(|e| BootError(e.to_string()))?;
-    let (load_module, run_function, handlers) = {
+    let (load_module, dispatch, handlers) = {
         deno_core::scope!(scope, js);
         let internals = v8::Local::new(scope, internals);
         let internals = v8::Local::<v8::Object>::try_from(internals)
@@ -109,13 +122,13 @@ fn boot(js: &mut JsRuntime, root: &ModuleRoot) -> Result<(Entry, Handlers), Boot
                 .map_err(|_| BootError(format!("runtime internal {name} is not a function")))?;
             Ok(v8::Global::new(scope, function))
         };
-        (get("loadModule")?, get("runFunction")?, get("handlers")?)
+        (get("loadModule")?, get("dispatch")?, get("handlers")?)
     };
     let main = root.main_module().to_string_lossy().into_owned();
     call_sync(js, &load_module, &[&main]).map_err(|e| BootError(user_stack(&e)))?;
     let listed = call_sync(js, &handlers, &[]).map_err(|e| BootError(user_stack(&e)))?;
     let handlers = serde_json::from_str(&listed).map_err(|e| BootError(format!("handler list: {e}")))?;
-    Ok((Entry { run_function }, handlers))
+    Ok((Entry { dispatch }, handlers))
 }
 
 /// An error as the cloud code's author needs it: message and the frames in their own files,
@@ -158,45 +171,164 @@ fn strings<'s>(scope: &mut v8::PinScope<'s, '_>, args: &[&str]) -> Vec<v8::Local
         .collect()
 }
 
-/// Runs one call under its deadline. A synchronous handler answers without touching the
-/// event loop; an async one drives it until its promise settles or the deadline passes.
-async fn run_call(js: &mut JsRuntime, entry: &Entry, watchdog: &Watchdog, call: &Call) -> Result<String, CloudError> {
-    let what = format!("Cloud function \"{}\"", call.name);
-    let timed_out = || CloudError::Timeout { what: what.clone(), seconds: call.timeout.as_secs_f64() };
-    if Instant::now() >= call.deadline {
-        return Err(timed_out());
-    }
-    watchdog.arm(call.deadline);
-    let pending = {
-        deno_core::scope!(scope, js);
-        let args: Vec<v8::Global<v8::Value>> = strings(scope, &[&call.name, &call.request])
-            .into_iter()
-            .map(|value| v8::Global::new(scope, value))
-            .collect();
-        JsRuntime::scoped_call_with_args(scope, &entry.run_function, &args)
-    };
-    let settled = tokio::time::timeout_at(
-        call.deadline.into(),
-        js.with_event_loop_promise(pending, PollEventLoopOptions::default()),
-    )
-    .await;
-    if watchdog.disarm() {
-        js.v8_isolate().cancel_terminate_execution();
-        return Err(timed_out());
-    }
-    let value = match settled {
-        Err(_) => return Err(timed_out()),
-        Ok(Err(e)) if matches!(e.as_kind(), CoreErrorKind::PendingPromiseResolution) => {
-            return Err(CloudError::NeverSettles { what });
+/// A booted runtime and what drives it.
+struct Worker {
+    js: JsRuntime,
+    entry: Entry,
+    watchdog: Watchdog,
+    /// Calls started by this worker's own cloud code (triggers of its saves).
+    nested: async_channel::Receiver<Call>,
+}
+
+impl Worker {
+    /// Runs one call from the pool, and every nested call it causes, until it is answered.
+    async fn serve(&mut self, call: Call) {
+        let deadline = call.deadline;
+        if Instant::now() >= deadline {
+            let outcome = Err(timed_out(&call));
+            let _ = call.reply.send(outcome);
+            return;
         }
-        Ok(Err(e)) => return Err(CloudError::Engine(e.to_string())),
-        Ok(Ok(value)) => value,
-    };
-    let answer = {
-        deno_core::scope!(scope, js);
-        v8::Local::new(scope, value).to_rust_string_lossy(scope)
-    };
-    decode_answer(answer)
+        self.watchdog.arm(deadline);
+        let main = self.start(call);
+        let mut flights = vec![main];
+        let mut wake = Box::pin(tokio::time::sleep_until(deadline.into()));
+        let (outcome, reply) = std::future::poll_fn(|cx| self.drive(cx, &mut flights, &mut wake)).await;
+        if self.watchdog.disarm() {
+            self.js.v8_isolate().cancel_terminate_execution();
+        }
+        let _ = reply.send(outcome);
+        for flight in flights {
+            let _ = flight.call.reply.send(Err(CloudError::Engine("the call that started it has ended".into())));
+        }
+    }
+
+    /// Starts a call on the runtime: a sync handler is already answered, an async one pending.
+    fn start(&mut self, call: Call) -> Flight {
+        let (kind, name) = match &call.target {
+            Target::Function(name) => ("function", name.clone()),
+            Target::Trigger { class_name, trigger_name } => ("trigger", format!("{class_name}|{trigger_name}")),
+        };
+        let pending = {
+            deno_core::scope!(scope, &mut self.js);
+            let args: Vec<v8::Global<v8::Value>> = strings(scope, &[kind, &name, &call.request])
+                .into_iter()
+                .map(|value| v8::Global::new(scope, value))
+                .collect();
+            Box::pin(JsRuntime::scoped_call_with_args(scope, &self.entry.dispatch, &args))
+        };
+        Flight { call, pending }
+    }
+
+    /// One poll of everything in flight. Answers nested calls as they finish; resolves with
+    /// the main call's outcome (flight 0) and its reply channel.
+    fn drive(
+        &mut self,
+        cx: &mut Context<'_>,
+        flights: &mut Vec<Flight>,
+        wake: &mut Pin<Box<tokio::time::Sleep>>,
+    ) -> Poll<(Result<String, CloudError>, oneshot::Sender<Result<String, CloudError>>)> {
+        // The event loop reported nothing pending: one more look at the calls (the loop's
+        // microtasks may just have settled them) before concluding none can finish.
+        let mut idle = false;
+        loop {
+            // Collected first: while a termination is pending no JS may start.
+            let fired = self.take_fired();
+            let mut changed = fired;
+            while let Ok(call) = self.nested.try_recv() {
+                changed = true;
+                if flights.len() >= MAX_IN_FLIGHT {
+                    let _ = call.reply.send(Err(CloudError::Script {
+                        code: 141,
+                        message: format!("too many nested cloud code calls (over {MAX_IN_FLIGHT}): is a trigger saving its own class?"),
+                    }));
+                    continue;
+                }
+                let flight = self.start(call);
+                flights.push(flight);
+            }
+            let now = Instant::now();
+            let mut index = 0;
+            while index < flights.len() {
+                let flight = &mut flights[index];
+                let late = fired || now >= flight.call.deadline;
+                let outcome = match flight.pending.as_mut().poll(cx) {
+                    Poll::Ready(Ok(value)) => Some(self.answer(value)),
+                    Poll::Ready(Err(_)) if late => Some(Err(timed_out(&flight.call))),
+                    Poll::Ready(Err(error)) => Some(Err(CloudError::Engine(user_stack(&error)))),
+                    Poll::Pending if now >= flight.call.deadline => Some(Err(timed_out(&flight.call))),
+                    Poll::Pending => None,
+                };
+                let Some(outcome) = outcome else {
+                    index += 1;
+                    continue;
+                };
+                if index == 0 {
+                    let main = flights.remove(0);
+                    return Poll::Ready((outcome, main.call.reply));
+                }
+                let flight = flights.swap_remove(index);
+                let _ = flight.call.reply.send(outcome);
+                changed = true;
+            }
+            if changed {
+                // Deadlines of finished calls must not stop the ones still running.
+                let next = earliest(flights);
+                self.watchdog.arm(next);
+                wake.as_mut().reset(next.into());
+            }
+            match self.js.poll_event_loop(cx, PollEventLoopOptions::default()) {
+                Poll::Ready(Err(error)) => {
+                    let main = flights.remove(0);
+                    let outcome = if self.take_fired() || Instant::now() >= main.call.deadline {
+                        self.js.v8_isolate().cancel_terminate_execution();
+                        Err(timed_out(&main.call))
+                    } else {
+                        Err(CloudError::Engine(error.to_string()))
+                    };
+                    return Poll::Ready((outcome, main.call.reply));
+                }
+                Poll::Ready(Ok(())) if !changed && self.nested.is_empty() && !idle => idle = true,
+                Poll::Ready(Ok(())) if !changed && self.nested.is_empty() => {
+                    // Nothing left that could settle the main call's promise.
+                    let main = flights.remove(0);
+                    let what = main.call.target.describe();
+                    return Poll::Ready((Err(CloudError::NeverSettles { what }), main.call.reply));
+                }
+                Poll::Pending if !changed && self.nested.is_empty() => {
+                    let _ = wake.as_mut().poll(cx);
+                    return Poll::Pending;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether the watchdog stopped the JS since last asked; if so the isolate is made usable
+    /// again (the calls past their deadline are then answered with 124).
+    fn take_fired(&mut self) -> bool {
+        let fired = self.watchdog.take_fired();
+        if fired {
+            self.js.v8_isolate().cancel_terminate_execution();
+        }
+        fired
+    }
+
+    fn answer(&mut self, value: v8::Global<v8::Value>) -> Result<String, CloudError> {
+        let answer = {
+            deno_core::scope!(scope, &mut self.js);
+            v8::Local::new(scope, value).to_rust_string_lossy(scope)
+        };
+        decode_answer(answer)
+    }
+}
+
+fn earliest(flights: &[Flight]) -> Instant {
+    flights.iter().map(|f| f.call.deadline).min().unwrap_or_else(Instant::now)
+}
+
+fn timed_out(call: &Call) -> CloudError {
+    CloudError::Timeout { what: call.target.describe(), seconds: call.timeout.as_secs_f64() }
 }
 
 /// The dispatcher answers "R" + `{"result":…}` or "E" + `{"code":…,"error":…}`.

@@ -1,17 +1,26 @@
 //! The capabilities cloud code reaches through ops, one file each, and the extension that
 //! bundles them with the JS half of the runtime (`js/`, numbered for load order).
 
+pub mod data;
 pub mod log;
 pub mod modules;
 
+use crate::runtime::host::{HostSlot, Invoker};
 use crate::runtime::loader::ModuleRoot;
 
 deno_core::extension!(
     cloudrt,
-    ops = [log::op_cloud_log, modules::op_cloud_resolve_module, modules::op_cloud_read_module],
-    js = [dir "js", "00_console.js", "10_require.js", "20_parse.js", "30_cloud.js"],
-    options = { root: ModuleRoot },
+    ops = [
+        log::op_cloud_log,
+        modules::op_cloud_resolve_module,
+        modules::op_cloud_read_module,
+        data::op_parse_request,
+    ],
+    js = [dir "js", "00_console.js", "10_require.js", "20_parse.js", "70_cloud.js"],
+    options = { root: ModuleRoot, host: HostSlot, invoker: Invoker },
     state = |state, options| {
         state.put(options.root);
+        state.put(options.host);
+        state.put(options.invoker);
     },
 );

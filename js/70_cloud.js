@@ -5,7 +5,10 @@
 
 ((globalThis) => {
   const internals = globalThis.__cloudrtInternals;
-  const { logTag, makeLogger, decode, encode } = internals;
+  const { logTag, makeLogger } = internals;
+  // Looked up at call time: 40_object.js upgrades encode/decode to all Parse types.
+  const decode = (value) => internals.decode(value);
+  const encode = (value, full) => internals.encode(value, full);
   const ParseError = globalThis.Parse.Error;
 
   const functions = new Map();
@@ -66,43 +69,104 @@
     });
   }
 
-  const reply = (result) => "R" + JSON.stringify({ result: encode(result) });
+  const reply = (result) => "R" + JSON.stringify({ result: encode(result, true) });
   const failure = (thrown) => "E" + JSON.stringify(toParseError(thrown));
 
-  function functionRequest(name, wire) {
-    const tag = "function " + name;
-    return {
-      params: decode(wire.params || {}),
+  /**
+   * Credentials of the request being handled, for the data API (Parse.Object#save …).
+   * A runtime runs one top-level request at a time; the triggers it causes share it.
+   */
+  let current = { master: false, sessionToken: null, installationId: null };
+  internals.currentAuth = () => current;
+
+  /** The caller as a Parse.User (REST JSON with its sessionToken), or undefined. */
+  function decodeUser(wireUser) {
+    if (!wireUser) return undefined;
+    const Parse = globalThis.Parse;
+    return Parse.User && Parse.Object.fromJSON
+      ? Parse.Object.fromJSON(Object.assign({ className: "_User" }, wireUser))
+      : wireUser;
+  }
+
+  /** The fields every function and trigger request has; makes this request the current one. */
+  function baseRequest(wire, tag) {
+    current = {
       master: !!wire.master,
-      user: wire.user || null,
+      sessionToken: (wire.user && wire.user.sessionToken) || null,
+      installationId: wire.installationId == null ? null : wire.installationId,
+    };
+    logTag.current = tag;
+    return {
+      master: !!wire.master,
+      user: decodeUser(wire.user),
       installationId: wire.installationId == null ? undefined : wire.installationId,
       headers: wire.headers || {},
       ip: wire.ip,
-      functionName: name,
       context: wire.context || {},
       log: makeLogger(() => tag),
     };
   }
 
-  /**
-   * Called by the worker for `POST /functions/:name`. Answers "R" + `{"result":…}` or
-   * "E" + `{"code":…,"error":…}`, synchronously when the handler is synchronous.
-   */
+  function functionRequest(name, wire) {
+    const request = baseRequest(wire, "function " + name);
+    request.params = decode(wire.params || {});
+    request.functionName = name;
+    return request;
+  }
+
+  /** Answers "R" + `{"result":…}` or "E" + `{"code":…,"error":…}`, synchronously when it can. */
+  function settle(result, done) {
+    if (result && typeof result.then === "function") {
+      return Promise.resolve(result).then(done).then(undefined, failure);
+    }
+    return done(result);
+  }
+
   function runFunction(name, requestJson) {
     const handler = functions.get(name);
     if (!handler) {
       return "E" + JSON.stringify({ code: ParseError.SCRIPT_FAILED, error: 'Invalid function: "' + name + '"' });
     }
-    logTag.current = "function " + name;
     try {
-      const result = invoke(handler, functionRequest(name, JSON.parse(requestJson)));
-      if (result && typeof result.then === "function") {
-        return Promise.resolve(result).then(reply).then(undefined, failure);
-      }
-      return reply(result);
+      return settle(invoke(handler, functionRequest(name, JSON.parse(requestJson))), reply);
     } catch (thrown) {
       return failure(thrown);
     }
+  }
+
+  /**
+   * Runs a trigger. before* answer the object as it must be written (request.object after
+   * the handler changed it); every trigger answers its context, so what beforeSave put there
+   * reaches afterSave.
+   */
+  function runTrigger(key, requestJson) {
+    const handler = triggers.get(key);
+    const [className, triggerName] = key.split("|");
+    if (!handler) {
+      return "E" + JSON.stringify({ code: ParseError.SCRIPT_FAILED, error: "No " + triggerName + " trigger for " + className });
+    }
+    try {
+      const wire = JSON.parse(requestJson);
+      const request = baseRequest(wire, triggerName + " " + className);
+      request.triggerName = triggerName;
+      const Parse = globalThis.Parse;
+      const toObject = (json) => Parse.Object.fromJSON(Object.assign({ className }, json));
+      request.object = toObject(wire.object);
+      if (wire.original) request.original = toObject(wire.original);
+      const done = () => {
+        const answer = { context: request.context };
+        if (triggerName.startsWith("before")) answer.object = request.object.toJSON();
+        return "R" + JSON.stringify(answer);
+      };
+      return settle(invoke(handler, request), done);
+    } catch (thrown) {
+      return failure(thrown);
+    }
+  }
+
+  /** The worker's one entry point: kind is "function" or "trigger". */
+  function dispatch(kind, name, requestJson) {
+    return kind === "trigger" ? runTrigger(name, requestJson) : runFunction(name, requestJson);
   }
 
   /** Names of everything main.js registered, for the server's registry and start-up log. */
@@ -132,7 +196,7 @@
       if (!handler) {
         return Promise.reject(new ParseError(ParseError.SCRIPT_FAILED, 'Invalid function: "' + name + '"'));
       }
-      const master = !!(options && options.useMasterKey);
+      const master = !!(options && options.useMasterKey) || current.master;
       return Promise.resolve()
         .then(() => invoke(handler, functionRequest(name, { params: encode(params || {}), master })))
         .then(undefined, (thrown) => {
@@ -140,10 +204,14 @@
           throw new ParseError(code, error);
         });
     },
+    /** Parse.com: later data calls of the current request use the master key. */
+    useMasterKey() {
+      current.master = true;
+    },
   };
   for (const triggerName of TRIGGER_NAMES) Cloud[triggerName] = registerTrigger(triggerName);
   globalThis.Parse.Cloud = Cloud;
 
-  internals.runFunction = runFunction;
+  internals.dispatch = dispatch;
   internals.handlers = handlers;
 })(globalThis);

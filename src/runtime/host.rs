@@ -1,0 +1,117 @@
+//! What cloud code may ask of the server, and how the server asks cloud code to run.
+//!
+//! The runtime sits below the API layer, yet `Parse.Object#save` inside cloud code must reach
+//! the same data pipeline as a REST save. The API layer implements [`Host`] and hands it to
+//! the runtime after start-up ([`HostSlot`]); the runtime never names the layer above.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use super::CloudError;
+
+/// A request from cloud code to the Parse API (`Parse.Object#save`, `Parse.Query#find` …).
+#[derive(Debug)]
+pub struct HostRequest {
+    pub method: String,
+    /// Path below the mount: `classes/GameScore/abc`.
+    pub path: String,
+    /// JSON body (GET options included), or empty.
+    pub body: String,
+    /// JSON `{"master":bool,"sessionToken":…,"installationId":…}` of the calling code.
+    pub auth: String,
+    /// Runs triggers on the worker that made the request, so a save from cloud code whose
+    /// class has a JS trigger never waits for another (possibly busy) worker.
+    pub invoker: Invoker,
+}
+
+/// A failed host request: a Parse error code and message.
+#[derive(Debug, Clone)]
+pub struct HostError {
+    pub code: i32,
+    pub message: String,
+}
+
+pub type HostFuture = Pin<Box<dyn Future<Output = Result<String, HostError>>>>;
+
+/// The server side of cloud code's data API.
+pub trait Host: Send + Sync + 'static {
+    fn request(&self, request: HostRequest) -> HostFuture;
+}
+
+/// Where the host is installed once the API layer exists (after the pool has booted).
+#[derive(Clone, Default)]
+pub struct HostSlot(Arc<OnceLock<Arc<dyn Host>>>);
+
+impl HostSlot {
+    pub fn install(&self, host: Arc<dyn Host>) {
+        let _ = self.0.set(host);
+    }
+
+    pub fn get(&self) -> Option<Arc<dyn Host>> {
+        self.0.get().cloned()
+    }
+}
+
+/// Which handler a call runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Function(String),
+    /// `trigger_name` is beforeSave, afterSave, beforeDelete or afterDelete.
+    Trigger { class_name: String, trigger_name: String },
+}
+
+impl Target {
+    /// How the handler is named in messages and logs.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Function(name) => format!("Cloud function \"{name}\""),
+            Target::Trigger { class_name, trigger_name } => format!("{trigger_name} trigger of {class_name}"),
+        }
+    }
+}
+
+/// One call waiting for a worker.
+pub struct Call {
+    pub target: Target,
+    pub request: String,
+    pub deadline: Instant,
+    pub timeout: Duration,
+    pub reply: oneshot::Sender<Result<String, CloudError>>,
+}
+
+/// Sends calls to JavaScript: to the pool's shared queue, or (for triggers started by cloud
+/// code) to the queue of the worker that is already running that code.
+#[derive(Clone, Debug)]
+pub struct Invoker {
+    queue: async_channel::Sender<Call>,
+}
+
+impl Invoker {
+    pub(super) fn new(queue: async_channel::Sender<Call>) -> Self {
+        Invoker { queue }
+    }
+
+    /// Runs `target` with `request` (the JSON request object) within `timeout`.
+    pub async fn run(&self, target: Target, request: String, timeout: Duration) -> Result<String, CloudError> {
+        let (reply, answer) = oneshot::channel();
+        let deadline = Instant::now() + timeout;
+        let what = target.describe();
+        let call = Call { target, request, deadline, timeout, reply };
+        self.queue.try_send(call).map_err(|e| match e {
+            async_channel::TrySendError::Full(_) => CloudError::Busy,
+            async_channel::TrySendError::Closed(_) => CloudError::Engine("the workers have stopped".into()),
+        })?;
+        match answer.await {
+            Ok(Err(CloudError::NeverSettles { .. })) => {
+                tokio::time::sleep_until(deadline.into()).await;
+                Err(CloudError::Timeout { what, seconds: timeout.as_secs_f64() })
+            }
+            Ok(outcome) => outcome,
+            Err(_) => Err(CloudError::Engine("the worker stopped before answering".into())),
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Persistence for cloudrt: JSON documents in named classes, one schema per class, and relation
+//! membership lists.
+//!
+//! The store deliberately knows nothing about HTTP or Parse beyond that shape (no field
+//! validation, no ACLs, no query language), so the query engine and REST layers can evolve
+//! without touching persistence, and a shared database can later replace [`SledStore`] behind the
+//! same [`Store`] trait.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+mod sled_store;
+
+pub use sled_store::SledStore;
+
+/// One stored object: a JSON object, owned by the store and shared with readers through `Arc`
+/// so that scanning a class copies pointers, not documents.
+pub type Document = serde_json::Map<String, serde_json::Value>;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An insert named an id that already exists in the class.
+    #[error("an object with this id already exists in the class")]
+    Duplicate,
+    /// An update or delete named an id that does not exist in the class.
+    #[error("object not found")]
+    NotFound,
+    /// An update's expected document no longer matches the stored one: another writer got there
+    /// first, so the caller should re-read and retry its read-modify-write.
+    #[error("the object was changed by another writer")]
+    Conflict,
+    /// Another process holds the data directory. Two servers writing one database would corrupt
+    /// it, so the second one must stop and say why.
+    #[error(
+        "a second cloudrt is using data directory {}: stop the other server or choose another data directory",
+        .0.display()
+    )]
+    Locked(PathBuf),
+    /// A relation owner class, owner id or key contains a NUL byte, which relation keys use as a
+    /// separator; accepting it would let one owner's entries be read as another's.
+    #[error("name {0:?} contains a NUL byte")]
+    InvalidName(String),
+    /// The database or the filesystem failed.
+    #[error("storage I/O failed: {0}")]
+    Io(String),
+    /// Stored bytes could not be decoded; the data directory was damaged or written by something
+    /// else.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Storage the rest of cloudrt uses; a shared database can implement it later.
+///
+/// Every write is visible to readers as soon as it returns, but is durable only after a later
+/// [`Store::sync`] returns, so that many writers can share one fsync.
+pub trait Store: Send + Sync + 'static {
+    /// The document `id` of `class`, if it exists.
+    fn get(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError>;
+
+    /// All documents of a class (snapshot), in no particular order. Cheap: Arcs from the in-memory
+    /// cache. An unknown class has no documents.
+    fn scan(&self, class: &str) -> Result<Vec<Arc<Document>>, StoreError>;
+
+    /// Adds a document; [`StoreError::Duplicate`] if `id` already exists in `class`.
+    fn insert(&self, class: &str, id: &str, doc: Document) -> Result<(), StoreError>;
+
+    /// Replaces the document; if `expected` is Some, fails with Conflict unless the current stored
+    /// document is exactly that Arc's content (optimistic concurrency for read-modify-write by the
+    /// layer above). [`StoreError::NotFound`] if `id` does not exist.
+    fn update(
+        &self,
+        class: &str,
+        id: &str,
+        doc: Document,
+        expected: Option<&Arc<Document>>,
+    ) -> Result<(), StoreError>;
+
+    /// Removes a document; [`StoreError::NotFound`] if `id` does not exist. Returns the removed
+    /// document when the backend knows it (a shared database may delete without reading back).
+    fn delete(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError>;
+
+    /// Every class that has ever held a document or has a schema, sorted by name.
+    fn classes(&self) -> Result<Vec<String>, StoreError>;
+
+    /// The schema last stored for `class`, if any. The store treats it as opaque JSON.
+    fn schema(&self, class: &str) -> Result<Option<serde_json::Value>, StoreError>;
+
+    /// Stores (replacing) the schema of `class`.
+    fn put_schema(&self, class: &str, schema: serde_json::Value) -> Result<(), StoreError>;
+
+    /// Relation membership: owner (class, id, key) → related object ids. Adding an id that is
+    /// already a member is a no-op.
+    fn relation_add(
+        &self,
+        owner_class: &str,
+        owner_id: &str,
+        key: &str,
+        related: &[String],
+    ) -> Result<(), StoreError>;
+
+    /// Removes ids from a relation; ids that are not members are ignored.
+    fn relation_remove(
+        &self,
+        owner_class: &str,
+        owner_id: &str,
+        key: &str,
+        related: &[String],
+    ) -> Result<(), StoreError>;
+
+    /// The members of a relation, sorted by id.
+    fn related(&self, owner_class: &str, owner_id: &str, key: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Makes every write acknowledged so far durable (fsync). Callers call it before answering a
+    /// client. Must be cheap when called by many threads at once: concurrent callers share one
+    /// flush (group commit).
+    fn sync(&self) -> Result<(), StoreError>;
+}

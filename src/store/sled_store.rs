@@ -1,0 +1,798 @@
+//! [`Store`] on an embedded sled database, with every class decoded in memory.
+//!
+//! Queries scan whole classes, so decoding JSON out of sled on every read would dominate their
+//! cost. Each class's documents therefore live in a map of `Arc<Document>` that readers share,
+//! and sled is the durable copy: every change is written to sled first and then to the map, under
+//! a per-class writer lock so the two never disagree.
+//!
+//! Layout in sled: one tree `obj:<class>` per class (id → document JSON), a `schemas` tree
+//! (class → schema JSON) and a `relations` tree whose keys are
+//! `owner_class \0 owner_id \0 key \0 related_id` with empty values, so that a relation's members
+//! are one prefix scan.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::{File, TryLockError};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use super::{Document, Store, StoreError};
+
+const OBJECT_TREE_PREFIX: &[u8] = b"obj:";
+const SCHEMA_TREE: &str = "schemas";
+const RELATION_TREE: &str = "relations";
+/// Our own lock file, so that "another process has this directory" is a typed error rather than
+/// a message parsed out of sled's generic I/O error.
+const LOCK_FILE: &str = "LOCK";
+/// sled's log file; see [`SledStore::log_file`].
+const SLED_LOG_FILE: &str = "db";
+/// sled's page cache defaults to 1 GiB. Reads are served from our decoded copy, so sled's cache
+/// only needs to hold the pages that writes touch; a smaller cap avoids keeping most data twice.
+const SLED_CACHE_BYTES: u64 = 128 * 1024 * 1024;
+
+/// The sled-backed store. Opening it locks the data directory for this process.
+pub struct SledStore {
+    db: sled::Db,
+    /// sled makes its log stable with `sync_file_range`, which survives a killed process but not a
+    /// power cut (it neither flushes the disk cache nor the file size). An `fdatasync` of the
+    /// same file after each flush closes that gap for the price of one syscall per group commit.
+    log_file: File,
+    schema_tree: sled::Tree,
+    relation_tree: sled::Tree,
+    classes: RwLock<HashMap<String, Arc<Class>>>,
+    /// Decoded schemas: they are read on most requests and written rarely.
+    schemas: RwLock<HashMap<String, serde_json::Value>>,
+    /// Serializes schema writers so that sled and `schemas` apply them in the same order.
+    schema_writer: Mutex<()>,
+    commit: GroupCommit,
+    /// Held, never read: the exclusive lock on `LOCK` lasts as long as this handle. Declared last
+    /// so it is released only after sled has closed its files.
+    _lock: File,
+}
+
+/// One class: its sled tree and its decoded documents.
+struct Class {
+    tree: sled::Tree,
+    docs: RwLock<HashMap<String, Arc<Document>>>,
+    /// Held across a write's (sled, `docs`) pair so concurrent writers of one class apply their
+    /// changes to both in the same order. Separate from `docs` so readers never wait on sled.
+    writer: Mutex<()>,
+}
+
+impl SledStore {
+    /// Opens (creating) the store in `dir`. A second process opening the same dir fails with
+    /// [`StoreError::Locked`] at once instead of waiting. Loads every class into memory.
+    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        let lock = lock_dir(dir)?;
+        let db = sled::Config::new().path(dir).cache_capacity(SLED_CACHE_BYTES).open().map_err(sled_error)?;
+        let log_path = dir.join(SLED_LOG_FILE);
+        let log_file = File::open(&log_path).map_err(|e| io_error(&log_path, e))?;
+        let schema_tree = db.open_tree(SCHEMA_TREE).map_err(sled_error)?;
+        let relation_tree = db.open_tree(RELATION_TREE).map_err(sled_error)?;
+
+        let mut classes = HashMap::new();
+        for tree_name in db.tree_names() {
+            let Some(class) = tree_name.strip_prefix(OBJECT_TREE_PREFIX) else { continue };
+            let class = decode_name(class, "class name")?;
+            let tree = db.open_tree(&tree_name).map_err(sled_error)?;
+            let docs = load_documents(&class, &tree)?;
+            classes.insert(class, Arc::new(Class::new(tree, docs)));
+        }
+        let schemas = load_schemas(&schema_tree)?;
+
+        Ok(SledStore {
+            db,
+            log_file,
+            schema_tree,
+            relation_tree,
+            classes: RwLock::new(classes),
+            schemas: RwLock::new(schemas),
+            schema_writer: Mutex::new(()),
+            commit: GroupCommit::default(),
+            _lock: lock,
+        })
+    }
+
+    fn class(&self, name: &str) -> Option<Arc<Class>> {
+        read(&self.classes).get(name).cloned()
+    }
+
+    /// The class for a write, creating its tree on first use. Reads never create classes, so
+    /// looking up a misspelled class leaves no trace on disk.
+    fn class_for_write(&self, name: &str) -> Result<Arc<Class>, StoreError> {
+        if let Some(class) = self.class(name) {
+            return Ok(class);
+        }
+        let mut classes = write(&self.classes);
+        if let Some(class) = classes.get(name) {
+            return Ok(Arc::clone(class));
+        }
+        let mut tree_name = OBJECT_TREE_PREFIX.to_vec();
+        tree_name.extend_from_slice(name.as_bytes());
+        let tree = self.db.open_tree(tree_name).map_err(sled_error)?;
+        let class = Arc::new(Class::new(tree, HashMap::new()));
+        classes.insert(name.to_owned(), Arc::clone(&class));
+        Ok(class)
+    }
+
+    /// Writes sled's log and then fsyncs it; see [`SledStore::log_file`].
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(sled_error)?;
+        self.log_file.sync_data().map_err(|e| StoreError::Io(format!("fsync of the database log: {e}")))
+    }
+}
+
+impl Class {
+    fn new(tree: sled::Tree, docs: HashMap<String, Arc<Document>>) -> Self {
+        Class { tree, docs: RwLock::new(docs), writer: Mutex::new(()) }
+    }
+}
+
+impl Store for SledStore {
+    fn get(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError> {
+        Ok(self.class(class).and_then(|class| read(&class.docs).get(id).cloned()))
+    }
+
+    fn scan(&self, class: &str) -> Result<Vec<Arc<Document>>, StoreError> {
+        Ok(self.class(class).map(|class| read(&class.docs).values().cloned().collect()).unwrap_or_default())
+    }
+
+    fn insert(&self, class: &str, id: &str, doc: Document) -> Result<(), StoreError> {
+        let class = self.class_for_write(class)?;
+        let _writer = lock(&class.writer);
+        if read(&class.docs).contains_key(id) {
+            return Err(StoreError::Duplicate);
+        }
+        class.tree.insert(id, encode(&doc)).map_err(sled_error)?;
+        write(&class.docs).insert(id.to_owned(), Arc::new(doc));
+        self.commit.wrote();
+        Ok(())
+    }
+
+    fn update(
+        &self,
+        class: &str,
+        id: &str,
+        doc: Document,
+        expected: Option<&Arc<Document>>,
+    ) -> Result<(), StoreError> {
+        let class = self.class(class).ok_or(StoreError::NotFound)?;
+        let _writer = lock(&class.writer);
+        let current = read(&class.docs).get(id).cloned().ok_or(StoreError::NotFound)?;
+        if let Some(expected) = expected {
+            if !Arc::ptr_eq(&current, expected) && *current != **expected {
+                return Err(StoreError::Conflict);
+            }
+        }
+        class.tree.insert(id, encode(&doc)).map_err(sled_error)?;
+        write(&class.docs).insert(id.to_owned(), Arc::new(doc));
+        self.commit.wrote();
+        Ok(())
+    }
+
+    fn delete(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError> {
+        let class = self.class(class).ok_or(StoreError::NotFound)?;
+        let _writer = lock(&class.writer);
+        if !read(&class.docs).contains_key(id) {
+            return Err(StoreError::NotFound);
+        }
+        class.tree.remove(id).map_err(sled_error)?;
+        let removed = write(&class.docs).remove(id);
+        self.commit.wrote();
+        Ok(removed)
+    }
+
+    fn classes(&self) -> Result<Vec<String>, StoreError> {
+        let mut names: BTreeSet<String> = read(&self.classes).keys().cloned().collect();
+        names.extend(read(&self.schemas).keys().cloned());
+        Ok(names.into_iter().collect())
+    }
+
+    fn schema(&self, class: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        Ok(read(&self.schemas).get(class).cloned())
+    }
+
+    fn put_schema(&self, class: &str, schema: serde_json::Value) -> Result<(), StoreError> {
+        let _writer = lock(&self.schema_writer);
+        self.schema_tree.insert(class, encode(&schema)).map_err(sled_error)?;
+        write(&self.schemas).insert(class.to_owned(), schema);
+        self.commit.wrote();
+        Ok(())
+    }
+
+    fn relation_add(
+        &self,
+        owner_class: &str,
+        owner_id: &str,
+        key: &str,
+        related: &[String],
+    ) -> Result<(), StoreError> {
+        let prefix = relation_prefix(owner_class, owner_id, key)?;
+        if related.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for id in related {
+            batch.insert(relation_key(&prefix, id), sled::IVec::default());
+        }
+        self.relation_tree.apply_batch(batch).map_err(sled_error)?;
+        self.commit.wrote();
+        Ok(())
+    }
+
+    fn relation_remove(
+        &self,
+        owner_class: &str,
+        owner_id: &str,
+        key: &str,
+        related: &[String],
+    ) -> Result<(), StoreError> {
+        let prefix = relation_prefix(owner_class, owner_id, key)?;
+        if related.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for id in related {
+            batch.remove(relation_key(&prefix, id));
+        }
+        self.relation_tree.apply_batch(batch).map_err(sled_error)?;
+        self.commit.wrote();
+        Ok(())
+    }
+
+    fn related(&self, owner_class: &str, owner_id: &str, key: &str) -> Result<Vec<String>, StoreError> {
+        let prefix = relation_prefix(owner_class, owner_id, key)?;
+        self.relation_tree
+            .scan_prefix(&prefix)
+            .keys()
+            .map(|entry| {
+                let entry = entry.map_err(sled_error)?;
+                decode_name(&entry[prefix.len()..], "related object id")
+            })
+            .collect()
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.commit.sync(|| self.flush())
+    }
+}
+
+/// Group commit: callers of `sync` share flushes instead of queueing one fsync each.
+///
+/// Writes are counted; a flush records the count it started from and covers at least those
+/// writes. A caller only needs a flush that started after its own writes were counted, so it
+/// returns at once if a finished flush covers them, waits if one is running (that flush, or the
+/// next one a waiter starts, will), and otherwise runs the flush itself.
+#[derive(Default)]
+struct GroupCommit {
+    written: AtomicU64,
+    state: Mutex<FlushState>,
+    flushed: Condvar,
+}
+
+#[derive(Default)]
+struct FlushState {
+    /// Writes made durable by the latest successful flush.
+    durable: u64,
+    flushing: bool,
+    /// Flushes started, so tests can check that concurrent syncs share them.
+    #[cfg(test)]
+    rounds: u64,
+}
+
+impl GroupCommit {
+    /// Counts a write that sled has accepted. Release pairs with the Acquire in `sync`, so a flush
+    /// that sees the count also sees the write in sled's log.
+    fn wrote(&self) {
+        self.written.fetch_add(1, Ordering::Release);
+    }
+
+    fn sync(&self, flush: impl FnOnce() -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let target = self.written.load(Ordering::Acquire);
+        let mut state = lock(&self.state);
+        loop {
+            if state.durable >= target {
+                return Ok(());
+            }
+            if !state.flushing {
+                break;
+            }
+            state = self.flushed.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+        state.flushing = true;
+        #[cfg(test)]
+        {
+            state.rounds += 1;
+        }
+        drop(state);
+        let mut round = FlushRound { commit: self, covers: self.written.load(Ordering::Acquire), ok: false };
+        let result = flush();
+        round.ok = result.is_ok();
+        result
+    }
+}
+
+/// The flush in progress. Its end is recorded on drop so that waiters wake up even if the flush
+/// panics; a failed flush wakes them too, and one of them retries.
+struct FlushRound<'a> {
+    commit: &'a GroupCommit,
+    covers: u64,
+    ok: bool,
+}
+
+impl Drop for FlushRound<'_> {
+    fn drop(&mut self) {
+        let mut state = lock(&self.commit.state);
+        state.flushing = false;
+        if self.ok {
+            state.durable = state.durable.max(self.covers);
+        }
+        drop(state);
+        self.commit.flushed.notify_all();
+    }
+}
+
+/// Takes the exclusive lock on `dir/LOCK` without waiting. The lock is `flock`-based, so it also
+/// conflicts with a second open inside this process and is released by the kernel when a killed
+/// process exits.
+fn lock_dir(dir: &Path) -> Result<File, StoreError> {
+    let path = dir.join(LOCK_FILE);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io_error(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_path_buf())),
+        Err(TryLockError::Error(e)) => Err(io_error(&path, e)),
+    }
+}
+
+fn load_documents(class: &str, tree: &sled::Tree) -> Result<HashMap<String, Arc<Document>>, StoreError> {
+    tree.iter()
+        .map(|entry| {
+            let (id, bytes) = entry.map_err(sled_error)?;
+            let id = decode_name(&id, "object id")?;
+            let doc = serde_json::from_slice(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("document {class}/{id}: {e}")))?;
+            Ok((id, Arc::new(doc)))
+        })
+        .collect()
+}
+
+fn load_schemas(tree: &sled::Tree) -> Result<HashMap<String, serde_json::Value>, StoreError> {
+    tree.iter()
+        .map(|entry| {
+            let (class, bytes) = entry.map_err(sled_error)?;
+            let class = decode_name(&class, "schema class name")?;
+            let schema = serde_json::from_slice(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("schema of {class}: {e}")))?;
+            Ok((class, schema))
+        })
+        .collect()
+}
+
+/// `owner_class \0 owner_id \0 key \0`: the common prefix of one relation's keys.
+fn relation_prefix(owner_class: &str, owner_id: &str, key: &str) -> Result<Vec<u8>, StoreError> {
+    let mut prefix = Vec::with_capacity(owner_class.len() + owner_id.len() + key.len() + 3);
+    for part in [owner_class, owner_id, key] {
+        if part.contains('\0') {
+            return Err(StoreError::InvalidName(part.to_owned()));
+        }
+        prefix.extend_from_slice(part.as_bytes());
+        prefix.push(0);
+    }
+    Ok(prefix)
+}
+
+fn relation_key(prefix: &[u8], related_id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + related_id.len());
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(related_id.as_bytes());
+    key
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("JSON values always serialize: keys are strings, numbers finite")
+}
+
+fn decode_name(bytes: &[u8], what: &str) -> Result<String, StoreError> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| {
+        StoreError::Corrupt(format!("{what} is not UTF-8: {:?}", String::from_utf8_lossy(bytes)))
+    })
+}
+
+fn sled_error(error: sled::Error) -> StoreError {
+    match error {
+        sled::Error::Corruption { .. } => StoreError::Corrupt(error.to_string()),
+        other => StoreError::Io(other.to_string()),
+    }
+}
+
+fn io_error(path: &Path, error: std::io::Error) -> StoreError {
+    StoreError::Io(format!("{}: {error}", path.display()))
+}
+
+/// The guarded maps are only changed by infallible map operations after sled has accepted the
+/// write, so a panic elsewhere while a guard was held cannot leave them inconsistent; carrying on
+/// past the poison is safe.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::io::{BufRead, BufReader};
+    use std::path::PathBuf;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use serde_json::json;
+
+    /// Set in a child process spawned by a test; tells [`child_process_entry`] what to do.
+    const CHILD_TASK_ENV: &str = "CLOUDRT_STORE_TEST_CHILD_TASK";
+    const CHILD_DIR_ENV: &str = "CLOUDRT_STORE_TEST_CHILD_DIR";
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> Self {
+            static NEXT: AtomicU64 = AtomicU64::new(0);
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let path = std::env::temp_dir().join(format!("cloudrt-store-{tag}-{}-{n}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            TempDir(path)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn doc(value: serde_json::Value) -> Document {
+        match value {
+            serde_json::Value::Object(map) => map,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    fn ids(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn flush_rounds(store: &SledStore) -> u64 {
+        lock(&store.commit.state).rounds
+    }
+
+    #[test]
+    fn insert_get_scan_update_delete_round_trip() {
+        let dir = TempDir::new("round-trip");
+        let store = SledStore::open(&dir.0).unwrap();
+        assert!(store.get("Game", "a").unwrap().is_none());
+        assert!(store.scan("Game").unwrap().is_empty());
+
+        store.insert("Game", "a", doc(json!({"score": 1}))).unwrap();
+        store.insert("Game", "b", doc(json!({"score": 2}))).unwrap();
+        store.insert("_User", "a", doc(json!({"username": "ann"}))).unwrap();
+        assert_eq!(*store.get("Game", "a").unwrap().unwrap(), doc(json!({"score": 1})));
+        let mut scores: Vec<_> = store.scan("Game").unwrap().iter().map(|d| d["score"].clone()).collect();
+        scores.sort_by_key(|v| v.as_i64());
+        assert_eq!(scores, vec![json!(1), json!(2)]);
+
+        store.update("Game", "a", doc(json!({"score": 10})), None).unwrap();
+        assert_eq!(*store.get("Game", "a").unwrap().unwrap(), doc(json!({"score": 10})));
+
+        let removed = store.delete("Game", "a").unwrap().unwrap();
+        assert_eq!(*removed, doc(json!({"score": 10})));
+        assert!(store.get("Game", "a").unwrap().is_none());
+        assert_eq!(store.scan("Game").unwrap().len(), 1);
+        assert_eq!(store.scan("_User").unwrap().len(), 1);
+        store.sync().unwrap();
+    }
+
+    #[test]
+    fn duplicate_and_missing_ids_are_errors() {
+        let dir = TempDir::new("errors");
+        let store = SledStore::open(&dir.0).unwrap();
+        store.insert("Game", "a", doc(json!({"v": 1}))).unwrap();
+        assert!(matches!(store.insert("Game", "a", doc(json!({"v": 2}))), Err(StoreError::Duplicate)));
+        assert_eq!(*store.get("Game", "a").unwrap().unwrap(), doc(json!({"v": 1})));
+
+        assert!(matches!(store.update("Game", "zz", Document::new(), None), Err(StoreError::NotFound)));
+        assert!(matches!(store.update("Nope", "a", Document::new(), None), Err(StoreError::NotFound)));
+        assert!(matches!(store.delete("Game", "zz"), Err(StoreError::NotFound)));
+        assert!(matches!(store.delete("Nope", "a"), Err(StoreError::NotFound)));
+        assert_eq!(store.classes().unwrap(), ids(&["Game"]), "reads and failed writes create no class");
+    }
+
+    #[test]
+    fn update_with_expected_detects_lost_races() {
+        let dir = TempDir::new("conflict");
+        let store = SledStore::open(&dir.0).unwrap();
+        store.insert("Game", "a", doc(json!({"v": 1}))).unwrap();
+        let first = store.get("Game", "a").unwrap().unwrap();
+
+        store.update("Game", "a", doc(json!({"v": 2})), Some(&first)).unwrap();
+        assert!(matches!(
+            store.update("Game", "a", doc(json!({"v": 3})), Some(&first)),
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(*store.get("Game", "a").unwrap().unwrap(), doc(json!({"v": 2})));
+
+        let equal_copy = Arc::new(doc(json!({"v": 2})));
+        store.update("Game", "a", doc(json!({"v": 4})), Some(&equal_copy)).unwrap();
+        assert_eq!(*store.get("Game", "a").unwrap().unwrap(), doc(json!({"v": 4})));
+    }
+
+    #[test]
+    fn schemas_round_trip_and_name_classes() {
+        let dir = TempDir::new("schemas");
+        let store = SledStore::open(&dir.0).unwrap();
+        assert!(store.schema("Game").unwrap().is_none());
+        store.put_schema("Game", json!({"fields": {"score": {"type": "Number"}}})).unwrap();
+        store.put_schema("Game", json!({"fields": {"score": {"type": "String"}}})).unwrap();
+        store.put_schema("Empty", json!({})).unwrap();
+        store.insert("_Session", "s", Document::new()).unwrap();
+        assert_eq!(store.schema("Game").unwrap(), Some(json!({"fields": {"score": {"type": "String"}}})));
+        assert_eq!(store.classes().unwrap(), ids(&["Empty", "Game", "_Session"]));
+    }
+
+    #[test]
+    fn relations_add_remove_and_list() {
+        let dir = TempDir::new("relations");
+        let store = SledStore::open(&dir.0).unwrap();
+        store.relation_add("Team", "t1", "players", &ids(&["p2", "p1", "p3"])).unwrap();
+        store.relation_add("Team", "t1", "players", &ids(&["p1"])).unwrap();
+        store.relation_add("Team", "t1", "coaches", &ids(&["c1"])).unwrap();
+        store.relation_add("Team", "t10", "players", &ids(&["p9"])).unwrap();
+        assert_eq!(store.related("Team", "t1", "players").unwrap(), ids(&["p1", "p2", "p3"]));
+
+        store.relation_remove("Team", "t1", "players", &ids(&["p2", "absent"])).unwrap();
+        assert_eq!(store.related("Team", "t1", "players").unwrap(), ids(&["p1", "p3"]));
+        assert_eq!(store.related("Team", "t1", "coaches").unwrap(), ids(&["c1"]));
+        assert_eq!(store.related("Team", "t10", "players").unwrap(), ids(&["p9"]));
+        assert!(store.related("Team", "t2", "players").unwrap().is_empty());
+
+        assert!(matches!(
+            store.relation_add("Team", "t1\0players", "x", &ids(&["p"])),
+            Err(StoreError::InvalidName(_))
+        ));
+        assert!(matches!(store.related("Team", "t1", "a\0b"), Err(StoreError::InvalidName(_))));
+    }
+
+    #[test]
+    fn reopen_after_drop_keeps_everything() {
+        let dir = TempDir::new("reopen");
+        {
+            let store = SledStore::open(&dir.0).unwrap();
+            store.insert("Game", "a", doc(json!({"score": 1, "tags": ["x"]}))).unwrap();
+            store.insert("Game", "b", doc(json!({"score": 2}))).unwrap();
+            store.delete("Game", "b").unwrap();
+            store.insert("_JobStatus", "j", doc(json!({"status": "running"}))).unwrap();
+            store.put_schema("Game", json!({"className": "Game"})).unwrap();
+            store.relation_add("Game", "a", "friends", &ids(&["b", "c"])).unwrap();
+            store.sync().unwrap();
+        }
+        let store = SledStore::open(&dir.0).unwrap();
+        assert_eq!(*store.get("Game", "a").unwrap().unwrap(), doc(json!({"score": 1, "tags": ["x"]})));
+        assert!(store.get("Game", "b").unwrap().is_none());
+        assert_eq!(store.scan("_JobStatus").unwrap().len(), 1);
+        assert_eq!(store.schema("Game").unwrap(), Some(json!({"className": "Game"})));
+        assert_eq!(store.related("Game", "a", "friends").unwrap(), ids(&["b", "c"]));
+        assert_eq!(store.classes().unwrap(), ids(&["Game", "_JobStatus"]));
+    }
+
+    #[test]
+    fn second_open_in_process_is_locked() {
+        let dir = TempDir::new("lock-local");
+        let store = SledStore::open(&dir.0).unwrap();
+        let started = Instant::now();
+        let err = SledStore::open(&dir.0).err().expect("second open must fail");
+        assert!(started.elapsed() < Duration::from_secs(1), "second open must not wait");
+        assert!(matches!(&err, StoreError::Locked(path) if path == &dir.0), "{err}");
+        let message = err.to_string();
+        assert!(
+            message.contains("a second cloudrt is using") && message.contains(&*dir.0.to_string_lossy()),
+            "{message}"
+        );
+        drop(store);
+        SledStore::open(&dir.0).expect("the lock is released with the store");
+    }
+
+    #[test]
+    fn undecodable_document_is_corrupt() {
+        let dir = TempDir::new("corrupt");
+        {
+            let db = sled::open(&dir.0).unwrap();
+            db.open_tree("obj:Game").unwrap().insert("a", &b"{not json"[..]).unwrap();
+            db.flush().unwrap();
+        }
+        let err = SledStore::open(&dir.0).err().expect("open must fail");
+        assert!(matches!(&err, StoreError::Corrupt(message) if message.contains("Game/a")), "{err}");
+    }
+
+    #[test]
+    fn concurrent_inserts_with_sync_share_flushes() {
+        const THREADS: usize = 32;
+        const PER_THREAD: usize = 40;
+        let dir = TempDir::new("concurrent");
+        {
+            let store = Arc::new(SledStore::open(&dir.0).unwrap());
+            store.sync().unwrap();
+            let before = flush_rounds(&store);
+            store.sync().unwrap();
+            assert_eq!(flush_rounds(&store), before, "sync with nothing new written does not flush");
+
+            let threads: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let store = Arc::clone(&store);
+                    std::thread::spawn(move || {
+                        for i in 0..PER_THREAD {
+                            store.insert("Item", &format!("{t}-{i}"), doc(json!({"t": t, "i": i}))).unwrap();
+                            store.sync().unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            let rounds = flush_rounds(&store) - before;
+            assert!(
+                rounds < (THREADS * PER_THREAD) as u64,
+                "{rounds} flushes for {} syncs",
+                THREADS * PER_THREAD
+            );
+            assert_eq!(store.scan("Item").unwrap().len(), THREADS * PER_THREAD);
+        }
+        let store = SledStore::open(&dir.0).unwrap();
+        assert_eq!(store.scan("Item").unwrap().len(), THREADS * PER_THREAD);
+    }
+
+    /// Runs this test binary again as a child process doing `task` on `dir`.
+    fn spawn_child(task: &str, dir: &Path) -> Child {
+        Command::new(std::env::current_exe().unwrap())
+            .args(["child_process_entry", "--ignored", "--nocapture", "--test-threads=1"])
+            .env(CHILD_TASK_ENV, task)
+            .env(CHILD_DIR_ENV, dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap()
+    }
+
+    /// The body of the child processes above; a no-op when run by hand.
+    #[test]
+    #[ignore = "entry point of the child processes that the cross-process tests spawn"]
+    fn child_process_entry() {
+        let (Ok(task), Some(dir)) = (std::env::var(CHILD_TASK_ENV), std::env::var_os(CHILD_DIR_ENV)) else {
+            return;
+        };
+        let dir = PathBuf::from(dir);
+        match task.as_str() {
+            "open" => match SledStore::open(&dir) {
+                Err(StoreError::Locked(_)) => println!("CHILD locked"),
+                Err(e) => println!("CHILD error {e}"),
+                Ok(_) => println!("CHILD opened"),
+            },
+            "write" => {
+                let store = SledStore::open(&dir).unwrap();
+                for i in 0.. {
+                    store.insert("Item", &i.to_string(), doc(json!({"i": i}))).unwrap();
+                    store.sync().unwrap();
+                    println!("CHILD synced {i}");
+                }
+            }
+            other => panic!("unknown child task {other}"),
+        }
+    }
+
+    /// Reads the child's `CHILD ...` reports until `stop` accepts one, and returns it. The first
+    /// report shares its line with libtest's "test ... " banner, hence no prefix match.
+    fn read_child_until(child: &mut Child, deadline: Duration, stop: impl Fn(&str) -> bool) -> String {
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some((_, rest)) = line.split_once("CHILD ") {
+                    if tx.send(rest.to_owned()).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        let started = Instant::now();
+        let mut last = String::new();
+        loop {
+            match rx.recv_timeout(deadline.saturating_sub(started.elapsed())) {
+                Ok(line) if stop(&line) => return line,
+                Ok(line) => last = line,
+                Err(e) => {
+                    let _ = child.kill();
+                    panic!("child stopped early or took over {deadline:?} ({e}); last line {last:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn second_open_from_another_process_is_locked() {
+        let dir = TempDir::new("lock-process");
+        let _store = SledStore::open(&dir.0).unwrap();
+        let mut child = spawn_child("open", &dir.0);
+        let outcome = read_child_until(&mut child, Duration::from_secs(30), |_| true);
+        child.wait().unwrap();
+        assert_eq!(outcome, "locked");
+    }
+
+    #[test]
+    fn synced_writes_survive_kill_9() {
+        const SYNCED: u64 = 200;
+        let dir = TempDir::new("kill");
+        let mut child = spawn_child("write", &dir.0);
+        let last = read_child_until(&mut child, Duration::from_secs(60), |line| {
+            line.strip_prefix("synced ").and_then(|n| n.parse::<u64>().ok()) >= Some(SYNCED)
+        });
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let last: u64 = last.strip_prefix("synced ").unwrap().parse().unwrap();
+
+        let store = SledStore::open(&dir.0).expect("reopen after kill -9");
+        for i in 0..=last {
+            assert_eq!(
+                *store.get("Item", &i.to_string()).unwrap().expect("synced write lost"),
+                doc(json!({"i": i}))
+            );
+        }
+    }
+
+    /// 10,000 insert+sync pairs from 32 threads. Run with
+    /// `cargo test --release -- --ignored --nocapture insert_sync_throughput`.
+    #[test]
+    #[ignore = "benchmark"]
+    fn insert_sync_throughput() {
+        const THREADS: usize = 32;
+        const TOTAL: usize = 10_000;
+        let dir = TempDir::new("bench");
+        let store = Arc::new(SledStore::open(&dir.0).unwrap());
+        let started = Instant::now();
+        let threads: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let store = Arc::clone(&store);
+                std::thread::spawn(move || {
+                    for i in (t..TOTAL).step_by(THREADS) {
+                        let body = doc(json!({"objectId": i.to_string(), "score": i, "name": "player"}));
+                        store.insert("Bench", &i.to_string(), body).unwrap();
+                        store.sync().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let elapsed = started.elapsed();
+        assert_eq!(store.scan("Bench").unwrap().len(), TOTAL);
+        println!(
+            "{TOTAL} insert+sync from {THREADS} threads in {elapsed:?}: {:.0} inserts/s, {} flushes",
+            TOTAL as f64 / elapsed.as_secs_f64(),
+            flush_rounds(&store)
+        );
+    }
+}
