@@ -1457,6 +1457,26 @@
     _preserveFieldsOnFetch() {
       return null;
     }
+    /** JSON of the arrays/objects changed in place, as the next save sends them. */
+    _dirtyObjectSnapshot() {
+      const dirty = this._getDirtyObjectAttributes();
+      const snapshot = {};
+      for (const attr of Object.keys(dirty)) {
+        try {
+          snapshot[attr] = JSON.stringify(encodeValue(dirty[attr], false, true));
+        } catch (_) {
+          // not serialisable: stays dirty
+        }
+      }
+      return snapshot;
+    }
+    /** After a save: what was sent is what the server has (unless the answer says otherwise). */
+    _commitDirtyObjectSnapshot(snapshot, response) {
+      const cache = stateOf(this).objectCache;
+      for (const attr of Object.keys(snapshot)) {
+        if (!(attr in response)) cache[attr] = snapshot[attr];
+      }
+    }
 
     static _getClassMap() {
       return classMap;
@@ -1822,14 +1842,16 @@
       stateOf(this).pendingOps.push(Object.create(null));
       return enqueue(this, async () => {
         const params = this._getSaveParams();
+        const snapshot = this._dirtyObjectSnapshot();
         let response;
         try {
-          response = await request(params.method, params.path, params.body, opts);
+          response = (await request(params.method, params.path, params.body, opts)) || {};
         } catch (e) {
           this._handleSaveError();
           throw e;
         }
-        this._handleSaveResponse(response || {}, params.method === "POST" ? 201 : 200);
+        this._handleSaveResponse(response, params.method === "POST" ? 201 : 200);
+        this._commitDirtyObjectSnapshot(snapshot, response);
       }).then(() => this);
     }
 
@@ -2102,10 +2124,12 @@
         return enqueue(obj, () => {
           isReady.resolve();
           return returned.promise.then(
-            ({ responses, methods }) => {
+            ({ responses, methods, snapshots }) => {
               const answer = responses[index];
               if (answer && hasOwn(answer, "success")) {
-                obj._handleSaveResponse(answer.success || {}, methods[index] === "POST" ? 201 : 200);
+                const response = answer.success || {};
+                obj._handleSaveResponse(response, methods[index] === "POST" ? 201 : 200);
+                obj._commitDirtyObjectSnapshot(snapshots[index], response);
               } else {
                 if (!objectError) {
                   const err = (answer && answer.error) || {};
@@ -2133,16 +2157,18 @@
       Promise.all(ready)
         .then(async () => {
           const methods = [];
+          const snapshots = [];
           const requests = batch.map((obj) => {
             const params = obj._getSaveParams();
             methods.push(params.method);
+            snapshots.push(obj._dirtyObjectSnapshot());
             return { method: params.method, path: batchPath(params.path), body: params.body };
           });
           const responses = await request("POST", "batch", { requests }, opts);
           if (!Array.isArray(responses)) {
             throw new ParseError(ParseError.INTERNAL_SERVER_ERROR, "Unexpected answer to a batch request");
           }
-          return { responses, methods };
+          return { responses, methods, snapshots };
         })
         .then(returned.resolve, returned.reject);
       await Promise.all(tasks);

@@ -12,6 +12,7 @@ pub struct Credentials {
     pub master_key: Option<String>,
     /// REST API, JavaScript, client or Windows key: any one of them may carry the client key.
     pub client_keys: Vec<String>,
+    pub session_token: Option<String>,
     pub installation_id: Option<String>,
 }
 

@@ -45,6 +45,18 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOUDRT_FUNCTION_TIMEOUT", default_value_t = 15.0)]
     pub function_timeout: f64,
 
+    /// Deadline of one trigger (beforeSave …), in seconds (Parse.com: 3).
+    #[arg(long, env = "CLOUDRT_TRIGGER_TIMEOUT", default_value_t = 3.0)]
+    pub trigger_timeout: f64,
+
+    /// Largest `limit` a query may ask for.
+    #[arg(long, env = "CLOUDRT_MAX_LIMIT", default_value_t = 1000)]
+    pub max_limit: usize,
+
+    /// Let clients without the master key create classes by saving objects to them.
+    #[arg(long, env = "CLOUDRT_ALLOW_CLIENT_CLASS_CREATION")]
+    pub allow_client_class_creation: bool,
+
     /// Calls that may wait for a free worker before new ones are refused with code 155.
     #[arg(long, env = "CLOUDRT_MAX_QUEUE", default_value_t = 4096)]
     pub max_queue: usize,
@@ -85,6 +97,9 @@ pub struct ServeConfig {
     pub keys: Keys,
     pub workers: usize,
     pub function_timeout: Duration,
+    pub trigger_timeout: Duration,
+    pub max_limit: usize,
+    pub allow_client_class_creation: bool,
     pub max_queue: usize,
     pub max_body: usize,
     pub data_dir: PathBuf,
@@ -115,6 +130,7 @@ impl ServeArgs {
             return Err(ConfigError::BadMount(self.mount));
         }
         let function_timeout = positive_seconds(self.function_timeout, "function-timeout")?;
+        let trigger_timeout = positive_seconds(self.trigger_timeout, "trigger-timeout")?;
         let workers = self.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
         });
@@ -139,6 +155,9 @@ impl ServeArgs {
             },
             workers,
             function_timeout,
+            trigger_timeout,
+            max_limit: self.max_limit.max(1),
+            allow_client_class_creation: self.allow_client_class_creation,
             max_queue: self.max_queue.max(1),
             max_body: self.max_body,
             data_dir,

@@ -69,6 +69,12 @@ impl From<crate::runtime::CloudError> for ParseError {
     }
 }
 
+impl From<crate::data::DataError> for ParseError {
+    fn from(error: crate::data::DataError) -> Self {
+        ParseError::new(ErrorCode(error.code), error.message)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

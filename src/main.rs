@@ -1,18 +1,25 @@
 //! `cloudrt`: Parse Cloud Code and the Parse REST API in one binary.
 
+mod api;
 mod auth;
 mod config;
+mod data;
 mod error;
 mod http;
 mod registry;
 mod runtime;
+mod store;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use crate::api::{Api, ApiHost};
 use crate::config::{ServeArgs, ServeConfig};
+use crate::data::users::Accounts;
+use crate::data::{DataSettings, Database};
+use crate::store::SledStore;
 use crate::registry::Registry;
 use crate::runtime::loader::ModuleRoot;
 use crate::runtime::{Handlers, HostSlot, Pool, PoolConfig};
@@ -52,11 +59,24 @@ fn fail(message: &str) -> ExitCode {
 }
 
 fn serve(config: ServeConfig) -> ExitCode {
+    let store = match SledStore::open(&config.data_dir) {
+        Ok(store) => store,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let settings = DataSettings {
+        max_limit: config.max_limit,
+        allow_client_class_creation: config.allow_client_class_creation,
+    };
+    let db = match Database::open(Arc::new(store), settings) {
+        Ok(db) => db,
+        Err(e) => return fail(&format!("cannot read the data in {}: {e}", config.data_dir.display())),
+    };
+    let host = HostSlot::default();
     let pool_config = PoolConfig {
         root: ModuleRoot::new(config.cloud_dir.clone()),
         workers: config.workers,
         max_queue: config.max_queue,
-        host: HostSlot::default(),
+        host: host.clone(),
     };
     let (pool, handlers) = match Pool::start(pool_config) {
         Ok(started) => started,
@@ -78,8 +98,9 @@ fn serve(config: ServeConfig) -> ExitCode {
         };
         println!("cloudrt: {} workers, data in {}", config.workers, config.data_dir.display());
         println!("cloudrt: listening on {}", http::url(addr, &config.mount));
-        let app = Arc::new(http::App { registry: Registry::new(&handlers), config, pool });
-        http::serve(listener, app).await;
+        let api = Arc::new(Api { registry: Registry::new(&handlers), config, db, accounts: Accounts::default(), pool });
+        host.install(Arc::new(ApiHost(api.clone())));
+        http::serve(listener, api).await;
         ExitCode::SUCCESS
     })
 }

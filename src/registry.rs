@@ -17,11 +17,23 @@ pub enum Handler {
 #[derive(Debug, Default)]
 pub struct Registry {
     functions: HashSet<String>,
+    /// (className, triggerName)
+    triggers: HashSet<(String, String)>,
 }
 
 impl Registry {
     pub fn new(handlers: &Handlers) -> Self {
-        Registry { functions: handlers.functions.iter().cloned().collect() }
+        Registry {
+            functions: handlers.functions.iter().cloned().collect(),
+            triggers: handlers.triggers.iter().map(|t| (t.class_name.clone(), t.trigger_name.clone())).collect(),
+        }
+    }
+
+    /// The handler for trigger `trigger_name` (beforeSave …) of `class_name`, if there is one.
+    pub fn trigger(&self, class_name: &str, trigger_name: &str) -> Option<Handler> {
+        self.triggers
+            .contains(&(class_name.to_string(), trigger_name.to_string()))
+            .then_some(Handler::CloudCode)
     }
 
     /// The handler for cloud function `name`, if there is one.

@@ -166,6 +166,18 @@ impl RelationChanges {
         self.add.is_empty() && self.remove.is_empty()
     }
 
+    /// Adds another update's changes (a beforeSave's, after the client's).
+    pub fn extend(&mut self, other: RelationChanges) {
+        for (key, ids) in other.add {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            RelationChanges::record(&mut self.add, &key, &ids);
+        }
+        for (key, ids) in other.remove {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            RelationChanges::record(&mut self.remove, &key, &ids);
+        }
+    }
+
     fn record(list: &mut Vec<(String, Vec<String>)>, key: &str, ids: &[&str]) {
         let index = match list.iter().position(|(k, _)| k == key) {
             Some(index) => index,

@@ -187,7 +187,10 @@ enum Operand {
     String(String),
     /// Milliseconds since the Unix epoch.
     Date(i64),
-    Pointer { class_name: String, object_id: String },
+    Pointer {
+        class_name: String,
+        object_id: String,
+    },
     /// Arrays, nested objects, GeoPoints, Files, Bytes: compared with [`values_equal`].
     Other(Value),
 }
@@ -201,7 +204,7 @@ impl Operand {
             Operand::String(s) => value.as_str() == Some(s.as_str()),
             Operand::Date(ms) => instant_of(value, date_field) == Some(*ms),
             Operand::Pointer { class_name, object_id } => match value {
-                Value::Object(map) => pointer_parts(map) == Some((class_name.as_str(), object_id.as_str())),
+                Value::Object(map) => pointer_matching(map, |id| id == object_id) == Some(class_name.as_str()),
                 _ => false,
             },
             Operand::Other(other) => values_equal(value, other),
@@ -266,8 +269,10 @@ impl ValueSet {
                     || (date_field && parse_iso_ms(s).is_some_and(|ms| self.dates.contains(&ms)))
             }
             Value::Object(map) => {
-                if let Some((class_name, object_id)) = pointer_parts(map) {
-                    if self.pointers.get(object_id).is_some_and(|classes| classes.iter().any(|c| c == class_name)) {
+                // objectId first, as in `pointer_matching`: it is what usually fails.
+                if let Some(classes) = map.get("objectId").and_then(Value::as_str).and_then(|id| self.pointers.get(id))
+                {
+                    if pointer_parts(map).is_some_and(|(class_name, _)| classes.iter().any(|c| c == class_name)) {
                         return true;
                     }
                 }
@@ -461,8 +466,7 @@ impl Query {
             Cond::InQuery { slot, class_name, negate } => {
                 let found = match (self.ids(*slot), stored) {
                     (Some(ids), Some(value)) => any_element(value, |v| match v {
-                        Value::Object(map) => pointer_parts(map)
-                            .is_some_and(|(class, id)| class == class_name && ids.contains(id)),
+                        Value::Object(map) => pointer_matching(map, |id| ids.contains(id)) == Some(class_name.as_str()),
                         _ => false,
                     }),
                     (Some(_), None) => false,
@@ -474,15 +478,17 @@ impl Query {
                 Some(Some(Answer::Values(set))) => set.matches(stored, date_field) != *negate,
                 _ => false,
             },
-            Cond::Near { lat, lng, max_radians } => stored.and_then(geopoint_of).is_some_and(|(point_lat, point_lng)| {
-                max_radians.is_none_or(|max| central_angle(*lat, *lng, point_lat, point_lng) <= max)
-            }),
+            Cond::Near { lat, lng, max_radians } => {
+                stored.and_then(geopoint_of).is_some_and(|(point_lat, point_lng)| {
+                    max_radians.is_none_or(|max| central_angle(*lat, *lng, point_lat, point_lng) <= max)
+                })
+            }
             Cond::WithinBox { south, west, north, east } => stored
                 .and_then(geopoint_of)
                 .is_some_and(|(lat, lng)| (*south..=*north).contains(&lat) && (*west..=*east).contains(&lng)),
-            Cond::WithinPolygon(vertices) => stored.and_then(geopoint_of).is_some_and(|(lat, lng)| {
-                point_in_polygon(vertices.len(), |i| Some(vertices[i]), lat, lng)
-            }),
+            Cond::WithinPolygon(vertices) => stored
+                .and_then(geopoint_of)
+                .is_some_and(|(lat, lng)| point_in_polygon(vertices.len(), |i| Some(vertices[i]), lat, lng)),
             Cond::WithinSphere { lat, lng, radians } => stored
                 .and_then(geopoint_of)
                 .is_some_and(|(point_lat, point_lng)| central_angle(*lat, *lng, point_lat, point_lng) <= *radians),
@@ -664,7 +670,8 @@ impl Compiler {
     fn in_query(&mut self, key: &str, op: &str, operand: &Value, depth: usize) -> Result<Cond, QueryError> {
         let usage = || format!("{op} on {key:?} needs {{\"className\": \"<class>\", \"where\": {{...}}}}");
         let Value::Object(spec) = operand else { return invalid(usage()) };
-        let (Some(Value::String(class_name)), Some(where_ @ Value::Object(_))) = (spec.get("className"), spec.get("where"))
+        let (Some(Value::String(class_name)), Some(where_ @ Value::Object(_))) =
+            (spec.get("className"), spec.get("where"))
         else {
             return invalid(usage());
         };
@@ -677,7 +684,14 @@ impl Compiler {
         Ok(Cond::InQuery { slot, class_name: class_name.clone(), negate: op == "$notInQuery" })
     }
 
-    fn select(&mut self, key: &str, op: &str, operand: &Value, date_field: bool, depth: usize) -> Result<Cond, QueryError> {
+    fn select(
+        &mut self,
+        key: &str,
+        op: &str,
+        operand: &Value,
+        date_field: bool,
+        depth: usize,
+    ) -> Result<Cond, QueryError> {
         let usage = || {
             format!("{op} on {key:?} needs {{\"query\": {{\"className\": \"<class>\", \"where\": {{...}}}}, \"key\": \"<field>\"}}")
         };
@@ -756,10 +770,11 @@ fn literal_operand(value: &Value, date_field: bool) -> Result<Operand, QueryErro
         Value::Null => Operand::Null,
         Value::Bool(b) => Operand::Bool(*b),
         Value::Number(n) => Operand::Number(n.as_f64().unwrap_or(f64::NAN)),
-        Value::String(s) => match parse_iso_ms(s) {
-            Some(ms) if date_field => Operand::Date(ms),
-            _ => Operand::String(s.clone()),
+        Value::String(s) if date_field => match parse_iso_ms(s) {
+            Some(ms) => Operand::Date(ms),
+            None => Operand::String(s.clone()),
         },
+        Value::String(s) => Operand::String(s.clone()),
         Value::Object(map) => match map.get("__type").and_then(Value::as_str) {
             Some("Date") => match map.get("iso").and_then(Value::as_str).and_then(parse_iso_ms) {
                 Some(ms) => Operand::Date(ms),
@@ -852,7 +867,9 @@ fn compile_regex(key: &str, pattern: &Value, options: Option<&Value>) -> Result<
             'm' => builder.multi_line(true),
             'x' => builder.ignore_whitespace(true),
             's' => builder.dot_matches_new_line(true),
-            _ => return invalid(format!("bad $options value {options:?} on {key:?}: only i, m, x and s are supported")),
+            _ => {
+                return invalid(format!("bad $options value {options:?} on {key:?}: only i, m, x and s are supported"))
+            }
         };
     }
     builder.build().map_err(|error| QueryError::Invalid(format!("invalid $regex on {key:?}: {error}")))
@@ -922,7 +939,9 @@ fn within_box(key: &str, operand: &Value) -> Result<Cond, QueryError> {
 }
 
 fn geo_within(key: &str, operand: &Value) -> Result<Cond, QueryError> {
-    let usage = || format!("$geoWithin on {key:?} needs {{\"$polygon\": [...]}} or {{\"$centerSphere\": [[lng, lat], radians]}}");
+    let usage = || {
+        format!("$geoWithin on {key:?} needs {{\"$polygon\": [...]}} or {{\"$centerSphere\": [[lng, lat], radians]}}")
+    };
     let Value::Object(spec) = operand else { return invalid(usage()) };
     if spec.len() != 1 {
         return invalid(usage());
@@ -947,7 +966,9 @@ fn geo_within(key: &str, operand: &Value) -> Result<Cond, QueryError> {
             .iter()
             .map(|point| match point {
                 Value::Array(pair) => match (pair.as_slice(), pairs_are_lng_lat) {
-                    ([lng, lat], true) | ([lat, lng], false) => checked_point(key, "$polygon", lat.as_f64(), lng.as_f64()),
+                    ([lng, lat], true) | ([lat, lng], false) => {
+                        checked_point(key, "$polygon", lat.as_f64(), lng.as_f64())
+                    }
                     _ => invalid(format!("bad $polygon on {key:?}: points are pairs or GeoPoints")),
                 },
                 _ => geopoint_operand(key, "$polygon", point),
@@ -1002,9 +1023,9 @@ fn geopoint_operand(key: &str, op: &str, value: &Value) -> Result<(f64, f64), Qu
 fn checked_point(key: &str, op: &str, lat: Option<f64>, lng: Option<f64>) -> Result<(f64, f64), QueryError> {
     match (lat, lng) {
         (Some(lat), Some(lng)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng) => Ok((lat, lng)),
-        (Some(_), Some(_)) => invalid(format!(
-            "{op} on {key:?}: latitude must be within [-90, 90] and longitude within [-180, 180]"
-        )),
+        (Some(_), Some(_)) => {
+            invalid(format!("{op} on {key:?}: latitude must be within [-90, 90] and longitude within [-180, 180]"))
+        }
         _ => invalid(format!("{op} on {key:?} needs numeric latitude and longitude")),
     }
 }
@@ -1042,10 +1063,8 @@ fn point_in_polygon(len: usize, vertex: impl Fn(usize) -> Option<(f64, f64)>, la
             return false;
         };
         let cross = (lng_j - lng_i) * (lat - lat_i) - (lat_j - lat_i) * (lng - lng_i);
-        let within_edge_bounds = lat >= lat_i.min(lat_j)
-            && lat <= lat_i.max(lat_j)
-            && lng >= lng_i.min(lng_j)
-            && lng <= lng_i.max(lng_j);
+        let within_edge_bounds =
+            lat >= lat_i.min(lat_j) && lat <= lat_i.max(lat_j) && lng >= lng_i.min(lng_j) && lng <= lng_i.max(lng_j);
         if cross.abs() < 1e-12 && within_edge_bounds {
             return true;
         }
@@ -1064,6 +1083,16 @@ fn pointer_parts(map: &Map<String, Value>) -> Option<(&str, &str)> {
         "Pointer" | "Object" => Some((map.get("className")?.as_str()?, map.get("objectId")?.as_str()?)),
         _ => None,
     }
+}
+
+/// The className of a pointer whose objectId satisfies `wanted`. Checks the objectId first:
+/// during a scan it is the test that fails, and skipping the other two lookups into a nested
+/// map is most of the cost of a pointer comparison.
+fn pointer_matching(map: &Map<String, Value>, wanted: impl FnOnce(&str) -> bool) -> Option<&str> {
+    if !wanted(map.get("objectId")?.as_str()?) {
+        return None;
+    }
+    pointer_parts(map).map(|(class_name, _)| class_name)
 }
 
 fn date_of(map: &Map<String, Value>) -> Option<i64> {
@@ -1255,7 +1284,9 @@ fn relative_time_ms(text: &str, now: i64) -> Result<i64, QueryError> {
             -1
         }
         (true, true) => return invalid(format!("bad $relativeTime {text:?}: cannot have both 'in' and 'ago'")),
-        (false, false) => return invalid(format!("bad $relativeTime {text:?}: should start with 'in' or end with 'ago'")),
+        (false, false) => {
+            return invalid(format!("bad $relativeTime {text:?}: should start with 'in' or end with 'ago'"))
+        }
     };
     if parts.is_empty() || !parts.len().is_multiple_of(2) {
         return invalid(format!("bad $relativeTime {text:?}: dangling unit or number"));
@@ -1312,7 +1343,8 @@ impl Order {
                     Some(key) => (true, key),
                     None => (false, entry),
                 };
-                let path = parse_path(key).ok_or_else(|| QueryError::Invalid(format!("invalid order key: {entry:?}")))?;
+                let path =
+                    parse_path(key).ok_or_else(|| QueryError::Invalid(format!("invalid order key: {entry:?}")))?;
                 Ok(SortKey { path, descending, date_field: matches!(key, "createdAt" | "updatedAt") })
             })
             .collect::<Result<_, _>>()
@@ -1379,10 +1411,11 @@ fn sortable(value: Option<&Value>, date_field: bool) -> Sortable<'_> {
         None | Some(Value::Null) => Sortable::Null,
         Some(Value::Bool(b)) => Sortable::Bool(*b),
         Some(Value::Number(n)) => Sortable::Number(n.as_f64().unwrap_or(0.0)),
-        Some(Value::String(s)) => match parse_iso_ms(s) {
-            Some(ms) if date_field => Sortable::Date(ms),
-            _ => Sortable::Text(s, None),
+        Some(Value::String(s)) if date_field => match parse_iso_ms(s) {
+            Some(ms) => Sortable::Date(ms),
+            None => Sortable::Text(s, None),
         },
+        Some(Value::String(s)) => Sortable::Text(s, None),
         Some(Value::Array(items)) => Sortable::Array(items),
         Some(Value::Object(map)) => {
             if let Some((class_name, object_id)) = pointer_parts(map) {
@@ -1403,12 +1436,10 @@ fn sortable(value: Option<&Value>, date_field: bool) -> Sortable<'_> {
 fn compare_sortable(a: Sortable<'_>, b: Sortable<'_>) -> Ordering {
     match (&a, &b) {
         (Sortable::Number(x), Sortable::Number(y)) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
-        (Sortable::Text(x, x_suffix), Sortable::Text(y, y_suffix)) => {
-            match (x_suffix, y_suffix) {
-                (None, None) => x.cmp(y),
-                _ => text_bytes(x, *x_suffix).cmp(text_bytes(y, *y_suffix)),
-            }
-        }
+        (Sortable::Text(x, x_suffix), Sortable::Text(y, y_suffix)) => match (x_suffix, y_suffix) {
+            (None, None) => x.cmp(y),
+            _ => text_bytes(x, *x_suffix).cmp(text_bytes(y, *y_suffix)),
+        },
         (Sortable::Object(x), Sortable::Object(y)) => {
             for ((x_key, x_value), (y_key, y_value)) in x.iter().zip(y.iter()) {
                 let ordering = x_key
@@ -1745,7 +1776,10 @@ mod tests {
             (r#"{"matrix": {"$in": [[3, 4]]}}"#, true),
             (r#"{"matrix": {"$in": [[1, 2, 3]]}}"#, false),
             (r#"{"photo": {"$in": [{"__type": "File", "name": "a.png"}]}}"#, true),
-            (r#"{"address": {"$in": [{"city": "Paris", "zip": "75001", "floor": 3, "lines": ["1 rue X", "Bât B"]}]}}"#, true),
+            (
+                r#"{"address": {"$in": [{"city": "Paris", "zip": "75001", "floor": 3, "lines": ["1 rue X", "Bât B"]}]}}"#,
+                true,
+            ),
             (r#"{"name": {"$nin": ["Bob"]}}"#, true),
             (r#"{"name": {"$nin": ["Alice", "Bob"]}}"#, false),
             (r#"{"name": {"$nin": []}}"#, true),
@@ -1863,7 +1897,10 @@ mod tests {
             (r#"{"$or": [{"score": 42}], "name": "Alice"}"#, true),
             (r#"{"$or": [{"$and": [{"name": "Alice"}, {"active": false}]}, {"$nor": [{"tags": "red"}]}]}"#, false),
             (r#"{"$or": [{"$and": [{"name": "Alice"}, {"active": true}]}, {"$nor": [{"tags": "red"}]}]}"#, true),
-            (r#"{"$and": [{"$or": [{"score": 1}, {"score": 42}]}, {"$or": [{"name": "Alice"}]}], "active": true}"#, true),
+            (
+                r#"{"$and": [{"$or": [{"score": 1}, {"score": 42}]}, {"$or": [{"name": "Alice"}]}], "active": true}"#,
+                true,
+            ),
             (r#"{"$nor": [{"$or": [{"score": 1}, {"name": "Bob"}]}]}"#, true),
             (r#"{"$nor": [{"$and": [{"score": 42}, {"name": "Alice"}]}]}"#, false),
         ]);
@@ -1922,10 +1959,22 @@ mod tests {
                 true,
             ),
             (r#"{"name": {"$geoWithin": {"$centerSphere": [[0, 0], 3.2]}}}"#, false),
-            (r#"{"area": {"$geoIntersects": {"$point": {"__type": "GeoPoint", "latitude": 5, "longitude": 5}}}}"#, true),
-            (r#"{"area": {"$geoIntersects": {"$point": {"__type": "GeoPoint", "latitude": 5, "longitude": 11}}}}"#, false),
-            (r#"{"area": {"$geoIntersects": {"$point": {"__type": "GeoPoint", "latitude": 10, "longitude": 5}}}}"#, true),
-            (r#"{"location": {"$geoIntersects": {"$point": {"__type": "GeoPoint", "latitude": 5, "longitude": 5}}}}"#, false),
+            (
+                r#"{"area": {"$geoIntersects": {"$point": {"__type": "GeoPoint", "latitude": 5, "longitude": 5}}}}"#,
+                true,
+            ),
+            (
+                r#"{"area": {"$geoIntersects": {"$point": {"__type": "GeoPoint", "latitude": 5, "longitude": 11}}}}"#,
+                false,
+            ),
+            (
+                r#"{"area": {"$geoIntersects": {"$point": {"__type": "GeoPoint", "latitude": 10, "longitude": 5}}}}"#,
+                true,
+            ),
+            (
+                r#"{"location": {"$geoIntersects": {"$point": {"__type": "GeoPoint", "latitude": 5, "longitude": 5}}}}"#,
+                false,
+            ),
         ]);
     }
 
@@ -2005,11 +2054,23 @@ mod tests {
     fn select_flow() {
         let object = fixture();
         let cases = [
-            (r#"{"name": {"$select": {"query": {"className": "P", "where": {}}, "key": "n"}}}"#, json!(["Bob", "Alice"]), true),
+            (
+                r#"{"name": {"$select": {"query": {"className": "P", "where": {}}, "key": "n"}}}"#,
+                json!(["Bob", "Alice"]),
+                true,
+            ),
             (r#"{"name": {"$select": {"query": {"className": "P", "where": {}}, "key": "n"}}}"#, json!(["Bob"]), false),
             (r#"{"name": {"$select": {"query": {"className": "P"}, "key": "n"}}}"#, json!([]), false),
-            (r#"{"name": {"$dontSelect": {"query": {"className": "P", "where": {}}, "key": "n"}}}"#, json!(["Alice"]), false),
-            (r#"{"name": {"$dontSelect": {"query": {"className": "P", "where": {}}, "key": "n"}}}"#, json!(["Bob"]), true),
+            (
+                r#"{"name": {"$dontSelect": {"query": {"className": "P", "where": {}}, "key": "n"}}}"#,
+                json!(["Alice"]),
+                false,
+            ),
+            (
+                r#"{"name": {"$dontSelect": {"query": {"className": "P", "where": {}}, "key": "n"}}}"#,
+                json!(["Bob"]),
+                true,
+            ),
             (r#"{"tags": {"$select": {"query": {"className": "P", "where": {}}, "key": "t"}}}"#, json!(["blue"]), true),
             (r#"{"score": {"$select": {"query": {"className": "P", "where": {}}, "key": "s"}}}"#, json!([42.0]), true),
             (
@@ -2040,7 +2101,8 @@ mod tests {
             query.resolve(vec![SubqueryAnswer::Values(values)]).unwrap();
             assert_eq!(query.matches(&object), expected, "{where_}");
         }
-        let query = Query::parse(&json_of(r#"{"name": {"$select": {"query": {"className": "P"}, "key": "n"}}}"#)).unwrap();
+        let query =
+            Query::parse(&json_of(r#"{"name": {"$select": {"query": {"className": "P"}, "key": "n"}}}"#)).unwrap();
         assert_eq!(
             query.subqueries(),
             vec![Subquery::Values { class_name: "P".into(), where_: json!({}), key: "n".into() }]
@@ -2134,7 +2196,9 @@ mod tests {
             format!(r#"{{"location": {{"$within": {{"$box": [{gp}, {gp}], "x": 1}}}}}}"#),
             format!(r#"{{"location": {{"$geoWithin": {{"$polygon": [{gp}, {gp}]}}}}}}"#),
             format!(r#"{{"location": {{"$geoWithin": {{"$polygon": [{gp}, {gp}, 7]}}}}}}"#),
-            format!(r#"{{"location": {{"$geoWithin": {{"$polygon": [{gp}, {gp}, {gp}], "$centerSphere": [[0, 0], 1]}}}}}}"#),
+            format!(
+                r#"{{"location": {{"$geoWithin": {{"$polygon": [{gp}, {gp}, {gp}], "$centerSphere": [[0, 0], 1]}}}}}}"#
+            ),
         ];
         let mut cases: Vec<&str> = owned.iter().map(String::as_str).collect();
         cases.extend([
@@ -2433,7 +2497,10 @@ mod tests {
         let projected = project_keys(&with_acl, "a");
         assert_eq!(Value::Object(projected), json!({"objectId": "x", "ACL": {"*": {"read": true}}, "a": 2}));
         assert_eq!(Value::Object(project_keys(&with_acl, "")), json!({"objectId": "x", "ACL": {"*": {"read": true}}}));
-        assert_eq!(Value::Object(project_keys(&with_acl, "nope,,")), json!({"objectId": "x", "ACL": {"*": {"read": true}}}));
+        assert_eq!(
+            Value::Object(project_keys(&with_acl, "nope,,")),
+            json!({"objectId": "x", "ACL": {"*": {"read": true}}})
+        );
     }
 
     #[test]
@@ -2483,14 +2550,18 @@ mod tests {
             ("NOW", Ok(now)),
             ("in 1 day", Ok(now + 86_400_000)),
             ("2 hours ago", Ok(now - 7_200_000)),
-            ("in 1 yr 2 wks 3 d 4 hrs 5 mins 6 secs", Ok(now + (31_536_000 + 1_209_600 + 259_200 + 14_400 + 300 + 6) * 1000)),
+            (
+                "in 1 yr 2 wks 3 d 4 hrs 5 mins 6 secs",
+                Ok(now + (31_536_000 + 1_209_600 + 259_200 + 14_400 + 300 + 6) * 1000),
+            ),
             ("  in   10   seconds ", Ok(now + 10_000)),
             ("1 minute ago", Ok(now - 60_000)),
         ];
         for (text, expected) in cases {
             assert_eq!(relative_time_ms(text, now), expected, "{text:?}");
         }
-        for bad in ["", "in", "ago", "3 days", "in 3 days ago", "in three days", "in 3 months", "in 3 days 4", "later"] {
+        for bad in ["", "in", "ago", "3 days", "in 3 days ago", "in three days", "in 3 months", "in 3 days 4", "later"]
+        {
             assert!(relative_time_ms(bad, now).is_err(), "{bad:?} should be invalid");
         }
     }

@@ -1,7 +1,6 @@
 //! The Parse REST API over hyper: accept connections, read requests, route them, answer.
 //! Calls into the runtime and (later) the store; nothing below reaches back up here.
 
-mod functions;
 mod request;
 mod response;
 mod router;
@@ -13,19 +12,10 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
-use crate::config::ServeConfig;
-use crate::registry::Registry;
-use crate::runtime::Pool;
-
-/// Everything a request handler needs, shared by all connections.
-pub struct App {
-    pub config: ServeConfig,
-    pub pool: Pool,
-    pub registry: Registry,
-}
+use crate::api::Api;
 
 /// Serves the API on `listener` until the process ends.
-pub async fn serve(listener: TcpListener, app: Arc<App>) {
+pub async fn serve(listener: TcpListener, app: Arc<Api>) {
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     loop {
         let (stream, peer) = match listener.accept().await {

@@ -142,6 +142,7 @@ fn credentials_from_headers(headers: &HeaderMap) -> Credentials {
             .iter()
             .filter_map(|name| header(headers, name))
             .collect(),
+        session_token: header(headers, "x-parse-session-token"),
         installation_id: header(headers, "x-parse-installation-id"),
     }
 }
@@ -179,6 +180,7 @@ fn lift_body_fields(body: &mut Map<String, Value>, credentials: &mut Credentials
     credentials.app_id = credentials.app_id.take().or_else(|| take("_ApplicationId"));
     credentials.master_key = credentials.master_key.take().or_else(|| take("_MasterKey"));
     credentials.installation_id = credentials.installation_id.take().or_else(|| take("_InstallationId"));
+    credentials.session_token = credentials.session_token.take().or_else(|| take("_SessionToken"));
     for key in ["_JavaScriptKey", "_ClientKey", "_RESTAPIKey"] {
         if let Some(k) = take(key) {
             credentials.client_keys.push(k);

@@ -1,43 +1,82 @@
-//! Routing: mount path, preflight, health, authentication, then one route handler per
-//! Parse endpoint family.
+//! Routing: mount path, preflight, health, authentication and the session token; then the
+//! API's one route table.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use hyper::body::Incoming;
+use hyper::header::{HeaderValue, LOCATION};
 use hyper::{Method, Request, Response};
+use serde_json::{Map, Value};
 
 use super::request::ApiRequest;
 use super::response::{self, Body};
-use super::{functions, App};
+use crate::api::{self, Api, Ctx};
 use crate::auth;
 use crate::error::{ErrorCode, ParseError};
 
-pub async fn handle(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+pub async fn handle(api: &Arc<Api>, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let (method, path) = (request.method().clone(), request.uri().path().to_string());
     if method == Method::OPTIONS {
         return response::preflight();
     }
-    let mounts = [app.config.mount.as_str(), "/1"];
-    let request = match ApiRequest::read(request, &mounts, app.config.max_body, peer.ip()).await {
+    let mounts = [api.config.mount.as_str(), "/1"];
+    let request = match ApiRequest::read(request, &mounts, api.config.max_body, peer.ip()).await {
         Ok(Some(request)) => request,
-        Ok(None) => return response::parse_error(&unknown_route(&method, &path)),
+        Ok(None) => return response::parse_error(&api::unknown_route(method.as_str(), path.trim_start_matches('/'))),
         Err(error) => return response::parse_error(&error),
     };
     if request.route == "health" {
         return response::json(200, r#"{"status":"ok"}"#);
     }
-    let caller = match auth::authenticate(&app.config.keys, &request.credentials) {
+    let caller = match auth::authenticate(&api.config.keys, &request.credentials) {
         Ok(caller) => caller,
         Err(denied) => return response::unauthorized(denied),
     };
-    let segments: Vec<&str> = request.route.split('/').collect();
-    let answer = match (&request.method, segments.as_slice()) {
-        (&Method::POST | &Method::GET, ["functions", name]) => functions::run(app, &request, &caller, name).await,
-        _ => Err(unknown_route(&method, &path)),
-    };
-    answer.unwrap_or_else(|error| response::parse_error(&error))
+    match answer(api, request, caller).await {
+        Ok(reply) => {
+            let mut response = response::json(reply.status, reply.body);
+            if let Some(location) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                response.headers_mut().insert(LOCATION, location);
+            }
+            response
+        }
+        Err(error) => response::parse_error(&error),
+    }
 }
 
-fn unknown_route(method: &Method, path: &str) -> ParseError {
-    ParseError::new(ErrorCode::OTHER_CAUSE, format!("unknown route: {method} {path}")).with_status(404)
+async fn answer(api: &Arc<Api>, request: ApiRequest, caller: auth::Caller) -> Result<api::Reply, ParseError> {
+    let user = match &request.credentials.session_token {
+        Some(token) => Some(
+            api.accounts
+                .session(&api.db, token)?
+                .map(|(_, user)| user)
+                .ok_or_else(|| ParseError::new(ErrorCode(209), "Invalid session token"))?,
+        ),
+        None => None,
+    };
+    let params = params(&request)?;
+    let ctx = Ctx {
+        master: caller.master,
+        user,
+        session_token: request.credentials.session_token.clone(),
+        installation_id: caller.installation_id,
+        headers: request.headers_json(),
+        ip: request.ip.to_string(),
+        context: request.context.clone(),
+        invoker: api.pool.invoker().clone(),
+    };
+    api::dispatch(api, &ctx, request.method.as_str(), &request.route, params).await
+}
+
+/// The JSON body merged with the query string (`where`, `limit` … on GETs). For function
+/// calls, query values that read as JSON (numbers, booleans) keep their type, as Parse Server's.
+fn params(request: &ApiRequest) -> Result<Map<String, Value>, ParseError> {
+    let mut params = request.json_body()?.clone();
+    let typed = request.route.starts_with("functions/");
+    for (key, value) in form_urlencoded::parse(request.query.as_deref().unwrap_or("").as_bytes()).into_owned() {
+        let value = if typed { serde_json::from_str(&value).unwrap_or(Value::String(value)) } else { Value::String(value) };
+        params.entry(key).or_insert(value);
+    }
+    Ok(params)
 }

@@ -10,7 +10,7 @@ mod pool;
 mod watchdog;
 mod worker;
 
-pub use host::{HostSlot, Target};
+pub use host::{Host, HostError, HostFuture, HostRequest, HostSlot, Invoker, Target};
 pub use pool::{Pool, PoolConfig};
 
 /// What main.js registered, read once at start-up from the first worker.

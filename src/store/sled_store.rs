@@ -15,6 +15,7 @@ use std::fs::{File, TryLockError};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 use super::{Document, Store, StoreError};
 
@@ -26,6 +27,10 @@ const RELATION_TREE: &str = "relations";
 const LOCK_FILE: &str = "LOCK";
 /// sled's log file; see [`SledStore::log_file`].
 const SLED_LOG_FILE: &str = "db";
+/// How long `open` waits for a just-dropped store's sled files to be released, and how often it
+/// checks; see [`open_sled`].
+const SLED_RELEASE_WAIT: Duration = Duration::from_secs(5);
+const SLED_RELEASE_POLL: Duration = Duration::from_millis(5);
 /// sled's page cache defaults to 1 GiB. Reads are served from our decoded copy, so sled's cache
 /// only needs to hold the pages that writes touch; a smaller cap avoids keeping most data twice.
 const SLED_CACHE_BYTES: u64 = 128 * 1024 * 1024;
@@ -65,7 +70,7 @@ impl SledStore {
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
         let lock = lock_dir(dir)?;
-        let db = sled::Config::new().path(dir).cache_capacity(SLED_CACHE_BYTES).open().map_err(sled_error)?;
+        let db = open_sled(dir)?;
         let log_path = dir.join(SLED_LOG_FILE);
         let log_file = File::open(&log_path).map_err(|e| io_error(&log_path, e))?;
         let schema_tree = db.open_tree(SCHEMA_TREE).map_err(sled_error)?;
@@ -351,6 +356,30 @@ fn lock_dir(dir: &Path) -> Result<File, StoreError> {
     }
 }
 
+/// Opens sled, waiting out a lock on its files left by a store this process has just dropped.
+///
+/// The caller holds `LOCK`, so no other process and no live store uses `dir`; a sled lock failure
+/// can only come from a closed sled whose file handle is still referenced by its background
+/// threads or by memory it reclaims lazily, which happens within milliseconds.
+fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
+    let config = sled::Config::new().path(dir).cache_capacity(SLED_CACHE_BYTES);
+    let deadline = Instant::now() + SLED_RELEASE_WAIT;
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e)) if is_sled_lock_error(&e) && Instant::now() < deadline => {
+                std::thread::sleep(SLED_RELEASE_POLL);
+            }
+            result => { let waited = SLED_RELEASE_WAIT.saturating_sub(deadline - Instant::now()); if waited > Duration::from_millis(1) { eprintln!("WAITED {waited:?}"); } return result.map_err(sled_error) },
+        }
+    }
+}
+
+/// sled reports a held lock only as an untyped I/O error, so its (pinned, 0.34) message is the
+/// one way to tell it from a real I/O failure, which must not be retried.
+fn is_sled_lock_error(error: &std::io::Error) -> bool {
+    error.to_string().contains("could not acquire lock")
+}
+
 fn load_documents(class: &str, tree: &sled::Tree) -> Result<HashMap<String, Arc<Document>>, StoreError> {
     tree.iter()
         .map(|entry| {
@@ -438,7 +467,6 @@ mod tests {
     use std::io::{BufRead, BufReader};
     use std::path::PathBuf;
     use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
 
     use serde_json::json;
 

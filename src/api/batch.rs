@@ -1,0 +1,53 @@
+//! `POST {mount}/batch`: several API calls in one request, each answered on its own
+//! (`{"success": …}` or `{"error": {code, error}}`), in order.
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use super::{dispatch, Api, Ctx, Reply};
+use crate::error::{ErrorCode, ParseError};
+
+/// Most requests one batch may carry.
+const MAX_REQUESTS: usize = 1000;
+
+pub async fn run(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Result<Reply, ParseError> {
+    let invalid = |message: &str| ParseError::new(ErrorCode::INVALID_JSON, message.to_string());
+    let Some(Value::Array(requests)) = body.get("requests") else {
+        return Err(invalid("requests must be an array"));
+    };
+    if requests.len() > MAX_REQUESTS {
+        return Err(invalid(&format!("a batch may carry at most {MAX_REQUESTS} requests")));
+    }
+    let mut answers = Vec::with_capacity(requests.len());
+    for request in requests {
+        let answer = match one(api, ctx, request).await {
+            Ok(reply) => json!({ "success": serde_json::from_str::<Value>(&reply.body).unwrap_or(Value::Null) }),
+            Err(error) => json!({ "error": { "code": error.code, "error": error.message } }),
+        };
+        answers.push(answer);
+    }
+    Ok(Reply::json(&Value::Array(answers)))
+}
+
+async fn one(api: &Arc<Api>, ctx: &Ctx, request: &Value) -> Result<Reply, ParseError> {
+    let invalid = |message: &str| ParseError::new(ErrorCode::INVALID_JSON, message.to_string());
+    let method = request.get("method").and_then(Value::as_str).ok_or_else(|| invalid("each request needs a method"))?;
+    let path = request.get("path").and_then(Value::as_str).ok_or_else(|| invalid("each request needs a path"))?;
+    let route = strip_mount(path, &api.config.mount);
+    if route == "batch" {
+        return Err(invalid("a batch cannot contain a batch"));
+    }
+    let body = match request.get("body") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(body)) => body.clone(),
+        Some(_) => return Err(invalid("body must be a JSON object")),
+    };
+    Box::pin(dispatch(api, ctx, &method.to_ascii_uppercase(), route, body)).await
+}
+
+/// `/parse/classes/Foo`, `/1/classes/Foo` and `classes/Foo` all name route `classes/Foo`.
+fn strip_mount<'a>(path: &'a str, mount: &str) -> &'a str {
+    let path = path.strip_prefix(mount).or_else(|| path.strip_prefix("/1")).unwrap_or(path);
+    path.trim_matches('/')
+}

@@ -1,0 +1,58 @@
+//! `{mount}/classes/:className[/:objectId]`: queries, reads, and saves and deletes through
+//! the pipeline.
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use super::{blocking, pipeline, users, Api, Ctx, Reply};
+use crate::data::FindOptions;
+use crate::error::ParseError;
+
+pub fn find(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
+    let options = FindOptions::from_params(&params)?;
+    let (results, count) = api.db.find(&ctx.access(), class, &options)?;
+    let mut body = json!({ "results": results });
+    if let Some(count) = count {
+        body["count"] = json!(count);
+    }
+    Ok(Reply::json(&body))
+}
+
+pub fn get(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
+    let options = FindOptions::from_params(&params)?;
+    let object = api.db.get(&ctx.access(), class, id, &options.include, options.keys.as_deref())?;
+    Ok(Reply::json(&Value::Object(object)))
+}
+
+pub async fn create(api: &Arc<Api>, ctx: &Ctx, class: &str, body: Map<String, Value>) -> Result<Reply, ParseError> {
+    let prepared = api.db.prepare_create(&ctx.access(), class, body)?;
+    let saved = pipeline::save(api, ctx, prepared).await?;
+    let id = saved.object.get("objectId").and_then(Value::as_str).unwrap_or_default();
+    Ok(Reply {
+        status: 201,
+        location: Some(format!("{}/classes/{class}/{id}", api.config.mount)),
+        body: Value::Object(saved.response).to_string(),
+    })
+}
+
+pub async fn update(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, body: Map<String, Value>) -> Result<Reply, ParseError> {
+    if class == users::USER {
+        return users::update(api, ctx, id, body).await;
+    }
+    let prepared = api.db.prepare_update(&ctx.access(), class, id, body)?;
+    let saved = pipeline::save(api, ctx, prepared).await?;
+    Ok(Reply::json(&Value::Object(saved.response)))
+}
+
+pub async fn delete(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str) -> Result<Reply, ParseError> {
+    let object = api.db.prepare_delete(&ctx.access(), class, id)?;
+    pipeline::delete(api, ctx, class, object).await?;
+    Ok(Reply::ok("{}"))
+}
+
+/// Deletes on a blocking thread (the store fsyncs before answering).
+pub async fn delete_stored(api: &Arc<Api>, class: &str, id: &str) -> Result<(), ParseError> {
+    let (api, class, id) = (api.clone(), class.to_string(), id.to_string());
+    blocking(move || api.db.delete(&class, &id).map_err(ParseError::from)).await
+}

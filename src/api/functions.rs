@@ -1,0 +1,30 @@
+//! `POST {mount}/functions/:name`: runs a cloud function and answers `{"result": …}`.
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use super::{Api, Ctx, Reply};
+use crate::error::{ErrorCode, ParseError};
+use crate::registry::Handler;
+use crate::runtime::Target;
+
+pub async fn run(api: &Arc<Api>, ctx: &Ctx, name: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
+    let Some(Handler::CloudCode) = api.registry.function(name) else {
+        return Err(ParseError::new(ErrorCode::SCRIPT_FAILED, format!("Invalid function: \"{name}\"")));
+    };
+    let request = json!({
+        "params": params,
+        "master": ctx.master,
+        "user": ctx.user_json(api),
+        "installationId": ctx.installation_id,
+        "headers": ctx.headers,
+        "ip": ctx.ip,
+        "context": ctx.context,
+    });
+    let body = ctx
+        .invoker
+        .run(Target::Function(name.to_string()), request.to_string(), api.config.function_timeout)
+        .await?;
+    Ok(Reply::ok(body))
+}

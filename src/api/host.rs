@@ -1,0 +1,61 @@
+//! Cloud code's data requests (`op_parse_request`) served by the API: the runtime's [`Host`].
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::{dispatch, Api, Ctx};
+use crate::error::ParseError;
+use crate::runtime::{Host, HostError, HostFuture, HostRequest};
+
+/// The API as the runtime sees it.
+pub struct ApiHost(pub Arc<Api>);
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Auth {
+    #[serde(default)]
+    master: bool,
+    session_token: Option<String>,
+    installation_id: Option<String>,
+}
+
+impl Host for ApiHost {
+    fn request(&self, request: HostRequest) -> HostFuture {
+        let api = self.0.clone();
+        Box::pin(async move {
+            let answer = serve(&api, request).await;
+            answer.map_err(|error| HostError { code: error.code.0, message: error.message })
+        })
+    }
+}
+
+async fn serve(api: &Arc<Api>, request: HostRequest) -> Result<String, ParseError> {
+    let auth: Auth = serde_json::from_str(&request.auth).unwrap_or_default();
+    let params: Map<String, Value> = if request.body.trim().is_empty() {
+        Map::new()
+    } else {
+        serde_json::from_str(&request.body).map_err(|e| ParseError::new(crate::error::ErrorCode::INVALID_JSON, e.to_string()))?
+    };
+    let user = match &auth.session_token {
+        Some(token) => Some(
+            api.accounts
+                .session(&api.db, token)?
+                .map(|(_, user)| user)
+                .ok_or_else(|| ParseError::new(crate::error::ErrorCode(209), "Invalid session token"))?,
+        ),
+        None => None,
+    };
+    let ctx = Ctx {
+        master: auth.master,
+        user,
+        session_token: auth.session_token,
+        installation_id: auth.installation_id,
+        headers: Value::Object(Map::new()),
+        ip: String::new(),
+        context: Value::Object(Map::new()),
+        invoker: request.invoker,
+    };
+    let route = request.path.trim_matches('/');
+    Ok(dispatch(api, &ctx, &request.method.to_ascii_uppercase(), route, params).await?.body)
+}

@@ -1,0 +1,136 @@
+//! The Parse REST API as operations, independent of hyper: one route table shared by HTTP
+//! clients and by cloud code (`Parse.Object#save` reaches it through the runtime's host op),
+//! so both take the same path through triggers, ACLs and schemas.
+
+mod batch;
+mod classes;
+mod functions;
+mod host;
+mod pipeline;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::config::ServeConfig;
+use crate::data::users::Accounts;
+use crate::data::{Access, Database};
+use crate::error::{ErrorCode, ParseError};
+use crate::registry::Registry;
+use crate::runtime::{Invoker, Pool};
+
+pub use host::ApiHost;
+
+/// The server's shared state.
+pub struct Api {
+    pub config: ServeConfig,
+    pub db: Database,
+    pub accounts: Accounts,
+    pub pool: Pool,
+    pub registry: Registry,
+}
+
+/// Who is calling and from where, for one API request.
+#[derive(Clone)]
+pub struct Ctx {
+    pub master: bool,
+    /// The caller's `_User` row, when a valid session token came with the request.
+    pub user: Option<Arc<Map<String, Value>>>,
+    pub session_token: Option<String>,
+    pub installation_id: Option<String>,
+    /// Request headers (lower-case names), as cloud code sees them.
+    pub headers: Value,
+    pub ip: String,
+    /// `X-Parse-Cloud-Context` / `_context`: passed to triggers and functions.
+    pub context: Value,
+    /// Where cloud code for this request runs: the pool, or the worker that made it.
+    pub invoker: Invoker,
+}
+
+impl Ctx {
+    pub fn access(&self) -> Access {
+        Access {
+            master: self.master,
+            user_id: self.user.as_ref().and_then(|u| u.get("objectId")).and_then(Value::as_str).map(str::to_string),
+            roles: Vec::new(),
+        }
+    }
+
+    /// The caller in REST format with its session token, as cloud code and webhooks get it.
+    pub fn user_json(&self, api: &Api) -> Value {
+        match &self.user {
+            Some(user) => {
+                let mut user = api.db.visible(user);
+                if let Some(token) = &self.session_token {
+                    user.insert("sessionToken".into(), Value::String(token.clone()));
+                }
+                Value::Object(user)
+            }
+            None => Value::Null,
+        }
+    }
+}
+
+/// An API answer: status, JSON body, and a `Location` for created objects.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub location: Option<String>,
+}
+
+impl Reply {
+    pub fn ok(body: impl Into<String>) -> Reply {
+        Reply { status: 200, body: body.into(), location: None }
+    }
+
+    pub fn json(value: &Value) -> Reply {
+        Reply::ok(value.to_string())
+    }
+}
+
+/// Runs one API call. `route` is the path below the mount (`classes/Foo/abc`); `params` the
+/// JSON body merged with the query string.
+pub async fn dispatch(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
+    let segments: Vec<&str> = route.split('/').collect();
+    match (method, segments.as_slice()) {
+        ("POST" | "GET", ["functions", name]) => functions::run(api, ctx, name, params).await,
+        ("POST", ["batch"]) => batch::run(api, ctx, params).await,
+        ("POST", ["users"]) | ("POST", ["classes", "_User"]) => users::sign_up(api, ctx, params).await,
+        ("GET" | "POST", ["login"]) => users::log_in(api, ctx, params).await,
+        ("POST", ["logout"]) => users::log_out(api, ctx).await,
+        ("GET", ["users", "me"]) => users::me(api, ctx),
+        ("GET", ["sessions", "me"]) => users::session_me(api, ctx),
+        ("GET", ["users"]) => classes::find(api, ctx, "_User", params),
+        ("GET", ["sessions"]) => classes::find(api, ctx, "_Session", params),
+        ("GET", ["users", id]) => classes::get(api, ctx, "_User", id, params),
+        ("GET", ["sessions", id]) => classes::get(api, ctx, "_Session", id, params),
+        ("PUT", ["users", id]) | ("PUT", ["classes", "_User", id]) => users::update(api, ctx, id, params).await,
+        ("DELETE", ["users", id]) => classes::delete(api, ctx, "_User", id).await,
+        ("DELETE", ["sessions", id]) => classes::delete(api, ctx, "_Session", id).await,
+        ("GET", ["classes", class]) => classes::find(api, ctx, class, params),
+        ("POST", ["classes", class]) => classes::create(api, ctx, class, params).await,
+        ("GET", ["classes", class, id]) => classes::get(api, ctx, class, id, params),
+        ("PUT", ["classes", class, id]) => classes::update(api, ctx, class, id, params).await,
+        ("DELETE", ["classes", class, id]) => classes::delete(api, ctx, class, id).await,
+        _ => Err(unknown_route(method, route)),
+    }
+}
+
+pub fn unknown_route(method: &str, route: &str) -> ParseError {
+    ParseError::new(ErrorCode::OTHER_CAUSE, format!("unknown route: {method} /{route}")).with_status(404)
+}
+
+/// How long a trigger may run (Parse.com: 3 s).
+fn trigger_timeout(api: &Api) -> Duration {
+    api.config.trigger_timeout
+}
+
+/// Runs blocking data work (fsync, password hashing) off the async threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, ParseError> + Send + 'static) -> Result<T, ParseError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ParseError::new(ErrorCode(1), format!("internal failure: {e}")))?
+}

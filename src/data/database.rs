@@ -1,0 +1,671 @@
+//! The object model over a [`Store`]: Parse classes with schemas, ACL-checked reads and
+//! queries, and the write half of the save pipeline (prepare → triggers run above → commit).
+//!
+//! Nothing here knows HTTP or JavaScript: the API layer drives a save as
+//! `prepare_*` → beforeSave (cloud code or webhook) → [`Database::commit`] → afterSave.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde_json::{Map, Value};
+
+use super::acl::{self, Principal};
+use super::ids;
+use super::ops::{apply_update, RelationChanges};
+use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
+use super::schema::{validate_class_name, ClassSchema, DataError};
+use crate::store::{Store, StoreError};
+
+/// Fields the server keeps; clients may not set them.
+const SERVER_FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt"];
+
+/// Fields stored but never returned to clients.
+pub const HIDDEN_FIELDS: &[&str] = &["_hashed_password"];
+
+/// How many times a read-modify-write is retried when another writer got there first.
+const CONFLICT_RETRIES: usize = 20;
+
+/// Who is reading or writing, as far as data access is concerned.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    pub master: bool,
+    pub user_id: Option<String>,
+    pub roles: Vec<String>,
+}
+
+impl Access {
+    pub fn master() -> Access {
+        Access { master: true, ..Access::default() }
+    }
+
+    fn principal(&self) -> Principal<'_> {
+        Principal { user_id: self.user_id.as_deref(), roles: &self.roles }
+    }
+
+    fn can_read(&self, object: &Map<String, Value>) -> bool {
+        self.master || acl::can_read(object, &self.principal())
+    }
+
+    fn can_write(&self, object: &Map<String, Value>) -> bool {
+        self.master || acl::can_write(object, &self.principal())
+    }
+}
+
+/// Settings of the data layer.
+#[derive(Debug, Clone)]
+pub struct DataSettings {
+    /// Largest `limit` a query may ask for.
+    pub max_limit: usize,
+    /// Whether non-master clients may create classes by saving to them.
+    pub allow_client_class_creation: bool,
+}
+
+/// Query options as the REST API takes them (`where`, `order`, `limit`, …).
+#[derive(Debug, Clone, Default)]
+pub struct FindOptions {
+    pub where_: Value,
+    pub order: Option<String>,
+    pub limit: Option<usize>,
+    pub skip: usize,
+    pub keys: Option<String>,
+    pub exclude_keys: Option<String>,
+    pub include: Vec<String>,
+    pub count: bool,
+}
+
+impl FindOptions {
+    /// Reads options from REST parameters: `where` as a JSON string (URL query) or an object
+    /// (the SDK's POST body); numbers as numbers or strings.
+    pub fn from_params(params: &Map<String, Value>) -> Result<FindOptions, DataError> {
+        let invalid = |what: &str| DataError::new(DataError::INVALID_QUERY, what.to_string());
+        let where_ = match params.get("where") {
+            None | Some(Value::Null) => Value::Object(Map::new()),
+            Some(Value::String(text)) => serde_json::from_str(text)
+                .map_err(|e| DataError::new(DataError::INVALID_JSON, format!("where is not valid JSON: {e}")))?,
+            Some(other) => other.clone(),
+        };
+        if !where_.is_object() {
+            return Err(invalid("where must be a JSON object"));
+        }
+        let number = |key: &str| -> Result<Option<usize>, DataError> {
+            match params.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => n
+                    .as_i64()
+                    .filter(|n| *n >= 0)
+                    .map(|n| Some(n as usize))
+                    .ok_or_else(|| invalid(&format!("{key} must be a non-negative integer"))),
+                Some(Value::String(s)) => s
+                    .trim()
+                    .parse::<usize>()
+                    .map(Some)
+                    .map_err(|_| invalid(&format!("{key} must be a non-negative integer"))),
+                Some(_) => Err(invalid(&format!("{key} must be a non-negative integer"))),
+            }
+        };
+        let text = |key: &str| -> Result<Option<String>, DataError> {
+            match params.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Array(items)) => Ok(Some(
+                    items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+                )),
+                Some(_) => Err(invalid(&format!("{key} must be a string"))),
+            }
+        };
+        let count = match params.get("count") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(Value::Number(n)) => n.as_i64() == Some(1),
+            Some(Value::String(s)) => s == "1" || s == "true",
+            Some(_) => return Err(invalid("count must be 1 or true")),
+        };
+        Ok(FindOptions {
+            where_,
+            order: text("order")?,
+            limit: number("limit")?,
+            skip: number("skip")?.unwrap_or(0),
+            keys: text("keys")?,
+            exclude_keys: text("excludeKeys")?,
+            include: text("include")?
+                .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default(),
+            count,
+        })
+    }
+}
+
+/// A save checked and computed, waiting for beforeSave.
+#[derive(Debug, Clone)]
+pub struct PreparedSave {
+    pub class_name: String,
+    /// None for a create (the id is assigned at commit).
+    pub object_id: Option<String>,
+    pub original: Option<Arc<Map<String, Value>>>,
+    /// The REST body as sent (with `__op`s).
+    body: Map<String, Value>,
+    /// The object as it would be stored: original + body; what beforeSave sees.
+    pub proposed: Map<String, Value>,
+    /// Server-side fields set without schema checks (a user's password hash).
+    internal: Map<String, Value>,
+    /// The objectId a create will get, when it must be known before the write (a new
+    /// user's ACL names the user).
+    assigned_id: Option<String>,
+}
+
+impl PreparedSave {
+    pub fn is_new(&self) -> bool {
+        self.object_id.is_none()
+    }
+
+    /// Fixes the objectId a create will be stored under.
+    pub fn assign_id(&mut self, id: String) {
+        self.assigned_id = Some(id);
+    }
+
+    /// Adds a field that bypasses schema validation and is never returned.
+    pub fn set_internal(&mut self, key: &str, value: Value) {
+        self.internal.insert(key.to_string(), value);
+    }
+
+    pub fn body(&self) -> &Map<String, Value> {
+        &self.body
+    }
+}
+
+/// A save that reached the store.
+#[derive(Debug, Clone)]
+pub struct SavedObject {
+    /// The stored object (hidden fields removed).
+    pub object: Map<String, Value>,
+    /// What the REST answer carries: `objectId`+`createdAt` or `updatedAt`, and the fields an
+    /// `__op` or a beforeSave changed.
+    pub response: Map<String, Value>,
+}
+
+/// Parse classes over a store.
+pub struct Database {
+    store: Arc<dyn Store>,
+    schemas: RwLock<HashMap<String, ClassSchema>>,
+    /// Serialises schema changes so two first writes of a field cannot disagree on its type.
+    schema_writes: Mutex<()>,
+    settings: DataSettings,
+}
+
+fn store_error(error: StoreError) -> DataError {
+    DataError::new(1, format!("storage failure: {error}"))
+}
+
+pub fn not_found() -> DataError {
+    DataError::new(101, "Object not found.")
+}
+
+impl Database {
+    pub fn open(store: Arc<dyn Store>, settings: DataSettings) -> Result<Database, DataError> {
+        let mut schemas = HashMap::new();
+        for class in store.classes().map_err(store_error)? {
+            if let Some(json) = store.schema(&class).map_err(store_error)? {
+                schemas.insert(class, ClassSchema::from_json(&json)?);
+            }
+        }
+        Ok(Database { store, schemas: RwLock::new(schemas), schema_writes: Mutex::new(()), settings })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Makes every acknowledged write durable; called before answering a client.
+    pub fn sync(&self) -> Result<(), DataError> {
+        self.store.sync().map_err(store_error)
+    }
+
+    fn class_exists(&self, class: &str) -> bool {
+        self.schemas.read().unwrap_or_else(|p| p.into_inner()).contains_key(class)
+    }
+
+    /// The class's schema in Parse's JSON form.
+    pub fn schema_json(&self, class: &str) -> Option<Value> {
+        self.schemas.read().unwrap_or_else(|p| p.into_inner()).get(class).map(ClassSchema::to_json)
+    }
+
+    /// One object by id, if `access` may read it (101 otherwise, as Parse does).
+    pub fn get(&self, access: &Access, class: &str, id: &str, include: &[String], keys: Option<&str>) -> Result<Map<String, Value>, DataError> {
+        validate_class_name(class)?;
+        let object = self.store.get(class, id).map_err(store_error)?.ok_or_else(not_found)?;
+        if !access.can_read(&object) {
+            return Err(not_found());
+        }
+        let mut object = self.present(access, class, &object);
+        self.include(access, &mut object, include)?;
+        Ok(match keys {
+            Some(keys) => project_keys(&object, keys),
+            None => object,
+        })
+    }
+
+    /// Stored object as the reader may see it: hidden fields removed; for `_User` rows of
+    /// others, the email too (Parse Server's default protected field).
+    fn present(&self, access: &Access, class: &str, object: &Map<String, Value>) -> Map<String, Value> {
+        let mut out = object.clone();
+        for field in HIDDEN_FIELDS {
+            out.remove(*field);
+        }
+        if class == "_User" && !access.master {
+            let own = access.user_id.as_deref() == object.get("objectId").and_then(Value::as_str);
+            if !own {
+                out.remove("email");
+            }
+        }
+        out
+    }
+
+    /// Runs a query. Answers the page of results and, with `count`, the total.
+    pub fn find(&self, access: &Access, class: &str, options: &FindOptions) -> Result<(Vec<Map<String, Value>>, Option<usize>), DataError> {
+        validate_class_name(class)?;
+        let mut query = Query::parse(&options.where_).map_err(query_error)?;
+        self.resolve_subqueries(access, &mut query)?;
+        let order = Order::parse(options.order.as_deref().unwrap_or("")).map_err(query_error)?;
+        let limit = options.limit.unwrap_or(100).min(self.settings.max_limit);
+
+        let candidates = match query.object_id_equality() {
+            Some(id) => self.store.get(class, id).map_err(store_error)?.into_iter().collect(),
+            None => self.store.scan(class).map_err(store_error)?,
+        };
+        let mut matches: Vec<Arc<Map<String, Value>>> = candidates
+            .into_iter()
+            .filter(|object| access.can_read(object) && query.matches(object))
+            .collect();
+        let count = options.count.then_some(matches.len());
+
+        let wanted = options.skip.saturating_add(limit).min(matches.len());
+        let near = query.near_sphere();
+        let compare = |a: &Arc<Map<String, Value>>, b: &Arc<Map<String, Value>>| -> Ordering {
+            if !order.is_empty() {
+                return order.compare(a, b).then_with(|| natural(a, b));
+            }
+            if near.is_some() {
+                let da = query.near_distance(a).unwrap_or(f64::INFINITY);
+                let db = query.near_distance(b).unwrap_or(f64::INFINITY);
+                return da.partial_cmp(&db).unwrap_or(Ordering::Equal);
+            }
+            natural(a, b)
+        };
+        if wanted < matches.len() && wanted > 0 {
+            matches.select_nth_unstable_by(wanted - 1, compare);
+            matches.truncate(wanted);
+        }
+        matches.sort_by(compare);
+        let page: Vec<Map<String, Value>> = matches
+            .iter()
+            .skip(options.skip)
+            .take(limit)
+            .map(|object| self.present(access, class, object))
+            .collect();
+        let mut results = Vec::with_capacity(page.len());
+        for mut object in page {
+            self.include(access, &mut object, &options.include)?;
+            if let Some(keys) = &options.keys {
+                object = project_keys(&object, keys);
+            }
+            if let Some(exclude) = &options.exclude_keys {
+                for key in exclude.split(',') {
+                    object.remove(key.trim());
+                }
+            }
+            results.push(object);
+        }
+        Ok((results, count))
+    }
+
+    fn resolve_subqueries(&self, access: &Access, query: &mut Query) -> Result<(), DataError> {
+        let subqueries = query.subqueries();
+        if subqueries.is_empty() {
+            return Ok(());
+        }
+        let mut answers = Vec::with_capacity(subqueries.len());
+        for subquery in subqueries {
+            let everything = |class: &str, where_: Value| {
+                let options = FindOptions { where_, limit: Some(usize::MAX), ..FindOptions::default() };
+                self.find_all(access, class, &options)
+            };
+            answers.push(match subquery {
+                Subquery::Ids { class_name, where_ } => SubqueryAnswer::Ids(
+                    everything(&class_name, where_)?
+                        .iter()
+                        .filter_map(|o| o.get("objectId").and_then(Value::as_str).map(str::to_string))
+                        .collect(),
+                ),
+                Subquery::Values { class_name, where_, key } => SubqueryAnswer::Values(
+                    everything(&class_name, where_)?.iter().filter_map(|o| o.get(&key).cloned()).collect(),
+                ),
+                Subquery::Related { owner_class, owner_id, key } => {
+                    SubqueryAnswer::Ids(self.store.related(&owner_class, &owner_id, &key).map_err(store_error)?)
+                }
+            });
+        }
+        query.resolve(answers).map_err(query_error)
+    }
+
+    /// Every match of a query, ignoring the page limit (for subqueries).
+    fn find_all(&self, access: &Access, class: &str, options: &FindOptions) -> Result<Vec<Arc<Map<String, Value>>>, DataError> {
+        validate_class_name(class)?;
+        let mut query = Query::parse(&options.where_).map_err(query_error)?;
+        self.resolve_subqueries(access, &mut query)?;
+        Ok(self
+            .store
+            .scan(class)
+            .map_err(store_error)?
+            .into_iter()
+            .filter(|object| access.can_read(object) && query.matches(object))
+            .collect())
+    }
+
+    /// Replaces pointers named by `include` paths (`post`, `post.author`) with the objects.
+    fn include(&self, access: &Access, object: &mut Map<String, Value>, paths: &[String]) -> Result<(), DataError> {
+        for path in paths {
+            let segments: Vec<&str> = path.split('.').collect();
+            self.include_path(access, object, &segments, 0)?;
+        }
+        Ok(())
+    }
+
+    fn include_path(&self, access: &Access, object: &mut Map<String, Value>, path: &[&str], depth: usize) -> Result<(), DataError> {
+        let Some((first, rest)) = path.split_first() else { return Ok(()) };
+        if depth > 8 {
+            return Ok(());
+        }
+        let Some(value) = object.get_mut(*first) else { return Ok(()) };
+        let mut targets: Vec<&mut Value> = match value {
+            Value::Array(items) => items.iter_mut().collect(),
+            other => vec![other],
+        };
+        for target in targets.iter_mut() {
+            let pointer = match target {
+                Value::Object(map) if map.get("__type").and_then(Value::as_str) == Some("Pointer") => {
+                    let class = map.get("className").and_then(Value::as_str).map(str::to_string);
+                    let id = map.get("objectId").and_then(Value::as_str).map(str::to_string);
+                    class.zip(id)
+                }
+                Value::Object(map) if map.get("__type").and_then(Value::as_str) == Some("Object") => {
+                    self.include_path(access, map, rest, depth + 1)?;
+                    None
+                }
+                _ => None,
+            };
+            let Some((class, id)) = pointer else { continue };
+            if validate_class_name(&class).is_err() {
+                continue;
+            }
+            let Some(found) = self.store.get(&class, &id).map_err(store_error)? else { continue };
+            if !access.can_read(&found) {
+                continue;
+            }
+            let mut full = self.present(access, &class, &found);
+            self.include_path(access, &mut full, rest, depth + 1)?;
+            full.insert("__type".into(), Value::String("Object".into()));
+            full.insert("className".into(), Value::String(class));
+            **target = Value::Object(full);
+        }
+        Ok(())
+    }
+
+    /// Checks a create and computes the object beforeSave will see.
+    pub fn prepare_create(&self, access: &Access, class: &str, body: Map<String, Value>) -> Result<PreparedSave, DataError> {
+        validate_class_name(class)?;
+        if !access.master && !self.settings.allow_client_class_creation && !self.class_exists(class) {
+            return Err(DataError::new(
+                DataError::OPERATION_FORBIDDEN,
+                format!("This user is not allowed to access non-existent class: {class}"),
+            ));
+        }
+        let body = without_server_fields(body);
+        let mut schema = self.schema_for(class)?;
+        schema.check_and_extend(&body)?;
+        let mut proposed = Map::new();
+        apply_update(&mut proposed, &body)?;
+        Ok(PreparedSave { class_name: class.to_string(), object_id: None, original: None, body, proposed, internal: Map::new(), assigned_id: None })
+    }
+
+    /// Checks an update (the object exists and `access` may write it) and computes the object
+    /// beforeSave will see.
+    pub fn prepare_update(&self, access: &Access, class: &str, id: &str, body: Map<String, Value>) -> Result<PreparedSave, DataError> {
+        validate_class_name(class)?;
+        let original = self.store.get(class, id).map_err(store_error)?.ok_or_else(not_found)?;
+        if !access.can_write(&original) {
+            return Err(not_found());
+        }
+        let body = without_server_fields(body);
+        let mut schema = self.schema_for(class)?;
+        schema.check_and_extend(&body)?;
+        let mut proposed = (*original).clone();
+        apply_update(&mut proposed, &body)?;
+        for field in HIDDEN_FIELDS {
+            proposed.remove(*field);
+        }
+        Ok(PreparedSave {
+            class_name: class.to_string(),
+            object_id: Some(id.to_string()),
+            original: Some(original),
+            body,
+            proposed,
+            internal: Map::new(),
+            assigned_id: None,
+        })
+    }
+
+    /// Writes a prepared save, with the object as beforeSave left it (`after_trigger`; the
+    /// proposed object when there was no trigger). Durable when it returns.
+    pub fn commit(&self, prepared: PreparedSave, after_trigger: Option<Map<String, Value>>) -> Result<SavedObject, DataError> {
+        let class = prepared.class_name.as_str();
+        let trigger_changes = match &after_trigger {
+            Some(object) => changes_between(&prepared.proposed, object),
+            None => Map::new(),
+        };
+        let mut written_fields = prepared.body.clone();
+        written_fields.extend(trigger_changes.clone());
+        self.extend_schema(class, &written_fields)?;
+
+        let now = ids::now_iso();
+        let (stored, relations) = match &prepared.object_id {
+            None => {
+                let mut object = prepared.proposed.clone();
+                let mut relations = RelationChanges::default();
+                merge_changes(&mut object, &trigger_changes, &mut relations)?;
+                relations.extend(relations_of(&prepared.body)?);
+                self.insert_new(class, &mut object, &prepared.internal, &now, prepared.assigned_id.clone())?;
+                (object, relations)
+            }
+            Some(id) => {
+                let mut expected = prepared.original.clone();
+                let mut attempt = 0;
+                loop {
+                    let current = match expected.take() {
+                        Some(current) => current,
+                        None => self.store.get(class, id).map_err(store_error)?.ok_or_else(not_found)?,
+                    };
+                    let mut object = (*current).clone();
+                    let mut relations = apply_update(&mut object, &prepared.body)?;
+                    merge_changes(&mut object, &trigger_changes, &mut relations)?;
+                    object.extend(prepared.internal.clone());
+                    object.insert("objectId".into(), Value::String(id.clone()));
+                    object.insert("updatedAt".into(), Value::String(now.clone()));
+                    match self.store.update(class, id, object.clone(), Some(&current)) {
+                        Ok(()) => break (object, relations),
+                        Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES => attempt += 1,
+                        Err(StoreError::NotFound) => return Err(not_found()),
+                        Err(error) => return Err(store_error(error)),
+                    }
+                }
+            }
+        };
+        let stored_id = stored.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
+        for (key, related) in &relations.add {
+            self.store.relation_add(class, &stored_id, key, related).map_err(store_error)?;
+        }
+        for (key, related) in &relations.remove {
+            self.store.relation_remove(class, &stored_id, key, related).map_err(store_error)?;
+        }
+        self.sync()?;
+
+        let mut response = Map::new();
+        if prepared.is_new() {
+            response.insert("objectId".into(), Value::String(stored_id));
+            response.insert("createdAt".into(), stored.get("createdAt").cloned().unwrap_or(Value::Null));
+        } else {
+            response.insert("updatedAt".into(), Value::String(now));
+        }
+        for (key, value) in &prepared.body {
+            if is_op(value) && !is_relation_op(value) {
+                response.insert(key.clone(), stored.get(key).cloned().unwrap_or(Value::Null));
+            }
+        }
+        for (key, value) in trigger_changes {
+            response.insert(key.clone(), stored.get(&key).cloned().unwrap_or(value));
+        }
+        let mut object = stored;
+        for field in HIDDEN_FIELDS {
+            object.remove(*field);
+        }
+        Ok(SavedObject { object, response })
+    }
+
+    /// Inserts under a fresh objectId (drawn again on the rare collision).
+    fn insert_new(
+        &self,
+        class: &str,
+        object: &mut Map<String, Value>,
+        internal: &Map<String, Value>,
+        now: &str,
+        mut assigned: Option<String>,
+    ) -> Result<(), DataError> {
+        object.extend(internal.clone());
+        object.insert("createdAt".into(), Value::String(now.to_string()));
+        object.insert("updatedAt".into(), Value::String(now.to_string()));
+        loop {
+            let id = assigned.take().unwrap_or_else(ids::new_object_id);
+            object.insert("objectId".into(), Value::String(id.clone()));
+            match self.store.insert(class, &id, object.clone()) {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Duplicate) => continue,
+                Err(error) => return Err(store_error(error)),
+            }
+        }
+    }
+
+    /// Checks a delete: the object exists and `access` may write it. Answers the object.
+    pub fn prepare_delete(&self, access: &Access, class: &str, id: &str) -> Result<Arc<Map<String, Value>>, DataError> {
+        validate_class_name(class)?;
+        let object = self.store.get(class, id).map_err(store_error)?.ok_or_else(not_found)?;
+        if !access.can_write(&object) {
+            return Err(not_found());
+        }
+        Ok(object)
+    }
+
+    /// Deletes an object checked by [`prepare_delete`](Self::prepare_delete). Durable when it returns.
+    pub fn delete(&self, class: &str, id: &str) -> Result<(), DataError> {
+        match self.store.delete(class, id) {
+            Ok(Some(_)) => self.sync(),
+            Ok(None) | Err(StoreError::NotFound) => Err(not_found()),
+            Err(error) => Err(store_error(error)),
+        }
+    }
+
+    /// The object without hidden fields, for trigger requests and responses.
+    pub fn visible(&self, object: &Map<String, Value>) -> Map<String, Value> {
+        let mut out = object.clone();
+        for field in HIDDEN_FIELDS {
+            out.remove(*field);
+        }
+        out
+    }
+
+    fn schema_for(&self, class: &str) -> Result<ClassSchema, DataError> {
+        match self.schemas.read().unwrap_or_else(|p| p.into_inner()).get(class) {
+            Some(schema) => Ok(schema.clone()),
+            None => ClassSchema::new(class),
+        }
+    }
+
+    /// Records the types of new fields (first write wins; a different type later is 111).
+    fn extend_schema(&self, class: &str, fields: &Map<String, Value>) -> Result<(), DataError> {
+        let _guard = self.schema_writes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut schema = self.schema_for(class)?;
+        let known = self.class_exists(class);
+        let added = schema.check_and_extend(fields)?;
+        if added.is_empty() && known {
+            return Ok(());
+        }
+        self.store.put_schema(class, schema.to_json()).map_err(store_error)?;
+        self.schemas.write().unwrap_or_else(|p| p.into_inner()).insert(class.to_string(), schema);
+        Ok(())
+    }
+}
+
+fn query_error(error: super::query::QueryError) -> DataError {
+    DataError::new(DataError::INVALID_QUERY, error.to_string())
+}
+
+/// Default order when none is asked for: oldest first, as MongoDB's natural order.
+fn natural(a: &Map<String, Value>, b: &Map<String, Value>) -> Ordering {
+    let key = |o: &Map<String, Value>| {
+        (
+            o.get("createdAt").and_then(Value::as_str).unwrap_or("").to_string(),
+            o.get("objectId").and_then(Value::as_str).unwrap_or("").to_string(),
+        )
+    };
+    key(a).cmp(&key(b))
+}
+
+fn without_server_fields(mut body: Map<String, Value>) -> Map<String, Value> {
+    for field in SERVER_FIELDS.iter().chain(["className", "__type"].iter()) {
+        body.remove(*field);
+    }
+    body
+}
+
+fn is_op(value: &Value) -> bool {
+    value.as_object().is_some_and(|m| m.contains_key("__op"))
+}
+
+fn is_relation_op(value: &Value) -> bool {
+    matches!(
+        value.get("__op").and_then(Value::as_str),
+        Some("AddRelation") | Some("RemoveRelation")
+    )
+}
+
+/// The relation changes a body's AddRelation/RemoveRelation ops ask for.
+fn relations_of(body: &Map<String, Value>) -> Result<RelationChanges, DataError> {
+    let mut scratch = Map::new();
+    apply_update(&mut scratch, body)
+}
+
+/// Fields beforeSave changed: set to a new value, or removed (as `{"__op":"Delete"}`).
+fn changes_between(proposed: &Map<String, Value>, after: &Map<String, Value>) -> Map<String, Value> {
+    let mut changes = Map::new();
+    for (key, value) in after {
+        if SERVER_FIELDS.contains(&key.as_str()) || key == "className" || key == "__type" {
+            continue;
+        }
+        if proposed.get(key) != Some(value) {
+            changes.insert(key.clone(), value.clone());
+        }
+    }
+    for key in proposed.keys() {
+        if !after.contains_key(key) && !SERVER_FIELDS.contains(&key.as_str()) {
+            changes.insert(key.clone(), serde_json::json!({"__op": "Delete"}));
+        }
+    }
+    changes
+}
+
+fn merge_changes(object: &mut Map<String, Value>, changes: &Map<String, Value>, relations: &mut RelationChanges) -> Result<(), DataError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    relations.extend(apply_update(object, changes)?);
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! The Parse object model: types and `__op`s, schemas, ACLs, the query engine, and the
+//! database that ties them to a store. Knows nothing of HTTP or JavaScript.
+
+pub mod acl;
+mod database;
+pub mod ids;
+pub mod ops;
+pub mod query;
+pub mod schema;
+pub mod users;
+
+pub use database::{Access, DataSettings, Database, FindOptions, PreparedSave, SavedObject};
+pub use schema::DataError;
