@@ -135,9 +135,9 @@
   }
 
   /**
-   * Runs a trigger. before* answer the object as it must be written (request.object after
-   * the handler changed it); every trigger answers its context, so what beforeSave put there
-   * reaches afterSave.
+   * Runs a trigger. beforeSave gets the object as the SDK would build it (stored fields plus
+   * the write as dirty changes, so `dirty()` works) and answers the write as the handler left
+   * it; every trigger answers its context, so what beforeSave put there reaches afterSave.
    */
   function runTrigger(key, requestJson) {
     const handler = triggers.get(key);
@@ -149,13 +149,15 @@
       const wire = JSON.parse(requestJson);
       const request = baseRequest(wire, triggerName + " " + className);
       request.triggerName = triggerName;
-      const Parse = globalThis.Parse;
-      const toObject = (json) => Parse.Object.fromJSON(Object.assign({ className }, json));
-      request.object = toObject(wire.object);
-      if (wire.original) request.original = toObject(wire.original);
+      const sdk = internals.sdk;
+      const fromJSON = (json) => globalThis.Parse.Object.fromJSON(Object.assign({}, json, { className }));
+      request.object = triggerName === "beforeSave"
+        ? sdk.objectForTrigger(className, wire.original, wire.body)
+        : fromJSON(wire.object);
+      if (wire.original) request.original = fromJSON(wire.original);
       const done = () => {
         const answer = { context: request.context };
-        if (triggerName.startsWith("before")) answer.object = request.object.toJSON();
+        if (triggerName === "beforeSave") answer.object = sdk.triggerChanges(request.object);
         return "R" + JSON.stringify(answer);
       };
       return settle(invoke(handler, request), done);
@@ -164,9 +166,22 @@
     }
   }
 
-  /** The worker's one entry point: kind is "function" or "trigger". */
-  function dispatch(kind, name, requestJson) {
-    return kind === "trigger" ? runTrigger(name, requestJson) : runFunction(name, requestJson);
+  /**
+   * The worker's one entry point: kind is "function" or "trigger". A nested call (a trigger
+   * of a save made by the call in flight) hands the caller's credentials back when its
+   * synchronous part returns, so the outer code keeps its own.
+   */
+  function dispatch(kind, name, requestJson, nested) {
+    const outer = current;
+    const outerTag = logTag.current;
+    try {
+      return kind === "trigger" ? runTrigger(name, requestJson) : runFunction(name, requestJson);
+    } finally {
+      if (nested) {
+        current = outer;
+        logTag.current = outerTag;
+      }
+    }
   }
 
   /** Names of everything main.js registered, for the server's registry and start-up log. */
@@ -206,7 +221,7 @@
     },
     /** Parse.com: later data calls of the current request use the master key. */
     useMasterKey() {
-      current.master = true;
+      internals.useMasterKey();
     },
   };
   for (const triggerName of TRIGGER_NAMES) Cloud[triggerName] = registerTrigger(triggerName);

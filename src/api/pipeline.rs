@@ -14,22 +14,21 @@ use crate::registry::Handler;
 use crate::runtime::Target;
 
 /// Saves through the triggers; answers what was stored.
-pub async fn save(api: &Arc<Api>, ctx: &Ctx, prepared: PreparedSave) -> Result<SavedObject, ParseError> {
+pub async fn save(api: &Arc<Api>, ctx: &Ctx, mut prepared: PreparedSave) -> Result<SavedObject, ParseError> {
     let class = prepared.class_name.clone();
     let original = prepared.original.as_ref().map(|o| Value::Object(api.db.visible(o)));
     let mut context = ctx.context.clone();
-    let after_trigger = match api.registry.trigger(&class, "beforeSave") {
-        Some(Handler::CloudCode) => {
-            let request = trigger_request(api, ctx, &class, Value::Object(prepared.proposed.clone()), original.clone(), &context);
-            let reply = run_trigger(ctx, &class, "beforeSave", request, api).await?;
-            context = reply.context;
-            Some(reply.object.ok_or_else(|| ParseError::new(ErrorCode::SCRIPT_FAILED, "beforeSave answered no object"))?)
-        }
-        None => None,
-    };
+    if let Some(Handler::CloudCode) = api.registry.trigger(&class, "beforeSave") {
+        let mut request = trigger_request(api, ctx, &class, Value::Object(prepared.proposed.clone()), original.clone(), &context);
+        request["body"] = Value::Object(prepared.body().clone());
+        let reply = run_trigger(ctx, &class, "beforeSave", request, api).await?;
+        context = reply.context;
+        let body = reply.object.ok_or_else(|| ParseError::new(ErrorCode::SCRIPT_FAILED, "beforeSave answered no object"))?;
+        prepared.replace_body(&api.db, body)?;
+    }
     let saved = {
         let api = api.clone();
-        blocking(move || api.db.commit(prepared, after_trigger).map_err(ParseError::from)).await?
+        blocking(move || api.db.commit(prepared).map_err(ParseError::from)).await?
     };
     if let Some(Handler::CloudCode) = api.registry.trigger(&class, "afterSave") {
         let request = trigger_request(api, ctx, &class, Value::Object(saved.object.clone()), original, &context);

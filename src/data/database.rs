@@ -23,8 +23,15 @@ const SERVER_FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt"];
 /// Fields stored but never returned to clients.
 pub const HIDDEN_FIELDS: &[&str] = &["_hashed_password"];
 
-/// How many times a read-modify-write is retried when another writer got there first.
-const CONFLICT_RETRIES: usize = 20;
+/// Locks that serialise read-modify-writes of one object (by hash of class and id).
+const STRIPES: usize = 64;
+
+fn stripe_of(class: &str, id: &str) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (class, id).hash(&mut hasher);
+    (hasher.finish() % STRIPES as u64) as usize
+}
 
 /// Who is reading or writing, as far as data access is concerned.
 #[derive(Debug, Clone, Default)]
@@ -143,8 +150,10 @@ pub struct PreparedSave {
     /// None for a create (the id is assigned at commit).
     pub object_id: Option<String>,
     pub original: Option<Arc<Map<String, Value>>>,
-    /// The REST body as sent (with `__op`s).
+    /// The write to apply (with `__op`s): the client's body, then as beforeSave left it.
     body: Map<String, Value>,
+    /// The body as the client sent it, to tell which fields beforeSave changed.
+    client_body: Map<String, Value>,
     /// The object as it would be stored: original + body; what beforeSave sees.
     pub proposed: Map<String, Value>,
     /// Server-side fields set without schema checks (a user's password hash).
@@ -172,6 +181,21 @@ impl PreparedSave {
     pub fn body(&self) -> &Map<String, Value> {
         &self.body
     }
+
+    /// Takes the write as beforeSave left it (the client's changes plus the handler's), checked
+    /// against the schema like the client's was.
+    pub fn replace_body(&mut self, db: &Database, body: Map<String, Value>) -> Result<(), DataError> {
+        let body = without_server_fields(body);
+        db.schema_for(&self.class_name)?.check_and_extend(&body)?;
+        let mut proposed = self.original.as_deref().cloned().unwrap_or_default();
+        apply_update(&mut proposed, &body)?;
+        for field in HIDDEN_FIELDS {
+            proposed.remove(*field);
+        }
+        self.proposed = proposed;
+        self.body = body;
+        Ok(())
+    }
 }
 
 /// A save that reached the store.
@@ -190,6 +214,7 @@ pub struct Database {
     schemas: RwLock<HashMap<String, ClassSchema>>,
     /// Serialises schema changes so two first writes of a field cannot disagree on its type.
     schema_writes: Mutex<()>,
+    stripes: Vec<Mutex<()>>,
     settings: DataSettings,
 }
 
@@ -209,7 +234,13 @@ impl Database {
                 schemas.insert(class, ClassSchema::from_json(&json)?);
             }
         }
-        Ok(Database { store, schemas: RwLock::new(schemas), schema_writes: Mutex::new(()), settings })
+        Ok(Database {
+            store,
+            schemas: RwLock::new(schemas),
+            schema_writes: Mutex::new(()),
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            settings,
+        })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -425,7 +456,16 @@ impl Database {
         schema.check_and_extend(&body)?;
         let mut proposed = Map::new();
         apply_update(&mut proposed, &body)?;
-        Ok(PreparedSave { class_name: class.to_string(), object_id: None, original: None, body, proposed, internal: Map::new(), assigned_id: None })
+        Ok(PreparedSave {
+            class_name: class.to_string(),
+            object_id: None,
+            original: None,
+            client_body: body.clone(),
+            body,
+            proposed,
+            internal: Map::new(),
+            assigned_id: None,
+        })
     }
 
     /// Checks an update (the object exists and `access` may write it) and computes the object
@@ -448,6 +488,7 @@ impl Database {
             class_name: class.to_string(),
             object_id: Some(id.to_string()),
             original: Some(original),
+            client_body: body.clone(),
             body,
             proposed,
             internal: Map::new(),
@@ -455,48 +496,32 @@ impl Database {
         })
     }
 
-    /// Writes a prepared save, with the object as beforeSave left it (`after_trigger`; the
-    /// proposed object when there was no trigger). Durable when it returns.
-    pub fn commit(&self, prepared: PreparedSave, after_trigger: Option<Map<String, Value>>) -> Result<SavedObject, DataError> {
+    /// Writes a prepared save. Durable when it returns.
+    pub fn commit(&self, prepared: PreparedSave) -> Result<SavedObject, DataError> {
         let class = prepared.class_name.as_str();
-        let trigger_changes = match &after_trigger {
-            Some(object) => changes_between(&prepared.proposed, object),
-            None => Map::new(),
-        };
-        let mut written_fields = prepared.body.clone();
-        written_fields.extend(trigger_changes.clone());
-        self.extend_schema(class, &written_fields)?;
-
+        self.extend_schema(class, &prepared.body)?;
         let now = ids::now_iso();
         let (stored, relations) = match &prepared.object_id {
             None => {
                 let mut object = prepared.proposed.clone();
-                let mut relations = RelationChanges::default();
-                merge_changes(&mut object, &trigger_changes, &mut relations)?;
-                relations.extend(relations_of(&prepared.body)?);
+                let relations = relations_of(&prepared.body)?;
                 self.insert_new(class, &mut object, &prepared.internal, &now, prepared.assigned_id.clone())?;
                 (object, relations)
             }
             Some(id) => {
-                let mut expected = prepared.original.clone();
-                let mut attempt = 0;
-                loop {
-                    let current = match expected.take() {
-                        Some(current) => current,
-                        None => self.store.get(class, id).map_err(store_error)?.ok_or_else(not_found)?,
-                    };
-                    let mut object = (*current).clone();
-                    let mut relations = apply_update(&mut object, &prepared.body)?;
-                    merge_changes(&mut object, &trigger_changes, &mut relations)?;
-                    object.extend(prepared.internal.clone());
-                    object.insert("objectId".into(), Value::String(id.clone()));
-                    object.insert("updatedAt".into(), Value::String(now.clone()));
-                    match self.store.update(class, id, object.clone(), Some(&current)) {
-                        Ok(()) => break (object, relations),
-                        Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES => attempt += 1,
-                        Err(StoreError::NotFound) => return Err(not_found()),
-                        Err(error) => return Err(store_error(error)),
-                    }
+                // Read-modify-write under the object's stripe lock, so concurrent `Increment`s
+                // of one object each apply to the latest value.
+                let _stripe = self.stripes[stripe_of(class, id)].lock().unwrap_or_else(|p| p.into_inner());
+                let current = self.store.get(class, id).map_err(store_error)?.ok_or_else(not_found)?;
+                let mut object = (*current).clone();
+                let relations = apply_update(&mut object, &prepared.body)?;
+                object.extend(prepared.internal.clone());
+                object.insert("objectId".into(), Value::String(id.clone()));
+                object.insert("updatedAt".into(), Value::String(now.clone()));
+                match self.store.update(class, id, object.clone(), Some(&current)) {
+                    Ok(()) => (object, relations),
+                    Err(StoreError::NotFound) => return Err(not_found()),
+                    Err(error) => return Err(store_error(error)),
                 }
             }
         };
@@ -517,12 +542,15 @@ impl Database {
             response.insert("updatedAt".into(), Value::String(now));
         }
         for (key, value) in &prepared.body {
-            if is_op(value) && !is_relation_op(value) {
-                response.insert(key.clone(), stored.get(key).cloned().unwrap_or(Value::Null));
+            let changed_by_trigger = prepared.client_body.get(key) != Some(value);
+            if is_relation_op(value) || !(is_op(value) || changed_by_trigger) {
+                continue;
             }
-        }
-        for (key, value) in trigger_changes {
-            response.insert(key.clone(), stored.get(&key).cloned().unwrap_or(value));
+            let answer = match stored.get(key) {
+                Some(stored) => stored.clone(),
+                None => serde_json::json!({"__op": "Delete"}),
+            };
+            response.insert(key.clone(), answer);
         }
         let mut object = stored;
         for field in HIDDEN_FIELDS {
@@ -643,29 +671,3 @@ fn relations_of(body: &Map<String, Value>) -> Result<RelationChanges, DataError>
     apply_update(&mut scratch, body)
 }
 
-/// Fields beforeSave changed: set to a new value, or removed (as `{"__op":"Delete"}`).
-fn changes_between(proposed: &Map<String, Value>, after: &Map<String, Value>) -> Map<String, Value> {
-    let mut changes = Map::new();
-    for (key, value) in after {
-        if SERVER_FIELDS.contains(&key.as_str()) || key == "className" || key == "__type" {
-            continue;
-        }
-        if proposed.get(key) != Some(value) {
-            changes.insert(key.clone(), value.clone());
-        }
-    }
-    for key in proposed.keys() {
-        if !after.contains_key(key) && !SERVER_FIELDS.contains(&key.as_str()) {
-            changes.insert(key.clone(), serde_json::json!({"__op": "Delete"}));
-        }
-    }
-    changes
-}
-
-fn merge_changes(object: &mut Map<String, Value>, changes: &Map<String, Value>, relations: &mut RelationChanges) -> Result<(), DataError> {
-    if changes.is_empty() {
-        return Ok(());
-    }
-    relations.extend(apply_update(object, changes)?);
-    Ok(())
-}

@@ -148,7 +148,7 @@ impl Accounts {
             body.insert("installationId".into(), Value::String(installation_id.to_string()));
         }
         let prepared = db.prepare_create(&Access::master(), SESSION, body)?;
-        let saved = db.commit(prepared, None)?;
+        let saved = db.commit(prepared)?;
         if let (Some(id), Some(index)) = (field(&saved.object, "objectId"), self.index().as_mut()) {
             index.insert(token, id.to_string());
         }

@@ -190,7 +190,7 @@ impl Worker {
             return;
         }
         self.watchdog.arm(deadline);
-        let main = self.start(call);
+        let main = self.start(call, false);
         let mut flights = vec![main];
         let mut wake = Box::pin(tokio::time::sleep_until(deadline.into()));
         let (outcome, reply) = std::future::poll_fn(|cx| self.drive(cx, &mut flights, &mut wake)).await;
@@ -204,14 +204,16 @@ impl Worker {
     }
 
     /// Starts a call on the runtime: a sync handler is already answered, an async one pending.
-    fn start(&mut self, call: Call) -> Flight {
+    /// `nested` calls were caused by the call in flight (triggers of its saves).
+    fn start(&mut self, call: Call, nested: bool) -> Flight {
         let (kind, name) = match &call.target {
             Target::Function(name) => ("function", name.clone()),
             Target::Trigger { class_name, trigger_name } => ("trigger", format!("{class_name}|{trigger_name}")),
         };
         let pending = {
             deno_core::scope!(scope, &mut self.js);
-            let args: Vec<v8::Global<v8::Value>> = strings(scope, &[kind, &name, &call.request])
+            let nested = if nested { "nested" } else { "" };
+            let args: Vec<v8::Global<v8::Value>> = strings(scope, &[kind, &name, &call.request, nested])
                 .into_iter()
                 .map(|value| v8::Global::new(scope, value))
                 .collect();
@@ -244,7 +246,7 @@ impl Worker {
                     }));
                     continue;
                 }
-                let flight = self.start(call);
+                let flight = self.start(call, true);
                 flights.push(flight);
             }
             let now = Instant::now();

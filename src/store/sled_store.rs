@@ -369,7 +369,7 @@ fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
             Err(sled::Error::Io(e)) if is_sled_lock_error(&e) && Instant::now() < deadline => {
                 std::thread::sleep(SLED_RELEASE_POLL);
             }
-            result => { let waited = SLED_RELEASE_WAIT.saturating_sub(deadline - Instant::now()); if waited > Duration::from_millis(1) { eprintln!("WAITED {waited:?}"); } return result.map_err(sled_error) },
+            result => return result.map_err(sled_error),
         }
     }
 }

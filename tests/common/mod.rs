@@ -21,6 +21,7 @@ pub fn fixture(name: &str) -> PathBuf {
 /// A running server; killed on drop.
 pub struct Server {
     child: Child,
+    pub data_dir: PathBuf,
     pub url: String,
     /// Everything the server wrote to stderr (its log), for assertions on logging.
     pub log: Arc<Mutex<String>>,
@@ -76,6 +77,7 @@ impl Server {
             line.clear();
             if stdout.read_line(&mut line).unwrap_or(0) == 0 {
                 let status = child.wait().expect("wait for cloudrt");
+                let _ = std::fs::remove_dir_all(&data_dir);
                 std::thread::sleep(Duration::from_millis(50));
                 return Err(Exited { code: status.code(), stdout: printed, stderr: log.lock().unwrap().clone() });
             }
@@ -84,7 +86,7 @@ impl Server {
                 let url = url.to_string();
                 std::thread::spawn(move || for _ in stdout.lines() {});
                 let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
-                return Ok(Server { child, url, log, client });
+                return Ok(Server { child, data_dir, url, log, client });
             }
         }
     }
@@ -110,6 +112,36 @@ impl Server {
         (status, json)
     }
 
+    /// Any API call: `method` on `{url}{path}` with an optional JSON body and extra headers.
+    pub async fn request(&self, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, format!("{}{path}", self.url)).header("X-Parse-Application-Id", APP_ID);
+        if let Some(body) = body {
+            request = request.header("Content-Type", "application/json").body(body.to_string());
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text:?}")))
+    }
+
+    /// The same with the master key.
+    pub async fn master(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.request(method, path, body, &[("X-Parse-Master-Key", MASTER_KEY)]).await
+    }
+
+    /// Signs a user up; answers (objectId, sessionToken).
+    pub async fn sign_up(&self, username: &str, password: &str) -> (String, String) {
+        let (status, body) = self
+            .request("POST", "/users", Some(serde_json::json!({"username": username, "password": password})), &[])
+            .await;
+        assert_eq!(status, 201, "{body}");
+        (body["objectId"].as_str().unwrap().to_string(), body["sessionToken"].as_str().unwrap().to_string())
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
@@ -120,6 +152,7 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 

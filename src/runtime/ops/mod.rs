@@ -16,7 +16,7 @@ deno_core::extension!(
         modules::op_cloud_read_module,
         data::op_parse_request,
     ],
-    js = [dir "js", "00_console.js", "10_require.js", "20_parse.js", "70_cloud.js"],
+    js = [dir "js", "00_console.js", "10_require.js", "20_parse.js", "40_object.js", "50_query.js", "60_user.js", "70_cloud.js"],
     options = { root: ModuleRoot, host: HostSlot, invoker: Invoker },
     state = |state, options| {
         state.put(options.root);
