@@ -86,13 +86,23 @@ pub struct Call {
 /// Sends calls to JavaScript: to the pool's shared queue, or (for triggers started by cloud
 /// code) to the queue of the worker that is already running that code.
 #[derive(Clone, Debug)]
-pub struct Invoker {
-    queue: async_channel::Sender<Call>,
+pub enum Invoker {
+    /// The pool's bounded queue, shared by all workers.
+    Pool(async_channel::Sender<Call>),
+    /// One worker's own queue; its receiver is polled while that worker runs a call.
+    Worker(tokio::sync::mpsc::UnboundedSender<Call>),
 }
 
 impl Invoker {
-    pub(super) fn new(queue: async_channel::Sender<Call>) -> Self {
-        Invoker { queue }
+    fn send(&self, call: Call) -> Result<(), CloudError> {
+        let closed = || CloudError::Engine("the workers have stopped".into());
+        match self {
+            Invoker::Pool(queue) => queue.try_send(call).map_err(|e| match e {
+                async_channel::TrySendError::Full(_) => CloudError::Busy,
+                async_channel::TrySendError::Closed(_) => closed(),
+            }),
+            Invoker::Worker(queue) => queue.send(call).map_err(|_| closed()),
+        }
     }
 
     /// Runs `target` with `request` (the JSON request object) within `timeout`.
@@ -101,10 +111,7 @@ impl Invoker {
         let deadline = Instant::now() + timeout;
         let what = target.describe();
         let call = Call { target, request, deadline, timeout, reply };
-        self.queue.try_send(call).map_err(|e| match e {
-            async_channel::TrySendError::Full(_) => CloudError::Busy,
-            async_channel::TrySendError::Closed(_) => CloudError::Engine("the workers have stopped".into()),
-        })?;
+        self.send(call)?;
         match answer.await {
             Ok(Err(CloudError::NeverSettles { .. })) => {
                 tokio::time::sleep_until(deadline.into()).await;

@@ -45,7 +45,7 @@ impl Pool {
                 .map_err(|_| BootError("a worker stopped while loading main.js".into()))??;
             handlers.get_or_insert(loaded);
         }
-        Ok((Pool { invoker: Invoker::new(queue) }, handlers.unwrap_or_default()))
+        Ok((Pool { invoker: Invoker::Pool(queue) }, handlers.unwrap_or_default()))
     }
 
     /// Sends calls to whichever worker is free.

@@ -58,9 +58,9 @@ pub fn run(setup: WorkerSetup, ready: std::sync::mpsc::Sender<Result<Handlers, B
         }
     };
     tokio.block_on(async move {
-        let (nested_queue, nested) = async_channel::unbounded();
+        let (nested_queue, nested) = tokio::sync::mpsc::unbounded_channel();
         let mut js = JsRuntime::new(RuntimeOptions {
-            extensions: vec![cloudrt::init(root.clone(), host, Invoker::new(nested_queue))],
+            extensions: vec![cloudrt::init(root.clone(), host, Invoker::Worker(nested_queue))],
             ..Default::default()
         });
         let isolate = js.v8_isolate().thread_safe_handle();
@@ -176,8 +176,9 @@ struct Worker {
     js: JsRuntime,
     entry: Entry,
     watchdog: Watchdog,
-    /// Calls started by this worker's own cloud code (triggers of its saves).
-    nested: async_channel::Receiver<Call>,
+    /// Calls started by this worker's own cloud code (triggers of its saves). Polled with the
+    /// task's waker: the ops that send them may finish outside the event loop's poll.
+    nested: tokio::sync::mpsc::UnboundedReceiver<Call>,
 }
 
 impl Worker {
@@ -237,7 +238,7 @@ impl Worker {
             // Collected first: while a termination is pending no JS may start.
             let fired = self.take_fired();
             let mut changed = fired;
-            while let Ok(call) = self.nested.try_recv() {
+            while let Poll::Ready(Some(call)) = self.nested.poll_recv(cx) {
                 changed = true;
                 if flights.len() >= MAX_IN_FLIGHT {
                     let _ = call.reply.send(Err(CloudError::Script {
@@ -290,14 +291,14 @@ impl Worker {
                     };
                     return Poll::Ready((outcome, main.call.reply));
                 }
-                Poll::Ready(Ok(())) if !changed && self.nested.is_empty() && !idle => idle = true,
-                Poll::Ready(Ok(())) if !changed && self.nested.is_empty() => {
+                Poll::Ready(Ok(())) if !changed && !idle => idle = true,
+                Poll::Ready(Ok(())) if !changed => {
                     // Nothing left that could settle the main call's promise.
                     let main = flights.remove(0);
                     let what = main.call.target.describe();
                     return Poll::Ready((Err(CloudError::NeverSettles { what }), main.call.reply));
                 }
-                Poll::Pending if !changed && self.nested.is_empty() => {
+                Poll::Pending if !changed => {
                     let _ = wake.as_mut().poll(cx);
                     return Poll::Pending;
                 }

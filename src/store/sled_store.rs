@@ -474,6 +474,11 @@ mod tests {
     const CHILD_TASK_ENV: &str = "CLOUDRT_STORE_TEST_CHILD_TASK";
     const CHILD_DIR_ENV: &str = "CLOUDRT_STORE_TEST_CHILD_DIR";
 
+    /// A child spawned by one test holds copies of all of this process's descriptors between fork
+    /// and exec, so for that instant it also holds the `LOCK` of a store another test is closing.
+    /// Spawning takes this exclusively; tests that close a store and reopen it take it shared.
+    static SPAWNING: RwLock<()> = RwLock::new(());
+
     /// A fresh directory under the system temp dir, removed on drop.
     struct TempDir(PathBuf);
 
@@ -606,6 +611,7 @@ mod tests {
 
     #[test]
     fn reopen_after_drop_keeps_everything() {
+        let _no_spawn = read(&SPAWNING);
         let dir = TempDir::new("reopen");
         {
             let store = SledStore::open(&dir.0).unwrap();
@@ -628,6 +634,7 @@ mod tests {
 
     #[test]
     fn second_open_in_process_is_locked() {
+        let _no_spawn = read(&SPAWNING);
         let dir = TempDir::new("lock-local");
         let store = SledStore::open(&dir.0).unwrap();
         let started = Instant::now();
@@ -659,6 +666,7 @@ mod tests {
     fn concurrent_inserts_with_sync_share_flushes() {
         const THREADS: usize = 32;
         const PER_THREAD: usize = 40;
+        let _no_spawn = read(&SPAWNING);
         let dir = TempDir::new("concurrent");
         {
             let store = Arc::new(SledStore::open(&dir.0).unwrap());
@@ -695,6 +703,7 @@ mod tests {
 
     /// Runs this test binary again as a child process doing `task` on `dir`.
     fn spawn_child(task: &str, dir: &Path) -> Child {
+        let _spawning = write(&SPAWNING);
         Command::new(std::env::current_exe().unwrap())
             .args(["child_process_entry", "--ignored", "--nocapture", "--test-threads=1"])
             .env(CHILD_TASK_ENV, task)
