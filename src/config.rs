@@ -57,6 +57,14 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOUDRT_ALLOW_CLIENT_CLASS_CREATION")]
     pub allow_client_class_creation: bool,
 
+    /// Timeout of one `Parse.Cloud.httpRequest`, in seconds (Parse.com: 60).
+    #[arg(long, env = "CLOUDRT_HTTP_TIMEOUT", default_value_t = 60.0)]
+    pub http_timeout: f64,
+
+    /// Largest response body `Parse.Cloud.httpRequest` reads, in bytes.
+    #[arg(long, env = "CLOUDRT_HTTP_MAX_BODY", default_value_t = 32 * 1024 * 1024)]
+    pub http_max_body: usize,
+
     /// Calls that may wait for a free worker before new ones are refused with code 155.
     #[arg(long, env = "CLOUDRT_MAX_QUEUE", default_value_t = 4096)]
     pub max_queue: usize,
@@ -98,6 +106,8 @@ pub struct ServeConfig {
     pub workers: usize,
     pub function_timeout: Duration,
     pub trigger_timeout: Duration,
+    pub http_timeout: Duration,
+    pub http_max_body: usize,
     pub max_limit: usize,
     pub allow_client_class_creation: bool,
     pub max_queue: usize,
@@ -131,6 +141,7 @@ impl ServeArgs {
         }
         let function_timeout = positive_seconds(self.function_timeout, "function-timeout")?;
         let trigger_timeout = positive_seconds(self.trigger_timeout, "trigger-timeout")?;
+        let http_timeout = positive_seconds(self.http_timeout, "http-timeout")?;
         let workers = self.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
         });
@@ -156,6 +167,8 @@ impl ServeArgs {
             workers,
             function_timeout,
             trigger_timeout,
+            http_timeout,
+            http_max_body: self.http_max_body,
             max_limit: self.max_limit.max(1),
             allow_client_class_creation: self.allow_client_class_creation,
             max_queue: self.max_queue.max(1),

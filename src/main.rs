@@ -22,7 +22,7 @@ use crate::data::{DataSettings, Database};
 use crate::store::SledStore;
 use crate::registry::Registry;
 use crate::runtime::loader::ModuleRoot;
-use crate::runtime::{Handlers, HostSlot, Pool, PoolConfig};
+use crate::runtime::{Handlers, HostSlot, HttpSettings, Pool, PoolConfig};
 
 #[derive(Parser)]
 #[command(name = "cloudrt", version, about = "A self-hosted Parse Cloud Code runtime")]
@@ -77,6 +77,7 @@ fn serve(config: ServeConfig) -> ExitCode {
         workers: config.workers,
         max_queue: config.max_queue,
         host: host.clone(),
+        http: HttpSettings { timeout: config.http_timeout, max_body: config.http_max_body },
     };
     let (pool, handlers) = match Pool::start(pool_config) {
         Ok(started) => started,

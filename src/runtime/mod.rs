@@ -3,6 +3,7 @@
 //! This layer knows nothing of HTTP: it takes a handler name and a request as JSON, and gives
 //! back the encoded result or a typed [`CloudError`].
 
+mod budget;
 mod host;
 pub mod loader;
 mod ops;
@@ -10,6 +11,7 @@ mod pool;
 mod watchdog;
 mod worker;
 
+pub use budget::HttpSettings;
 pub use host::{Host, HostError, HostFuture, HostRequest, HostSlot, Invoker, Target};
 pub use pool::{Pool, PoolConfig};
 

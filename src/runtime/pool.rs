@@ -2,6 +2,7 @@
 //! oneshot channel; when the queue is full they get [`CloudError::Busy`] at once instead of
 //! hanging.
 
+use super::budget::HttpSettings;
 use super::host::{HostSlot, Invoker};
 use super::loader::ModuleRoot;
 use super::worker::{self, WorkerSetup};
@@ -15,6 +16,7 @@ pub struct PoolConfig {
     pub max_queue: usize,
     /// Filled in by the API layer once it exists; cloud code reaches the data API through it.
     pub host: HostSlot,
+    pub http: HttpSettings,
 }
 
 /// A handle to the running workers; cheap to clone, shared by every HTTP connection.
@@ -31,7 +33,13 @@ impl Pool {
         let mut booted = Vec::with_capacity(config.workers);
         for index in 0..config.workers {
             let (ready, boot) = std::sync::mpsc::channel();
-            let setup = WorkerSetup { index, root: config.root.clone(), host: config.host.clone(), inbox: inbox.clone() };
+            let setup = WorkerSetup {
+                index,
+                root: config.root.clone(),
+                host: config.host.clone(),
+                http: config.http.clone(),
+                inbox: inbox.clone(),
+            };
             std::thread::Builder::new()
                 .name(format!("cloudrt-js-{index}"))
                 .spawn(move || worker::run(setup, ready))

@@ -12,6 +12,7 @@ use deno_core::error::JsError;
 use deno_core::{v8, JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use tokio::sync::oneshot;
 
+use super::budget::{HttpSettings, RequestBudget};
 use super::host::{Call, HostSlot, Invoker, Target};
 use super::loader::ModuleRoot;
 use super::ops::cloudrt;
@@ -30,6 +31,7 @@ pub struct WorkerSetup {
     pub index: usize,
     pub root: ModuleRoot,
     pub host: HostSlot,
+    pub http: HttpSettings,
     pub inbox: async_channel::Receiver<Call>,
 }
 
@@ -49,7 +51,7 @@ struct Flight {
 
 /// Thread body: boot, report, then serve calls until the pool is dropped.
 pub fn run(setup: WorkerSetup, ready: std::sync::mpsc::Sender<Result<Handlers, BootError>>) {
-    let WorkerSetup { index, root, host, inbox } = setup;
+    let WorkerSetup { index, root, host, http, inbox } = setup;
     let tokio = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -60,7 +62,7 @@ pub fn run(setup: WorkerSetup, ready: std::sync::mpsc::Sender<Result<Handlers, B
     tokio.block_on(async move {
         let (nested_queue, nested) = tokio::sync::mpsc::unbounded_channel();
         let mut js = JsRuntime::new(RuntimeOptions {
-            extensions: vec![cloudrt::init(root.clone(), host, Invoker::Worker(nested_queue))],
+            extensions: vec![cloudrt::init(root.clone(), host, Invoker::Worker(nested_queue), http)],
             ..Default::default()
         });
         let isolate = js.v8_isolate().thread_safe_handle();
@@ -191,6 +193,7 @@ impl Worker {
             return;
         }
         self.watchdog.arm(deadline);
+        self.js.op_state().borrow_mut().put(RequestBudget::new(deadline));
         let main = self.start(call, false);
         let mut flights = vec![main];
         let mut wake = Box::pin(tokio::time::sleep_until(deadline.into()));

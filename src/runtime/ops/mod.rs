@@ -5,6 +5,7 @@ pub mod data;
 pub mod log;
 pub mod modules;
 
+use crate::runtime::budget::HttpSettings;
 use crate::runtime::host::{HostSlot, Invoker};
 use crate::runtime::loader::ModuleRoot;
 
@@ -17,10 +18,11 @@ deno_core::extension!(
         data::op_parse_request,
     ],
     js = [dir "js", "00_console.js", "10_require.js", "20_parse.js", "40_object.js", "50_query.js", "60_user.js", "70_cloud.js"],
-    options = { root: ModuleRoot, host: HostSlot, invoker: Invoker },
+    options = { root: ModuleRoot, host: HostSlot, invoker: Invoker, http: HttpSettings },
     state = |state, options| {
         state.put(options.root);
         state.put(options.host);
         state.put(options.invoker);
+        state.put(options.http);
     },
 );

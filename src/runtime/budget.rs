@@ -1,0 +1,41 @@
+//! What one cloud-code request (a function call, a trigger run from REST, a job run) may use,
+//! shared by everything it causes on its worker: its deadline and its `httpRequest` slots.
+//! The worker installs a fresh budget in the op state when it starts each top-level call, so
+//! one request's budget never affects another's.
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+/// At most this many `Parse.Cloud.httpRequest`s run at once per request; more wait (the seed).
+pub const HTTP_CONCURRENCY: usize = 8;
+
+/// The budget of the request running on a worker.
+#[derive(Clone)]
+pub struct RequestBudget {
+    /// When the request's deadline passes (a function's 15 s, a job's 15 min).
+    pub deadline: Instant,
+    /// Slots for outgoing HTTP requests.
+    pub http_slots: Rc<Semaphore>,
+}
+
+impl RequestBudget {
+    pub fn new(deadline: Instant) -> RequestBudget {
+        RequestBudget { deadline, http_slots: Rc::new(Semaphore::new(HTTP_CONCURRENCY)) }
+    }
+
+    /// Time left before the deadline (zero once it has passed).
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+}
+
+/// Settings of `Parse.Cloud.httpRequest`, from the command line.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Per-request timeout (`--http-timeout`, Parse.com's 60 s).
+    pub timeout: Duration,
+    /// Largest response body read (`--http-max-body`).
+    pub max_body: usize,
+}
