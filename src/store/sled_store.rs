@@ -51,7 +51,7 @@ pub struct SledStore {
     schema_writer: Mutex<()>,
     commit: GroupCommit,
     /// Held, never read: the exclusive lock on `LOCK` lasts as long as this handle. Declared last
-    /// so it is released only after sled has closed its files.
+    /// so it is released only after every sled handle above has been dropped.
     _lock: File,
 }
 
