@@ -1,29 +1,124 @@
 #!/usr/bin/env bash
-# Benchmark: builds release, serves the example app, drives it with wrk and reports
-# throughput, latency percentiles and the server's peak memory. Not a test: figures go in
-# the README. Usage: bench/run.sh [seconds] [connections]
+# Benchmark: builds release, serves the example app on a fresh data dir, drives it with wrk and
+# reports throughput, latency percentiles, non-2xx answers and the server's memory. Not a test:
+# figures go in the README. Usage: bench/run.sh [seconds] [connections]
+#
+# Runs, each with wrk -t2 -c$CONNECTIONS -d$DURATION:
+#   1. cloud function   POST /parse/functions/hello
+#   2. object create    POST /parse/classes/BenchItem (master key; each answer is a durable write)
+#   3. get by id        GET  /parse/classes/BenchItem/<one id>
+#   4. query            GET  /parse/classes/BenchRow?where={"group":"g3","score":{"$gte":5000}}&order=-score&limit=10
+#                       over 10,000 seeded BenchRow objects (score 0..9999, group g0..g9)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
 CONNECTIONS="${2:-32}"
 PORT="${BENCH_PORT:-13370}"
+APP_ID=myapp
+MASTER_KEY=bench-master # also in bench/*.lua
+BASE="http://127.0.0.1:$PORT/parse"
+ROWS=10000
+
+die() {
+  echo "bench: $*" >&2
+  exit 1
+}
+command -v wrk >/dev/null || die "wrk is not installed (make bench installs it)"
 
 cargo build --release --quiet
-./target/release/cloudrt serve ./cloud --port "$PORT" --app-id myapp --master-key bench-master \
-  --data-dir "$(mktemp -d)" >/tmp/cloudrt-bench.log 2>&1 &
+DATA_DIR="$(mktemp -d -t cloudrt-bench.XXXXXX)"
+LOG=/tmp/cloudrt-bench.log
+./target/release/cloudrt serve ./cloud --port "$PORT" --app-id "$APP_ID" --master-key "$MASTER_KEY" \
+  --data-dir "$DATA_DIR" >"$LOG" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$PORT/parse/health" >/dev/null && break
+cleanup() {
+  kill "$SERVER" 2>/dev/null || true
+  wait "$SERVER" 2>/dev/null || true
+  rm -rf "$DATA_DIR"
+}
+trap cleanup EXIT
+
+up=""
+for _ in $(seq 1 200); do
+  kill -0 "$SERVER" 2>/dev/null || { cat "$LOG" >&2; die "the server exited during start-up (log above)"; }
+  if curl -sf "$BASE/health" >/dev/null; then
+    up=1
+    break
+  fi
   sleep 0.05
 done
+[[ -n "$up" ]] || { cat "$LOG" >&2; die "the server did not answer $BASE/health within 10 s (log above)"; }
+
+# curl with the keys; fails (and so stops the script) on a non-2xx answer.
+api() {
+  curl -sS --fail-with-body -H "X-Parse-Application-Id: $APP_ID" -H "X-Parse-Master-Key: $MASTER_KEY" \
+    -H "Content-Type: application/json" "$@"
+}
+json_field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 run() {
-  local name="$1" script="$2" path="$3"
-  echo "== $name: wrk -t2 -c$CONNECTIONS -d${DURATION}s -s $script $path"
-  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" "http://127.0.0.1:$PORT$path" \
-    | grep -E "Requests/sec|50%|90%|99%|Non-2xx|errors"
+  local name="$1" script="$2" path="$3" out
+  echo "== $name: wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency -s $script '$path'"
+  kill -0 "$SERVER" 2>/dev/null || die "the server is gone (log: $LOG)"
+  out="$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" "http://127.0.0.1:$PORT$path")"
+  grep -E "requests in|Requests/sec| 50%| 90%| 99%|Non-2xx|Socket errors" <<<"$out" | sed 's/^ */  /'
+  grep -q "Non-2xx" <<<"$out" || echo "  Non-2xx or 3xx responses: 0"
+  kill -0 "$SERVER" 2>/dev/null || die "the server died during '$name' (log: $LOG)"
 }
 
 run "cloud function hello" bench/hello.lua /parse/functions/hello
-echo "== server memory: $(grep -E 'VmHWM|VmRSS' /proc/$SERVER/status | tr -s ' \n' ' ')"
+
+run "object create (durable write)" bench/create.lua /parse/classes/BenchItem
+created="$(api "$BASE/classes/BenchItem?count=1&limit=0" | json_field count)"
+echo "  BenchItem objects stored afterwards: $created"
+
+ID="$(api -X POST -d '{"name":"the one","n":1}' "$BASE/classes/BenchItem" | json_field objectId)"
+[[ -n "$ID" ]] || die "could not create the object to get"
+run "get by id" bench/get.lua "/parse/classes/BenchItem/$ID"
+
+echo "== seeding $ROWS BenchRow objects (POST /parse/batch, 500 per batch, 4 batches at a time)"
+start=$(date +%s%N)
+python3 - "$BASE" "$APP_ID" "$MASTER_KEY" "$ROWS" <<'EOF'
+import json, sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+base, app_id, master_key, rows = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+CHUNK = 500
+
+def batch(start):
+    requests = [
+        {"method": "POST", "path": "/parse/classes/BenchRow", "body": {"score": i, "group": f"g{i % 10}", "label": f"row {i}"}}
+        for i in range(start, min(start + CHUNK, rows))
+    ]
+    req = urllib.request.Request(
+        f"{base}/batch",
+        data=json.dumps({"requests": requests}).encode(),
+        headers={"X-Parse-Application-Id": app_id, "X-Parse-Master-Key": master_key, "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=300) as response:
+        answers = json.load(response)
+    failed = [a for a in answers if "success" not in a]
+    if len(answers) != len(requests) or failed:
+        raise SystemExit(f"batch at {start}: {len(answers)} answers for {len(requests)} requests, failures: {failed[:3]}")
+
+with ThreadPoolExecutor(4) as pool:
+    list(pool.map(batch, range(0, rows, CHUNK)))
+EOF
+seeded="$(api "$BASE/classes/BenchRow?count=1&limit=0" | json_field count)"
+echo "  $seeded objects in $(( ($(date +%s%N) - start) / 1000000 )) ms"
+[[ "$seeded" == "$ROWS" ]] || die "seeding stored $seeded BenchRow objects, expected $ROWS"
+
+WHERE='{"group":"g3","score":{"$gte":5000}}'
+QUERY="where=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$WHERE")&order=-score&limit=10"
+# The answer must be right before its speed means anything: g3's ten highest scores.
+api "$BASE/classes/BenchRow?$QUERY" | python3 -c '
+import json, sys
+scores = [r["score"] for r in json.load(sys.stdin)["results"]]
+expected = list(range(9993, 5000, -10))[:10]
+if scores != expected:
+    raise SystemExit(f"bench: the query answered scores {scores}, expected {expected}")
+' || die "the benchmark query answers wrongly"
+run "query 10 of $ROWS (where group+score, order -score, limit 10)" bench/get.lua "/parse/classes/BenchRow?$QUERY"
+
+echo "== server memory: $(grep -E 'VmHWM|VmRSS' "/proc/$SERVER/status" | tr -s ' \t\n' ' ')"

@@ -197,6 +197,7 @@
   }
 
   const Cloud = {
+    ...internals.cloudHttp, // httpRequest, Cookie, HTTPResponse (js/65_http.js)
     define(name, handler) {
       checkHandler("define", name, handler);
       functions.set(name, handler);

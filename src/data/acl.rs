@@ -27,11 +27,6 @@ pub struct Principal<'a> {
     pub roles: &'a [String],
 }
 
-impl Principal<'static> {
-    /// A request with no session: only public grants apply.
-    pub const ANONYMOUS: Principal<'static> = Principal { user_id: None, roles: &[] };
-}
-
 /// The grants one ACL entity holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Permissions {
@@ -41,7 +36,7 @@ pub struct Permissions {
 
 /// A parsed, validated ACL.
 ///
-/// Use this to validate and edit ACLs on writes; the hot read path ([`can_read`]) works on
+/// Use this to validate and normalise ACLs on writes; the hot read path ([`can_read`]) works on
 /// the raw JSON instead so a scan does not build one of these per object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Acl {
@@ -49,11 +44,6 @@ pub struct Acl {
 }
 
 impl Acl {
-    /// An ACL that grants nothing: only the master key can touch the object.
-    pub fn new() -> Self {
-        Acl::default()
-    }
-
     /// Parses and validates an `ACL` value from a REST body.
     ///
     /// Rejected with 123 (invalid ACL): a non-object ACL, an empty entity name or role name,
@@ -108,48 +98,6 @@ impl Acl {
             }
         }
         Value::Object(out)
-    }
-
-    /// What `entity` (`*`, a user id, or `role:<name>`) is granted.
-    pub fn get(&self, entity: &str) -> Permissions {
-        self.entries.get(entity).copied().unwrap_or_default()
-    }
-
-    pub fn set_read(&mut self, entity: &str, allowed: bool) {
-        self.entries.entry(entity.to_owned()).or_default().read = allowed;
-    }
-
-    pub fn set_write(&mut self, entity: &str, allowed: bool) {
-        self.entries.entry(entity.to_owned()).or_default().write = allowed;
-    }
-
-    /// Entities with read access, e.g. for building a read-permission index.
-    pub fn readers(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().filter(|(_, p)| p.read).map(|(e, _)| e.as_str())
-    }
-
-    /// Entities with write access.
-    pub fn writers(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().filter(|(_, p)| p.write).map(|(e, _)| e.as_str())
-    }
-
-    pub fn can_read(&self, who: &Principal) -> bool {
-        self.grants(who, |p| p.read)
-    }
-
-    pub fn can_write(&self, who: &Principal) -> bool {
-        self.grants(who, |p| p.write)
-    }
-
-    fn grants(&self, who: &Principal, pick: impl Fn(&Permissions) -> bool) -> bool {
-        let granted = |entity: &str| self.entries.get(entity).is_some_and(&pick);
-        granted(PUBLIC)
-            || who.user_id.is_some_and(granted)
-            || self.entries.iter().any(|(entity, permissions)| {
-                entity
-                    .strip_prefix(ROLE_PREFIX)
-                    .is_some_and(|role| pick(permissions) && who.roles.iter().any(|r| r == role))
-            })
     }
 }
 
@@ -215,7 +163,7 @@ mod tests {
         let other = Principal { user_id: Some("u2"), roles: &[] };
         let admin = Principal { user_id: Some("u3"), roles: &admins };
         let staff = Principal { user_id: None, roles: &editors_and_staff };
-        let anon = Principal::ANONYMOUS;
+        let anon = Principal { user_id: None, roles: &[] };
 
         // (ACL, principal, can read, can write)
         let cases: Vec<(Option<Value>, Principal, bool, bool)> = vec![
@@ -248,10 +196,6 @@ mod tests {
             };
             assert_eq!(can_read(&object, &who), read, "read {acl:?} {who:?}");
             assert_eq!(can_write(&object, &who), write, "write {acl:?} {who:?}");
-            if let Some(parsed) = acl.as_ref().and_then(|a| Acl::parse(a).ok()) {
-                assert_eq!(parsed.can_read(&who), read, "parsed read {acl:?} {who:?}");
-                assert_eq!(parsed.can_write(&who), write, "parsed write {acl:?} {who:?}");
-            }
         }
     }
 
@@ -298,25 +242,6 @@ mod tests {
             assert_eq!(acl.to_json(), output, "{input}");
             assert_eq!(Acl::parse(&acl.to_json()).unwrap().to_json(), output);
         }
-    }
-
-    #[test]
-    fn editing_grants() {
-        let mut acl = Acl::new();
-        assert_eq!(acl.to_json(), json!({}));
-        acl.set_read(PUBLIC, true);
-        acl.set_read("u1", true);
-        acl.set_write("u1", true);
-        acl.set_write("role:Admins", true);
-        assert_eq!(acl.get("u1"), Permissions { read: true, write: true });
-        assert_eq!(acl.get("nobody"), Permissions::default());
-        assert_eq!(acl.readers().collect::<Vec<_>>(), ["*", "u1"]);
-        assert_eq!(acl.writers().collect::<Vec<_>>(), ["role:Admins", "u1"]);
-        acl.set_read("u1", false);
-        assert_eq!(
-            acl.to_json(),
-            json!({"*": {"read": true}, "u1": {"write": true}, "role:Admins": {"write": true}})
-        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::{Map, Value};
 
-use super::acl::{self, Principal};
+use super::acl::{self, Acl, Principal};
 use super::ids;
 use super::ops::{apply_update, RelationChanges};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
@@ -185,7 +185,7 @@ impl PreparedSave {
     /// Takes the write as beforeSave left it (the client's changes plus the handler's), checked
     /// against the schema like the client's was.
     pub fn replace_body(&mut self, db: &Database, body: Map<String, Value>) -> Result<(), DataError> {
-        let body = without_server_fields(body);
+        let body = normalize_body(body)?;
         db.schema_for(&self.class_name)?.check_and_extend(&body)?;
         let mut proposed = self.original.as_deref().cloned().unwrap_or_default();
         apply_update(&mut proposed, &body)?;
@@ -254,11 +254,6 @@ impl Database {
 
     fn class_exists(&self, class: &str) -> bool {
         self.schemas.read().unwrap_or_else(|p| p.into_inner()).contains_key(class)
-    }
-
-    /// The class's schema in Parse's JSON form.
-    pub fn schema_json(&self, class: &str) -> Option<Value> {
-        self.schemas.read().unwrap_or_else(|p| p.into_inner()).get(class).map(ClassSchema::to_json)
     }
 
     /// One object by id, if `access` may read it (101 otherwise, as Parse does).
@@ -451,7 +446,7 @@ impl Database {
                 format!("This user is not allowed to access non-existent class: {class}"),
             ));
         }
-        let body = without_server_fields(body);
+        let body = normalize_body(body)?;
         let mut schema = self.schema_for(class)?;
         schema.check_and_extend(&body)?;
         let mut proposed = Map::new();
@@ -476,7 +471,7 @@ impl Database {
         if !access.can_write(&original) {
             return Err(not_found());
         }
-        let body = without_server_fields(body);
+        let body = normalize_body(body)?;
         let mut schema = self.schema_for(class)?;
         schema.check_and_extend(&body)?;
         let mut proposed = (*original).clone();
@@ -647,11 +642,16 @@ fn natural(a: &Map<String, Value>, b: &Map<String, Value>) -> Ordering {
     key(a).cmp(&key(b))
 }
 
-fn without_server_fields(mut body: Map<String, Value>) -> Map<String, Value> {
+/// A client's body as it will be applied: server-kept fields dropped, the ACL validated and
+/// normalised to its `true` grants (as Parse stores it).
+fn normalize_body(mut body: Map<String, Value>) -> Result<Map<String, Value>, DataError> {
     for field in SERVER_FIELDS.iter().chain(["className", "__type"].iter()) {
         body.remove(*field);
     }
-    body
+    if let Some(acl) = body.get_mut("ACL").filter(|acl| acl.is_object()) {
+        *acl = Acl::parse(acl)?.to_json();
+    }
+    Ok(body)
 }
 
 fn is_op(value: &Value) -> bool {

@@ -40,7 +40,6 @@ impl DataError {
     pub const MISSING_TARGET_CLASS: i32 = 135;
     /// Parse Server's answer when a schema tries to redefine one of a class's built-in fields.
     pub const FIELD_CANNOT_CHANGE: i32 = 136;
-    pub const VALIDATION_ERROR: i32 = 142;
 
     pub fn new(code: i32, message: impl Into<String>) -> Self {
         DataError { code, message: message.into() }

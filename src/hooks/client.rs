@@ -1,0 +1,733 @@
+//! The outgoing half of Cloud Code webhooks: POST a JSON payload to a registered URL and turn
+//! the answer into a result.
+//!
+//! Parse's webhook contract is narrow on purpose (POST only, JSON both ways, HTTPS with a
+//! certificate that verifies, a bounded wait), so every one of those rules lives here once.
+//! [`WebhookClient::check_url`] runs at registration, and every call runs it again: a URL stored
+//! while the server ran with `--allow-insecure-webhooks` must stop being called once the server
+//! is restarted without that flag.
+
+use std::error::Error as _;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{redirect, Certificate, StatusCode, Url};
+use serde_json::Value;
+
+/// Header that carries the app's webhook key, so the webhook server can tell cloudrt's calls
+/// apart from anybody else's.
+const KEY_HEADER: &str = "X-Parse-Webhook-Key";
+
+/// Parse's limit for one webhook call, used when the operator sets none.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How much of an unexpected answer goes into an error message: enough to recognise an HTML
+/// error page or a stack trace, too little to flood a log line.
+const EXCERPT_CHARS: usize = 200;
+
+/// The operator's webhook settings, as given on the command line.
+#[derive(Clone)]
+pub struct WebhookSettings {
+    /// Sent as `X-Parse-Webhook-Key` with every call (`--webhook-key`); no header when unset.
+    pub key: Option<String>,
+    /// Bound on one call, from connecting to the answer's last byte (`--webhook-timeout`).
+    pub timeout: Duration,
+    /// Development escape hatch (`--allow-insecure-webhooks`): `http://` URLs and certificates
+    /// that do not verify are accepted.
+    pub allow_insecure: bool,
+    /// PEM certificates to trust on top of the public roots (`--webhook-ca-file`), for webhook
+    /// servers whose certificate comes from a private CA.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings { key: None, timeout: DEFAULT_TIMEOUT, allow_insecure: false, ca_file: None }
+    }
+}
+
+/// Written by hand so that logging the settings never prints the webhook key.
+impl fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .field("allow_insecure", &self.allow_insecure)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
+}
+
+/// Calls webhooks. Cheap to clone: every clone shares one connection pool, so repeated calls
+/// to the same webhook server reuse their TLS connections.
+#[derive(Debug, Clone)]
+pub struct WebhookClient {
+    http: reqwest::Client,
+    timeout: Duration,
+    allow_insecure: bool,
+}
+
+/// Why a webhook could not be registered or did not give a usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// An `http://` URL while insecure webhooks are not allowed.
+    #[error(
+        "webhook URL {0} is not HTTPS; plain http:// is accepted only when cloudrt runs with \
+         --allow-insecure-webhooks"
+    )]
+    InsecureUrl(String),
+    /// Not an absolute http(s) URL with a host; the text names the URL and the reason.
+    #[error("invalid webhook URL {0}")]
+    InvalidUrl(String),
+    /// The webhook key cannot travel in an HTTP header (control characters, non-ASCII).
+    #[error("the webhook key cannot be sent as the {KEY_HEADER} header: {0}")]
+    InvalidKey(String),
+    /// The `--webhook-ca-file` could not be read or holds no usable certificate.
+    #[error("webhook CA file {0}")]
+    CaFile(String),
+    /// The webhook did not answer within the configured timeout.
+    #[error("webhook {url} did not answer within {seconds} s")]
+    Timeout { url: String, seconds: f64 },
+    /// No answer at all: connection refused, DNS, TLS (including an untrusted certificate).
+    #[error("{0}")]
+    Transport(String),
+    /// An answer that breaks the webhook contract: non-2xx status, not JSON, or neither
+    /// `success` nor `error`.
+    #[error("{0}")]
+    BadAnswer(String),
+    /// The webhook answered `{"error": E}`: E itself, or its JSON text when it is not a string,
+    /// which is the message the client gets.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl WebhookError {
+    /// Timeouts get their own Parse error code (124), distinct from every other failure (141).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, WebhookError::Timeout { .. })
+    }
+}
+
+impl WebhookClient {
+    /// Builds the one HTTP client shared by all webhook calls. A bad CA file or key is refused
+    /// here so that the server fails at start-up, not at the first webhook call.
+    pub fn new(settings: WebhookSettings) -> Result<Self, WebhookError> {
+        let mut headers = HeaderMap::new();
+        if let Some(key) = &settings.key {
+            let mut value =
+                HeaderValue::from_str(key).map_err(|err| WebhookError::InvalidKey(err.to_string()))?;
+            value.set_sensitive(true);
+            headers.insert(KEY_HEADER, value);
+        }
+        let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
+            // A redirect would POST the payload (and the key) somewhere nobody registered.
+            .redirect(redirect::Policy::none())
+            .timeout(settings.timeout)
+            .danger_accept_invalid_certs(settings.allow_insecure);
+        if let Some(path) = &settings.ca_file {
+            for certificate in readca_file(path)? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder.build().map_err(|err| match &settings.ca_file {
+            // Certificates are only decoded from DER here, so a broken one shows up at build.
+            Some(path) => WebhookError::CaFile(format!("{}: {}", path.display(), describe(&err))),
+            None => WebhookError::Transport(format!(
+                "cannot set up the webhook HTTP client: {}",
+                describe(&err)
+            )),
+        })?;
+        Ok(WebhookClient { http, timeout: settings.timeout, allow_insecure: settings.allow_insecure })
+    }
+
+    /// Registration-time check: an absolute http(s) URL with a host, and HTTPS unless insecure
+    /// webhooks are allowed.
+    pub fn check_url(&self, url: &str) -> Result<(), WebhookError> {
+        let parsed =
+            Url::parse(url).map_err(|err| WebhookError::InvalidUrl(format!("{url:?}: {err}")))?;
+        match parsed.scheme() {
+            "https" => Ok(()),
+            "http" if self.allow_insecure => Ok(()),
+            "http" => Err(WebhookError::InsecureUrl(url.to_owned())),
+            other => Err(WebhookError::InvalidUrl(format!(
+                "{url:?}: the scheme is {other:?}, not http or https"
+            ))),
+        }
+    }
+
+    /// Calls a function, beforeSave or beforeDelete webhook and returns its `success` value.
+    pub async fn call(&self, url: &str, payload: &Value) -> Result<Value, WebhookError> {
+        let response = self.post(url, payload).await?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|err| self.request_error(url, err))?;
+        interpret_answer(url, status, &body)
+    }
+
+    /// Calls an afterSave or afterDelete webhook, whose answer carries nothing the server uses;
+    /// a failed call or a non-2xx status is still reported, so that it can be logged.
+    pub async fn notify(&self, url: &str, payload: &Value) -> Result<(), WebhookError> {
+        let response = self.post(url, payload).await?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(unexpected_status(url, status, &[]))
+        }
+    }
+
+    async fn post(&self, url: &str, payload: &Value) -> Result<reqwest::Response, WebhookError> {
+        self.check_url(url)?;
+        let response = self
+            .http
+            .post(url)
+            .json(payload)
+            .send()
+            .await
+            .map_err(|err| self.request_error(url, err))?;
+        tracing::debug!(url, status = response.status().as_u16(), "webhook answered");
+        Ok(response)
+    }
+
+    fn request_error(&self, url: &str, err: reqwest::Error) -> WebhookError {
+        if err.is_timeout() {
+            WebhookError::Timeout { url: url.to_owned(), seconds: self.timeout.as_secs_f64() }
+        } else {
+            // The URL leads the message already; reqwest would repeat it.
+            let err = err.without_url();
+            WebhookError::Transport(format!("webhook {url} failed: {}", describe(&err)))
+        }
+    }
+}
+
+/// Reads every PEM certificate of the CA file; a file with none is almost certainly the wrong
+/// file (a key, a DER certificate), so it is refused rather than silently trusting nothing.
+fn readca_file(path: &Path) -> Result<Vec<Certificate>, WebhookError> {
+    let pem = std::fs::read(path)
+        .map_err(|err| WebhookError::CaFile(format!("{}: cannot be read: {err}", path.display())))?;
+    let certificates = Certificate::from_pem_bundle(&pem).map_err(|err| {
+        WebhookError::CaFile(format!("{}: not a PEM certificate bundle: {}", path.display(), describe(&err)))
+    })?;
+    if certificates.is_empty() {
+        return Err(WebhookError::CaFile(format!(
+            "{}: holds no PEM certificate (\"-----BEGIN CERTIFICATE-----\")",
+            path.display()
+        )));
+    }
+    Ok(certificates)
+}
+
+/// Applies the webhook answer contract to a received answer.
+fn interpret_answer(url: &str, status: StatusCode, body: &[u8]) -> Result<Value, WebhookError> {
+    const EXPECTED: &str = r#"expected {"success": ...} or {"error": ...}"#;
+    if !status.is_success() {
+        return Err(unexpected_status(url, status, body));
+    }
+    if body.trim_ascii().is_empty() {
+        return Err(WebhookError::BadAnswer(format!(
+            "webhook {url} answered with an empty body; {EXPECTED}"
+        )));
+    }
+    let answer: Value = serde_json::from_slice(body).map_err(|err| {
+        WebhookError::BadAnswer(format!(
+            "webhook {url} answered with a body that is not JSON ({err}); {EXPECTED}: {}",
+            excerpt(body)
+        ))
+    })?;
+    let neither = || {
+        WebhookError::BadAnswer(format!(
+            "webhook {url} answered JSON with neither \"success\" nor \"error\"; {EXPECTED}: {}",
+            excerpt(body)
+        ))
+    };
+    let Value::Object(mut fields) = answer else {
+        return Err(neither());
+    };
+    // Some frameworks serialise every field, so `"error": null` beside a success means no error.
+    match fields.remove("error") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(message)) => return Err(WebhookError::Failed(message)),
+        Some(other) => return Err(WebhookError::Failed(other.to_string())),
+    }
+    fields.remove("success").ok_or_else(neither)
+}
+
+fn unexpected_status(url: &str, status: StatusCode, body: &[u8]) -> WebhookError {
+    let mut message = format!("webhook {url} answered HTTP {status}");
+    if status.is_redirection() {
+        message.push_str(" (redirects are not followed: register the final URL)");
+    }
+    if !body.is_empty() {
+        message.push_str(": ");
+        message.push_str(&excerpt(body));
+    }
+    WebhookError::BadAnswer(message)
+}
+
+/// The start of an answer body, for error messages.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut chars = text.trim().chars();
+    let mut short: String = chars.by_ref().take(EXCERPT_CHARS).collect();
+    if chars.next().is_some() {
+        short.push('…');
+    }
+    short
+}
+
+/// An error with its causes: reqwest's own text ("error sending request") hides the useful
+/// part (connection refused, unknown issuer) in the source chain.
+fn describe(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::convert::Infallible;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::{Bytes, Incoming};
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    use hyper::{Request, Response};
+    use hyper_util::rt::TokioIo;
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use serde_json::json;
+    use tokio::net::TcpListener;
+    use tokio_rustls::TlsAcceptor;
+
+    const KEY: &str = "test-webhook-key";
+
+    /// A CA made for this test run, and a certificate for "localhost" that it signed: the
+    /// situation of a webhook server behind a private CA.
+    struct TestPki {
+        ca_pem: String,
+        server_cert: CertificateDer<'static>,
+        server_key: PrivatePkcs8KeyDer<'static>,
+    }
+
+    impl TestPki {
+        fn new() -> Self {
+            let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            ca_params.distinguished_name.push(DnType::CommonName, "cloudrt webhook test CA");
+            ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+
+            let server_key = KeyPair::generate().unwrap();
+            let server_cert = CertificateParams::new(vec!["localhost".to_owned()])
+                .unwrap()
+                .signed_by(&server_key, &ca)
+                .unwrap();
+            TestPki {
+                ca_pem: ca.pem(),
+                server_cert: server_cert.der().clone(),
+                server_key: PrivatePkcs8KeyDer::from(server_key.serialize_der()),
+            }
+        }
+
+        fn server_config(&self) -> Arc<rustls::ServerConfig> {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![self.server_cert.clone()],
+                    PrivateKeyDer::Pkcs8(self.server_key.clone_key()),
+                )
+                .unwrap();
+            Arc::new(config)
+        }
+    }
+
+    /// A file in the temp directory, removed on drop so failing tests leave nothing behind.
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn with_contents(contents: &[u8]) -> Self {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let name = format!(
+                "cloudrt-webhook-test-{}-{}.pem",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            );
+            let path = std::env::temp_dir().join(name);
+            std::fs::write(&path, contents).unwrap();
+            TempFile(path)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    /// What the test webhook saw of one request.
+    #[derive(Debug, Clone)]
+    struct Seen {
+        method: String,
+        path: String,
+        content_type: Option<String>,
+        key: Option<String>,
+        body: Vec<u8>,
+    }
+
+    /// A webhook server on 127.0.0.1 that records every request and answers according to the
+    /// request path, one path per answer shape.
+    struct TestServer {
+        port: u16,
+        seen: Arc<Mutex<Vec<Seen>>>,
+    }
+
+    impl TestServer {
+        async fn start(tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let acceptor = tls.map(TlsAcceptor::from);
+            let log = Arc::clone(&seen);
+            tokio::spawn(async move {
+                while let Ok((tcp, _)) = listener.accept().await {
+                    let acceptor = acceptor.clone();
+                    let log = Arc::clone(&log);
+                    tokio::spawn(async move {
+                        let service = service_fn(move |request| answer(request, Arc::clone(&log)));
+                        let connection = http1::Builder::new();
+                        // Failed handshakes are expected: the refusal tests cause them.
+                        match acceptor {
+                            Some(acceptor) => {
+                                if let Ok(tls) = acceptor.accept(tcp).await {
+                                    let _ = connection.serve_connection(TokioIo::new(tls), service).await;
+                                }
+                            }
+                            None => {
+                                let _ = connection.serve_connection(TokioIo::new(tcp), service).await;
+                            }
+                        }
+                    });
+                }
+            });
+            TestServer { port, seen }
+        }
+
+        fn https(&self, path: &str) -> String {
+            format!("https://localhost:{}{path}", self.port)
+        }
+
+        fn http(&self, path: &str) -> String {
+            format!("http://localhost:{}{path}", self.port)
+        }
+
+        fn seen(&self) -> Vec<Seen> {
+            self.seen.lock().unwrap().clone()
+        }
+    }
+
+    async fn answer(
+        request: Request<Incoming>,
+        log: Arc<Mutex<Vec<Seen>>>,
+    ) -> Result<Response<Full<Bytes>>, Infallible> {
+        let header = |name: &str| {
+            request.headers().get(name).map(|value| value.to_str().unwrap().to_owned())
+        };
+        let content_type = header("content-type");
+        let key = header(KEY_HEADER);
+        let method = request.method().to_string();
+        let path = request.uri().path().to_owned();
+        let body = request.into_body().collect().await.unwrap().to_bytes().to_vec();
+        log.lock().unwrap().push(Seen { method, path: path.clone(), content_type, key, body });
+
+        let (status, text) = match path.as_str() {
+            "/value" => (200, r#"{"success": {"comment": "short", "stars": 5}}"#),
+            "/true" => (200, r#"{"success": true}"#),
+            "/error-null" => (200, r#"{"success": "fine", "error": null}"#),
+            "/error-string" => (200, r#"{"error": "Card declined"}"#),
+            "/error-object" => (200, r#"{"error": {"code": 42, "message": "quota"}}"#),
+            "/status-500" => (500, "database down"),
+            "/not-json" => (200, "<html>hello</html>"),
+            "/neither" => (200, r#"{"result": 1}"#),
+            "/array" => (200, "[1, 2]"),
+            "/empty" => (200, ""),
+            "/redirect" => (302, ""),
+            "/slow" => {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                (200, r#"{"success": true}"#)
+            }
+            _ => (404, "no such webhook"),
+        };
+        let mut response = Response::builder().status(status);
+        if path == "/redirect" {
+            response = response.header("location", "/true");
+        }
+        Ok(response.body(Full::new(Bytes::from(text))).unwrap())
+    }
+
+    fn settings() -> WebhookSettings {
+        WebhookSettings { key: Some(KEY.to_owned()), timeout: Duration::from_secs(5), ..Default::default() }
+    }
+
+    /// An HTTPS webhook server with a private-CA certificate, and a client trusting that CA.
+    struct Fixture {
+        server: TestServer,
+        client: WebhookClient,
+        ca_file: TempFile,
+    }
+
+    impl Fixture {
+        async fn new() -> Self {
+            let pki = TestPki::new();
+            let ca_file = TempFile::with_contents(pki.ca_pem.as_bytes());
+            let server = TestServer::start(Some(pki.server_config())).await;
+            let client =
+                WebhookClient::new(WebhookSettings { ca_file: Some(ca_file.0.clone()), ..settings() })
+                    .unwrap();
+            Fixture { server, client, ca_file }
+        }
+
+        /// Calls the webhook at `path` with an empty payload.
+        async fn call(&self, path: &str) -> Result<Value, WebhookError> {
+            self.client.call(&self.server.https(path), &json!({})).await
+        }
+    }
+
+    #[tokio::test]
+    async fn posts_the_payload_as_json_with_the_key() {
+        let fixture = Fixture::new().await;
+        let payload = json!({
+            "master": false,
+            "functionName": "helloWorld",
+            "installationId": "b7f0c4e2",
+            "params": {"text": "héllo \"quoted\" ✓\n", "list": [1, 2.5, null, true], "nested": {}},
+        });
+        let result = fixture.client.call(&fixture.server.https("/true"), &payload).await.unwrap();
+        assert_eq!(result, json!(true));
+
+        let seen = fixture.server.seen();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].method, "POST");
+        assert_eq!(seen[0].path, "/true");
+        assert_eq!(seen[0].content_type.as_deref(), Some("application/json"));
+        assert_eq!(seen[0].key.as_deref(), Some(KEY));
+        assert_eq!(serde_json::from_slice::<Value>(&seen[0].body).unwrap(), payload);
+    }
+
+    #[tokio::test]
+    async fn notify_posts_too() {
+        let fixture = Fixture::new().await;
+        let payload = json!({"triggerName": "afterSave", "object": {"className": "Review"}});
+        fixture.client.notify(&fixture.server.https("/true"), &payload).await.unwrap();
+
+        let seen = fixture.server.seen();
+        assert_eq!(seen[0].method, "POST");
+        assert_eq!(seen[0].key.as_deref(), Some(KEY));
+        assert_eq!(serde_json::from_slice::<Value>(&seen[0].body).unwrap(), payload);
+    }
+
+    #[tokio::test]
+    async fn no_key_header_without_a_key() {
+        let fixture = Fixture::new().await;
+        let client = WebhookClient::new(WebhookSettings {
+            key: None,
+            ca_file: Some(fixture.ca_file.0.clone()),
+            ..settings()
+        })
+        .unwrap();
+        client.call(&fixture.server.https("/true"), &json!({})).await.unwrap();
+        assert_eq!(fixture.server.seen()[0].key, None);
+    }
+
+    #[tokio::test]
+    async fn success_answers_give_their_value() {
+        let fixture = Fixture::new().await;
+        assert_eq!(fixture.call("/value").await.unwrap(), json!({"comment": "short", "stars": 5}));
+        assert_eq!(fixture.call("/true").await.unwrap(), json!(true));
+        assert_eq!(fixture.call("/error-null").await.unwrap(), json!("fine"));
+    }
+
+    #[tokio::test]
+    async fn error_answers_carry_the_webhook_message() {
+        let fixture = Fixture::new().await;
+        match fixture.call("/error-string").await {
+            Err(WebhookError::Failed(message)) => assert_eq!(message, "Card declined"),
+            other => panic!("expected Failed, got {other:?}"),
+        }
+        match fixture.call("/error-object").await {
+            Err(WebhookError::Failed(message)) => assert_eq!(
+                serde_json::from_str::<Value>(&message).unwrap(),
+                json!({"code": 42, "message": "quota"})
+            ),
+            other => panic!("expected Failed, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn answers_outside_the_contract_are_bad_answers_naming_the_url() {
+        let fixture = Fixture::new().await;
+        let cases = [
+            ("/status-500", "500 Internal Server Error: database down"),
+            ("/not-json", "not JSON"),
+            ("/neither", "neither \"success\" nor \"error\""),
+            ("/array", "neither \"success\" nor \"error\""),
+            ("/empty", "empty body"),
+            ("/redirect", "302 Found (redirects are not followed"),
+        ];
+        for (path, expected) in cases {
+            let url = fixture.server.https(path);
+            match fixture.client.call(&url, &json!({})).await {
+                Err(WebhookError::BadAnswer(message)) => {
+                    assert!(message.contains(&url), "{path}: {message}");
+                    assert!(message.contains(expected), "{path}: {message}");
+                }
+                other => panic!("{path}: expected BadAnswer, got {other:?}"),
+            }
+        }
+        // The redirect was not followed: /true was never asked.
+        assert!(fixture.server.seen().iter().all(|seen| seen.path != "/true"));
+    }
+
+    #[tokio::test]
+    async fn a_certificate_from_an_unknown_ca_is_refused_without_theca_file() {
+        let fixture = Fixture::new().await;
+        let url = fixture.server.https("/true");
+        let untrusting = WebhookClient::new(settings()).unwrap();
+        match untrusting.call(&url, &json!({})).await {
+            Err(WebhookError::Transport(message)) => {
+                assert!(message.contains(&url), "{message}");
+                assert!(message.contains("certificate"), "{message}");
+            }
+            other => panic!("expected Transport, got {other:?}"),
+        }
+        assert!(fixture.server.seen().is_empty());
+
+        assert_eq!(fixture.client.call(&url, &json!({})).await.unwrap(), json!(true));
+    }
+
+    #[tokio::test]
+    async fn allow_insecure_accepts_an_unverified_certificate() {
+        let fixture = Fixture::new().await;
+        let insecure =
+            WebhookClient::new(WebhookSettings { allow_insecure: true, ..settings() }).unwrap();
+        let answer = insecure.call(&fixture.server.https("/true"), &json!({})).await.unwrap();
+        assert_eq!(answer, json!(true));
+    }
+
+    #[tokio::test]
+    async fn plain_http_is_refused_unless_allowed() {
+        let server = TestServer::start(None).await;
+        let url = server.http("/true");
+
+        let strict = WebhookClient::new(settings()).unwrap();
+        assert!(matches!(strict.check_url(&url), Err(WebhookError::InsecureUrl(_))));
+        assert!(matches!(strict.call(&url, &json!({})).await, Err(WebhookError::InsecureUrl(_))));
+        assert!(matches!(strict.notify(&url, &json!({})).await, Err(WebhookError::InsecureUrl(_))));
+        assert!(server.seen().is_empty());
+
+        let insecure =
+            WebhookClient::new(WebhookSettings { allow_insecure: true, ..settings() }).unwrap();
+        insecure.check_url(&url).unwrap();
+        assert_eq!(insecure.call(&url, &json!({})).await.unwrap(), json!(true));
+        assert_eq!(server.seen().len(), 1);
+    }
+
+    #[test]
+    fn malformed_urls_are_invalid() {
+        let client = WebhookClient::new(WebhookSettings { allow_insecure: true, ..settings() }).unwrap();
+        for url in ["", "not a url", "/relative/path", "ftp://localhost/hook", "https://", "https:///hook"] {
+            assert!(
+                matches!(client.check_url(url), Err(WebhookError::InvalidUrl(_))),
+                "{url:?} was accepted"
+            );
+        }
+        client.check_url("https://hooks.example.com:8443/webhook?app=1").unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_slow_webhook_times_out() {
+        let fixture = Fixture::new().await;
+        let client = WebhookClient::new(WebhookSettings {
+            timeout: Duration::from_millis(300),
+            ca_file: Some(fixture.ca_file.0.clone()),
+            ..settings()
+        })
+        .unwrap();
+        let url = fixture.server.https("/slow");
+        let started = Instant::now();
+        let err = client.call(&url, &json!({})).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+        assert!(err.is_timeout(), "{err:?}");
+        assert_eq!(err.to_string(), format!("webhook {url} did not answer within 0.3 s"));
+
+        assert!(client.notify(&url, &json!({})).await.unwrap_err().is_timeout());
+    }
+
+    #[tokio::test]
+    async fn notify_ignores_the_body_but_reports_failures() {
+        let fixture = Fixture::new().await;
+        let notify = |path: &'static str| {
+            let url = fixture.server.https(path);
+            async move { fixture.client.notify(&url, &json!({})).await }
+        };
+        notify("/not-json").await.unwrap();
+        notify("/error-string").await.unwrap();
+        let err = notify("/status-500").await.unwrap_err();
+        assert!(matches!(err, WebhookError::BadAnswer(_)), "{err:?}");
+        assert!(!err.is_timeout());
+
+        let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://localhost:{}/gone", closed.local_addr().unwrap().port());
+        drop(closed);
+        match fixture.client.notify(&url, &json!({})).await {
+            Err(WebhookError::Transport(message)) => assert!(message.contains(&url), "{message}"),
+            other => panic!("expected Transport, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_unusableca_file_is_a_clear_error() {
+        let missing = std::env::temp_dir().join("cloudrt-webhook-test-no-such-ca.pem");
+        let err = WebhookClient::new(WebhookSettings { ca_file: Some(missing.clone()), ..settings() })
+            .unwrap_err();
+        assert!(matches!(&err, WebhookError::CaFile(message) if message.contains(&missing.display().to_string())), "{err:?}");
+
+        let not_pem = TempFile::with_contents(b"this is not a certificate\n");
+        let err = WebhookClient::new(WebhookSettings { ca_file: Some(not_pem.0.clone()), ..settings() })
+            .unwrap_err();
+        assert!(matches!(&err, WebhookError::CaFile(message) if message.contains("no PEM certificate")), "{err:?}");
+    }
+
+    #[test]
+    fn a_key_that_cannot_be_a_header_is_refused() {
+        let err = WebhookClient::new(WebhookSettings { key: Some("line\nbreak".to_owned()), ..settings() })
+            .unwrap_err();
+        assert!(matches!(err, WebhookError::InvalidKey(_)), "{err:?}");
+    }
+
+    #[test]
+    fn settings_debug_hides_the_key() {
+        let text = format!("{:?}", settings());
+        assert!(!text.contains(KEY), "{text}");
+    }
+}
