@@ -5,6 +5,7 @@
 
 ((globalThis) => {
   const internals = globalThis.__cloudrtInternals;
+  const { op_parse_request } = globalThis.Deno.core.ops;
   const { logTag, makeLogger } = internals;
   // Looked up at call time: 40_object.js upgrades encode/decode to all Parse types.
   const decode = (value) => internals.decode(value);
@@ -167,6 +168,56 @@
   }
 
   /**
+   * Runs a background job. Progress (`status.message` / `request.message`) is written to the
+   * run's `_JobStatus` in order; a message after success or error is ignored (the seed).
+   * Answers "R" + `{"message": …}` when the job succeeds, "E" + the error when it fails.
+   */
+  function runJob(name, requestJson) {
+    const handler = jobs.get(name);
+    if (!handler) {
+      return "E" + JSON.stringify({ code: ParseError.SCRIPT_FAILED, error: 'Invalid job: "' + name + '"' });
+    }
+    const wire = JSON.parse(requestJson);
+    const request = baseRequest(wire, "job " + name);
+    request.params = decode(wire.params || {});
+    request.jobName = name;
+    request.jobId = wire.jobId;
+    let finished = false;
+    let written = Promise.resolve();
+    const auth = JSON.stringify({ master: true, sessionToken: null, installationId: null });
+    const message = (text) => {
+      if (finished) return;
+      const body = JSON.stringify({ message: String(text) });
+      written = written
+        .then(() => op_parse_request("PUT", "classes/_JobStatus/" + wire.jobId, body, auth))
+        .then(undefined, () => {});
+    };
+    request.message = message;
+    const succeeded = (value) => written.then(() =>
+      "R" + JSON.stringify({ message: value === undefined || value === null ? null : String(value) }));
+    const failed = (thrown) => written.then(() => failure(thrown));
+    try {
+      if (handler.length < 2) {
+        const result = handler(request);
+        return Promise.resolve(result).then((value) => { finished = true; return succeeded(value); },
+          (thrown) => { finished = true; return failed(thrown); });
+      }
+      return new Promise((resolve, reject) => {
+        const status = {
+          message,
+          success: (value) => { if (!finished) { finished = true; resolve(value); } },
+          error: (value) => { if (!finished) { finished = true; reject(value); } },
+        };
+        const returned = handler(request, status);
+        if (returned && typeof returned.then === "function") returned.then(undefined, status.error);
+      }).then(succeeded, failed);
+    } catch (thrown) {
+      finished = true;
+      return failure(thrown);
+    }
+  }
+
+  /**
    * The worker's one entry point: kind is "function" or "trigger". A nested call (a trigger
    * of a save made by the call in flight) hands the caller's credentials back when its
    * synchronous part returns, so the outer code keeps its own.
@@ -175,7 +226,9 @@
     const outer = current;
     const outerTag = logTag.current;
     try {
-      return kind === "trigger" ? runTrigger(name, requestJson) : runFunction(name, requestJson);
+      if (kind === "trigger") return runTrigger(name, requestJson);
+      if (kind === "job") return runJob(name, requestJson);
+      return runFunction(name, requestJson);
     } finally {
       if (nested) {
         current = outer;

@@ -57,6 +57,19 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOUDRT_ALLOW_CLIENT_CLASS_CREATION")]
     pub allow_client_class_creation: bool,
 
+    /// Run time allowed to one background job, in seconds (Parse.com: 15 minutes).
+    #[arg(long, env = "CLOUDRT_JOB_TIMEOUT", default_value_t = 900.0)]
+    pub job_timeout: f64,
+
+    /// Jobs that may run at once; a job started beyond it fails at once. Each running job holds
+    /// a JavaScript worker of its own, apart from the function workers.
+    #[arg(long, env = "CLOUDRT_MAX_CONCURRENT_JOBS", default_value_t = 2)]
+    pub max_concurrent_jobs: usize,
+
+    /// Length of a schedule "minute" in seconds. Only tests shorten it.
+    #[arg(long, env = "CLOUDRT_MINUTE_SECONDS", default_value_t = 60.0, hide = true)]
+    pub minute_seconds: f64,
+
     /// Timeout of one `Parse.Cloud.httpRequest`, in seconds (Parse.com: 60).
     #[arg(long, env = "CLOUDRT_HTTP_TIMEOUT", default_value_t = 60.0)]
     pub http_timeout: f64,
@@ -91,6 +104,8 @@ pub enum ConfigError {
     BadTimeout(&'static str),
     #[error("--workers must be at least 1")]
     NoWorkers,
+    #[error("--max-concurrent-jobs must be at least 1")]
+    NoJobWorkers,
     #[error("--app-id and --master-key must not be empty")]
     EmptyKey,
 }
@@ -108,6 +123,9 @@ pub struct ServeConfig {
     pub trigger_timeout: Duration,
     pub http_timeout: Duration,
     pub http_max_body: usize,
+    pub job_timeout: Duration,
+    pub max_concurrent_jobs: usize,
+    pub minute: Duration,
     pub max_limit: usize,
     pub allow_client_class_creation: bool,
     pub max_queue: usize,
@@ -142,6 +160,11 @@ impl ServeArgs {
         let function_timeout = positive_seconds(self.function_timeout, "function-timeout")?;
         let trigger_timeout = positive_seconds(self.trigger_timeout, "trigger-timeout")?;
         let http_timeout = positive_seconds(self.http_timeout, "http-timeout")?;
+        let job_timeout = positive_seconds(self.job_timeout, "job-timeout")?;
+        let minute = positive_seconds(self.minute_seconds, "minute-seconds")?;
+        if self.max_concurrent_jobs == 0 {
+            return Err(ConfigError::NoJobWorkers);
+        }
         let workers = self.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
         });
@@ -169,6 +192,9 @@ impl ServeArgs {
             trigger_timeout,
             http_timeout,
             http_max_body: self.http_max_body,
+            job_timeout,
+            max_concurrent_jobs: self.max_concurrent_jobs,
+            minute,
             max_limit: self.max_limit.max(1),
             allow_client_class_creation: self.allow_client_class_creation,
             max_queue: self.max_queue.max(1),

@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::api::{Api, ApiHost};
+use crate::api::jobs::{self, JobWorkers};
+use crate::api::{schedules, Api, ApiHost};
 use crate::config::{ServeArgs, ServeConfig};
 use crate::data::users::Accounts;
 use crate::data::{DataSettings, Database};
@@ -79,7 +80,13 @@ fn serve(config: ServeConfig) -> ExitCode {
         host: host.clone(),
         http: HttpSettings { timeout: config.http_timeout, max_body: config.http_max_body },
     };
-    let (pool, handlers) = match Pool::start(pool_config) {
+    let jobs_config = PoolConfig {
+        workers: config.max_concurrent_jobs,
+        max_queue: config.max_concurrent_jobs,
+        ..pool_config.clone()
+    };
+    let started = Pool::start(pool_config).and_then(|(pool, handlers)| Ok((pool, handlers, Pool::start(jobs_config)?.0)));
+    let (pool, handlers, job_pool) = match started {
         Ok(started) => started,
         Err(e) => return fail(&format!("cannot load {}: {e}", config.cloud_dir.join("main.js").display())),
     };
@@ -99,8 +106,21 @@ fn serve(config: ServeConfig) -> ExitCode {
         };
         println!("cloudrt: {} workers, data in {}", config.workers, config.data_dir.display());
         println!("cloudrt: listening on {}", http::url(addr, &config.mount));
-        let api = Arc::new(Api { registry: Registry::new(&handlers), config, db, accounts: Accounts::default(), pool });
+        let api = Arc::new(Api {
+            registry: Registry::new(&handlers),
+            config,
+            db,
+            accounts: Accounts::default(),
+            pool,
+            jobs: JobWorkers::new(job_pool),
+        });
         host.install(Arc::new(ApiHost(api.clone())));
+        match jobs::fail_interrupted(&api) {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!("{n} job run(s) were interrupted by the last stop; marked failed"),
+            Err(e) => tracing::error!("cannot check for interrupted jobs: {}", e.message),
+        }
+        tokio::spawn(schedules::run_scheduler(api.clone()));
         http::serve(listener, api).await;
         ExitCode::SUCCESS
     })

@@ -19,6 +19,7 @@ pub struct Registry {
     functions: HashSet<String>,
     /// (className, triggerName)
     triggers: HashSet<(String, String)>,
+    jobs: Vec<String>,
 }
 
 impl Registry {
@@ -26,7 +27,18 @@ impl Registry {
         Registry {
             functions: handlers.functions.iter().cloned().collect(),
             triggers: handlers.triggers.iter().map(|t| (t.class_name.clone(), t.trigger_name.clone())).collect(),
+            jobs: handlers.jobs.clone(),
         }
+    }
+
+    /// The handler for background job `name`, if there is one.
+    pub fn job(&self, name: &str) -> Option<Handler> {
+        self.jobs.iter().any(|job| job == name).then_some(Handler::CloudCode)
+    }
+
+    /// Every job main.js defined, in definition order.
+    pub fn job_names(&self) -> &[String] {
+        &self.jobs
     }
 
     /// The handler for trigger `trigger_name` (beforeSave …) of `class_name`, if there is one.

@@ -29,11 +29,8 @@ pub async fn create(api: &Arc<Api>, ctx: &Ctx, class: &str, body: Map<String, Va
     let prepared = api.db.prepare_create(&ctx.access(), class, body)?;
     let saved = pipeline::save(api, ctx, prepared).await?;
     let id = saved.object.get("objectId").and_then(Value::as_str).unwrap_or_default();
-    Ok(Reply {
-        status: 201,
-        location: Some(format!("{}/classes/{class}/{id}", api.config.mount)),
-        body: Value::Object(saved.response).to_string(),
-    })
+    let location = format!("{}/classes/{class}/{id}", api.config.mount);
+    Ok(Reply::created(Value::Object(saved.response).to_string(), location))
 }
 
 pub async fn update(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, body: Map<String, Value>) -> Result<Reply, ParseError> {

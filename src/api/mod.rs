@@ -6,7 +6,9 @@ mod batch;
 mod classes;
 mod functions;
 mod host;
+pub mod jobs;
 mod pipeline;
+pub mod schedules;
 mod users;
 
 use std::sync::Arc;
@@ -29,6 +31,7 @@ pub struct Api {
     pub db: Database,
     pub accounts: Accounts,
     pub pool: Pool,
+    pub jobs: jobs::JobWorkers,
     pub registry: Registry,
 }
 
@@ -73,17 +76,23 @@ impl Ctx {
     }
 }
 
-/// An API answer: status, JSON body, and a `Location` for created objects.
+/// An API answer: status, JSON body, and extra headers (`Location` for created objects,
+/// `X-Parse-Job-Status-Id` for started jobs).
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     pub body: String,
-    pub location: Option<String>,
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
     pub fn ok(body: impl Into<String>) -> Reply {
-        Reply { status: 200, body: body.into(), location: None }
+        Reply { status: 200, body: body.into(), headers: Vec::new() }
+    }
+
+    /// 201 Created with its `Location`.
+    pub fn created(body: impl Into<String>, location: String) -> Reply {
+        Reply { status: 201, body: body.into(), headers: vec![("location", location)] }
     }
 
     pub fn json(value: &Value) -> Reply {
@@ -98,6 +107,14 @@ pub async fn dispatch(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, para
     match (method, segments.as_slice()) {
         ("POST" | "GET", ["functions", name]) => functions::run(api, ctx, name, params).await,
         ("POST", ["batch"]) => batch::run(api, ctx, params).await,
+        ("POST", ["jobs", name]) => jobs::start_route(api, ctx, Some(name), params).await,
+        ("POST", ["jobs"]) => jobs::start_route(api, ctx, None, params).await,
+        ("GET", ["cloud_code", "jobs"]) => schedules::list(api, ctx),
+        ("GET", ["cloud_code", "jobs", "data"]) => schedules::data(api, ctx),
+        ("POST", ["cloud_code", "jobs"]) => schedules::create(api, ctx, params).await,
+        ("PUT", ["cloud_code", "jobs", id]) => schedules::update(api, ctx, id, params).await,
+        ("DELETE", ["cloud_code", "jobs", id]) => schedules::delete(api, ctx, id).await,
+        ("POST", ["cloud_code", "jobs", id, "run"]) => schedules::run_now(api, ctx, id).await,
         ("POST", ["users"]) | ("POST", ["classes", "_User"]) => users::sign_up(api, ctx, params).await,
         ("GET" | "POST", ["login"]) => users::log_in(api, ctx, params).await,
         ("POST", ["logout"]) => users::log_out(api, ctx).await,

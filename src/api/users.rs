@@ -31,11 +31,7 @@ pub async fn sign_up(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Res
     };
     let mut response = saved.response;
     response.insert("sessionToken".into(), session.get("sessionToken").cloned().unwrap_or(Value::Null));
-    Ok(Reply {
-        status: 201,
-        location: Some(format!("{}/users/{id}", api.config.mount)),
-        body: Value::Object(response).to_string(),
-    })
+    Ok(Reply::created(Value::Object(response).to_string(), format!("{}/users/{id}", api.config.mount)))
 }
 
 /// `GET|POST /login` with username and password → the user with a new session token.

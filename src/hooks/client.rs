@@ -44,7 +44,12 @@ pub struct WebhookSettings {
 
 impl Default for WebhookSettings {
     fn default() -> Self {
-        WebhookSettings { key: None, timeout: DEFAULT_TIMEOUT, allow_insecure: false, ca_file: None }
+        WebhookSettings {
+            key: None,
+            timeout: DEFAULT_TIMEOUT,
+            allow_insecure: false,
+            ca_file: None,
+        }
     }
 }
 
@@ -81,7 +86,7 @@ pub enum WebhookError {
     /// Not an absolute http(s) URL with a host; the text names the URL and the reason.
     #[error("invalid webhook URL {0}")]
     InvalidUrl(String),
-    /// The webhook key cannot travel in an HTTP header (control characters, non-ASCII).
+    /// The webhook key holds characters that an HTTP header cannot carry.
     #[error("the webhook key cannot be sent as the {KEY_HEADER} header: {0}")]
     InvalidKey(String),
     /// The `--webhook-ca-file` could not be read or holds no usable certificate.
@@ -116,8 +121,9 @@ impl WebhookClient {
     pub fn new(settings: WebhookSettings) -> Result<Self, WebhookError> {
         let mut headers = HeaderMap::new();
         if let Some(key) = &settings.key {
-            let mut value =
-                HeaderValue::from_str(key).map_err(|err| WebhookError::InvalidKey(err.to_string()))?;
+            let mut value = HeaderValue::from_str(key).map_err(|_| {
+                WebhookError::InvalidKey("only printable ASCII characters can be sent".to_owned())
+            })?;
             value.set_sensitive(true);
             headers.insert(KEY_HEADER, value);
         }
@@ -128,7 +134,7 @@ impl WebhookClient {
             .timeout(settings.timeout)
             .danger_accept_invalid_certs(settings.allow_insecure);
         if let Some(path) = &settings.ca_file {
-            for certificate in readca_file(path)? {
+            for certificate in read_ca_file(path)? {
                 builder = builder.add_root_certificate(certificate);
             }
         }
@@ -140,7 +146,11 @@ impl WebhookClient {
                 describe(&err)
             )),
         })?;
-        Ok(WebhookClient { http, timeout: settings.timeout, allow_insecure: settings.allow_insecure })
+        Ok(WebhookClient {
+            http,
+            timeout: settings.timeout,
+            allow_insecure: settings.allow_insecure,
+        })
     }
 
     /// Registration-time check: an absolute http(s) URL with a host, and HTTPS unless insecure
@@ -149,11 +159,23 @@ impl WebhookClient {
         let parsed =
             Url::parse(url).map_err(|err| WebhookError::InvalidUrl(format!("{url:?}: {err}")))?;
         match parsed.scheme() {
-            "https" => Ok(()),
-            "http" if self.allow_insecure => Ok(()),
-            "http" => Err(WebhookError::InsecureUrl(url.to_owned())),
-            other => Err(WebhookError::InvalidUrl(format!(
-                "{url:?}: the scheme is {other:?}, not http or https"
+            "https" => {}
+            "http" if self.allow_insecure => {}
+            "http" => return Err(WebhookError::InsecureUrl(url.to_owned())),
+            other => {
+                return Err(WebhookError::InvalidUrl(format!(
+                    "{url:?}: the scheme is {other:?}, not http or https"
+                )))
+            }
+        }
+        // The URL standard forgives "https:host" and "https:///host" by reading "host" as the
+        // host name; in a registration those are typos, so the host must follow "://".
+        let after_scheme = url.trim().get(parsed.scheme().len()..).unwrap_or_default();
+        match after_scheme.strip_prefix("://") {
+            Some(rest) if !rest.starts_with(['/', '\\']) => Ok(()),
+            _ => Err(WebhookError::InvalidUrl(format!(
+                "{url:?}: expected {}://host/path",
+                parsed.scheme()
             ))),
         }
     }
@@ -204,11 +226,16 @@ impl WebhookClient {
 
 /// Reads every PEM certificate of the CA file; a file with none is almost certainly the wrong
 /// file (a key, a DER certificate), so it is refused rather than silently trusting nothing.
-fn readca_file(path: &Path) -> Result<Vec<Certificate>, WebhookError> {
-    let pem = std::fs::read(path)
-        .map_err(|err| WebhookError::CaFile(format!("{}: cannot be read: {err}", path.display())))?;
+fn read_ca_file(path: &Path) -> Result<Vec<Certificate>, WebhookError> {
+    let pem = std::fs::read(path).map_err(|err| {
+        WebhookError::CaFile(format!("{}: cannot be read: {err}", path.display()))
+    })?;
     let certificates = Certificate::from_pem_bundle(&pem).map_err(|err| {
-        WebhookError::CaFile(format!("{}: not a PEM certificate bundle: {}", path.display(), describe(&err)))
+        WebhookError::CaFile(format!(
+            "{}: not a PEM certificate bundle: {}",
+            path.display(),
+            describe(&err)
+        ))
     })?;
     if certificates.is_empty() {
         return Err(WebhookError::CaFile(format!(
@@ -420,11 +447,14 @@ mod tests {
                         match acceptor {
                             Some(acceptor) => {
                                 if let Ok(tls) = acceptor.accept(tcp).await {
-                                    let _ = connection.serve_connection(TokioIo::new(tls), service).await;
+                                    let _ = connection
+                                        .serve_connection(TokioIo::new(tls), service)
+                                        .await;
                                 }
                             }
                             None => {
-                                let _ = connection.serve_connection(TokioIo::new(tcp), service).await;
+                                let _ =
+                                    connection.serve_connection(TokioIo::new(tcp), service).await;
                             }
                         }
                     });
@@ -486,7 +516,11 @@ mod tests {
     }
 
     fn settings() -> WebhookSettings {
-        WebhookSettings { key: Some(KEY.to_owned()), timeout: Duration::from_secs(5), ..Default::default() }
+        WebhookSettings {
+            key: Some(KEY.to_owned()),
+            timeout: Duration::from_secs(5),
+            ..Default::default()
+        }
     }
 
     /// An HTTPS webhook server with a private-CA certificate, and a client trusting that CA.
@@ -501,15 +535,22 @@ mod tests {
             let pki = TestPki::new();
             let ca_file = TempFile::with_contents(pki.ca_pem.as_bytes());
             let server = TestServer::start(Some(pki.server_config())).await;
-            let client =
-                WebhookClient::new(WebhookSettings { ca_file: Some(ca_file.0.clone()), ..settings() })
-                    .unwrap();
+            let client = WebhookClient::new(WebhookSettings {
+                ca_file: Some(ca_file.0.clone()),
+                ..settings()
+            })
+            .unwrap();
             Fixture { server, client, ca_file }
         }
 
         /// Calls the webhook at `path` with an empty payload.
         async fn call(&self, path: &str) -> Result<Value, WebhookError> {
             self.client.call(&self.server.https(path), &json!({})).await
+        }
+
+        /// Notifies the webhook at `path` with an empty payload.
+        async fn notify(&self, path: &str) -> Result<(), WebhookError> {
+            self.client.notify(&self.server.https(path), &json!({})).await
         }
     }
 
@@ -609,7 +650,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_certificate_from_an_unknown_ca_is_refused_without_theca_file() {
+    async fn a_certificate_from_an_unknown_ca_is_refused_without_the_ca_file() {
         let fixture = Fixture::new().await;
         let url = fixture.server.https("/true");
         let untrusting = WebhookClient::new(settings()).unwrap();
@@ -654,14 +695,26 @@ mod tests {
 
     #[test]
     fn malformed_urls_are_invalid() {
-        let client = WebhookClient::new(WebhookSettings { allow_insecure: true, ..settings() }).unwrap();
-        for url in ["", "not a url", "/relative/path", "ftp://localhost/hook", "https://", "https:///hook"] {
+        let client =
+            WebhookClient::new(WebhookSettings { allow_insecure: true, ..settings() }).unwrap();
+        for url in [
+            "",
+            "not a url",
+            "/relative/path",
+            "ftp://localhost/hook",
+            "https://",
+            "https:///hook",
+            "https:hook",
+            "https:/hook",
+            "http:\\\\hook",
+        ] {
             assert!(
                 matches!(client.check_url(url), Err(WebhookError::InvalidUrl(_))),
                 "{url:?} was accepted"
             );
         }
         client.check_url("https://hooks.example.com:8443/webhook?app=1").unwrap();
+        client.check_url("HTTPS://Hooks.Example.com/webhook").unwrap();
     }
 
     #[tokio::test]
@@ -686,13 +739,9 @@ mod tests {
     #[tokio::test]
     async fn notify_ignores_the_body_but_reports_failures() {
         let fixture = Fixture::new().await;
-        let notify = |path: &'static str| {
-            let url = fixture.server.https(path);
-            async move { fixture.client.notify(&url, &json!({})).await }
-        };
-        notify("/not-json").await.unwrap();
-        notify("/error-string").await.unwrap();
-        let err = notify("/status-500").await.unwrap_err();
+        fixture.notify("/not-json").await.unwrap();
+        fixture.notify("/error-string").await.unwrap();
+        let err = fixture.notify("/status-500").await.unwrap_err();
         assert!(matches!(err, WebhookError::BadAnswer(_)), "{err:?}");
         assert!(!err.is_timeout());
 
@@ -706,22 +755,33 @@ mod tests {
     }
 
     #[test]
-    fn an_unusableca_file_is_a_clear_error() {
+    fn an_unusable_ca_file_is_a_clear_error() {
         let missing = std::env::temp_dir().join("cloudrt-webhook-test-no-such-ca.pem");
-        let err = WebhookClient::new(WebhookSettings { ca_file: Some(missing.clone()), ..settings() })
-            .unwrap_err();
-        assert!(matches!(&err, WebhookError::CaFile(message) if message.contains(&missing.display().to_string())), "{err:?}");
+        let err =
+            WebhookClient::new(WebhookSettings { ca_file: Some(missing.clone()), ..settings() })
+                .unwrap_err();
+        assert!(
+            matches!(&err, WebhookError::CaFile(message) if message.contains(&missing.display().to_string())),
+            "{err:?}"
+        );
 
         let not_pem = TempFile::with_contents(b"this is not a certificate\n");
-        let err = WebhookClient::new(WebhookSettings { ca_file: Some(not_pem.0.clone()), ..settings() })
-            .unwrap_err();
-        assert!(matches!(&err, WebhookError::CaFile(message) if message.contains("no PEM certificate")), "{err:?}");
+        let err =
+            WebhookClient::new(WebhookSettings { ca_file: Some(not_pem.0.clone()), ..settings() })
+                .unwrap_err();
+        assert!(
+            matches!(&err, WebhookError::CaFile(message) if message.contains("no PEM certificate")),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn a_key_that_cannot_be_a_header_is_refused() {
-        let err = WebhookClient::new(WebhookSettings { key: Some("line\nbreak".to_owned()), ..settings() })
-            .unwrap_err();
+        let err = WebhookClient::new(WebhookSettings {
+            key: Some("line\nbreak".to_owned()),
+            ..settings()
+        })
+        .unwrap_err();
         assert!(matches!(err, WebhookError::InvalidKey(_)), "{err:?}");
     }
 

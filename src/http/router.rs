@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, LOCATION};
+use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response};
 use serde_json::{Map, Value};
 
@@ -36,8 +36,10 @@ pub async fn handle(api: &Arc<Api>, request: Request<Incoming>, peer: SocketAddr
     match answer(api, request, caller).await {
         Ok(reply) => {
             let mut response = response::json(reply.status, reply.body);
-            if let Some(location) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-                response.headers_mut().insert(LOCATION, location);
+            for (name, value) in reply.headers {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(name, value);
+                }
             }
             response
         }

@@ -62,6 +62,8 @@ pub enum Target {
     Function(String),
     /// `trigger_name` is beforeSave, afterSave, beforeDelete or afterDelete.
     Trigger { class_name: String, trigger_name: String },
+    /// A background job run; `job_id` is its `_JobStatus` objectId.
+    Job { name: String, job_id: String },
 }
 
 impl Target {
@@ -70,6 +72,7 @@ impl Target {
         match self {
             Target::Function(name) => format!("Cloud function \"{name}\""),
             Target::Trigger { class_name, trigger_name } => format!("{trigger_name} trigger of {class_name}"),
+            Target::Job { name, .. } => format!("Job \"{name}\""),
         }
     }
 }

@@ -213,6 +213,7 @@ impl Worker {
         let (kind, name) = match &call.target {
             Target::Function(name) => ("function", name.clone()),
             Target::Trigger { class_name, trigger_name } => ("trigger", format!("{class_name}|{trigger_name}")),
+            Target::Job { name, .. } => ("job", name.clone()),
         };
         let pending = {
             deno_core::scope!(scope, &mut self.js);

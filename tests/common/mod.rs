@@ -48,6 +48,18 @@ impl Server {
             std::process::id(),
             NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
         ));
+        Server::try_start_in(cloud_dir, data_dir, extra)
+    }
+
+    /// Kills the server (as `kill -9` would) and starts a new one on the same data.
+    pub fn restart(mut self, fixture_name: &str, extra: &[&str]) -> Server {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let data_dir = std::mem::take(&mut self.data_dir);
+        Server::try_start_in(&fixture(fixture_name), data_dir, extra).unwrap_or_else(|e| panic!("restart failed: {e:?}"))
+    }
+
+    fn try_start_in(cloud_dir: &std::path::Path, data_dir: PathBuf, extra: &[&str]) -> Result<Server, Exited> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cloudrt"))
             .arg("serve")
             .arg(cloud_dir)
@@ -152,7 +164,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if !self.data_dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
     }
 }
 

@@ -1,0 +1,153 @@
+//! Background jobs: `POST {mount}/jobs/:name` starts one (master key only) and answers at
+//! once with `X-Parse-Job-Status-Id`; the run goes on in the background on the job workers,
+//! and its progress lives in a `_JobStatus` object (status running → succeeded / failed).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use super::{blocking, Api, Ctx, Reply};
+use crate::data::{ids, Access, FindOptions};
+use crate::error::{ErrorCode, ParseError};
+use crate::registry::Handler;
+use crate::runtime::{CloudError, Pool, Target};
+
+pub const JOB_STATUS: &str = "_JobStatus";
+
+/// The workers that run jobs (apart from the function workers, so a 15-minute job never
+/// takes a function's worker) and how many jobs run now.
+pub struct JobWorkers {
+    pub pool: Pool,
+    running: AtomicUsize,
+}
+
+impl JobWorkers {
+    pub fn new(pool: Pool) -> JobWorkers {
+        JobWorkers { pool, running: AtomicUsize::new(0) }
+    }
+}
+
+/// Where a run came from, as `_JobStatus.source` records it.
+#[derive(Clone, Copy)]
+pub enum Source {
+    Api,
+    Schedule,
+}
+
+impl Source {
+    fn name(self) -> &'static str {
+        match self {
+            Source::Api => "api",
+            Source::Schedule => "schedule",
+        }
+    }
+}
+
+pub fn master_required() -> ParseError {
+    ParseError::new(ErrorCode(119), "unauthorized: master key is required").with_status(403)
+}
+
+/// `POST /jobs/:name` (or `POST /jobs` with `jobName`): the body is the job's params.
+pub async fn start_route(api: &Arc<Api>, ctx: &Ctx, name: Option<&str>, mut params: Map<String, Value>) -> Result<Reply, ParseError> {
+    if !ctx.master {
+        return Err(master_required());
+    }
+    let name = match name {
+        Some(name) => name.to_string(),
+        None => match params.remove("jobName") {
+            Some(Value::String(name)) => name,
+            _ => return Err(ParseError::new(ErrorCode::SCRIPT_FAILED, "jobName is required")),
+        },
+    };
+    let id = start(api, &name, params, Source::Api).await?;
+    Ok(Reply { status: 200, body: "{}".into(), headers: vec![("x-parse-job-status-id", id)] })
+}
+
+/// Records a run and starts it in the background; answers its `_JobStatus` id. Beyond
+/// `--max-concurrent-jobs` the run is recorded as failed at once, as Parse.com did.
+pub async fn start(api: &Arc<Api>, name: &str, params: Map<String, Value>, source: Source) -> Result<String, ParseError> {
+    if api.registry.job(name) != Some(Handler::CloudCode) {
+        return Err(ParseError::new(ErrorCode::SCRIPT_FAILED, format!("Invalid job: \"{name}\"")));
+    }
+    let record = json!({
+        "jobName": name,
+        "source": source.name(),
+        "status": "running",
+        "message": "",
+        "params": params,
+        "ACL": {},
+    });
+    let id = {
+        let api = api.clone();
+        blocking(move || {
+            let prepared = api.db.prepare_create(&Access::master(), JOB_STATUS, as_map(record))?;
+            let saved = api.db.commit(prepared)?;
+            Ok(saved.object.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string())
+        })
+        .await?
+    };
+    let workers = &api.jobs;
+    let max = api.config.max_concurrent_jobs;
+    if workers.running.fetch_add(1, Ordering::SeqCst) >= max {
+        workers.running.fetch_sub(1, Ordering::SeqCst);
+        let message = format!("terminated: {max} job(s) already running, the most allowed at once (--max-concurrent-jobs)");
+        finish(api, &id, "failed", Some(message)).await?;
+        return Ok(id);
+    }
+    let request = json!({ "params": params, "jobId": id, "master": true, "headers": {}, "context": {} }).to_string();
+    let (api, name, job_id) = (api.clone(), name.to_string(), id.clone());
+    tokio::spawn(async move {
+        let target = Target::Job { name, job_id: job_id.clone() };
+        let outcome = api.jobs.pool.invoker().run(target, request, api.config.job_timeout).await;
+        api.jobs.running.fetch_sub(1, Ordering::SeqCst);
+        let (status, message) = match outcome {
+            Ok(answer) => ("succeeded", serde_json::from_str::<Value>(&answer).ok().and_then(|a| a["message"].as_str().map(str::to_string))),
+            Err(CloudError::Timeout { seconds, .. }) => ("failed", Some(format!("terminated: the job ran past its {seconds} s limit"))),
+            Err(error) => ("failed", Some(error.to_string())),
+        };
+        if let Err(error) = finish(&api, &job_id, status, message).await {
+            tracing::error!("cannot record the end of job {job_id}: {}", error.message);
+        }
+    });
+    Ok(id)
+}
+
+/// Marks a run finished; `message` None keeps the last progress message.
+async fn finish(api: &Arc<Api>, id: &str, status: &str, message: Option<String>) -> Result<(), ParseError> {
+    let mut update = json!({ "status": status, "finishedAt": {"__type": "Date", "iso": ids::now_iso()} });
+    if let Some(message) = message {
+        update["message"] = Value::String(message);
+    }
+    let (api, id) = (api.clone(), id.to_string());
+    blocking(move || {
+        let prepared = api.db.prepare_update(&Access::master(), JOB_STATUS, &id, as_map(update))?;
+        api.db.commit(prepared)?;
+        Ok(())
+    })
+    .await
+}
+
+/// At start-up: a run still marked running was cut short by the last stop.
+pub fn fail_interrupted(api: &Api) -> Result<usize, ParseError> {
+    let options = FindOptions { where_: json!({"status": "running"}), limit: Some(usize::MAX), ..FindOptions::default() };
+    let (running, _) = api.db.find(&Access::master(), JOB_STATUS, &options)?;
+    for run in &running {
+        let id = run.get("objectId").and_then(Value::as_str).unwrap_or_default();
+        let update = json!({
+            "status": "failed",
+            "message": "interrupted by restart",
+            "finishedAt": {"__type": "Date", "iso": ids::now_iso()},
+        });
+        let prepared = api.db.prepare_update(&Access::master(), JOB_STATUS, id, as_map(update))?;
+        api.db.commit(prepared)?;
+    }
+    Ok(running.len())
+}
+
+fn as_map(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}

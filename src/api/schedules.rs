@@ -1,0 +1,313 @@
+//! Job schedules: `{mount}/cloud_code/jobs` stores them as `_JobSchedule` objects (as Parse
+//! Server does), and — unlike Parse Server, like Parse.com — cloudrt runs them.
+//!
+//! When a schedule runs: from `startAfter` every `repeatMinutes`; or, without a repeat, daily
+//! at `timeOfDay` (UTC, on `daysOfWeek` when given, 0 = Sunday); or once at `startAfter`.
+//! Catch-up rule: after downtime only the latest missed occurrence runs, once; `lastRun`
+//! records each occurrence (epoch milliseconds) before it starts, so none runs twice, even across restarts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use super::jobs::{self, master_required, Source};
+use super::{blocking, Api, Ctx, Reply};
+use crate::data::{ids, Access, FindOptions};
+use crate::error::{ErrorCode, ParseError};
+
+pub const JOB_SCHEDULE: &str = "_JobSchedule";
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+fn invalid(message: &str) -> ParseError {
+    ParseError::new(ErrorCode::SCRIPT_FAILED, message.to_string())
+}
+
+/// `GET /cloud_code/jobs`: every schedule, as a bare array.
+pub fn list(api: &Arc<Api>, ctx: &Ctx) -> Result<Reply, ParseError> {
+    if !ctx.master {
+        return Err(master_required());
+    }
+    Ok(Reply::json(&Value::Array(all(api)?)))
+}
+
+fn all(api: &Api) -> Result<Vec<Value>, ParseError> {
+    let options = FindOptions { limit: Some(usize::MAX), ..FindOptions::default() };
+    let (schedules, _) = api.db.find(&Access::master(), JOB_SCHEDULE, &options)?;
+    Ok(schedules.into_iter().map(Value::Object).collect())
+}
+
+/// `GET /cloud_code/jobs/data`: the jobs main.js defines, and those schedules use.
+pub fn data(api: &Arc<Api>, ctx: &Ctx) -> Result<Reply, ParseError> {
+    if !ctx.master {
+        return Err(master_required());
+    }
+    let mut in_use: Vec<Value> = Vec::new();
+    for schedule in all(api)? {
+        if let Some(name) = schedule.get("jobName").filter(|n| !in_use.contains(n)) {
+            in_use.push(name.clone());
+        }
+    }
+    Ok(Reply::json(&json!({ "jobs": api.registry.job_names(), "in_use": in_use })))
+}
+
+/// The `job_schedule` of a body, checked: a defined job, sane times and numbers.
+fn schedule_fields(api: &Api, body: &Map<String, Value>, creating: bool) -> Result<Map<String, Value>, ParseError> {
+    let Some(Value::Object(schedule)) = body.get("job_schedule") else {
+        return Err(ParseError::new(ErrorCode::INVALID_JSON, "job_schedule must be an object"));
+    };
+    let mut fields = Map::new();
+    for (key, value) in schedule {
+        match key.as_str() {
+            "jobName" => {
+                let name = value.as_str().ok_or_else(|| invalid("jobName must be a string"))?;
+                if api.registry.job(name).is_none() {
+                    return Err(invalid(&format!("Cannot schedule a job that is not deployed: \"{name}\"")));
+                }
+            }
+            "description" | "timeOfDay" if !value.is_string() && !value.is_null() => {
+                return Err(invalid(&format!("{key} must be a string")));
+            }
+            "timeOfDay" => {
+                if value.as_str().is_some_and(|t| time_of_day_ms(t).is_none()) {
+                    return Err(invalid("timeOfDay must look like HH:MM or HH:MM:SS (UTC)"));
+                }
+            }
+            "startAfter" => {
+                let iso = value.as_str().or_else(|| value.get("iso").and_then(Value::as_str));
+                if iso.and_then(ids::millis_from_iso).is_none() {
+                    return Err(invalid("startAfter must be an ISO 8601 date"));
+                }
+            }
+            "repeatMinutes" => {
+                if !value.is_null() && value.as_f64().is_none_or(|m| m <= 0.0) {
+                    return Err(invalid("repeatMinutes must be a positive number"));
+                }
+            }
+            "daysOfWeek" => {
+                let valid = value.is_null()
+                    || value.as_array().is_some_and(|days| days.iter().all(|d| d.as_u64().is_some_and(|d| d < 7)));
+                if !valid {
+                    return Err(invalid("daysOfWeek must be an array of numbers 0 (Sunday) to 6"));
+                }
+            }
+            "params" | "description" => {}
+            _ => continue,
+        }
+        let value = match (key.as_str(), value) {
+            ("startAfter", Value::Object(date)) => date.get("iso").cloned().unwrap_or(Value::Null),
+            // Stored as a JSON string, as Parse Server's _JobSchedule schema has it.
+            ("params", Value::Object(_)) => Value::String(value.to_string()),
+            ("params", Value::String(text)) => {
+                if !serde_json::from_str::<Value>(text).is_ok_and(|p| p.is_object()) {
+                    return Err(invalid("params must be a JSON object"));
+                }
+                value.clone()
+            }
+            ("params", Value::Null) => Value::Null,
+            ("params", _) => return Err(invalid("params must be a JSON object")),
+            _ => value.clone(),
+        };
+        fields.insert(key.clone(), value);
+    }
+    if creating {
+        if !fields.contains_key("jobName") {
+            return Err(invalid("jobName is required"));
+        }
+        fields.entry("startAfter").or_insert_with(|| Value::String(ids::now_iso()));
+    }
+    Ok(fields)
+}
+
+/// `POST /cloud_code/jobs` with `{job_schedule: {...}}`.
+pub async fn create(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Result<Reply, ParseError> {
+    if !ctx.master {
+        return Err(master_required());
+    }
+    let mut fields = schedule_fields(api, &body, true)?;
+    fields.insert("ACL".into(), json!({}));
+    let api = api.clone();
+    blocking(move || {
+        let prepared = api.db.prepare_create(&Access::master(), JOB_SCHEDULE, fields)?;
+        Ok(Reply::json(&Value::Object(api.db.commit(prepared)?.response)))
+    })
+    .await
+}
+
+/// `PUT /cloud_code/jobs/:id` with `{job_schedule: {...}}`.
+pub async fn update(api: &Arc<Api>, ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Reply, ParseError> {
+    if !ctx.master {
+        return Err(master_required());
+    }
+    let fields = schedule_fields(api, &body, false)?;
+    let (api, id) = (api.clone(), id.to_string());
+    blocking(move || {
+        let prepared = api.db.prepare_update(&Access::master(), JOB_SCHEDULE, &id, fields)?;
+        api.db.commit(prepared)?;
+        Ok(Reply::ok("{}"))
+    })
+    .await
+}
+
+/// `DELETE /cloud_code/jobs/:id`: no future runs.
+pub async fn delete(api: &Arc<Api>, ctx: &Ctx, id: &str) -> Result<Reply, ParseError> {
+    if !ctx.master {
+        return Err(master_required());
+    }
+    let (api, id) = (api.clone(), id.to_string());
+    blocking(move || {
+        api.db.prepare_delete(&Access::master(), JOB_SCHEDULE, &id)?;
+        api.db.delete(JOB_SCHEDULE, &id)?;
+        Ok(Reply::ok("{}"))
+    })
+    .await
+}
+
+/// `POST /cloud_code/jobs/:id/run`: runs a schedule's job now ("Run Now").
+pub async fn run_now(api: &Arc<Api>, ctx: &Ctx, id: &str) -> Result<Reply, ParseError> {
+    if !ctx.master {
+        return Err(master_required());
+    }
+    let schedule = api.db.get(&Access::master(), JOB_SCHEDULE, id, &[], None)?;
+    let job_id = run(api, &schedule).await?;
+    Ok(Reply { status: 200, body: "{}".into(), headers: vec![("x-parse-job-status-id", job_id)] })
+}
+
+async fn run(api: &Arc<Api>, schedule: &Map<String, Value>) -> Result<String, ParseError> {
+    let name = schedule.get("jobName").and_then(Value::as_str).unwrap_or_default();
+    let params = schedule
+        .get("params")
+        .and_then(Value::as_str)
+        .and_then(|text| serde_json::from_str::<Map<String, Value>>(text).ok())
+        .unwrap_or_default();
+    jobs::start(api, name, params, Source::Schedule).await
+}
+
+/// Runs due schedules, forever: checks every quarter of a schedule minute (at most 1 s).
+pub async fn run_scheduler(api: Arc<Api>) {
+    let tick = (api.config.minute / 4).min(Duration::from_secs(1));
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        interval.tick().await;
+        if let Err(error) = run_due(&api).await {
+            tracing::error!("scheduler: {}", error.message);
+        }
+    }
+}
+
+async fn run_due(api: &Arc<Api>) -> Result<(), ParseError> {
+    let now = ids::millis_from_iso(&ids::now_iso()).unwrap_or(0);
+    let minute_ms = api.config.minute.as_millis() as i64;
+    for schedule in all(api)? {
+        let Value::Object(schedule) = schedule else { continue };
+        let Some(occurrence) = latest_occurrence(&schedule, now, minute_ms) else { continue };
+        let last = schedule.get("lastRun").and_then(Value::as_i64);
+        if last.is_some_and(|last| last >= occurrence) {
+            continue;
+        }
+        let id = schedule.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
+        // Milliseconds since the epoch, as Parse Server's _JobSchedule schema types it.
+        let update = json!({ "lastRun": occurrence });
+        {
+            let (api, id) = (api.clone(), id.clone());
+            blocking(move || {
+                let fields = update.as_object().cloned().unwrap_or_default();
+                let prepared = api.db.prepare_update(&Access::master(), JOB_SCHEDULE, &id, fields)?;
+                api.db.commit(prepared)?;
+                Ok(())
+            })
+            .await?;
+        }
+        if let Err(error) = run(api, &schedule).await {
+            tracing::warn!("schedule {id}: {}", error.message);
+        }
+    }
+    Ok(())
+}
+
+/// The latest time ≤ `now` at which the schedule should have run, if any.
+fn latest_occurrence(schedule: &Map<String, Value>, now: i64, minute_ms: i64) -> Option<i64> {
+    let start = schedule
+        .get("startAfter")
+        .and_then(Value::as_str)
+        .and_then(ids::millis_from_iso)
+        .or_else(|| schedule.get("createdAt").and_then(Value::as_str).and_then(ids::millis_from_iso))?;
+    if now < start {
+        return None;
+    }
+    let repeat = schedule.get("repeatMinutes").and_then(Value::as_f64).filter(|m| *m > 0.0);
+    if let Some(minutes) = repeat {
+        let period = ((minutes * minute_ms as f64) as i64).max(1);
+        return Some(start + (now - start) / period * period);
+    }
+    if let Some(time) = schedule.get("timeOfDay").and_then(Value::as_str).and_then(time_of_day_ms) {
+        let days: Vec<i64> = schedule
+            .get("daysOfWeek")
+            .and_then(Value::as_array)
+            .map(|d| d.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default();
+        let today = now.div_euclid(DAY_MS);
+        return (0..8).map(|back| (today - back) * DAY_MS + time).find(|&at| {
+            // 1970-01-01 was a Thursday (4).
+            let weekday = (at.div_euclid(DAY_MS) + 4).rem_euclid(7);
+            at <= now && at >= start && (days.is_empty() || days.contains(&weekday))
+        });
+    }
+    Some(start)
+}
+
+/// "HH:MM", "HH:MM:SS" or "HH:MM:SS.sssZ" → milliseconds after midnight UTC.
+fn time_of_day_ms(text: &str) -> Option<i64> {
+    let text = text.trim_end_matches('Z');
+    let mut parts = text.split(':');
+    let hours: i64 = parts.next()?.parse().ok()?;
+    let minutes: i64 = parts.next()?.parse().ok()?;
+    let seconds: f64 = parts.next().map(str::parse).transpose().ok()?.unwrap_or(0.0);
+    if parts.next().is_some() || !(0..24).contains(&hours) || !(0..60).contains(&minutes) || !(0.0..60.0).contains(&seconds) {
+        return None;
+    }
+    Some(hours * 3_600_000 + minutes * 60_000 + (seconds * 1000.0) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule(fields: Value) -> Map<String, Value> {
+        fields.as_object().unwrap().clone()
+    }
+
+    const MIN: i64 = 60_000;
+
+    #[test]
+    fn repeating_schedules_run_at_the_latest_occurrence_only() {
+        let s = schedule(json!({"startAfter": "2020-01-01T00:00:00.000Z", "repeatMinutes": 10}));
+        let start = ids::millis_from_iso("2020-01-01T00:00:00.000Z").unwrap();
+        assert_eq!(latest_occurrence(&s, start - 1, MIN), None);
+        assert_eq!(latest_occurrence(&s, start, MIN), Some(start));
+        assert_eq!(latest_occurrence(&s, start + 9 * MIN, MIN), Some(start));
+        assert_eq!(latest_occurrence(&s, start + 35 * MIN, MIN), Some(start + 30 * MIN), "a day's downtime runs once");
+    }
+
+    #[test]
+    fn daily_schedules_follow_time_of_day_and_days() {
+        // 2020-01-01 was a Wednesday (3).
+        let s = schedule(json!({"startAfter": "2020-01-01T00:00:00.000Z", "timeOfDay": "09:30:00", "daysOfWeek": [5]}));
+        let friday_noon = ids::millis_from_iso("2020-01-03T12:00:00.000Z").unwrap();
+        assert_eq!(latest_occurrence(&s, friday_noon, MIN), ids::millis_from_iso("2020-01-03T09:30:00.000Z"));
+        let thursday = ids::millis_from_iso("2020-01-02T12:00:00.000Z").unwrap();
+        assert_eq!(latest_occurrence(&s, thursday, MIN), None);
+        let once = schedule(json!({"startAfter": "2020-01-01T00:00:00.000Z"}));
+        assert_eq!(latest_occurrence(&once, friday_noon, MIN), ids::millis_from_iso("2020-01-01T00:00:00.000Z"));
+    }
+
+    #[test]
+    fn time_of_day_forms() {
+        assert_eq!(time_of_day_ms("09:30"), Some(9 * 3_600_000 + 30 * 60_000));
+        assert_eq!(time_of_day_ms("00:00:01.500Z"), Some(1500));
+        assert_eq!(time_of_day_ms("24:00"), None);
+        assert_eq!(time_of_day_ms("nine"), None);
+    }
+}
