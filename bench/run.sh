@@ -13,10 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
 CONNECTIONS="${2:-32}"
-PORT="${BENCH_PORT:-13370}"
+PORT="${BENCH_PORT:-0}" # 0: a free port, read from the server's start-up line
 APP_ID=myapp
 MASTER_KEY=bench-master # also in bench/*.lua
-BASE="http://127.0.0.1:$PORT/parse"
 ROWS=10000
 
 die() {
@@ -27,27 +26,33 @@ command -v wrk >/dev/null || die "wrk is not installed (make bench installs it)"
 
 cargo build --release --quiet
 DATA_DIR="$(mktemp -d -t cloudrt-bench.XXXXXX)"
-LOG=/tmp/cloudrt-bench.log
+LOG="$DATA_DIR.log" # removed on success, kept (and named) on failure
 ./target/release/cloudrt serve ./cloud --port "$PORT" --app-id "$APP_ID" --master-key "$MASTER_KEY" \
   --data-dir "$DATA_DIR" >"$LOG" 2>&1 &
 SERVER=$!
 cleanup() {
+  local status=$?
   kill "$SERVER" 2>/dev/null || true
   wait "$SERVER" 2>/dev/null || true
   rm -rf "$DATA_DIR"
+  if [[ $status -eq 0 ]]; then rm -f "$LOG"; else echo "bench: server log kept in $LOG" >&2; fi
 }
 trap cleanup EXIT
 
-up=""
+# The URL comes from the server's own start-up line, so that another process on the port
+# cannot be mistaken for it.
+BASE=""
 for _ in $(seq 1 200); do
   kill -0 "$SERVER" 2>/dev/null || { cat "$LOG" >&2; die "the server exited during start-up (log above)"; }
-  if curl -sf "$BASE/health" >/dev/null; then
-    up=1
+  url="$(sed -n 's/^cloudrt: listening on //p' "$LOG" | head -1)"
+  if [[ -n "$url" ]] && curl -sf "$url/health" >/dev/null; then
+    BASE="$url"
     break
   fi
   sleep 0.05
 done
-[[ -n "$up" ]] || { cat "$LOG" >&2; die "the server did not answer $BASE/health within 10 s (log above)"; }
+[[ -n "$BASE" ]] || { cat "$LOG" >&2; die "the server did not answer /health within 10 s (log above)"; }
+ORIGIN="${BASE%/parse}" # wrk takes the origin plus the path below
 
 # curl with the keys; fails (and so stops the script) on a non-2xx answer.
 api() {
@@ -60,7 +65,7 @@ run() {
   local name="$1" script="$2" path="$3" out
   echo "== $name: wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency -s $script '$path'"
   kill -0 "$SERVER" 2>/dev/null || die "the server is gone (log: $LOG)"
-  out="$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" "http://127.0.0.1:$PORT$path")"
+  out="$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" "$ORIGIN$path")"
   grep -E "requests in|Requests/sec| 50%| 90%| 99%|Non-2xx|Socket errors" <<<"$out" | sed 's/^ */  /'
   grep -q "Non-2xx" <<<"$out" || echo "  Non-2xx or 3xx responses: 0"
   kill -0 "$SERVER" 2>/dev/null || die "the server died during '$name' (log: $LOG)"

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::hooks::client::WebhookSettings;
+
 /// Flags of `cloudrt serve`. Each flag can also come from `CLOUDRT_<NAME>`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -70,6 +72,22 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOUDRT_MINUTE_SECONDS", default_value_t = 60.0, hide = true)]
     pub minute_seconds: f64,
 
+    /// Sent to webhooks as `X-Parse-Webhook-Key`, so they can tell the calls are ours.
+    #[arg(long, env = "CLOUDRT_WEBHOOK_KEY")]
+    pub webhook_key: Option<String>,
+
+    /// Time a webhook has to answer, in seconds (the seed: 30).
+    #[arg(long, env = "CLOUDRT_WEBHOOK_TIMEOUT", default_value_t = 30.0)]
+    pub webhook_timeout: f64,
+
+    /// PEM file of CA certificates to trust for webhooks (for private CAs).
+    #[arg(long, env = "CLOUDRT_WEBHOOK_CA_FILE")]
+    pub webhook_ca_file: Option<PathBuf>,
+
+    /// DEVELOPMENT ONLY: accept http:// webhooks and invalid certificates.
+    #[arg(long, env = "CLOUDRT_ALLOW_INSECURE_WEBHOOKS")]
+    pub allow_insecure_webhooks: bool,
+
     /// Timeout of one `Parse.Cloud.httpRequest`, in seconds (Parse.com: 60).
     #[arg(long, env = "CLOUDRT_HTTP_TIMEOUT", default_value_t = 60.0)]
     pub http_timeout: f64,
@@ -124,6 +142,7 @@ pub struct ServeConfig {
     pub http_timeout: Duration,
     pub http_max_body: usize,
     pub job_timeout: Duration,
+    pub webhooks: WebhookSettings,
     pub max_concurrent_jobs: usize,
     pub minute: Duration,
     pub max_limit: usize,
@@ -161,6 +180,12 @@ impl ServeArgs {
         let trigger_timeout = positive_seconds(self.trigger_timeout, "trigger-timeout")?;
         let http_timeout = positive_seconds(self.http_timeout, "http-timeout")?;
         let job_timeout = positive_seconds(self.job_timeout, "job-timeout")?;
+        let webhooks = WebhookSettings {
+            key: self.webhook_key.filter(|k| !k.is_empty()),
+            timeout: positive_seconds(self.webhook_timeout, "webhook-timeout")?,
+            allow_insecure: self.allow_insecure_webhooks,
+            ca_file: self.webhook_ca_file,
+        };
         let minute = positive_seconds(self.minute_seconds, "minute-seconds")?;
         if self.max_concurrent_jobs == 0 {
             return Err(ConfigError::NoJobWorkers);
@@ -193,6 +218,7 @@ impl ServeArgs {
             http_timeout,
             http_max_body: self.http_max_body,
             job_timeout,
+            webhooks,
             max_concurrent_jobs: self.max_concurrent_jobs,
             minute,
             max_limit: self.max_limit.max(1),

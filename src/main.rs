@@ -5,6 +5,7 @@ mod auth;
 mod config;
 mod data;
 mod error;
+mod hooks;
 mod http;
 mod registry;
 mod runtime;
@@ -16,7 +17,8 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use crate::api::jobs::{self, JobWorkers};
-use crate::api::{schedules, Api, ApiHost};
+use crate::api::{hooks as hooks_api, schedules, Api, ApiHost};
+use crate::hooks::client::WebhookClient;
 use crate::config::{ServeArgs, ServeConfig};
 use crate::data::users::Accounts;
 use crate::data::{DataSettings, Database};
@@ -72,6 +74,17 @@ fn serve(config: ServeConfig) -> ExitCode {
         Ok(db) => db,
         Err(e) => return fail(&format!("cannot read the data in {}: {e}", config.data_dir.display())),
     };
+    let webhooks = match WebhookClient::new(config.webhooks.clone()) {
+        Ok(client) => client,
+        Err(e) => return fail(&format!("webhooks: {e}")),
+    };
+    if config.webhooks.allow_insecure {
+        eprintln!("cloudrt: WARNING: --allow-insecure-webhooks is on: webhooks may use http:// and invalid certificates. Never use it in production.");
+    }
+    let webhook_registrations = match hooks_api::load(&db) {
+        Ok(registrations) => registrations,
+        Err(e) => return fail(&format!("cannot read the webhook registrations: {}", e.message)),
+    };
     let host = HostSlot::default();
     let pool_config = PoolConfig {
         root: ModuleRoot::new(config.cloud_dir.clone()),
@@ -107,7 +120,8 @@ fn serve(config: ServeConfig) -> ExitCode {
         println!("cloudrt: {} workers, data in {}", config.workers, config.data_dir.display());
         println!("cloudrt: listening on {}", http::url(addr, &config.mount));
         let api = Arc::new(Api {
-            registry: Registry::new(&handlers),
+            registry: Registry::new(&handlers, webhook_registrations),
+            webhooks,
             config,
             db,
             accounts: Accounts::default(),

@@ -1,16 +1,27 @@
 //! The one handler registry: for a function, trigger or job name, which handler runs.
-//! Cloud code registers its handlers at load time; webhooks (registered at run time through
-//! the hooks API) will be consulted first here, as the seed says a webhook always wins.
+//! Cloud code registers its handlers at load time; webhooks are registered at run time
+//! through the hooks API, and a webhook always wins over cloud code of the same name (the
+//! seed's priority rule). Removing the webhook brings the cloud code back.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::RwLock;
 
 use crate::runtime::Handlers;
 
 /// What answers a call by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handler {
     /// A handler defined by main.js, run on the JS pool.
     CloudCode,
+    /// The user's own HTTPS endpoint.
+    Webhook(String),
+}
+
+/// The webhooks registered now: function name → URL, (className, triggerName) → URL.
+#[derive(Debug, Default, Clone)]
+pub struct Webhooks {
+    pub functions: HashMap<String, String>,
+    pub triggers: HashMap<(String, String), String>,
 }
 
 /// Every handler name known to the server.
@@ -20,15 +31,34 @@ pub struct Registry {
     /// (className, triggerName)
     triggers: HashSet<(String, String)>,
     jobs: Vec<String>,
+    webhooks: RwLock<Webhooks>,
 }
 
 impl Registry {
-    pub fn new(handlers: &Handlers) -> Self {
+    pub fn new(handlers: &Handlers, webhooks: Webhooks) -> Self {
         Registry {
             functions: handlers.functions.iter().cloned().collect(),
             triggers: handlers.triggers.iter().map(|t| (t.class_name.clone(), t.trigger_name.clone())).collect(),
             jobs: handlers.jobs.clone(),
+            webhooks: RwLock::new(webhooks),
         }
+    }
+
+    /// The handler for cloud function `name`, if there is one.
+    pub fn function(&self, name: &str) -> Option<Handler> {
+        if let Some(url) = self.webhooks.read().unwrap_or_else(|p| p.into_inner()).functions.get(name) {
+            return Some(Handler::Webhook(url.clone()));
+        }
+        self.functions.contains(name).then_some(Handler::CloudCode)
+    }
+
+    /// The handler for trigger `trigger_name` (beforeSave …) of `class_name`, if there is one.
+    pub fn trigger(&self, class_name: &str, trigger_name: &str) -> Option<Handler> {
+        let key = (class_name.to_string(), trigger_name.to_string());
+        if let Some(url) = self.webhooks.read().unwrap_or_else(|p| p.into_inner()).triggers.get(&key) {
+            return Some(Handler::Webhook(url.clone()));
+        }
+        self.triggers.contains(&key).then_some(Handler::CloudCode)
     }
 
     /// The handler for background job `name`, if there is one.
@@ -41,15 +71,34 @@ impl Registry {
         &self.jobs
     }
 
-    /// The handler for trigger `trigger_name` (beforeSave …) of `class_name`, if there is one.
-    pub fn trigger(&self, class_name: &str, trigger_name: &str) -> Option<Handler> {
-        self.triggers
-            .contains(&(class_name.to_string(), trigger_name.to_string()))
-            .then_some(Handler::CloudCode)
+    /// Changes the registered webhooks (after the change is stored).
+    pub fn update_webhooks(&self, change: impl FnOnce(&mut Webhooks)) {
+        change(&mut self.webhooks.write().unwrap_or_else(|p| p.into_inner()));
     }
+}
 
-    /// The handler for cloud function `name`, if there is one.
-    pub fn function(&self, name: &str) -> Option<Handler> {
-        self.functions.contains(name).then_some(Handler::CloudCode)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::TriggerName;
+
+    #[test]
+    fn a_webhook_wins_over_cloud_code_until_removed() {
+        let handlers = Handlers {
+            functions: vec!["hello".into()],
+            jobs: vec![],
+            triggers: vec![TriggerName { class_name: "Review".into(), trigger_name: "beforeSave".into() }],
+        };
+        let registry = Registry::new(&handlers, Webhooks::default());
+        assert_eq!(registry.function("hello"), Some(Handler::CloudCode));
+        assert_eq!(registry.function("nope"), None);
+        registry.update_webhooks(|w| {
+            w.functions.insert("hello".into(), "https://h/1".into());
+            w.triggers.insert(("Review".into(), "beforeSave".into()), "https://h/2".into());
+        });
+        assert_eq!(registry.function("hello"), Some(Handler::Webhook("https://h/1".into())));
+        assert_eq!(registry.trigger("Review", "beforeSave"), Some(Handler::Webhook("https://h/2".into())));
+        registry.update_webhooks(|w| w.functions.clear());
+        assert_eq!(registry.function("hello"), Some(Handler::CloudCode));
     }
 }

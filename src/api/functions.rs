@@ -4,15 +4,21 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{Api, Ctx, Reply};
+use super::{webhook, Api, Ctx, Reply};
 use crate::error::{ErrorCode, ParseError};
 use crate::registry::Handler;
 use crate::runtime::Target;
 
 pub async fn run(api: &Arc<Api>, ctx: &Ctx, name: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
-    let Some(Handler::CloudCode) = api.registry.function(name) else {
-        return Err(ParseError::new(ErrorCode::SCRIPT_FAILED, format!("Invalid function: \"{name}\"")));
-    };
+    match api.registry.function(name) {
+        None => return Err(ParseError::new(ErrorCode::SCRIPT_FAILED, format!("Invalid function: \"{name}\""))),
+        Some(Handler::Webhook(url)) => {
+            let payload = webhook::function_payload(api, ctx, name, Value::Object(params));
+            let result = api.webhooks.call(&url, &payload).await.map_err(|e| webhook::error(&url, e))?;
+            return Ok(Reply::json(&json!({ "result": result })));
+        }
+        Some(Handler::CloudCode) => {}
+    }
     let request = json!({
         "params": params,
         "master": ctx.master,

@@ -5,11 +5,13 @@
 mod batch;
 mod classes;
 mod functions;
+pub mod hooks;
 mod host;
 pub mod jobs;
 mod pipeline;
 pub mod schedules;
 mod users;
+mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,10 +22,12 @@ use crate::config::ServeConfig;
 use crate::data::users::Accounts;
 use crate::data::{Access, Database};
 use crate::error::{ErrorCode, ParseError};
+use crate::hooks::client::WebhookClient;
 use crate::registry::Registry;
 use crate::runtime::{Invoker, Pool};
 
 pub use host::ApiHost;
+use hooks::Hook;
 
 /// The server's shared state.
 pub struct Api {
@@ -33,6 +37,7 @@ pub struct Api {
     pub pool: Pool,
     pub jobs: jobs::JobWorkers,
     pub registry: Registry,
+    pub webhooks: WebhookClient,
 }
 
 /// Who is calling and from where, for one API request.
@@ -107,6 +112,16 @@ pub async fn dispatch(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, para
     match (method, segments.as_slice()) {
         ("POST" | "GET", ["functions", name]) => functions::run(api, ctx, name, params).await,
         ("POST", ["batch"]) => batch::run(api, ctx, params).await,
+        ("GET", ["hooks", "functions"]) => hooks::list(api, ctx, true),
+        ("GET", ["hooks", "triggers"]) => hooks::list(api, ctx, false),
+        ("GET", ["hooks", "functions", name]) => hooks::get(api, ctx, Hook::Function(name.to_string())),
+        ("GET", ["hooks", "triggers", class, trigger]) => hooks::get(api, ctx, Hook::Trigger(class.to_string(), trigger.to_string())),
+        ("POST", ["hooks", "functions"]) => hooks::create(api, ctx, true, params).await,
+        ("POST", ["hooks", "triggers"]) => hooks::create(api, ctx, false, params).await,
+        ("PUT", ["hooks", "functions", name]) => hooks::update(api, ctx, Hook::Function(name.to_string()), params).await,
+        ("PUT", ["hooks", "triggers", class, trigger]) => {
+            hooks::update(api, ctx, Hook::Trigger(class.to_string(), trigger.to_string()), params).await
+        }
         ("POST", ["jobs", name]) => jobs::start_route(api, ctx, Some(name), params).await,
         ("POST", ["jobs"]) => jobs::start_route(api, ctx, None, params).await,
         ("GET", ["cloud_code", "jobs"]) => schedules::list(api, ctx),

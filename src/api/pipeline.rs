@@ -1,13 +1,14 @@
 //! The one data pipeline: beforeSave → write → afterSave, and beforeDelete → delete →
-//! afterDelete, whether the request came from REST or from cloud code. Triggers run through
-//! the caller's invoker: from REST on any free worker, from cloud code on the worker already
+//! afterDelete, whether the request came from REST or from cloud code. A trigger is a
+//! webhook when one is registered (it always wins), else cloud code, which runs through the
+//! caller's invoker: from REST on any free worker, from cloud code on the worker already
 //! running it (so `--workers 1` cannot deadlock).
 
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{blocking, classes, trigger_timeout, Api, Ctx};
+use super::{blocking, classes, trigger_timeout, webhook, Api, Ctx};
 use crate::data::{PreparedSave, SavedObject};
 use crate::error::{ErrorCode, ParseError};
 use crate::registry::Handler;
@@ -18,24 +19,37 @@ pub async fn save(api: &Arc<Api>, ctx: &Ctx, mut prepared: PreparedSave) -> Resu
     let class = prepared.class_name.clone();
     let original = prepared.original.as_ref().map(|o| Value::Object(api.db.visible(o)));
     let mut context = ctx.context.clone();
-    if let Some(Handler::CloudCode) = api.registry.trigger(&class, "beforeSave") {
-        let mut request = trigger_request(api, ctx, &class, Value::Object(prepared.proposed.clone()), original.clone(), &context);
-        request["body"] = Value::Object(prepared.body().clone());
-        let reply = run_trigger(ctx, &class, "beforeSave", request, api).await?;
-        context = reply.context;
-        let body = reply.object.ok_or_else(|| ParseError::new(ErrorCode::SCRIPT_FAILED, "beforeSave answered no object"))?;
-        prepared.replace_body(&api.db, body)?;
+    match api.registry.trigger(&class, "beforeSave") {
+        Some(Handler::CloudCode) => {
+            let mut request = trigger_request(api, ctx, &class, object_of(&prepared), original.clone(), &context);
+            request["body"] = Value::Object(prepared.body().clone());
+            let reply = run_cloud_trigger(ctx, &class, "beforeSave", request, api).await?;
+            context = reply.context;
+            let body = reply.object.ok_or_else(|| ParseError::new(ErrorCode::SCRIPT_FAILED, "beforeSave answered no object"))?;
+            prepared.replace_body(&api.db, body)?;
+        }
+        Some(Handler::Webhook(url)) => {
+            let payload = webhook::trigger_payload(api, ctx, "beforeSave", object_of(&prepared), original.clone());
+            let answer = api.webhooks.call(&url, &payload).await.map_err(|e| webhook::error(&url, e))?;
+            if let Value::Object(values) = answer {
+                let mut body = prepared.body().clone();
+                for (key, value) in values {
+                    let server_kept = ["className", "objectId", "createdAt", "updatedAt", "__type"].contains(&key.as_str());
+                    if !server_kept && prepared.proposed.get(&key) != Some(&value) {
+                        body.insert(key, value);
+                    }
+                }
+                prepared.replace_body(&api.db, body)?;
+            }
+        }
+        None => {}
     }
     let saved = {
         let api = api.clone();
         blocking(move || api.db.commit(prepared).map_err(ParseError::from)).await?
     };
-    if let Some(Handler::CloudCode) = api.registry.trigger(&class, "afterSave") {
-        let request = trigger_request(api, ctx, &class, Value::Object(saved.object.clone()), original, &context);
-        if let Err(error) = run_trigger(ctx, &class, "afterSave", request, api).await {
-            tracing::warn!("afterSave of {class} failed: {}", error.message);
-        }
-    }
+    let object = Value::Object(saved.object.clone());
+    after(api, ctx, &class, "afterSave", object, original, &context).await;
     Ok(saved)
 }
 
@@ -43,28 +57,60 @@ pub async fn save(api: &Arc<Api>, ctx: &Ctx, mut prepared: PreparedSave) -> Resu
 pub async fn delete(api: &Arc<Api>, ctx: &Ctx, class: &str, object: Arc<Map<String, Value>>) -> Result<(), ParseError> {
     let visible = Value::Object(api.db.visible(&object));
     let mut context = ctx.context.clone();
-    if let Some(Handler::CloudCode) = api.registry.trigger(class, "beforeDelete") {
-        let request = trigger_request(api, ctx, class, visible.clone(), None, &context);
-        context = run_trigger(ctx, class, "beforeDelete", request, api).await?.context;
+    match api.registry.trigger(class, "beforeDelete") {
+        Some(Handler::CloudCode) => {
+            let request = trigger_request(api, ctx, class, visible.clone(), None, &context);
+            context = run_cloud_trigger(ctx, class, "beforeDelete", request, api).await?.context;
+        }
+        Some(Handler::Webhook(url)) => {
+            let payload = webhook::trigger_payload(api, ctx, "beforeDelete", with_class(visible.clone(), class), None);
+            api.webhooks.call(&url, &payload).await.map_err(|e| webhook::error(&url, e))?;
+        }
+        None => {}
     }
     let id = object.get("objectId").and_then(Value::as_str).unwrap_or_default();
     classes::delete_stored(api, class, id).await?;
-    if let Some(Handler::CloudCode) = api.registry.trigger(class, "afterDelete") {
-        let request = trigger_request(api, ctx, class, visible, None, &context);
-        if let Err(error) = run_trigger(ctx, class, "afterDelete", request, api).await {
-            tracing::warn!("afterDelete of {class} failed: {}", error.message);
-        }
-    }
+    after(api, ctx, class, "afterDelete", visible, None, &context).await;
     Ok(())
 }
 
-/// What a trigger answered: the object to write (before* only) and the context for after*.
+/// afterSave / afterDelete: run after the write; failures are logged, never answered.
+async fn after(api: &Arc<Api>, ctx: &Ctx, class: &str, trigger: &str, object: Value, original: Option<Value>, context: &Value) {
+    let outcome = match api.registry.trigger(class, trigger) {
+        Some(Handler::CloudCode) => {
+            let request = trigger_request(api, ctx, class, object, original, context);
+            run_cloud_trigger(ctx, class, trigger, request, api).await.map(|_| ())
+        }
+        Some(Handler::Webhook(url)) => {
+            let payload = webhook::trigger_payload(api, ctx, trigger, with_class(object, class), original);
+            api.webhooks.notify(&url, &payload).await.map_err(|e| webhook::error(&url, e))
+        }
+        None => Ok(()),
+    };
+    if let Err(error) = outcome {
+        tracing::warn!("{trigger} of {class} failed: {}", error.message);
+    }
+}
+
+/// The object beforeSave sees: stored fields with the write applied, and its class.
+fn object_of(prepared: &PreparedSave) -> Value {
+    with_class(Value::Object(prepared.proposed.clone()), &prepared.class_name)
+}
+
+fn with_class(mut object: Value, class: &str) -> Value {
+    if let Value::Object(map) = &mut object {
+        map.insert("className".into(), Value::String(class.to_string()));
+    }
+    object
+}
+
+/// What a cloud-code trigger answered: the write to apply (beforeSave) and the context.
 struct TriggerReply {
     object: Option<Map<String, Value>>,
     context: Value,
 }
 
-async fn run_trigger(ctx: &Ctx, class: &str, trigger: &str, request: Value, api: &Api) -> Result<TriggerReply, ParseError> {
+async fn run_cloud_trigger(ctx: &Ctx, class: &str, trigger: &str, request: Value, api: &Api) -> Result<TriggerReply, ParseError> {
     let target = Target::Trigger { class_name: class.to_string(), trigger_name: trigger.to_string() };
     let reply = ctx.invoker.run(target, request.to_string(), trigger_timeout(api)).await?;
     let mut reply: Map<String, Value> = serde_json::from_str(&reply)
@@ -77,12 +123,8 @@ async fn run_trigger(ctx: &Ctx, class: &str, trigger: &str, request: Value, api:
 }
 
 fn trigger_request(api: &Api, ctx: &Ctx, class: &str, object: Value, original: Option<Value>, context: &Value) -> Value {
-    let mut object = object;
-    if let Value::Object(map) = &mut object {
-        map.insert("className".into(), Value::String(class.to_string()));
-    }
     let mut request = json!({
-        "object": object,
+        "object": with_class(object, class),
         "master": ctx.master,
         "user": ctx.user_json(api),
         "installationId": ctx.installation_id,

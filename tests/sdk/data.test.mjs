@@ -181,6 +181,19 @@ test('increment, add, addUnique, remove and unset through save', async () => {
   assert.deepEqual(stored.get('tags'), ['b', 'c']);
   assert.equal(stored.has('gone'), false);
   assert.equal(counter.has('gone'), false);
+
+  // Concurrent clients: no increment or array addition may be lost.
+  await Promise.all(
+    Array.from({ length: 20 }, (_, i) => {
+      const copy = new Parse.Object('SdkCounter', { objectId: counter.id });
+      copy.increment('hits');
+      copy.addUnique('tags', `t${i % 5}`);
+      return copy.save();
+    }),
+  );
+  const after = await new Parse.Query('SdkCounter').get(counter.id);
+  assert.equal(after.get('hits'), 27);
+  assert.deepEqual([...after.get('tags')].sort(), ['b', 'c', 't0', 't1', 't2', 't3', 't4']);
 });
 
 test('signUp, logIn, wrong password, user.save by self and by another user', async () => {

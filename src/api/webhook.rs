@@ -1,0 +1,50 @@
+//! Calling the user's webhooks: the payloads the seed specifies, and their failures as Parse
+//! errors (a timeout is 124 and logged; the webhook's own error is 141 with its message).
+
+use serde_json::{json, Value};
+
+use super::{Api, Ctx};
+use crate::error::{ErrorCode, ParseError};
+use crate::hooks::client::WebhookError;
+
+/// `{master, user, installationId, params, functionName}`; `user` is left out when the master
+/// key was used, as the seed says.
+pub fn function_payload(api: &Api, ctx: &Ctx, name: &str, params: Value) -> Value {
+    let mut payload = json!({ "master": ctx.master, "params": params, "functionName": name });
+    add_caller(api, ctx, &mut payload, !ctx.master);
+    payload
+}
+
+/// `{master, user, installationId, triggerName, object, original?}`.
+pub fn trigger_payload(api: &Api, ctx: &Ctx, trigger: &str, object: Value, original: Option<Value>) -> Value {
+    let mut payload = json!({ "master": ctx.master, "triggerName": trigger, "object": object });
+    if let Some(original) = original {
+        payload["original"] = original;
+    }
+    add_caller(api, ctx, &mut payload, true);
+    payload
+}
+
+fn add_caller(api: &Api, ctx: &Ctx, payload: &mut Value, with_user: bool) {
+    let user = ctx.user_json(api);
+    if with_user && !user.is_null() {
+        payload["user"] = user;
+    }
+    if let Some(installation) = &ctx.installation_id {
+        payload["installationId"] = Value::String(installation.clone());
+    }
+}
+
+pub fn error(url: &str, error: WebhookError) -> ParseError {
+    if error.is_timeout() {
+        tracing::warn!("webhook {url} timed out: {error}");
+        return ParseError::new(ErrorCode::TIMEOUT, error.to_string());
+    }
+    match error {
+        WebhookError::Failed(message) => ParseError::new(ErrorCode::SCRIPT_FAILED, message),
+        other => {
+            tracing::warn!("webhook {url} failed: {other}");
+            ParseError::new(ErrorCode::SCRIPT_FAILED, other.to_string())
+        }
+    }
+}
