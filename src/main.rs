@@ -1,5 +1,6 @@
 //! `cloudrt`: Parse Cloud Code and the Parse REST API in one binary.
 
+mod admin;
 mod api;
 mod auth;
 mod config;
@@ -38,6 +39,12 @@ struct Cli {
 enum Command {
     /// Load CLOUD_DIR/main.js and serve the Parse REST API.
     Serve(ServeArgs),
+    /// Start and follow background jobs on a running server.
+    #[command(subcommand)]
+    Jobs(admin::JobsCommand),
+    /// Manage the webhooks of a running server.
+    #[command(subcommand)]
+    Hooks(admin::HooksCommand),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +60,8 @@ fn main() -> ExitCode {
             Ok(config) => serve(config),
             Err(e) => fail(&e.to_string()),
         },
+        Command::Jobs(command) => admin::jobs(command).map_or_else(|e| fail(&e.to_string()), |()| ExitCode::SUCCESS),
+        Command::Hooks(command) => admin::hooks(command).map_or_else(|e| fail(&e.to_string()), |()| ExitCode::SUCCESS),
     }
 }
 
