@@ -185,7 +185,7 @@ impl PreparedSave {
     /// Takes the write as beforeSave left it (the client's changes plus the handler's), checked
     /// against the schema like the client's was.
     pub fn replace_body(&mut self, db: &Database, body: Map<String, Value>) -> Result<(), DataError> {
-        let body = normalize_body(body)?;
+        let body = normalize_body(&self.class_name, body)?;
         db.schema_for(&self.class_name)?.check_and_extend(&body)?;
         let mut proposed = self.original.as_deref().cloned().unwrap_or_default();
         apply_update(&mut proposed, &body)?;
@@ -446,7 +446,7 @@ impl Database {
                 format!("This user is not allowed to access non-existent class: {class}"),
             ));
         }
-        let body = normalize_body(body)?;
+        let body = normalize_body(class, body)?;
         let mut schema = self.schema_for(class)?;
         schema.check_and_extend(&body)?;
         let mut proposed = Map::new();
@@ -471,7 +471,7 @@ impl Database {
         if !access.can_write(&original) {
             return Err(not_found());
         }
-        let body = normalize_body(body)?;
+        let body = normalize_body(class, body)?;
         let mut schema = self.schema_for(class)?;
         schema.check_and_extend(&body)?;
         let mut proposed = (*original).clone();
@@ -644,9 +644,13 @@ fn natural(a: &Map<String, Value>, b: &Map<String, Value>) -> Ordering {
 
 /// A client's body as it will be applied: server-kept fields dropped, the ACL validated and
 /// normalised to its `true` grants (as Parse stores it).
-fn normalize_body(mut body: Map<String, Value>) -> Result<Map<String, Value>, DataError> {
-    for field in SERVER_FIELDS.iter().chain(["className", "__type"].iter()) {
+fn normalize_body(class: &str, mut body: Map<String, Value>) -> Result<Map<String, Value>, DataError> {
+    for field in SERVER_FIELDS.iter().chain(["__type"].iter()) {
         body.remove(*field);
+    }
+    // A REST body may echo its class; only `_Hooks` has a real `className` field.
+    if class != "_Hooks" {
+        body.remove("className");
     }
     if let Some(acl) = body.get_mut("ACL").filter(|acl| acl.is_object()) {
         *acl = Acl::parse(acl)?.to_json();
