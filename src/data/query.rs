@@ -36,6 +36,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use regex::{Regex, RegexBuilder};
 use serde_json::{Map, Value};
 
+use super::ids::millis_from_iso;
+
 /// A `where`, `order` or subquery answer that cannot be evaluated. The HTTP layer reports it as
 /// Parse error 102 ("invalid query"); the message says what was wrong and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -266,7 +268,7 @@ impl ValueSet {
             Value::Number(n) => n.as_f64().is_some_and(|n| self.numbers.contains(&number_key(n))),
             Value::String(s) => {
                 self.strings.contains(s.as_str())
-                    || (date_field && parse_iso_ms(s).is_some_and(|ms| self.dates.contains(&ms)))
+                    || (date_field && millis_from_iso(s).is_some_and(|ms| self.dates.contains(&ms)))
             }
             Value::Object(map) => {
                 // objectId first, as in `pointer_matching`: it is what usually fails.
@@ -770,13 +772,13 @@ fn literal_operand(value: &Value, date_field: bool) -> Result<Operand, QueryErro
         Value::Null => Operand::Null,
         Value::Bool(b) => Operand::Bool(*b),
         Value::Number(n) => Operand::Number(n.as_f64().unwrap_or(f64::NAN)),
-        Value::String(s) if date_field => match parse_iso_ms(s) {
+        Value::String(s) if date_field => match millis_from_iso(s) {
             Some(ms) => Operand::Date(ms),
             None => Operand::String(s.clone()),
         },
         Value::String(s) => Operand::String(s.clone()),
         Value::Object(map) => match map.get("__type").and_then(Value::as_str) {
-            Some("Date") => match map.get("iso").and_then(Value::as_str).and_then(parse_iso_ms) {
+            Some("Date") => match map.get("iso").and_then(Value::as_str).and_then(millis_from_iso) {
                 Some(ms) => Operand::Date(ms),
                 None => return invalid(format!("invalid Date {value}: needs an ISO-8601 \"iso\"")),
             },
@@ -1099,7 +1101,7 @@ fn date_of(map: &Map<String, Value>) -> Option<i64> {
     if map.get("__type")?.as_str()? != "Date" {
         return None;
     }
-    parse_iso_ms(map.get("iso")?.as_str()?)
+    millis_from_iso(map.get("iso")?.as_str()?)
 }
 
 /// The instant a stored value denotes: a Parse Date, or a bare ISO string on the
@@ -1107,7 +1109,7 @@ fn date_of(map: &Map<String, Value>) -> Option<i64> {
 fn instant_of(value: &Value, date_field: bool) -> Option<i64> {
     match value {
         Value::Object(map) => date_of(map),
-        Value::String(s) if date_field => parse_iso_ms(s),
+        Value::String(s) if date_field => millis_from_iso(s),
         _ => None,
     }
 }
@@ -1148,115 +1150,6 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
-/// Parses ISO-8601 as Parse and JavaScript write it — `YYYY-MM-DD`, optionally followed by
-/// `THH:MM[:SS[.fff]]` and `Z` or a `±HH[:MM]` offset (no zone means UTC) — into milliseconds
-/// since the Unix epoch. Hand-written so the crate needs no date library; digits beyond
-/// milliseconds are truncated.
-fn parse_iso_ms(text: &str) -> Option<i64> {
-    let bytes = text.as_bytes();
-    let mut pos = 0;
-    let year = digits(bytes, &mut pos, 4)?;
-    expect(bytes, &mut pos, b'-')?;
-    let month = digits(bytes, &mut pos, 2)?;
-    expect(bytes, &mut pos, b'-')?;
-    let day = digits(bytes, &mut pos, 2)?;
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
-    let mut ms = days_from_civil(year, month, day) * 86_400_000;
-    if pos == bytes.len() {
-        return Some(ms);
-    }
-    if !matches!(bytes[pos], b'T' | b't' | b' ') {
-        return None;
-    }
-    pos += 1;
-    let hour = digits(bytes, &mut pos, 2)?;
-    expect(bytes, &mut pos, b':')?;
-    let minute = digits(bytes, &mut pos, 2)?;
-    let second = if bytes.get(pos) == Some(&b':') {
-        pos += 1;
-        digits(bytes, &mut pos, 2)?
-    } else {
-        0
-    };
-    if hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    let mut millis = 0;
-    if bytes.get(pos) == Some(&b'.') {
-        pos += 1;
-        let start = pos;
-        while let Some(digit) = bytes.get(pos).filter(|b| b.is_ascii_digit()) {
-            if pos - start < 3 {
-                millis = millis * 10 + i64::from(digit - b'0');
-            }
-            pos += 1;
-        }
-        let count = pos - start;
-        if count == 0 {
-            return None;
-        }
-        for _ in count..3 {
-            millis *= 10;
-        }
-    }
-    ms += ((hour * 60 + minute) * 60 + second) * 1000 + millis;
-    match bytes.get(pos) {
-        None => Some(ms),
-        Some(b'Z' | b'z') if pos + 1 == bytes.len() => Some(ms),
-        Some(&sign @ (b'+' | b'-')) => {
-            pos += 1;
-            let offset_hours = digits(bytes, &mut pos, 2)?;
-            if bytes.get(pos) == Some(&b':') {
-                pos += 1;
-            }
-            let offset_minutes = if pos < bytes.len() { digits(bytes, &mut pos, 2)? } else { 0 };
-            if pos != bytes.len() || offset_hours > 23 || offset_minutes > 59 {
-                return None;
-            }
-            let offset = (offset_hours * 60 + offset_minutes) * 60_000;
-            Some(if sign == b'+' { ms - offset } else { ms + offset })
-        }
-        _ => None,
-    }
-}
-
-fn digits(bytes: &[u8], pos: &mut usize, count: usize) -> Option<i64> {
-    let slice = bytes.get(*pos..*pos + count)?;
-    let mut value = 0;
-    for &byte in slice {
-        if !byte.is_ascii_digit() {
-            return None;
-        }
-        value = value * 10 + i64::from(byte - b'0');
-    }
-    *pos += count;
-    Some(value)
-}
-
-fn expect(bytes: &[u8], pos: &mut usize, byte: u8) -> Option<()> {
-    (bytes.get(*pos) == Some(&byte)).then(|| *pos += 1)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -1411,7 +1304,7 @@ fn sortable(value: Option<&Value>, date_field: bool) -> Sortable<'_> {
         None | Some(Value::Null) => Sortable::Null,
         Some(Value::Bool(b)) => Sortable::Bool(*b),
         Some(Value::Number(n)) => Sortable::Number(n.as_f64().unwrap_or(0.0)),
-        Some(Value::String(s)) if date_field => match parse_iso_ms(s) {
+        Some(Value::String(s)) if date_field => match millis_from_iso(s) {
             Some(ms) => Sortable::Date(ms),
             None => Sortable::Text(s, None),
         },
@@ -2501,45 +2394,6 @@ mod tests {
             Value::Object(project_keys(&with_acl, "nope,,")),
             json!({"objectId": "x", "ACL": {"*": {"read": true}}})
         );
-    }
-
-    #[test]
-    fn iso_dates() {
-        let cases = [
-            ("1970-01-01T00:00:00.000Z", Some(0)),
-            ("1970-01-01", Some(0)),
-            ("2015-03-24T20:19:00.542Z", Some(1_427_228_340_542)),
-            ("2015-03-24T20:19:00.5Z", Some(1_427_228_340_500)),
-            ("2015-03-24T20:19:00.54299Z", Some(1_427_228_340_542)),
-            ("2015-03-24T20:19:00.542", Some(1_427_228_340_542)),
-            ("2015-03-24T22:19:00.542+02:00", Some(1_427_228_340_542)),
-            ("2015-03-24T18:19:00.542-0200", Some(1_427_228_340_542)),
-            ("2015-03-24T20:19Z", Some(1_427_228_340_000)),
-            ("2015-03-24 20:19:00.542Z", Some(1_427_228_340_542)),
-            ("1990-05-01T00:00:00Z", Some(641_520_000_000)),
-            ("1900-02-28T23:59:59Z", Some(-2_203_891_201_000)),
-            ("2000-02-29T12:00:00Z", Some(951_825_600_000)),
-            ("1969-12-31T23:59:59.999Z", Some(-1)),
-            ("2015-02-29T00:00:00Z", None),
-            ("1900-02-29", None),
-            ("2015-13-01", None),
-            ("2015-00-01", None),
-            ("2015-01-32", None),
-            ("2015-01-01T24:00:00Z", None),
-            ("2015-01-01T00:60:00Z", None),
-            ("2015-01-01T00:00:60Z", None),
-            ("2015-01-01T00:00:00.Z", None),
-            ("2015-01-01T00:00:00ZZ", None),
-            ("2015-01-01T00:00:00+2", None),
-            ("2015-01-01X", None),
-            ("15-01-01", None),
-            ("", None),
-            ("not a date", None),
-            ("2015-01-01T00:00:00Zé", None),
-        ];
-        for (text, expected) in cases {
-            assert_eq!(parse_iso_ms(text), expected, "{text:?}");
-        }
     }
 
     #[test]
