@@ -9,7 +9,7 @@ setup:
 
 # Builds and serves the example app in cloud/ on http://127.0.0.1:1337/parse
 serve: setup
-	cargo run --release -- serve ./cloud --app-id $(APP_ID) --master-key $(MASTER_KEY)
+	cargo run --release -- serve ./cloud --app-id $(APP_ID) --master-key $(MASTER_KEY) --allow-client-class-creation
 
 # Unit tests, integration tests (real server on port 0) and the official Parse JS SDK tests.
 test: setup

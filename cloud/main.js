@@ -24,3 +24,11 @@ Parse.Cloud.define('average', function (request, response) {
 Parse.Cloud.define('serverTime', async function () {
   return { now: new Date() };
 });
+
+require('./reviews');
+
+// Calls another HTTP service and answers its status: Parse.Cloud.httpRequest.
+Parse.Cloud.define('fetchStatus', async function (request) {
+  var response = await Parse.Cloud.httpRequest({ url: request.params.url });
+  return response.status;
+});

@@ -259,19 +259,14 @@
       checkHandler("job", name, handler);
       jobs.set(name, handler);
     },
-    /** Calls another cloud function in-process, as the same caller. */
+    /**
+     * Calls a cloud function as the same caller, through the server's handler registry, so
+     * a webhook registered for the name wins here too (as Parse Server's REST call does).
+     */
     run(name, params, options) {
-      const handler = functions.get(name);
-      if (!handler) {
-        return Promise.reject(new ParseError(ParseError.SCRIPT_FAILED, 'Invalid function: "' + name + '"'));
-      }
-      const master = !!(options && options.useMasterKey) || current.master;
-      return Promise.resolve()
-        .then(() => invoke(handler, functionRequest(name, { params: encode(params || {}), master })))
-        .then(undefined, (thrown) => {
-          const { code, error } = toParseError(thrown);
-          throw new ParseError(code, error);
-        });
+      return internals.sdk
+        .request("POST", "functions/" + name, encode(params || {}), options)
+        .then((answer) => decode(answer.result));
     },
     /** Parse.com: later data calls of the current request use the master key. */
     useMasterKey() {

@@ -169,7 +169,7 @@ pub async fn create(api: &Arc<Api>, ctx: &Ctx, functions: bool, body: Map<String
         return Err(master_required());
     }
     let hook = declared(&body, functions)?;
-    let url = checked_url(api, &body)?;
+    let url = checked_url(api, &body).await?;
     if stored(&api.db)?.iter().any(|h| hook.matches(h)) {
         return Err(hook_error(format!("{} already exists", hook.describe())));
     }
@@ -198,7 +198,7 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, hook: Hook, body: Map<String, Val
     let existing = existing.ok_or_else(|| hook_error(format!("no {} is defined", hook.describe())))?;
     let id = existing.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
     let delete = body.get("__op").and_then(Value::as_str) == Some("Delete");
-    let url = if delete { None } else { Some(checked_url(api, &body)?) };
+    let url = if delete { None } else { Some(checked_url(api, &body).await?) };
     {
         let (api, url) = (api.clone(), url.clone());
         blocking(move || {
@@ -222,8 +222,9 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, hook: Hook, body: Map<String, Val
     })
 }
 
-fn checked_url(api: &Api, body: &Map<String, Value>) -> Result<String, ParseError> {
+/// The body's URL, if it is one a webhook may have (https with a trusted certificate).
+async fn checked_url(api: &Api, body: &Map<String, Value>) -> Result<String, ParseError> {
     let url = body.get("url").and_then(Value::as_str).ok_or_else(|| hook_error("invalid hook declaration: url is required"))?;
-    api.webhooks.check_url(url).map_err(|e| hook_error(e.to_string()))?;
+    api.webhooks.check_certificate(url).await.map_err(|e| hook_error(e.to_string()))?;
     Ok(url.to_string())
 }

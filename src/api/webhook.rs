@@ -15,13 +15,14 @@ pub fn function_payload(api: &Api, ctx: &Ctx, name: &str, params: Value) -> Valu
     payload
 }
 
-/// `{master, user, installationId, triggerName, object, original?}`.
+/// `{master, user, installationId, triggerName, object, original?}`; `user` is left out when
+/// the master key was used, as for functions.
 pub fn trigger_payload(api: &Api, ctx: &Ctx, trigger: &str, object: Value, original: Option<Value>) -> Value {
     let mut payload = json!({ "master": ctx.master, "triggerName": trigger, "object": object });
     if let Some(original) = original {
         payload["original"] = original;
     }
-    add_caller(api, ctx, &mut payload, true);
+    add_caller(api, ctx, &mut payload, !ctx.master);
     payload
 }
 

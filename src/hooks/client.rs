@@ -10,9 +10,11 @@
 use std::error::Error as _;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
+use rustls::pki_types::pem::PemObject;
 use reqwest::{redirect, Certificate, StatusCode, Url};
 use serde_json::Value;
 
@@ -70,6 +72,8 @@ impl fmt::Debug for WebhookSettings {
 #[derive(Debug, Clone)]
 pub struct WebhookClient {
     http: reqwest::Client,
+    /// The same trust as `http`, for the handshake-only certificate check at registration.
+    tls: Arc<rustls::ClientConfig>,
     timeout: Duration,
     allow_insecure: bool,
 }
@@ -98,6 +102,9 @@ pub enum WebhookError {
     /// No answer at all: connection refused, DNS, TLS (including an untrusted certificate).
     #[error("{0}")]
     Transport(String),
+    /// The webhook's certificate is not one cloudrt trusts (found at registration).
+    #[error("the webhook's certificate is not trusted: {0}")]
+    UntrustedCertificate(String),
     /// An answer that breaks the webhook contract: non-2xx status, not JSON, or neither
     /// `success` nor `error`.
     #[error("{0}")]
@@ -133,11 +140,23 @@ impl WebhookClient {
             .redirect(redirect::Policy::none())
             .timeout(settings.timeout)
             .danger_accept_invalid_certs(settings.allow_insecure);
+        let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
         if let Some(path) = &settings.ca_file {
             for certificate in read_ca_file(path)? {
                 builder = builder.add_root_certificate(certificate);
             }
+            // read_ca_file has checked the file; the same certificates go to the TLS check.
+            let pem = std::fs::read(path).map_err(|err| WebhookError::CaFile(format!("{}: {err}", path.display())))?;
+            for der in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+                let der = der.map_err(|err| WebhookError::CaFile(format!("{}: {err}", path.display())))?;
+                roots.add(der).map_err(|err| WebhookError::CaFile(format!("{}: {err}", path.display())))?;
+            }
         }
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|err| WebhookError::Transport(format!("cannot set up TLS: {err}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
         let http = builder.build().map_err(|err| match &settings.ca_file {
             // Certificates are only decoded from DER here, so a broken one shows up at build.
             Some(path) => WebhookError::CaFile(format!("{}: {}", path.display(), describe(&err))),
@@ -148,9 +167,36 @@ impl WebhookClient {
         })?;
         Ok(WebhookClient {
             http,
+            tls: Arc::new(tls),
             timeout: settings.timeout,
             allow_insecure: settings.allow_insecure,
         })
+    }
+
+    /// Registration-time check of an `https://` webhook's certificate, by a TLS handshake alone
+    /// (no HTTP request reaches the webhook). A certificate we do not trust (self-signed, an
+    /// unknown CA, another host's) is refused now rather than on every call; a server that
+    /// cannot be reached now is accepted, since it may simply not be up yet.
+    pub async fn check_certificate(&self, url: &str) -> Result<(), WebhookError> {
+        self.check_url(url)?;
+        let parsed = Url::parse(url).map_err(|err| WebhookError::InvalidUrl(format!("{url:?}: {err}")))?;
+        let (Some(host), Some(port)) = (parsed.host_str(), parsed.port_or_known_default()) else {
+            return Err(WebhookError::InvalidUrl(format!("{url:?}: no host")));
+        };
+        if self.allow_insecure || parsed.scheme() != "https" {
+            return Ok(());
+        }
+        let name = rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
+            .map_err(|err| WebhookError::InvalidUrl(format!("{url:?}: {err}")))?;
+        let limit = self.timeout.min(Duration::from_secs(5));
+        let Ok(Ok(tcp)) = tokio::time::timeout(limit, tokio::net::TcpStream::connect((host, port))).await else {
+            return Ok(());
+        };
+        let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
+        match tokio::time::timeout(limit, connector.connect(name, tcp)).await {
+            Ok(Err(err)) => Err(WebhookError::UntrustedCertificate(format!("webhook {url}: {err}"))),
+            Ok(Ok(_)) | Err(_) => Ok(()),
+        }
     }
 
     /// Registration-time check: an absolute http(s) URL with a host, and HTTPS unless insecure
