@@ -318,7 +318,9 @@ impl Database {
             }
             natural(a, b)
         };
-        if wanted < matches.len() && wanted > 0 {
+        if wanted == 0 {
+            matches.clear();
+        } else if wanted < matches.len() {
             matches.select_nth_unstable_by(wanted - 1, compare);
             matches.truncate(wanted);
         }
@@ -631,15 +633,15 @@ fn query_error(error: super::query::QueryError) -> DataError {
     DataError::new(DataError::INVALID_QUERY, error.to_string())
 }
 
-/// Default order when none is asked for: oldest first, as MongoDB's natural order.
+/// Default order when none is asked for: oldest first, as MongoDB's natural order. Runs for
+/// every comparison of a sort, so it borrows instead of allocating.
 fn natural(a: &Map<String, Value>, b: &Map<String, Value>) -> Ordering {
-    let key = |o: &Map<String, Value>| {
-        (
-            o.get("createdAt").and_then(Value::as_str).unwrap_or("").to_string(),
-            o.get("objectId").and_then(Value::as_str).unwrap_or("").to_string(),
-        )
-    };
-    key(a).cmp(&key(b))
+    fn field<'a>(object: &'a Map<String, Value>, key: &str) -> &'a str {
+        object.get(key).and_then(Value::as_str).unwrap_or("")
+    }
+    field(a, "createdAt")
+        .cmp(field(b, "createdAt"))
+        .then_with(|| field(a, "objectId").cmp(field(b, "objectId")))
 }
 
 /// A client's body as it will be applied: server-kept fields dropped, the ACL validated and
