@@ -337,3 +337,42 @@ async fn acls_guard_reads_and_writes() {
     let (status, answer) = server.request("POST", "/classes/Note", Some(json!({"ACL": "nope"})), &as_alice).await;
     assert_eq!((status, answer["code"].clone()), (400, json!(123)), "{answer}");
 }
+
+#[tokio::test]
+async fn parse_config_get_and_update() {
+    let server = Server::start("basics", &[]);
+    let (status, config) = server.request("GET", "/config", None, &[]).await;
+    assert_eq!((status, config), (200, json!({"params": {}})));
+    let (status, answer) = server.request("PUT", "/config", Some(json!({"params": {"a": 1}})), &[]).await;
+    assert_eq!((status, answer["code"].clone()), (403, json!(119)), "master key only");
+    let update = json!({"params": {"welcome": "hi", "limit": 5, "secret": "s3"}, "masterKeyOnly": {"secret": true}});
+    let (status, answer) = server.master("PUT", "/config", Some(update)).await;
+    assert_eq!((status, answer), (200, json!({"result": true})));
+    let (_, config) = server.request("GET", "/config", None, &[]).await;
+    assert_eq!(config, json!({"params": {"welcome": "hi", "limit": 5}}));
+    let (_, config) = server.master("GET", "/config", None).await;
+    assert_eq!(config["params"]["secret"], json!("s3"));
+    assert_eq!(config["masterKeyOnly"], json!({"secret": true}));
+    server.master("PUT", "/config", Some(json!({"params": {"welcome": {"__op": "Delete"}, "limit": 6}}))).await;
+    let (_, config) = server.request("GET", "/config", None, &[]).await;
+    assert_eq!(config, json!({"params": {"limit": 6}}));
+    let (status, answer) = server.master("PUT", "/config", Some(json!({"params": 5}))).await;
+    assert_eq!((status, answer["code"].clone()), (400, json!(107)));
+}
+
+#[tokio::test]
+async fn schemas_describe_the_classes() {
+    let server = Server::start("basics", &[]);
+    create(&server, "Typed", json!({"n": 1, "when": {"__type": "Date", "iso": "2020-01-01T00:00:00.000Z"}})).await;
+    let (status, _) = server.request("GET", "/schemas", None, &[]).await;
+    assert_eq!(status, 403);
+    let (status, schema) = server.master("GET", "/schemas/Typed", None).await;
+    assert_eq!(status, 200, "{schema}");
+    assert_eq!(schema["fields"]["n"], json!({"type": "Number"}));
+    assert_eq!(schema["fields"]["when"], json!({"type": "Date"}));
+    assert_eq!(schema["fields"]["objectId"], json!({"type": "String"}));
+    let (_, all) = server.master("GET", "/schemas", None).await;
+    assert!(all["results"].as_array().unwrap().iter().any(|s| s["className"] == json!("Typed")));
+    let (status, answer) = server.master("GET", "/schemas/Nope", None).await;
+    assert_eq!((status, answer["code"].clone()), (400, json!(103)));
+}

@@ -4,11 +4,13 @@
 
 mod batch;
 mod classes;
+mod config;
 mod functions;
 pub mod hooks;
 mod host;
 pub mod jobs;
 mod pipeline;
+mod schemas;
 pub mod schedules;
 mod users;
 mod webhook;
@@ -112,6 +114,10 @@ pub async fn dispatch(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, para
     match (method, segments.as_slice()) {
         ("POST" | "GET", ["functions", name]) => functions::run(api, ctx, name, params).await,
         ("POST", ["batch"]) => batch::run(api, ctx, params).await,
+        ("GET", ["config"]) => config::get(api, ctx),
+        ("GET", ["schemas"]) => schemas::list(api, ctx),
+        ("GET", ["schemas", class]) => schemas::get(api, ctx, class),
+        ("PUT", ["config"]) => config::update(api, ctx, params).await,
         ("GET", ["hooks", "functions"]) => hooks::list(api, ctx, true),
         ("GET", ["hooks", "triggers"]) => hooks::list(api, ctx, false),
         ("GET", ["hooks", "functions", name]) => hooks::get(api, ctx, Hook::Function(name.to_string())),

@@ -256,6 +256,14 @@ impl Database {
         self.schemas.read().unwrap_or_else(|p| p.into_inner()).contains_key(class)
     }
 
+    /// Every class's schema in the schema API's form (`{className, fields, …}`), by name.
+    pub fn schemas(&self) -> Vec<Value> {
+        let schemas = self.schemas.read().unwrap_or_else(|p| p.into_inner());
+        let mut names: Vec<&String> = schemas.keys().collect();
+        names.sort();
+        names.into_iter().map(|name| schemas[name].to_json()).collect()
+    }
+
     /// One object by id, if `access` may read it (101 otherwise, as Parse does).
     pub fn get(&self, access: &Access, class: &str, id: &str, include: &[String], keys: Option<&str>) -> Result<Map<String, Value>, DataError> {
         validate_class_name(class)?;

@@ -1,0 +1,69 @@
+//! `{mount}/config`: Parse Config, the app-wide parameters `Parse.Config.get()` reads.
+//! Stored as the one `_GlobalConfig` object (id "1"), as Parse Server keeps it; `PUT` with the
+//! master key merges `params` (a `{"__op":"Delete"}` value removes one) and `masterKeyOnly`.
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use super::{blocking, jobs::master_required, Api, Ctx, Reply};
+use crate::data::{Access, DataError};
+use crate::error::{ErrorCode, ParseError};
+
+const GLOBAL_CONFIG: &str = "_GlobalConfig";
+const ID: &str = "1";
+
+/// `GET /config`: every parameter; those marked master-key-only only with the master key.
+pub fn get(api: &Arc<Api>, ctx: &Ctx) -> Result<Reply, ParseError> {
+    let stored = api.db.store().get(GLOBAL_CONFIG, ID).map_err(|e| ParseError::new(ErrorCode(1), e.to_string()))?;
+    let field = |key: &str| stored.as_ref().and_then(|c| c.get(key)).and_then(Value::as_object).cloned().unwrap_or_default();
+    let (mut params, master_only) = (field("params"), field("masterKeyOnly"));
+    if ctx.master {
+        return Ok(Reply::json(&json!({ "params": params, "masterKeyOnly": master_only })));
+    }
+    params.retain(|key, _| master_only.get(key) != Some(&Value::Bool(true)));
+    Ok(Reply::json(&json!({ "params": params })))
+}
+
+/// `PUT /config` (master key): `{"params": {...}, "masterKeyOnly": {...}}` → `{"result": true}`.
+pub async fn update(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Result<Reply, ParseError> {
+    if !ctx.master {
+        return Err(master_required());
+    }
+    let object = |key: &str| match body.get(key) {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map.clone()),
+        Some(_) => Err(ParseError::new(ErrorCode::INVALID_JSON, format!("{key} must be an object"))),
+    };
+    let (changes, master_only) = (object("params")?, object("masterKeyOnly")?);
+    let api = api.clone();
+    blocking(move || {
+        let current = api.db.store().get(GLOBAL_CONFIG, ID).map_err(|e| DataError::new(1, e.to_string()))?;
+        let field = |key: &str| current.as_ref().and_then(|c| c.get(key)).and_then(Value::as_object).cloned().unwrap_or_default();
+        let (mut params, mut flags) = (field("params"), field("masterKeyOnly"));
+        for (key, value) in changes {
+            if value.get("__op").and_then(Value::as_str) == Some("Delete") {
+                params.remove(&key);
+                flags.remove(&key);
+            } else {
+                params.insert(key, value);
+            }
+        }
+        flags.extend(master_only);
+        let mut write = Map::new();
+        write.insert("params".into(), Value::Object(params));
+        write.insert("masterKeyOnly".into(), Value::Object(flags));
+        let prepared = match current {
+            Some(_) => api.db.prepare_update(&Access::master(), GLOBAL_CONFIG, ID, write)?,
+            None => {
+                write.insert("ACL".into(), json!({}));
+                let mut prepared = api.db.prepare_create(&Access::master(), GLOBAL_CONFIG, write)?;
+                prepared.assign_id(ID.to_string());
+                prepared
+            }
+        };
+        api.db.commit(prepared)?;
+        Ok(Reply::json(&json!({ "result": true })))
+    })
+    .await
+}
