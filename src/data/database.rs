@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::acl::{self, Acl, Principal};
 use super::ids;
+use super::index::{Indexes, NATURAL};
 use super::ops::{apply_update, RelationChanges};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
 use super::schema::{validate_class_name, ClassSchema, DataError};
@@ -215,6 +216,7 @@ pub struct Database {
     /// Serialises schema changes so two first writes of a field cannot disagree on its type.
     schema_writes: Mutex<()>,
     stripes: Vec<Mutex<()>>,
+    indexes: Indexes,
     settings: DataSettings,
 }
 
@@ -239,6 +241,7 @@ impl Database {
             schemas: RwLock::new(schemas),
             schema_writes: Mutex::new(()),
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            indexes: Indexes::default(),
             settings,
         })
     }
@@ -303,6 +306,9 @@ impl Database {
         let order = Order::parse(options.order.as_deref().unwrap_or("")).map_err(query_error)?;
         let limit = options.limit.unwrap_or(100).min(self.settings.max_limit);
 
+        if let Some(page) = self.walk_index(access, class, &query, &order, options, limit)? {
+            return self.finish_page(access, class, page, options, limit).map(|results| (results, None));
+        }
         let candidates = match query.object_id_equality() {
             Some(id) => self.store.get(class, id).map_err(store_error)?.into_iter().collect(),
             None => self.store.scan(class).map_err(store_error)?,
@@ -333,14 +339,62 @@ impl Database {
             matches.truncate(wanted);
         }
         matches.sort_by(compare);
-        let page: Vec<Map<String, Value>> = matches
-            .iter()
-            .skip(options.skip)
-            .take(limit)
-            .map(|object| self.present(access, class, object))
-            .collect();
-        let mut results = Vec::with_capacity(page.len());
-        for mut object in page {
+        Ok((self.finish_page(access, class, matches, options, limit)?, count))
+    }
+
+    /// A query served by an ordered index: the class walked in the asked order (or the natural
+    /// one) until the page is full. None when no index applies (a count, a geo or id query, an
+    /// order on several fields, or a field an index cannot order): the caller scans instead.
+    fn walk_index(
+        &self,
+        access: &Access,
+        class: &str,
+        query: &Query,
+        order: &Order,
+        options: &FindOptions,
+        limit: usize,
+    ) -> Result<Option<Vec<Arc<Map<String, Value>>>>, DataError> {
+        if options.count || query.near_sphere().is_some() || query.object_id_equality().is_some() {
+            return Ok(None);
+        }
+        let (field, descending) = match order.single_field() {
+            Some(single) => single,
+            None if order.is_empty() => (NATURAL, false),
+            None => return Ok(None),
+        };
+        let wanted = options.skip.saturating_add(limit);
+        let mut page = Vec::new();
+        if wanted == 0 {
+            return Ok(Some(page));
+        }
+        let mut failure = None;
+        let served = self.indexes.walk(class, field, descending, || self.store.scan(class), |id| {
+            match self.store.get(class, id) {
+                Ok(Some(object)) if access.can_read(&object) && query.matches(&object) => page.push(object),
+                Ok(_) => {}
+                Err(error) => failure = Some(error),
+            }
+            failure.is_none() && page.len() < wanted
+        });
+        if let Some(error) = failure {
+            return Err(store_error(error));
+        }
+        Ok(served.map_err(store_error)?.then_some(page))
+    }
+
+    /// The asked page of ordered matches, as the reader may see it: `skip`/`limit`, hidden
+    /// fields removed, `include`d pointers, `keys` and `excludeKeys`.
+    fn finish_page(
+        &self,
+        access: &Access,
+        class: &str,
+        matches: Vec<Arc<Map<String, Value>>>,
+        options: &FindOptions,
+        limit: usize,
+    ) -> Result<Vec<Map<String, Value>>, DataError> {
+        let mut results = Vec::with_capacity(limit.min(matches.len()));
+        for stored in matches.iter().skip(options.skip).take(limit) {
+            let mut object = self.present(access, class, stored);
             self.include(access, &mut object, &options.include)?;
             if let Some(keys) = &options.keys {
                 object = project_keys(&object, keys);
@@ -352,7 +406,7 @@ impl Database {
             }
             results.push(object);
         }
-        Ok((results, count))
+        Ok(results)
     }
 
     fn resolve_subqueries(&self, access: &Access, query: &mut Query) -> Result<(), DataError> {
@@ -523,8 +577,12 @@ impl Database {
                 object.extend(prepared.internal.clone());
                 object.insert("objectId".into(), Value::String(id.clone()));
                 object.insert("updatedAt".into(), Value::String(now.clone()));
+                let mut index = self.indexes.write(class);
                 match self.store.update(class, id, object.clone(), Some(&current)) {
-                    Ok(()) => (object, relations),
+                    Ok(()) => {
+                        index.changed(Some(&current), Some(&object));
+                        (object, relations)
+                    }
                     Err(StoreError::NotFound) => return Err(not_found()),
                     Err(error) => return Err(store_error(error)),
                 }
@@ -579,8 +637,12 @@ impl Database {
         loop {
             let id = assigned.take().unwrap_or_else(ids::new_object_id);
             object.insert("objectId".into(), Value::String(id.clone()));
+            let mut index = self.indexes.write(class);
             match self.store.insert(class, &id, object.clone()) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    index.changed(None, Some(object));
+                    return Ok(());
+                }
                 Err(StoreError::Duplicate) => continue,
                 Err(error) => return Err(store_error(error)),
             }
@@ -599,8 +661,13 @@ impl Database {
 
     /// Deletes an object checked by [`prepare_delete`](Self::prepare_delete). Durable when it returns.
     pub fn delete(&self, class: &str, id: &str) -> Result<(), DataError> {
+        let mut index = self.indexes.write(class);
         match self.store.delete(class, id) {
-            Ok(Some(_)) => self.sync(),
+            Ok(Some(old)) => {
+                index.changed(Some(&old), None);
+                drop(index);
+                self.sync()
+            }
             Ok(None) | Err(StoreError::NotFound) => Err(not_found()),
             Err(error) => Err(store_error(error)),
         }

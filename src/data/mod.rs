@@ -3,6 +3,7 @@
 
 pub mod acl;
 mod database;
+mod index;
 pub mod ids;
 pub mod ops;
 pub mod query;

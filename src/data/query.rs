@@ -1244,6 +1244,14 @@ impl Order {
             .map(Order)
     }
 
+    /// The field and direction when the order is one top-level field (what an index can serve).
+    pub fn single_field(&self) -> Option<(&str, bool)> {
+        match self.0.as_slice() {
+            [key] if key.path.len() == 1 && key.path[0].index.is_none() => Some((key.path[0].name.as_str(), key.descending)),
+            _ => None,
+        }
+    }
+
     /// True when there is nothing to sort by, e.g. so the caller can fall back to `$nearSphere`
     /// distance order as Parse Server does.
     pub fn is_empty(&self) -> bool {
