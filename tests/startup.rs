@@ -43,3 +43,13 @@ fn version_and_help_work() {
         assert!(help.contains(flag), "{flag} missing from help");
     }
 }
+
+#[test]
+fn a_second_server_on_the_same_data_refuses_to_start() {
+    let first = Server::start("basics", &[]);
+    let second = Server::try_start_in(&fixture("basics"), first.data_dir.clone(), &[]);
+    let exited = second.err().expect("two servers on one data directory");
+    assert_eq!(exited.code, Some(1));
+    assert!(exited.stderr.contains("a second cloudrt is using data directory"), "{}", exited.stderr);
+    assert!(first.data_dir.exists(), "the first server's data is untouched");
+}

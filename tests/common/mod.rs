@@ -48,7 +48,9 @@ impl Server {
             std::process::id(),
             NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
         ));
-        Server::try_start_in(cloud_dir, data_dir, extra)
+        Server::try_start_in(cloud_dir, data_dir.clone(), extra).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&data_dir);
+        })
     }
 
     /// Kills the server (as `kill -9` would) and starts a new one on the same data.
@@ -59,7 +61,7 @@ impl Server {
         Server::try_start_in(&fixture(fixture_name), data_dir, extra).unwrap_or_else(|e| panic!("restart failed: {e:?}"))
     }
 
-    fn try_start_in(cloud_dir: &std::path::Path, data_dir: PathBuf, extra: &[&str]) -> Result<Server, Exited> {
+    pub fn try_start_in(cloud_dir: &std::path::Path, data_dir: PathBuf, extra: &[&str]) -> Result<Server, Exited> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cloudrt"))
             .arg("serve")
             .arg(cloud_dir)
@@ -89,7 +91,6 @@ impl Server {
             line.clear();
             if stdout.read_line(&mut line).unwrap_or(0) == 0 {
                 let status = child.wait().expect("wait for cloudrt");
-                let _ = std::fs::remove_dir_all(&data_dir);
                 std::thread::sleep(Duration::from_millis(50));
                 return Err(Exited { code: status.code(), stdout: printed, stderr: log.lock().unwrap().clone() });
             }
