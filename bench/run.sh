@@ -9,6 +9,8 @@
 #   3. get by id        GET  /parse/classes/BenchItem/<one id>
 #   4. query            GET  /parse/classes/BenchRow?where={"group":"g3","score":{"$gte":5000}}&order=-score&limit=10
 #                       over 10,000 seeded BenchRow objects (score 0..9999, group g0..g9)
+#   5. httpRequest      an upstream cloudrt's /health directly, then POST /parse/functions/fetchStatus
+#                       (one Parse.Cloud.httpRequest to that upstream per call)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
@@ -126,4 +128,34 @@ if scores != expected:
 ' || die "the benchmark query answers wrongly"
 run "query 10 of $ROWS (where group+score, order -score, limit 10)" bench/get.lua "/parse/classes/BenchRow?$QUERY"
 
-echo "== server memory: $(grep -E 'VmHWM|VmRSS' "/proc/$SERVER/status" | tr -s ' \t\n' ' ')"
+MEMORY="$(grep -E 'VmHWM|VmRSS' "/proc/$SERVER/status" | tr -s ' \t\n' ' ')"
+
+# Parse.Cloud.httpRequest: an upstream cloudrt (its /health answers without JavaScript) is
+# called directly, then through the example app's fetchStatus function; the difference is
+# what one httpRequest costs inside a cloud function.
+UPSTREAM_DIR="$(mktemp -d -t cloudrt-upstream.XXXXXX)"
+./target/release/cloudrt serve ./cloud --port 0 --app-id upstream --master-key upstream-master --workers 1 \
+  --data-dir "$UPSTREAM_DIR" >"$UPSTREAM_DIR.log" 2>&1 &
+UPSTREAM=$!
+UPSTREAM_URL=""
+for _ in $(seq 1 200); do
+  UPSTREAM_URL="$(sed -n 's/^cloudrt: listening on //p' "$UPSTREAM_DIR.log" | head -1)"
+  [[ -n "$UPSTREAM_URL" ]] && curl -sf "$UPSTREAM_URL/health" >/dev/null && break
+  sleep 0.05
+done
+[[ -n "$UPSTREAM_URL" ]] || die "the upstream server did not start"
+FETCH_LUA="$UPSTREAM_DIR.lua"
+cat >"$FETCH_LUA" <<LUA
+wrk.method = "POST"
+wrk.body = '{"url":"$UPSTREAM_URL/health"}'
+wrk.headers["X-Parse-Application-Id"] = "$APP_ID"
+wrk.headers["Content-Type"] = "application/json"
+LUA
+echo "== upstream directly: wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency '$UPSTREAM_URL/health'"
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$UPSTREAM_URL/health" | grep -E "Requests/sec| 50%| 99%|Non-2xx" | sed 's/^ */  /'
+run "one httpRequest per call (fetchStatus -> upstream /health)" "$FETCH_LUA" /parse/functions/fetchStatus
+kill "$UPSTREAM" 2>/dev/null || true
+wait "$UPSTREAM" 2>/dev/null || true
+rm -rf "$UPSTREAM_DIR" "$UPSTREAM_DIR.log" "$FETCH_LUA"
+
+echo "== server memory (before the httpRequest run): $MEMORY"
