@@ -88,6 +88,10 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOUDRT_ALLOW_INSECURE_WEBHOOKS")]
     pub allow_insecure_webhooks: bool,
 
+    /// Heap one JavaScript runtime may use, in MB; a call past it is stopped with an error.
+    #[arg(long, env = "CLOUDRT_HEAP_LIMIT_MB", default_value_t = 512)]
+    pub heap_limit_mb: usize,
+
     /// Timeout of one `Parse.Cloud.httpRequest`, in seconds (Parse.com: 60).
     #[arg(long, env = "CLOUDRT_HTTP_TIMEOUT", default_value_t = 60.0)]
     pub http_timeout: f64,
@@ -141,6 +145,7 @@ pub struct ServeConfig {
     pub trigger_timeout: Duration,
     pub http_timeout: Duration,
     pub http_max_body: usize,
+    pub heap_limit: usize,
     pub job_timeout: Duration,
     pub webhooks: WebhookSettings,
     pub max_concurrent_jobs: usize,
@@ -217,6 +222,7 @@ impl ServeArgs {
             trigger_timeout,
             http_timeout,
             http_max_body: self.http_max_body,
+            heap_limit: self.heap_limit_mb.clamp(16, 1 << 20) << 20,
             job_timeout,
             webhooks,
             max_concurrent_jobs: self.max_concurrent_jobs,

@@ -101,6 +101,7 @@ fn serve(config: ServeConfig) -> ExitCode {
         max_queue: config.max_queue,
         host: host.clone(),
         http: HttpSettings { timeout: config.http_timeout, max_body: config.http_max_body },
+        heap_limit: config.heap_limit,
     };
     let jobs_config = PoolConfig {
         workers: config.max_concurrent_jobs,

@@ -80,3 +80,16 @@ async fn a_full_queue_answers_155_instead_of_hanging() {
     assert!(codes.contains(&(429, 155)), "{codes:?}");
     assert!(codes.contains(&(400, 124)), "{codes:?}");
 }
+
+#[tokio::test]
+async fn a_heap_bomb_is_stopped_and_the_worker_recovers() {
+    let server = Server::start("deadlines", &["--heap-limit-mb", "64", "--workers", "1", "--function-timeout", "60"]);
+    let (status, body) = server.call("heapBomb", json!({}), &[]).await;
+    assert_eq!((status, body["code"].clone()), (400, json!(141)), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("64 MB"), "{body}");
+    for i in 0..3 {
+        assert_eq!(server.call("quick", json!({"i": i}), &[]).await, (200, json!({"result": i})));
+    }
+    let (status, body) = server.call("heapBomb", json!({}), &[]).await;
+    assert_eq!((status, body["code"].clone()), (400, json!(141)), "the limit holds for the next call too: {body}");
+}

@@ -17,6 +17,8 @@ pub struct PoolConfig {
     /// Filled in by the API layer once it exists; cloud code reaches the data API through it.
     pub host: HostSlot,
     pub http: HttpSettings,
+    /// Heap limit of each runtime, in bytes.
+    pub heap_limit: usize,
 }
 
 /// A handle to the running workers; cheap to clone, shared by every HTTP connection.
@@ -38,6 +40,7 @@ impl Pool {
                 root: config.root.clone(),
                 host: config.host.clone(),
                 http: config.http.clone(),
+                heap_limit: config.heap_limit,
                 inbox: inbox.clone(),
             };
             std::thread::Builder::new()

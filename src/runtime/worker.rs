@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use deno_core::error::JsError;
@@ -32,6 +34,9 @@ pub struct WorkerSetup {
     pub root: ModuleRoot,
     pub host: HostSlot,
     pub http: HttpSettings,
+    /// Heap one runtime may use (`--heap-limit-mb`). Past it the running call is stopped (a heap
+    /// bomb in cloud code must not take the whole server down) and answered with an error.
+    pub heap_limit: usize,
     pub inbox: async_channel::Receiver<Call>,
 }
 
@@ -51,7 +56,7 @@ struct Flight {
 
 /// Thread body: boot, report, then serve calls until the pool is dropped.
 pub fn run(setup: WorkerSetup, ready: std::sync::mpsc::Sender<Result<Handlers, BootError>>) {
-    let WorkerSetup { index, root, host, http, inbox } = setup;
+    let WorkerSetup { index, root, host, http, heap_limit, inbox } = setup;
     let tokio = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -63,8 +68,11 @@ pub fn run(setup: WorkerSetup, ready: std::sync::mpsc::Sender<Result<Handlers, B
         let (nested_queue, nested) = tokio::sync::mpsc::unbounded_channel();
         let mut js = JsRuntime::new(RuntimeOptions {
             extensions: vec![cloudrt::init(root.clone(), host, Invoker::Worker(nested_queue), http)],
+            create_params: Some(v8::CreateParams::default().heap_limits(0, heap_limit)),
             ..Default::default()
         });
+        let out_of_memory = Arc::new(AtomicBool::new(false));
+        guard_heap(&mut js, &out_of_memory);
         let isolate = js.v8_isolate().thread_safe_handle();
         let watchdog = match Watchdog::spawn(isolate, format!("cloudrt-watchdog-{index}")) {
             Ok(w) => w,
@@ -92,7 +100,7 @@ pub fn run(setup: WorkerSetup, ready: std::sync::mpsc::Sender<Result<Handlers, B
         if ready.send(Ok(handlers)).is_err() {
             return;
         }
-        let mut worker = Worker { js, entry, watchdog, nested };
+        let mut worker = Worker { js, entry, watchdog, nested, out_of_memory, heap_limit };
         while let Ok(call) = inbox.recv().await {
             if call.reply.is_closed() {
                 continue;
@@ -181,6 +189,9 @@ struct Worker {
     /// Calls started by this worker's own cloud code (triggers of its saves). Polled with the
     /// task's waker: the ops that send them may finish outside the event loop's poll.
     nested: tokio::sync::mpsc::UnboundedReceiver<Call>,
+    /// Set by the near-heap-limit callback when it stopped the running call.
+    out_of_memory: Arc<AtomicBool>,
+    heap_limit: usize,
 }
 
 impl Worker {
@@ -201,6 +212,18 @@ impl Worker {
         if self.watchdog.disarm() {
             self.js.v8_isolate().cancel_terminate_execution();
         }
+        let outcome = if self.out_of_memory.swap(false, Ordering::SeqCst) {
+            self.js.v8_isolate().cancel_terminate_execution();
+            self.js.remove_near_heap_limit_callback(self.heap_limit);
+            guard_heap(&mut self.js, &self.out_of_memory);
+            self.js.v8_isolate().low_memory_notification();
+            Err(CloudError::Script {
+                code: 141,
+                message: format!("cloud code used more than {} MB of memory and was stopped", self.heap_limit >> 20),
+            })
+        } else {
+            outcome
+        };
         let _ = reply.send(outcome);
         for flight in flights {
             let _ = flight.call.reply.send(Err(CloudError::Engine("the call that started it has ended".into())));
@@ -328,6 +351,17 @@ impl Worker {
         };
         decode_answer(answer)
     }
+}
+
+/// Stops the running call when the heap nears its limit, and flags it.
+fn guard_heap(js: &mut JsRuntime, out_of_memory: &Arc<AtomicBool>) {
+    let (isolate, flag) = (js.v8_isolate().thread_safe_handle(), out_of_memory.clone());
+    js.add_near_heap_limit_callback(move |current, _initial| {
+        flag.store(true, Ordering::SeqCst);
+        isolate.terminate_execution();
+        // Room to unwind the stopped call; the limit is set back when it has ended.
+        current * 2
+    });
 }
 
 fn earliest(flights: &[Flight]) -> Instant {
