@@ -65,6 +65,32 @@ struct Class {
 }
 
 impl SledStore {
+    /// Adds (`member`) or removes related ids of one relation, in one sled batch.
+    fn change_relation(
+        &self,
+        owner_class: &str,
+        owner_id: &str,
+        key: &str,
+        related: &[String],
+        member: bool,
+    ) -> Result<(), StoreError> {
+        let prefix = relation_prefix(owner_class, owner_id, key)?;
+        if related.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for id in related {
+            if member {
+                batch.insert(relation_key(&prefix, id), sled::IVec::default());
+            } else {
+                batch.remove(relation_key(&prefix, id));
+            }
+        }
+        self.relation_tree.apply_batch(batch).map_err(sled_error)?;
+        self.commit.wrote();
+        Ok(())
+    }
+
     /// Opens (creating) the store in `dir`. A second process opening the same dir fails with
     /// [`StoreError::Locked`] at once instead of waiting. Loads every class into memory.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
@@ -213,17 +239,7 @@ impl Store for SledStore {
         key: &str,
         related: &[String],
     ) -> Result<(), StoreError> {
-        let prefix = relation_prefix(owner_class, owner_id, key)?;
-        if related.is_empty() {
-            return Ok(());
-        }
-        let mut batch = sled::Batch::default();
-        for id in related {
-            batch.insert(relation_key(&prefix, id), sled::IVec::default());
-        }
-        self.relation_tree.apply_batch(batch).map_err(sled_error)?;
-        self.commit.wrote();
-        Ok(())
+        self.change_relation(owner_class, owner_id, key, related, true)
     }
 
     fn relation_remove(
@@ -233,17 +249,7 @@ impl Store for SledStore {
         key: &str,
         related: &[String],
     ) -> Result<(), StoreError> {
-        let prefix = relation_prefix(owner_class, owner_id, key)?;
-        if related.is_empty() {
-            return Ok(());
-        }
-        let mut batch = sled::Batch::default();
-        for id in related {
-            batch.remove(relation_key(&prefix, id));
-        }
-        self.relation_tree.apply_batch(batch).map_err(sled_error)?;
-        self.commit.wrote();
-        Ok(())
+        self.change_relation(owner_class, owner_id, key, related, false)
     }
 
     fn related(&self, owner_class: &str, owner_id: &str, key: &str) -> Result<Vec<String>, StoreError> {
