@@ -37,15 +37,7 @@ async fn serve(api: &Arc<Api>, request: HostRequest) -> Result<String, ParseErro
     } else {
         serde_json::from_str(&request.body).map_err(|e| ParseError::new(crate::error::ErrorCode::INVALID_JSON, e.to_string()))?
     };
-    let user = match &auth.session_token {
-        Some(token) => Some(
-            api.accounts
-                .session(&api.db, token)?
-                .map(|(_, user)| user)
-                .ok_or_else(|| ParseError::new(crate::error::ErrorCode(209), "Invalid session token"))?,
-        ),
-        None => None,
-    };
+    let user = api.user_of(auth.session_token.as_deref())?;
     let ctx = Ctx {
         master: auth.master,
         user,

@@ -145,7 +145,7 @@ pub fn fail_interrupted(api: &Api) -> Result<usize, ParseError> {
     Ok(running.len())
 }
 
-fn as_map(value: Value) -> Map<String, Value> {
+pub(super) fn as_map(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,
         _ => Map::new(),

@@ -42,6 +42,15 @@ pub struct Api {
     pub webhooks: WebhookClient,
 }
 
+impl Api {
+    /// The `_User` row a session token stands for; no token, no user; a bad token is 209.
+    pub fn user_of(&self, token: Option<&str>) -> Result<Option<Arc<Map<String, Value>>>, ParseError> {
+        let Some(token) = token else { return Ok(None) };
+        let session = self.accounts.session(&self.db, token)?;
+        Ok(Some(session.map(|(_, user)| user).ok_or_else(users::session_missing)?))
+    }
+}
+
 /// Who is calling and from where, for one API request.
 #[derive(Clone)]
 pub struct Ctx {

@@ -213,8 +213,7 @@ async fn run_due(api: &Arc<Api>) -> Result<(), ParseError> {
         {
             let (api, id) = (api.clone(), id.clone());
             blocking(move || {
-                let fields = update.as_object().cloned().unwrap_or_default();
-                let prepared = api.db.prepare_update(&Access::master(), JOB_SCHEDULE, &id, fields)?;
+                let prepared = api.db.prepare_update(&Access::master(), JOB_SCHEDULE, &id, jobs::as_map(update))?;
                 api.db.commit(prepared)?;
                 Ok(())
             })

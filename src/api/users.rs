@@ -10,7 +10,7 @@ use crate::error::{ErrorCode, ParseError};
 
 pub use crate::data::users::USER;
 
-fn session_missing() -> ParseError {
+pub(super) fn session_missing() -> ParseError {
     ParseError::new(ErrorCode(209), "Invalid session token")
 }
 

@@ -13,7 +13,7 @@ use super::request::ApiRequest;
 use super::response::{self, Body};
 use crate::api::{self, Api, Ctx};
 use crate::auth;
-use crate::error::{ErrorCode, ParseError};
+use crate::error::ParseError;
 
 pub async fn handle(api: &Arc<Api>, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let (method, path) = (request.method().clone(), request.uri().path().to_string());
@@ -48,15 +48,7 @@ pub async fn handle(api: &Arc<Api>, request: Request<Incoming>, peer: SocketAddr
 }
 
 async fn answer(api: &Arc<Api>, request: ApiRequest, caller: auth::Caller) -> Result<api::Reply, ParseError> {
-    let user = match &request.credentials.session_token {
-        Some(token) => Some(
-            api.accounts
-                .session(&api.db, token)?
-                .map(|(_, user)| user)
-                .ok_or_else(|| ParseError::new(ErrorCode(209), "Invalid session token"))?,
-        ),
-        None => None,
-    };
+    let user = api.user_of(request.credentials.session_token.as_deref())?;
     let params = params(&request)?;
     let ctx = Ctx {
         master: caller.master,
