@@ -80,6 +80,10 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOUDRT_WEBHOOK_TIMEOUT", default_value_t = 30.0)]
     pub webhook_timeout: f64,
 
+    /// Largest answer read from a webhook, in bytes; a longer one fails the call.
+    #[arg(long, env = "CLOUDRT_WEBHOOK_MAX_BODY", default_value_t = crate::hooks::client::DEFAULT_MAX_BODY)]
+    pub webhook_max_body: usize,
+
     /// PEM file of CA certificates to trust for webhooks (for private CAs).
     #[arg(long, env = "CLOUDRT_WEBHOOK_CA_FILE")]
     pub webhook_ca_file: Option<PathBuf>,
@@ -130,6 +134,8 @@ pub enum ConfigError {
     NoJobWorkers,
     #[error("--app-id and --master-key must not be empty")]
     EmptyKey,
+    #[error("--{0} must be at least 1")]
+    ZeroLimit(&'static str),
 }
 
 /// Validated settings of a running server.
@@ -190,7 +196,11 @@ impl ServeArgs {
             timeout: positive_seconds(self.webhook_timeout, "webhook-timeout")?,
             allow_insecure: self.allow_insecure_webhooks,
             ca_file: self.webhook_ca_file,
+            max_body: self.webhook_max_body,
         };
+        if self.webhook_max_body == 0 {
+            return Err(ConfigError::ZeroLimit("webhook-max-body"));
+        }
         let minute = positive_seconds(self.minute_seconds, "minute-seconds")?;
         if self.max_concurrent_jobs == 0 {
             return Err(ConfigError::NoJobWorkers);

@@ -17,6 +17,9 @@ impl ErrorCode {
     pub const TIMEOUT: ErrorCode = ErrorCode(124);
     pub const OBJECT_NOT_FOUND: ErrorCode = ErrorCode(101);
     pub const REQUEST_LIMIT_EXCEEDED: ErrorCode = ErrorCode(155);
+    pub const INVALID_KEY_NAME: ErrorCode = ErrorCode(105);
+    pub const OPERATION_FORBIDDEN: ErrorCode = ErrorCode(119);
+    pub const INVALID_SESSION_TOKEN: ErrorCode = ErrorCode(209);
 }
 
 /// An error as the Parse REST API reports it: `{"code": N, "error": "..."}` plus the HTTP

@@ -16,6 +16,12 @@ pub async fn run(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Result<
     let Some(Value::Array(requests)) = body.get("requests") else {
         return Err(invalid("requests must be an array"));
     };
+    if body.get("transaction").is_some_and(|t| t != &Value::Bool(false) && !t.is_null()) {
+        return Err(ParseError::new(
+            ErrorCode::OPERATION_FORBIDDEN,
+            "batch transactions are not supported: each request of a batch is applied on its own; send the batch without \"transaction\"",
+        ));
+    }
     if requests.len() > MAX_REQUESTS {
         return Err(invalid(&format!("a batch may carry at most {MAX_REQUESTS} requests")));
     }

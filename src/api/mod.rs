@@ -12,6 +12,8 @@ pub mod jobs;
 mod pipeline;
 mod schemas;
 pub mod schedules;
+mod sessions;
+mod system;
 mod users;
 mod webhook;
 
@@ -118,8 +120,22 @@ impl Reply {
 
 /// Runs one API call. `route` is the path below the mount (`classes/Foo/abc`); `params` the
 /// JSON body merged with the query string.
+///
+/// The answer leaves only once every write it could have read is durable: writes are visible
+/// in the store as soon as they are made, and fsynced in groups, so a read racing a write could
+/// otherwise pass on a value that a crash then erases.
 pub async fn dispatch(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
+    let answer = route_call(api, ctx, method, route, params).await;
+    if api.db.has_unsynced_writes() {
+        let api = api.clone();
+        blocking(move || api.db.sync().map_err(ParseError::from)).await?;
+    }
+    answer
+}
+
+async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
     let segments: Vec<&str> = route.split('/').collect();
+    system::check_class_route(ctx.master, method, &segments)?;
     match (method, segments.as_slice()) {
         ("POST" | "GET", ["functions", name]) => functions::run(api, ctx, name, params).await,
         ("POST", ["batch"]) => batch::run(api, ctx, params).await,
@@ -157,6 +173,8 @@ pub async fn dispatch(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, para
         ("PUT", ["users", id]) | ("PUT", ["classes", "_User", id]) => users::update(api, ctx, id, params).await,
         ("DELETE", ["users", id]) => classes::delete(api, ctx, "_User", id).await,
         ("DELETE", ["sessions", id]) => classes::delete(api, ctx, "_Session", id).await,
+        ("POST", ["sessions"]) | ("POST", ["classes", "_Session"]) => sessions::create(api, ctx, params).await,
+        ("PUT", ["sessions", id]) | ("PUT", ["classes", "_Session", id]) => sessions::update(api, ctx, id, params).await,
         ("GET", ["classes", class]) => classes::find(api, ctx, class, params),
         ("POST", ["classes", class]) => classes::create(api, ctx, class, params).await,
         ("GET", ["classes", class, id]) => classes::get(api, ctx, class, id, params),

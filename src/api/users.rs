@@ -11,7 +11,7 @@ use crate::error::{ErrorCode, ParseError};
 pub use crate::data::users::USER;
 
 pub(super) fn session_missing() -> ParseError {
-    ParseError::new(ErrorCode(209), "Invalid session token")
+    ParseError::new(ErrorCode::INVALID_SESSION_TOKEN, "Invalid session token")
 }
 
 /// `POST /users`: creates the user and its first session → 201 `{objectId, createdAt, sessionToken}`.
@@ -25,7 +25,7 @@ pub async fn sign_up(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Res
     let session = {
         let (api, id, installation) = (api.clone(), id.clone(), ctx.installation_id.clone());
         blocking(move || {
-            api.accounts.start_session(&api.db, &id, "signup", installation.as_deref()).map_err(ParseError::from)
+            api.accounts.start_session(&api.db, &id, "signup", installation.as_deref(), Map::new()).map_err(ParseError::from)
         })
         .await?
     };
@@ -47,7 +47,7 @@ pub async fn log_in(api: &Arc<Api>, ctx: &Ctx, params: Map<String, Value>) -> Re
     blocking(move || {
         let user = api.accounts.log_in(&api.db, &username, &password)?;
         let id = user.get("objectId").and_then(Value::as_str).unwrap_or_default();
-        let session = api.accounts.start_session(&api.db, id, "login", installation.as_deref())?;
+        let session = api.accounts.start_session(&api.db, id, "login", installation.as_deref(), Map::new())?;
         let mut user = api.db.visible(&user);
         user.insert("sessionToken".into(), session.get("sessionToken").cloned().unwrap_or(Value::Null));
         Ok(Reply::json(&Value::Object(user)))

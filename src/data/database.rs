@@ -16,6 +16,7 @@ use super::index::{Indexes, NATURAL};
 use super::ops::{apply_update, RelationChanges};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
 use super::schema::{validate_class_name, ClassSchema, DataError};
+use super::unique::{self, ClaimsGuard, UserKeys};
 use crate::store::{Store, StoreError};
 
 /// Fields the server keeps; clients may not set them.
@@ -217,6 +218,8 @@ pub struct Database {
     schema_writes: Mutex<()>,
     stripes: Vec<Mutex<()>>,
     indexes: Indexes,
+    /// `_User` usernames and emails, checked and claimed atomically with each user write.
+    user_keys: UserKeys,
     settings: DataSettings,
 }
 
@@ -242,6 +245,7 @@ impl Database {
             schema_writes: Mutex::new(()),
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             indexes: Indexes::default(),
+            user_keys: UserKeys::default(),
             settings,
         })
     }
@@ -253,6 +257,12 @@ impl Database {
     /// Makes every acknowledged write durable; called before answering a client.
     pub fn sync(&self) -> Result<(), DataError> {
         self.store.sync().map_err(store_error)
+    }
+
+    /// Whether an answer built now could carry a write that is not yet durable; see
+    /// [`Store::has_unsynced_writes`].
+    pub fn has_unsynced_writes(&self) -> bool {
+        self.store.has_unsynced_writes()
     }
 
     fn class_exists(&self, class: &str) -> bool {
@@ -564,7 +574,14 @@ impl Database {
             None => {
                 let mut object = prepared.proposed.clone();
                 let relations = relations_of(&prepared.body)?;
+                let mut claims = self.claims_for(class)?;
+                if let Some(claims) = claims.as_mut() {
+                    claims.check(&object, None)?;
+                }
                 self.insert_new(class, &mut object, &prepared.internal, &now, prepared.assigned_id.clone())?;
+                if let Some(claims) = claims.as_mut() {
+                    claims.record(None, Some(&object));
+                }
                 (object, relations)
             }
             Some(id) => {
@@ -577,10 +594,17 @@ impl Database {
                 object.extend(prepared.internal.clone());
                 object.insert("objectId".into(), Value::String(id.clone()));
                 object.insert("updatedAt".into(), Value::String(now.clone()));
+                let mut claims = self.claims_for(class)?;
+                if let Some(claims) = claims.as_mut() {
+                    claims.check(&object, Some(id))?;
+                }
                 let mut index = self.indexes.write(class);
                 match self.store.update(class, id, object.clone(), Some(&current)) {
                     Ok(()) => {
                         index.changed(Some(&current), Some(&object));
+                        if let Some(claims) = claims.as_mut() {
+                            claims.record(Some(&current), Some(&object));
+                        }
                         (object, relations)
                     }
                     Err(StoreError::NotFound) => return Err(not_found()),
@@ -661,11 +685,16 @@ impl Database {
 
     /// Deletes an object checked by [`prepare_delete`](Self::prepare_delete). Durable when it returns.
     pub fn delete(&self, class: &str, id: &str) -> Result<(), DataError> {
+        let mut claims = self.claims_for(class)?;
         let mut index = self.indexes.write(class);
         match self.store.delete(class, id) {
             Ok(Some(old)) => {
                 index.changed(Some(&old), None);
+                if let Some(claims) = claims.as_mut() {
+                    claims.record(Some(&old), None);
+                }
                 drop(index);
+                drop(claims);
                 self.sync()
             }
             Ok(None) | Err(StoreError::NotFound) => Err(not_found()),
@@ -680,6 +709,27 @@ impl Database {
             out.remove(*field);
         }
         out
+    }
+
+    /// The `_User` claims, locked, when `class` is `_User`: a user write checks and records
+    /// its username and email under this lock, so two writers cannot both claim one.
+    fn claims_for(&self, class: &str) -> Result<Option<ClaimsGuard<'_>>, DataError> {
+        if class != unique::USER {
+            return Ok(None);
+        }
+        self.user_keys.lock(&*self.store).map(Some).map_err(store_error)
+    }
+
+    /// Refuses a user body whose username or email another user holds (202 / 203), before
+    /// any trigger runs; [`commit`](Self::commit) checks again under the lock.
+    pub fn check_user_keys(&self, body: &Map<String, Value>, own_id: Option<&str>) -> Result<(), DataError> {
+        self.user_keys.lock(&*self.store).map_err(store_error)?.check(body, own_id)
+    }
+
+    /// The objectId of the user whose `field` (`username` or `email`) is `value`, compared
+    /// case-insensitively.
+    pub fn user_id_by(&self, field: &'static str, value: &str) -> Result<Option<String>, DataError> {
+        Ok(self.user_keys.lock(&*self.store).map_err(store_error)?.holder(field, value))
     }
 
     fn schema_for(&self, class: &str) -> Result<ClassSchema, DataError> {

@@ -6,8 +6,10 @@ mod database;
 mod index;
 pub mod ids;
 pub mod ops;
+mod password;
 pub mod query;
 pub mod schema;
+mod unique;
 pub mod users;
 
 pub use database::{Access, DataSettings, Database, FindOptions, PreparedSave, SavedObject};

@@ -1,19 +1,17 @@
 //! Users and sessions: password hashing, sign-up checks, log-in, and session tokens.
 //!
-//! Passwords are hashed with Argon2id (the `argon2` crate, RustCrypto); only the hash is
-//! stored, in `_User._hashed_password`, which no read ever returns. Hashing is deliberately
-//! slow: callers run these functions off the async threads.
+//! Passwords are hashed with Argon2id (see [`super::password`]); only the hash is stored, in
+//! `_User._hashed_password`, which no read ever returns. Usernames and emails are unique
+//! through the database's user keys, checked again atomically with the write.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
-use rand::RngCore;
 use serde_json::{json, Map, Value};
 
 use super::database::{Access, Database, PreparedSave};
 use super::ids;
+use super::password as hashing;
 use super::schema::DataError;
 
 pub const USER: &str = "_User";
@@ -33,47 +31,11 @@ fn invalid_login() -> DataError {
     DataError::new(101, "Invalid username/password.")
 }
 
-pub fn hash_password(password: &str) -> Result<String, DataError> {
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(|e| DataError::new(1, format!("salt: {e}")))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| DataError::new(1, format!("password hashing failed: {e}")))
-}
-
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-}
-
 fn field<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     object.get(key).and_then(Value::as_str)
 }
 
 impl Accounts {
-    /// The user row whose `field` equals `value`.
-    fn user_by(&self, db: &Database, key: &str, value: &str) -> Result<Option<Arc<Map<String, Value>>>, DataError> {
-        let users = db.store().scan(USER).map_err(|e| DataError::new(1, e.to_string()))?;
-        Ok(users.into_iter().find(|user| field(user, key) == Some(value)))
-    }
-
-    /// Rejects a username or email another user already has (202 / 203).
-    fn check_unique(&self, db: &Database, body: &Map<String, Value>, own_id: Option<&str>) -> Result<(), DataError> {
-        for (key, code, message) in [
-            ("username", 202, "Account already exists for this username."),
-            ("email", 203, "Account already exists for this email address."),
-        ] {
-            if let Some(value) = field(body, key) {
-                let taken = self.user_by(db, key, value)?;
-                if taken.is_some_and(|user| field(&user, "objectId") != own_id) {
-                    return Err(DataError::new(code, message));
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Checks a sign-up and prepares the new `_User` row: password hashed, default ACL
     /// (read and write by the user alone), id assigned up front so the ACL can name it.
     pub fn prepare_signup(&self, db: &Database, mut body: Map<String, Value>) -> Result<PreparedSave, DataError> {
@@ -90,14 +52,14 @@ impl Accounts {
                 return Err(DataError::new(125, "Email address format is invalid."));
             }
         }
-        self.check_unique(db, &body, None)?;
+        db.check_user_keys(&body, None)?;
         let id = ids::new_object_id();
         if !body.contains_key("ACL") {
             body.insert("ACL".into(), json!({ id.clone(): {"read": true, "write": true} }));
         }
         let mut prepared = db.prepare_create(&Access::master(), USER, body)?;
         prepared.assign_id(id);
-        prepared.set_internal("_hashed_password", Value::String(hash_password(&password)?));
+        prepared.set_internal("_hashed_password", Value::String(hashing::hash(&password)?));
         Ok(prepared)
     }
 
@@ -109,10 +71,10 @@ impl Accounts {
             Some(Value::String(p)) if !p.is_empty() => Some(p),
             Some(_) => return Err(DataError::new(201, "password must be a non-empty string")),
         };
-        self.check_unique(db, &body, Some(id))?;
+        db.check_user_keys(&body, Some(id))?;
         let mut prepared = db.prepare_update(access, USER, id, body)?;
         if let Some(password) = password {
-            prepared.set_internal("_hashed_password", Value::String(hash_password(&password)?));
+            prepared.set_internal("_hashed_password", Value::String(hashing::hash(&password)?));
         }
         Ok(prepared)
     }
@@ -125,20 +87,33 @@ impl Accounts {
         if password.is_empty() {
             return Err(DataError::new(201, "password is required."));
         }
-        let user = self.user_by(db, "username", username)?.ok_or_else(invalid_login)?;
+        let id = db.user_id_by("username", username)?.ok_or_else(invalid_login)?;
+        let user = db.store().get(USER, &id).map_err(|e| DataError::new(1, e.to_string()))?.ok_or_else(invalid_login)?;
+        if field(&user, "username") != Some(username) {
+            return Err(invalid_login());
+        }
         let hash = field(&user, "_hashed_password").ok_or_else(invalid_login)?;
-        if verify_password(password, hash) {
+        if hashing::verify(password, hash)? {
             Ok(user)
         } else {
             Err(invalid_login())
         }
     }
 
-    /// Starts a session for `user_id`; answers the new session row (with its token).
-    pub fn start_session(&self, db: &Database, user_id: &str, action: &str, installation_id: Option<&str>) -> Result<Map<String, Value>, DataError> {
+    /// Starts a session for `user_id`; answers the new session row (with its token). `extra`
+    /// holds fields the client asked for (a `POST /sessions`); the server-owned ones below
+    /// always overwrite whatever it carries.
+    pub fn start_session(
+        &self,
+        db: &Database,
+        user_id: &str,
+        action: &str,
+        installation_id: Option<&str>,
+        extra: Map<String, Value>,
+    ) -> Result<Map<String, Value>, DataError> {
         let token = ids::new_session_token();
         let expires = ids::iso_from_millis(ids::millis_from_iso(&ids::now_iso()).unwrap_or(0) + SESSION_LENGTH_MS);
-        let mut body = Map::new();
+        let mut body = extra;
         body.insert("sessionToken".into(), Value::String(token.clone()));
         body.insert("user".into(), json!({"__type": "Pointer", "className": USER, "objectId": user_id}));
         body.insert("createdWith".into(), json!({"action": action, "authProvider": "password"}));
@@ -210,19 +185,5 @@ impl Accounts {
             index.remove(token);
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_verify_only_against_their_hash() {
-        let hash = hash_password("s3cret").unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("s3cret", &hash));
-        assert!(!verify_password("S3cret", &hash));
-        assert!(!verify_password("s3cret", "not a hash"));
     }
 }

@@ -24,6 +24,8 @@ const KEY_HEADER: &str = "X-Parse-Webhook-Key";
 
 /// Parse's limit for one webhook call, used when the operator sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default of `--webhook-max-body`: 16 MiB, far above any answer a webhook should give.
+pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// How much of an unexpected answer goes into an error message: enough to recognise an HTML
 /// error page or a stack trace, too little to flood a log line.
@@ -42,6 +44,9 @@ pub struct WebhookSettings {
     /// PEM certificates to trust on top of the public roots (`--webhook-ca-file`), for webhook
     /// servers whose certificate comes from a private CA.
     pub ca_file: Option<PathBuf>,
+    /// Largest answer read from a webhook, in bytes (`--webhook-max-body`): a webhook that
+    /// streams without end must not grow the server's memory.
+    pub max_body: usize,
 }
 
 impl Default for WebhookSettings {
@@ -51,6 +56,7 @@ impl Default for WebhookSettings {
             timeout: DEFAULT_TIMEOUT,
             allow_insecure: false,
             ca_file: None,
+            max_body: DEFAULT_MAX_BODY,
         }
     }
 }
@@ -63,6 +69,7 @@ impl fmt::Debug for WebhookSettings {
             .field("timeout", &self.timeout)
             .field("allow_insecure", &self.allow_insecure)
             .field("ca_file", &self.ca_file)
+            .field("max_body", &self.max_body)
             .finish()
     }
 }
@@ -76,6 +83,7 @@ pub struct WebhookClient {
     tls: Arc<rustls::ClientConfig>,
     timeout: Duration,
     allow_insecure: bool,
+    max_body: usize,
 }
 
 /// Why a webhook could not be registered or did not give a usable answer.
@@ -113,6 +121,9 @@ pub enum WebhookError {
     /// which is the message the client gets.
     #[error("{0}")]
     Failed(String),
+    /// The answer was longer than `--webhook-max-body`; reading stopped there.
+    #[error("the answer of webhook {url} is larger than the {limit}-byte limit (--webhook-max-body)")]
+    AnswerTooLarge { url: String, limit: usize },
 }
 
 impl WebhookError {
@@ -170,6 +181,7 @@ impl WebhookClient {
             tls: Arc::new(tls),
             timeout: settings.timeout,
             allow_insecure: settings.allow_insecure,
+            max_body: settings.max_body,
         })
     }
 
@@ -228,9 +240,19 @@ impl WebhookClient {
 
     /// Calls a function, beforeSave or beforeDelete webhook and returns its `success` value.
     pub async fn call(&self, url: &str, payload: &Value) -> Result<Value, WebhookError> {
-        let response = self.post(url, payload).await?;
+        let mut response = self.post(url, payload).await?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|err| self.request_error(url, err))?;
+        let too_large = || WebhookError::AnswerTooLarge { url: url.to_owned(), limit: self.max_body };
+        if response.content_length().is_some_and(|length| length > self.max_body as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|err| self.request_error(url, err))? {
+            if body.len() + chunk.len() > self.max_body {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         interpret_answer(url, status, &body)
     }
 

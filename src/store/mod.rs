@@ -53,7 +53,9 @@ pub enum StoreError {
 /// Storage the rest of cloudrt uses; a shared database can implement it later.
 ///
 /// Every write is visible to readers as soon as it returns, but is durable only after a later
-/// [`Store::sync`] returns, so that many writers can share one fsync.
+/// [`Store::sync`] returns, so that many writers can share one fsync. A reader that must not
+/// pass on a value a crash could still erase calls [`Store::sync`] after reading whenever
+/// [`Store::has_unsynced_writes`] says so.
 pub trait Store: Send + Sync + 'static {
     /// The document `id` of `class`, if it exists.
     fn get(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError>;
@@ -115,4 +117,8 @@ pub trait Store: Send + Sync + 'static {
     /// client. Must be cheap when called by many threads at once: concurrent callers share one
     /// flush (group commit).
     fn sync(&self) -> Result<(), StoreError>;
+
+    /// Whether some write visible to readers is not yet durable. Cheap (no lock): checked on
+    /// every request before its answer goes out.
+    fn has_unsynced_writes(&self) -> bool;
 }

@@ -176,8 +176,8 @@ impl Store for SledStore {
             return Err(StoreError::Duplicate);
         }
         class.tree.insert(id, encode(&doc)).map_err(sled_error)?;
-        write(&class.docs).insert(id.to_owned(), Arc::new(doc));
         self.commit.wrote();
+        write(&class.docs).insert(id.to_owned(), Arc::new(doc));
         Ok(())
     }
 
@@ -197,8 +197,8 @@ impl Store for SledStore {
             }
         }
         class.tree.insert(id, encode(&doc)).map_err(sled_error)?;
-        write(&class.docs).insert(id.to_owned(), Arc::new(doc));
         self.commit.wrote();
+        write(&class.docs).insert(id.to_owned(), Arc::new(doc));
         Ok(())
     }
 
@@ -209,8 +209,8 @@ impl Store for SledStore {
             return Err(StoreError::NotFound);
         }
         class.tree.remove(id).map_err(sled_error)?;
-        let removed = write(&class.docs).remove(id);
         self.commit.wrote();
+        let removed = write(&class.docs).remove(id);
         Ok(removed)
     }
 
@@ -227,8 +227,8 @@ impl Store for SledStore {
     fn put_schema(&self, class: &str, schema: serde_json::Value) -> Result<(), StoreError> {
         let _writer = lock(&self.schema_writer);
         self.schema_tree.insert(class, encode(&schema)).map_err(sled_error)?;
-        write(&self.schemas).insert(class.to_owned(), schema);
         self.commit.wrote();
+        write(&self.schemas).insert(class.to_owned(), schema);
         Ok(())
     }
 
@@ -267,6 +267,10 @@ impl Store for SledStore {
     fn sync(&self) -> Result<(), StoreError> {
         self.commit.sync(|| self.flush())
     }
+
+    fn has_unsynced_writes(&self) -> bool {
+        self.commit.written.load(Ordering::Acquire) > self.commit.durable.load(Ordering::Acquire)
+    }
 }
 
 /// Group commit: callers of `sync` share flushes instead of queueing one fsync each.
@@ -278,6 +282,8 @@ impl Store for SledStore {
 #[derive(Default)]
 struct GroupCommit {
     written: AtomicU64,
+    /// `FlushState::durable`, readable without the lock: readers check it on every request.
+    durable: AtomicU64,
     state: Mutex<FlushState>,
     flushed: Condvar,
 }
@@ -294,7 +300,8 @@ struct FlushState {
 
 impl GroupCommit {
     /// Counts a write that sled has accepted. Release pairs with the Acquire in `sync`, so a flush
-    /// that sees the count also sees the write in sled's log.
+    /// that sees the count also sees the write in sled's log. Called before the write is put in
+    /// the decoded cache, so a reader that sees it there also sees it counted and unsynced.
     fn wrote(&self) {
         self.written.fetch_add(1, Ordering::Release);
     }
@@ -338,6 +345,7 @@ impl Drop for FlushRound<'_> {
         state.flushing = false;
         if self.ok {
             state.durable = state.durable.max(self.covers);
+            self.commit.durable.store(state.durable, Ordering::Release);
         }
         drop(state);
         self.commit.flushed.notify_all();

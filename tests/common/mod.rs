@@ -155,6 +155,21 @@ impl Server {
         (body["objectId"].as_str().unwrap().to_string(), body["sessionToken"].as_str().unwrap().to_string())
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's resident memory in KiB (`VmRSS` of /proc/<pid>/status).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()

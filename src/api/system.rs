@@ -1,0 +1,74 @@
+//! The classes the server keeps for itself. Their rows steer what runs with the master key
+//! (`_JobSchedule` starts jobs, `_Hooks` redirects functions and triggers to a URL), so a
+//! client without the master key may neither read nor write them through `/classes`, `/batch`
+//! or cloud code; only their own APIs (jobs, schedules, hooks, config) write them, and those
+//! write through the data layer directly, never through this route.
+
+use crate::error::{ErrorCode, ParseError};
+
+/// Parse Server's master-only classes (its `classesWithMasterOnlyAccess`) plus the system
+/// classes cloudrt stores that Parse Server keeps elsewhere.
+const MASTER_ONLY: &[&str] = &[
+    "_JobStatus",
+    "_JobSchedule",
+    "_Hooks",
+    "_GlobalConfig",
+    "_GraphQLConfig",
+    "_Audience",
+    "_PushStatus",
+    "_Idempotency",
+];
+
+/// Refuses a non-master call of `/classes/<class>[/<id>]` on a master-only class, with Parse
+/// Server's answer (119, "Clients aren't allowed to perform the … operation on the … collection.").
+pub fn check_class_route(master: bool, method: &str, segments: &[&str]) -> Result<(), ParseError> {
+    let (class, with_id) = match segments {
+        ["classes", class] => (*class, false),
+        ["classes", class, _] => (*class, true),
+        _ => return Ok(()),
+    };
+    if master || !MASTER_ONLY.contains(&class) {
+        return Ok(());
+    }
+    let operation = match (method, with_id) {
+        ("GET", false) => "find",
+        ("GET", true) => "get",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("DELETE", _) => "delete",
+        _ => "access",
+    };
+    Err(ParseError::new(
+        ErrorCode::OPERATION_FORBIDDEN,
+        format!("Clients aren't allowed to perform the {operation} operation on the {class} collection."),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn master_only_classes_refuse_clients_for_every_verb() {
+        for class in MASTER_ONLY {
+            for (method, segments) in [
+                ("GET", vec!["classes", class]),
+                ("GET", vec!["classes", class, "x"]),
+                ("POST", vec!["classes", class]),
+                ("PUT", vec!["classes", class, "x"]),
+                ("DELETE", vec!["classes", class, "x"]),
+            ] {
+                let error = check_class_route(false, method, &segments).unwrap_err();
+                assert_eq!(error.code, ErrorCode::OPERATION_FORBIDDEN);
+                assert!(check_class_route(true, method, &segments).is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn other_classes_and_routes_pass() {
+        assert!(check_class_route(false, "POST", &["classes", "GameScore"]).is_ok());
+        assert!(check_class_route(false, "GET", &["classes", "_User", "x"]).is_ok());
+        assert!(check_class_route(false, "POST", &["jobs", "_JobStatus"]).is_ok());
+    }
+}
