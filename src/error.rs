@@ -74,7 +74,12 @@ impl From<crate::runtime::CloudError> for ParseError {
 
 impl From<crate::data::DataError> for ParseError {
     fn from(error: crate::data::DataError) -> Self {
-        ParseError::new(ErrorCode(error.code), error.message)
+        let error = ParseError::new(ErrorCode(error.code), error.message);
+        // A limit hit by too many requests at once (password hashing): retry later.
+        if error.code == ErrorCode::REQUEST_LIMIT_EXCEEDED {
+            return error.with_status(429);
+        }
+        error
     }
 }
 

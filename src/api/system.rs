@@ -27,7 +27,18 @@ pub fn check_class_route(master: bool, method: &str, segments: &[&str]) -> Resul
         ["classes", class, _] => (*class, true),
         _ => return Ok(()),
     };
-    if master || !MASTER_ONLY.contains(&class) {
+    if master {
+        return Ok(());
+    }
+    // An installation is deleted by the operator only, as on Parse Server: a client that could
+    // delete others' installations would silence their push notifications.
+    if class == "_Installation" && method == "DELETE" {
+        return Err(ParseError::new(
+            ErrorCode::OPERATION_FORBIDDEN,
+            "Clients aren't allowed to perform the delete operation on the installation collection.",
+        ));
+    }
+    if !MASTER_ONLY.contains(&class) {
         return Ok(());
     }
     let operation = match (method, with_id) {
@@ -70,5 +81,12 @@ mod tests {
         assert!(check_class_route(false, "POST", &["classes", "GameScore"]).is_ok());
         assert!(check_class_route(false, "GET", &["classes", "_User", "x"]).is_ok());
         assert!(check_class_route(false, "POST", &["jobs", "_JobStatus"]).is_ok());
+        assert!(check_class_route(false, "POST", &["classes", "_Installation"]).is_ok());
+    }
+
+    #[test]
+    fn only_the_master_key_deletes_installations() {
+        assert!(check_class_route(false, "DELETE", &["classes", "_Installation", "x"]).is_err());
+        assert!(check_class_route(true, "DELETE", &["classes", "_Installation", "x"]).is_ok());
     }
 }
