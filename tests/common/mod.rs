@@ -155,6 +155,11 @@ impl Server {
         (body["objectId"].as_str().unwrap().to_string(), body["sessionToken"].as_str().unwrap().to_string())
     }
 
+    /// The server's process id (for /proc/<pid>/status).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
