@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::auth::ip_list::{IpList, IpListError};
 use crate::hooks::client::WebhookSettings;
 
 /// Flags of `cloudrt serve`. Each flag can also come from `CLOUDRT_<NAME>`.
@@ -112,6 +113,38 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOUDRT_MAX_BODY", default_value_t = 20 * 1024 * 1024)]
     pub max_body: usize,
 
+    /// Seconds a client has to send a request's headers, from its connection or its first byte.
+    #[arg(long, env = "CLOUDRT_HEADER_TIMEOUT", default_value_t = 10.0)]
+    pub header_timeout: f64,
+
+    /// Seconds a client has to send a request's whole body once its headers are in (else 408).
+    #[arg(long, env = "CLOUDRT_BODY_TIMEOUT", default_value_t = 30.0)]
+    pub body_timeout: f64,
+
+    /// Seconds a keep-alive connection may stay open with no request before it is closed.
+    #[arg(long, env = "CLOUDRT_IDLE_TIMEOUT", default_value_t = 60.0)]
+    pub idle_timeout: f64,
+
+    /// Open connections at most; when full the longest-idle one is closed to make room.
+    /// Lowered at start to what the file-descriptor limit allows.
+    #[arg(long, env = "CLOUDRT_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Largest body read before a request is authenticated, when its headers carry no
+    /// application id (the JS SDK's text/plain form, whose credentials are in the body).
+    #[arg(long, env = "CLOUDRT_MAX_UNAUTHENTICATED_BODY", default_value_t = 4 * 1024 * 1024)]
+    pub max_unauthenticated_body: usize,
+
+    /// Bytes of request bodies all requests in flight may hold together; a body past it is
+    /// refused at once (429 / code 155) instead of being read.
+    #[arg(long, env = "CLOUDRT_MAX_BODY_MEMORY", default_value_t = 256 * 1024 * 1024)]
+    pub max_body_memory: usize,
+
+    /// Addresses (IPs and CIDRs, comma-separated) the master key is accepted from, as Parse
+    /// Server's `masterKeyIps`; `0.0.0.0/0,::/0` allows every address.
+    #[arg(long, env = "CLOUDRT_MASTER_KEY_IPS", default_value = "127.0.0.1,::1")]
+    pub master_key_ips: String,
+
     /// Where objects, users, jobs and hooks are stored (default: `.cloudrt` beside the cloud dir).
     #[arg(long, env = "CLOUDRT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -136,6 +169,12 @@ pub enum ConfigError {
     EmptyKey,
     #[error("--{0} must be at least 1")]
     ZeroLimit(&'static str),
+    #[error("--max-connections must be at least 1")]
+    NoConnections,
+    #[error("--max-body-memory ({memory} bytes) must be at least --max-body ({body} bytes)")]
+    BodyMemoryBelowBody { memory: usize, body: usize },
+    #[error("--master-key-ips: {0}")]
+    BadMasterKeyIps(#[from] IpListError),
 }
 
 /// Validated settings of a running server.
@@ -159,8 +198,28 @@ pub struct ServeConfig {
     pub max_limit: usize,
     pub allow_client_class_creation: bool,
     pub max_queue: usize,
-    pub max_body: usize,
+    pub connections: ConnectionLimits,
+    pub bodies: BodyLimits,
     pub data_dir: PathBuf,
+}
+
+/// How long a connection may take over each part of a request, and how many may be open.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub idle_timeout: Duration,
+    /// As asked for; `http::connections` lowers it to what the descriptor limit allows.
+    pub max_connections: usize,
+}
+
+/// What request bodies may cost before and after the caller is known.
+#[derive(Debug, Clone)]
+pub struct BodyLimits {
+    pub max_body: usize,
+    pub max_unauthenticated_body: usize,
+    pub max_body_memory: usize,
+    pub timeout: Duration,
 }
 
 /// The application's credentials, checked on every request.
@@ -169,6 +228,8 @@ pub struct Keys {
     pub app_id: String,
     pub master_key: String,
     pub client_key: Option<String>,
+    /// Peers the master key is accepted from.
+    pub master_key_ips: IpList,
 }
 
 impl ServeArgs {
@@ -214,6 +275,25 @@ impl ServeArgs {
         if self.app_id.is_empty() || self.master_key.is_empty() {
             return Err(ConfigError::EmptyKey);
         }
+        if self.max_connections == 0 {
+            return Err(ConfigError::NoConnections);
+        }
+        if self.max_body_memory < self.max_body {
+            return Err(ConfigError::BodyMemoryBelowBody { memory: self.max_body_memory, body: self.max_body });
+        }
+        let master_key_ips = IpList::parse(&self.master_key_ips)?;
+        let connections = ConnectionLimits {
+            header_timeout: positive_seconds(self.header_timeout, "header-timeout")?,
+            body_timeout: positive_seconds(self.body_timeout, "body-timeout")?,
+            idle_timeout: positive_seconds(self.idle_timeout, "idle-timeout")?,
+            max_connections: self.max_connections,
+        };
+        let bodies = BodyLimits {
+            max_body: self.max_body,
+            max_unauthenticated_body: self.max_unauthenticated_body.min(self.max_body),
+            max_body_memory: self.max_body_memory,
+            timeout: connections.body_timeout,
+        };
         let data_dir = self.data_dir.unwrap_or_else(|| {
             cloud_dir.parent().unwrap_or(&cloud_dir).join(".cloudrt")
         });
@@ -226,6 +306,7 @@ impl ServeArgs {
                 app_id: self.app_id,
                 master_key: self.master_key,
                 client_key: self.client_key.filter(|k| !k.is_empty()),
+                master_key_ips,
             },
             workers,
             function_timeout,
@@ -240,7 +321,8 @@ impl ServeArgs {
             max_limit: self.max_limit.max(1),
             allow_client_class_creation: self.allow_client_class_creation,
             max_queue: self.max_queue.max(1),
-            max_body: self.max_body,
+            connections,
+            bodies,
             data_dir,
         })
     }

@@ -58,6 +58,22 @@ impl ParseError {
 #[error("unauthorized")]
 pub struct Unauthorized;
 
+/// A request body refused while it was being read: too large (413), more bodies in flight
+/// than `--max-body-memory` holds (429, as a full queue; never 5xx, which the SDK retries),
+/// or too slow (408, code 124).
+impl From<crate::http::BodyError> for ParseError {
+    fn from(error: crate::http::BodyError) -> Self {
+        use crate::http::BodyError;
+        let (code, status) = match &error {
+            BodyError::TooLarge { .. } | BodyError::TooLargeUnauthenticated { .. } => (ErrorCode::REQUEST_LIMIT_EXCEEDED, 413),
+            BodyError::Busy => (ErrorCode::REQUEST_LIMIT_EXCEEDED, 429),
+            BodyError::Timeout(_) => (ErrorCode::TIMEOUT, 408),
+            BodyError::Broken(_) => (ErrorCode::INVALID_JSON, 400),
+        };
+        ParseError::new(code, error.to_string()).with_status(status)
+    }
+}
+
 impl From<crate::runtime::CloudError> for ParseError {
     fn from(error: crate::runtime::CloudError) -> Self {
         use crate::runtime::CloudError;

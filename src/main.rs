@@ -38,7 +38,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Load CLOUD_DIR/main.js and serve the Parse REST API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Start and follow background jobs on a running server.
     #[command(subcommand)]
     Jobs(admin::JobsCommand),
@@ -56,7 +56,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Serve(args) => match args.validate() {
+        Command::Serve(args) => match (*args).validate() {
             Ok(config) => serve(config),
             Err(e) => fail(&e.to_string()),
         },

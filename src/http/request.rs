@@ -1,15 +1,17 @@
-//! Reading one HTTP request into an [`ApiRequest`]: the route under the mount, the effective
-//! method (`_method` overrides, as the JS SDK sends everything as POST), the JSON body with
-//! credentials lifted out of it, and the caller's address.
+//! Reading one HTTP request into an [`ApiRequest`]: the route under the mount and the header
+//! credentials first ([`PendingRequest`]), then the effective method (`_method` overrides, as
+//! the JS SDK sends everything as POST), the JSON body with credentials lifted out of it, and
+//! the caller's address.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
+use hyper::http::request::Parts;
 use hyper::{HeaderMap, Method, Request};
 use serde_json::{Map, Value};
 
+use super::body::{self, BodyBudget, BodyError, Bounds, Reservation};
 use crate::auth::Credentials;
 use crate::error::{ErrorCode, ParseError};
 
@@ -29,6 +31,9 @@ pub struct ApiRequest {
     /// `X-Parse-Cloud-Context` (a JSON object) or the SDK's `_context` body field.
     pub context: Value,
     pub ip: IpAddr,
+    /// The body's share of `--max-body-memory`, held until the request is answered (its
+    /// parsed form lives as long).
+    _body_reservation: Reservation,
 }
 
 /// Body fields the SDK uses to carry what REST clients put in headers.
@@ -47,58 +52,69 @@ const BODY_CREDENTIALS: &[&str] = &[
     "_ContentType",
 ];
 
-impl ApiRequest {
-    /// Reads `request` if its path is under one of `mounts`; `Ok(None)` when it is not.
-    pub async fn read(
-        request: Request<Incoming>,
-        mounts: &[&str],
-        max_body: usize,
-        ip: IpAddr,
-    ) -> Result<Option<ApiRequest>, ParseError> {
-        let Some(route) = route_below(request.uri().path(), mounts) else {
-            return Ok(None);
-        };
-        let query = request.uri().query().map(str::to_string);
+/// A request under the mount whose head has arrived and whose body has not been read: its
+/// header credentials can be checked before the body costs anything.
+#[derive(Debug)]
+pub struct PendingRequest {
+    parts: Parts,
+    body: Incoming,
+    route: String,
+    credentials: Credentials,
+    ip: IpAddr,
+}
+
+impl PendingRequest {
+    /// The request if its path is under one of `mounts`.
+    pub fn new(request: Request<Incoming>, mounts: &[&str], ip: IpAddr) -> Option<PendingRequest> {
+        let route = route_below(request.uri().path(), mounts)?;
         let (parts, body) = request.into_parts();
-        let too_large = || {
-            ParseError::new(ErrorCode::REQUEST_LIMIT_EXCEEDED, format!("request body is larger than {max_body} bytes"))
-                .with_status(413)
-        };
+        let credentials = credentials_from_headers(&parts.headers);
+        Some(PendingRequest { parts, body, route, credentials, ip })
+    }
+
+    pub fn route(&self) -> &str {
+        &self.route
+    }
+
+    /// What the `X-Parse-*` headers carry (the body may add to it).
+    pub fn header_credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// Reads the body within `bounds` and the shared `budget`, and lifts the SDK's credential
+    /// fields out of it.
+    pub async fn read(self, bounds: Bounds, budget: &Arc<BodyBudget>) -> Result<ApiRequest, BodyError> {
+        let PendingRequest { parts, body, route, mut credentials, ip } = self;
         let declared = parts
             .headers
             .get(hyper::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > max_body) {
-            return Err(too_large());
-        }
-        let bytes: Bytes = Limited::new(body, max_body)
-            .collect()
-            .await
-            .map_err(|_| too_large())?
-            .to_bytes();
-
-        let mut credentials = credentials_from_headers(&parts.headers);
+        let (bytes, reservation) = body::read(body, declared, bounds, budget).await?;
         let (mut body, body_error) = parse_body(&bytes);
+        drop(bytes);
         let lifted = lift_body_fields(&mut body, &mut credentials);
         let context = header(&parts.headers, "x-parse-cloud-context")
             .and_then(|v| serde_json::from_str::<Value>(&v).ok())
             .or(lifted.context)
             .filter(Value::is_object)
             .unwrap_or_else(|| Value::Object(Map::new()));
-        Ok(Some(ApiRequest {
+        Ok(ApiRequest {
             method: lifted.method.unwrap_or(parts.method),
             route,
-            query,
+            query: parts.uri.query().map(str::to_string),
             headers: parts.headers,
             body,
             body_error,
             credentials,
             context,
             ip,
-        }))
+            _body_reservation: reservation,
+        })
     }
+}
 
+impl ApiRequest {
     /// The body, or the 107 error it could not be read with.
     pub fn json_body(&self) -> Result<&Map<String, Value>, ParseError> {
         match &self.body_error {

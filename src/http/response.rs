@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, CONNECTION, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 
 use crate::error::{ParseError, Unauthorized};
@@ -32,6 +32,13 @@ pub fn parse_error(error: &ParseError) -> Response<Body> {
 
 pub fn unauthorized(_: Unauthorized) -> Response<Body> {
     json(403, r#"{"error":"unauthorized"}"#)
+}
+
+/// `response` with `Connection: close`: for refusals made before the body was read, so the
+/// client does not send its next request after a body the server will never read.
+pub fn closing(mut response: Response<Body>) -> Response<Body> {
+    response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// The answer to a CORS preflight (`OPTIONS`).

@@ -1,5 +1,5 @@
-//! Routing: mount path, preflight, health, authentication and the session token; then the
-//! API's one route table.
+//! Routing: mount path, preflight, health, the header credentials, the body, authentication
+//! and the session token; then the API's one route table.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,27 +9,43 @@ use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response};
 use serde_json::{Map, Value};
 
-use super::request::ApiRequest;
+use super::body::{BodyBudget, Bounds};
+use super::request::{ApiRequest, PendingRequest};
 use super::response::{self, Body};
 use crate::api::{self, Api, Ctx};
-use crate::auth;
+use crate::auth::{self, HeaderCheck};
 use crate::error::ParseError;
 
-pub async fn handle(api: &Arc<Api>, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+pub async fn handle(api: &Arc<Api>, budget: &Arc<BodyBudget>, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let (method, path) = (request.method().clone(), request.uri().path().to_string());
     if method == Method::OPTIONS {
         return response::preflight();
     }
     let mounts = [api.config.mount.as_str(), "/1"];
-    let request = match ApiRequest::read(request, &mounts, api.config.max_body, peer.ip()).await {
-        Ok(Some(request)) => request,
-        Ok(None) => return response::parse_error(&api::unknown_route(method.as_str(), path.trim_start_matches('/'))),
-        Err(error) => return response::parse_error(&error),
+    let Some(pending) = PendingRequest::new(request, &mounts, peer.ip()) else {
+        return response::parse_error(&api::unknown_route(method.as_str(), path.trim_start_matches('/')));
     };
-    if request.route == "health" {
+    if pending.route() == "health" {
         return response::json(200, r#"{"status":"ok"}"#);
     }
-    let caller = match auth::authenticate(&api.config.keys, &request.credentials) {
+    // Wrong credentials in the headers are refused before the body is read; a request whose
+    // headers carry none may be the SDK's text/plain form and gets the smaller cap.
+    let checked = match auth::check_headers(&api.config.keys, pending.header_credentials(), peer.ip()) {
+        Ok(checked) => checked,
+        Err(denied) => return response::closing(response::unauthorized(denied)),
+    };
+    let limits = &api.config.bodies;
+    let bounds = match checked {
+        HeaderCheck::Authenticated => Bounds { limit: limits.max_body, unauthenticated: false, timeout: limits.timeout },
+        HeaderCheck::Undecided => {
+            Bounds { limit: limits.max_unauthenticated_body, unauthenticated: true, timeout: limits.timeout }
+        }
+    };
+    let request = match pending.read(bounds, budget).await {
+        Ok(request) => request,
+        Err(error) => return response::closing(response::parse_error(&error.into())),
+    };
+    let caller = match auth::authenticate(&api.config.keys, &request.credentials, peer.ip()) {
         Ok(caller) => caller,
         Err(denied) => return response::unauthorized(denied),
     };

@@ -61,6 +61,8 @@ impl Server {
         Server::try_start_in(&fixture(fixture_name), data_dir, extra).unwrap_or_else(|e| panic!("restart failed: {e:?}"))
     }
 
+    // The child is waited for on every path: here when it exits early, else by `Server`'s Drop.
+    #[allow(clippy::zombie_processes)]
     pub fn try_start_in(cloud_dir: &std::path::Path, data_dir: PathBuf, extra: &[&str]) -> Result<Server, Exited> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cloudrt"))
             .arg("serve")
@@ -155,7 +157,7 @@ impl Server {
         (body["objectId"].as_str().unwrap().to_string(), body["sessionToken"].as_str().unwrap().to_string())
     }
 
-    /// The server's process id.
+    /// The server's process id (for /proc/<pid>/status).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
