@@ -70,8 +70,16 @@ impl From<crate::runtime::CloudError> for ParseError {
 }
 
 impl From<crate::data::DataError> for ParseError {
+    /// From the data layer, 155 only ever means "the answer would be too large"
+    /// (`--max-response-bytes`), which HTTP calls 413.
     fn from(error: crate::data::DataError) -> Self {
-        ParseError::new(ErrorCode(error.code), error.message)
+        let code = ErrorCode(error.code);
+        let parse_error = ParseError::new(code, error.message);
+        if code == ErrorCode::REQUEST_LIMIT_EXCEEDED {
+            parse_error.with_status(413)
+        } else {
+            parse_error
+        }
     }
 }
 

@@ -78,6 +78,8 @@ fn serve(config: ServeConfig) -> ExitCode {
     let settings = DataSettings {
         max_limit: config.max_limit,
         allow_client_class_creation: config.allow_client_class_creation,
+        query_timeout: config.query_timeout,
+        max_response_bytes: config.max_response_bytes,
     };
     let db = match Database::open(Arc::new(store), settings) {
         Ok(db) => db,

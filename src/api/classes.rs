@@ -11,18 +11,38 @@ use crate::error::ParseError;
 
 pub fn find(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
     let options = FindOptions::from_params(&params)?;
-    let (results, count) = api.db.find(&ctx.access(), class, &options)?;
-    let mut body = json!({ "results": results });
-    if let Some(count) = count {
-        body["count"] = json!(count);
-    }
-    Ok(Reply::json(&body))
+    off_async_threads(|| {
+        let (results, count) = api.db.find(&ctx.access(), class, &options)?;
+        let mut body = json!({ "results": results });
+        if let Some(count) = count {
+            body["count"] = json!(count);
+        }
+        Ok(Reply::json(&body))
+    })
 }
 
 pub fn get(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
     let options = FindOptions::from_params(&params)?;
-    let object = api.db.get(&ctx.access(), class, id, &options.include, options.keys.as_deref())?;
-    Ok(Reply::json(&Value::Object(object)))
+    off_async_threads(|| {
+        let object = api.db.get(&ctx.access(), class, id, &options.include, options.keys.as_deref())?;
+        Ok(Reply::json(&Value::Object(object)))
+    })
+}
+
+/// Runs query work (scans, regexes, building the answer: up to `--query-timeout` of CPU)
+/// without stalling the HTTP threads. On the server's multi-threaded runtime the calling
+/// worker hands its other tasks to a fresh worker for the duration (`block_in_place`), so
+/// `/health` and every other connection keep being served however many heavy queries run.
+/// A cloud-code worker calls in from its own single-threaded runtime on its own thread,
+/// which serves nothing else, so there the work simply runs inline. (Moving it with
+/// `spawn_blocking` instead would make these routes async, which the route table does not
+/// await.)
+fn off_async_threads<T>(work: impl FnOnce() -> Result<T, ParseError>) -> Result<T, ParseError> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
 }
 
 pub async fn create(api: &Arc<Api>, ctx: &Ctx, class: &str, body: Map<String, Value>) -> Result<Reply, ParseError> {

@@ -2,10 +2,13 @@
 //! database that ties them to a store. Knows nothing of HTTP or JavaScript.
 
 pub mod acl;
+mod answer_size;
 mod database;
+mod deadline;
 mod index;
 pub mod ids;
 pub mod ops;
+mod protected;
 pub mod query;
 pub mod schema;
 pub mod users;
