@@ -836,4 +836,37 @@ mod tests {
             assert_eq!(Op::parse(&plain).unwrap(), None, "{plain}");
         }
     }
+
+    #[test]
+    fn nesting_is_bounded() {
+        fn nested(depth: usize) -> Value {
+            (0..depth).fold(json!(1), |inner, _| json!({"a": inner}))
+        }
+        let within = json!({"x": nested(MAX_VALUE_DEPTH)});
+        check_nesting(within.as_object().unwrap()).unwrap();
+        let deeper = json!({"x": nested(MAX_VALUE_DEPTH + 1)});
+        let error = check_nesting(deeper.as_object().unwrap()).unwrap_err();
+        assert_eq!(error.code, 107);
+        assert!(error.message.contains("x nests") && error.message.contains("64 levels"), "{}", error.message);
+        let arrays = json!({"y": (0..100).fold(json!([]), |inner, _| json!([inner]))});
+        assert_eq!(check_nesting(arrays.as_object().unwrap()).unwrap_err().code, 107);
+    }
+
+    #[test]
+    fn dotted_keys_with_too_many_segments_are_refused() {
+        let key = vec!["a"; MAX_PATH_SEGMENTS + 1].join(".");
+        let mut update = Map::new();
+        update.insert(key, json!(1));
+        let mut object = Map::new();
+        assert_eq!(apply_update(&mut object, &update).unwrap_err().code, 105);
+        assert!(object.is_empty());
+    }
+
+    #[test]
+    fn relation_ids_must_be_plain() {
+        for id in ["", "a\u{0}b", "line\nbreak", &"x".repeat(129)] {
+            let op = json!({"__op": "AddRelation", "objects": [pointer("A", id)]});
+            assert_eq!(Op::parse(&op).unwrap_err().code, 106, "{id:?}");
+        }
+    }
 }

@@ -2565,4 +2565,61 @@ mod tests {
         assert!(!point_in_polygon(4, vertex, -0.1, 5.0));
         assert!(!point_in_polygon(2, vertex, 0.0, 0.0));
     }
+
+    #[test]
+    fn oversized_wheres_are_errors() {
+        let clauses = |n: usize| Value::Array((0..n).map(|i| json!({"n": i})).collect());
+        assert!(Query::parse(&json!({"$or": clauses(MAX_CLAUSES)})).is_ok());
+        let error = Query::parse(&json!({"$or": clauses(MAX_CLAUSES + 1)})).unwrap_err();
+        assert!(error.to_string().contains("at most 1000"), "{error}");
+        // Many lists each within bounds still add up to the node budget.
+        let many: Vec<Value> = (0..20).map(|_| json!({"$and": clauses(MAX_CLAUSES)})).collect();
+        let error = Query::parse(&json!({"$or": many})).unwrap_err();
+        assert!(error.to_string().contains("too large"), "{error}");
+        // The budget is shared with subqueries.
+        let inner = json!({"className": "A", "where": {"$or": clauses(MAX_CLAUSES)}});
+        let nested: Vec<Value> = (0..11).map(|_| json!({"p": {"$inQuery": inner.clone()}})).collect();
+        assert!(Query::parse(&json!({"$or": nested})).is_err());
+
+        let values = |n: usize| Value::Array((0..n).map(|i| json!(i)).collect());
+        assert!(Query::parse(&json!({"n": {"$in": values(MAX_ARRAY_OPERAND)}})).is_ok());
+        for op in ["$in", "$nin", "$all", "$containedBy"] {
+            let error = Query::parse(&json!({"n": {op: values(MAX_ARRAY_OPERAND + 1)}})).unwrap_err();
+            assert!(error.to_string().contains("at most 10000"), "{op}: {error}");
+        }
+    }
+
+    #[test]
+    fn regexes_are_bounded() {
+        assert!(Query::parse(&json!({"s": {"$regex": "a".repeat(MAX_REGEX_LEN)}})).is_ok());
+        let error = Query::parse(&json!({"s": {"$regex": "a".repeat(MAX_REGEX_LEN + 1)}})).unwrap_err();
+        assert!(error.to_string().contains("longer than 1000"), "{error}");
+        let huge = Query::parse(&json!({"s": {"$regex": "\\w{200}\\w{200}\\w{200}"}})).unwrap_err();
+        assert!(huge.to_string().contains("invalid $regex"), "{huge}");
+        let regexes: Vec<Value> = (0..=MAX_REGEXES).map(|i| json!({"s": {"$regex": format!("^{i}")}})).collect();
+        let error = Query::parse(&json!({"$or": regexes})).unwrap_err();
+        assert!(error.to_string().contains("$regex conditions"), "{error}");
+        let all: Vec<Value> = (0..=MAX_REGEXES).map(|i| json!({"$regex": format!("^{i}")})).collect();
+        assert!(Query::parse(&json!({"tags": {"$all": all}})).is_err());
+    }
+
+    #[test]
+    fn keys_and_order_keys_are_listed() {
+        let query = Query::parse(&json!({
+            "a": 1,
+            "$or": [{"b.c": 2}, {"$nor": [{"_d": 3}]}],
+            "p": {"$inQuery": {"className": "X", "where": {"hidden": 1}}},
+        }))
+        .unwrap();
+        let mut keys = query.keys();
+        keys.sort();
+        assert_eq!(keys, ["_d", "a", "b.c", "p"], "inner wheres belong to their own class");
+        assert_eq!(Order::parse("-email,a.b").unwrap().keys(), ["email", "a.b"]);
+    }
+
+    #[test]
+    fn related_to_refuses_nul_names() {
+        let pointer = json!({"__type": "Pointer", "className": "A", "objectId": "x\u{0}y"});
+        assert!(Query::parse(&json!({"$relatedTo": {"object": pointer, "key": "k"}})).is_err());
+    }
 }

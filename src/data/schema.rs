@@ -1161,4 +1161,43 @@ mod tests {
             assert_eq!(schema, existing, "a rejected body must not change the schema: {body}");
         }
     }
+
+    #[test]
+    fn names_are_bounded() {
+        let long = "a".repeat(MAX_NAME_LEN + 1);
+        assert!(validate_class_name(&"a".repeat(MAX_NAME_LEN)).is_ok());
+        let error = validate_class_name(&long).unwrap_err();
+        assert_eq!(error.code, 103);
+        assert!(error.message.len() < 200, "the name is abbreviated: {}", error.message);
+        assert!(validate_field_name(&"a".repeat(MAX_NAME_LEN)).is_ok());
+        assert_eq!(validate_field_name(&long).unwrap_err().code, 105);
+        assert_eq!(validate_field_path(&format!("a.{long}")).unwrap_err().code, 105);
+        assert!(validate_field_path(&vec!["a"; MAX_PATH_SEGMENTS].join(".")).is_ok());
+        let error = validate_field_path(&vec!["a"; MAX_PATH_SEGMENTS + 1].join(".")).unwrap_err();
+        assert!(error.code == 105 && error.message.contains("at most 32 segments"), "{}", error.message);
+    }
+
+    #[test]
+    fn fields_per_class_are_bounded() {
+        let mut schema = ClassSchema::new("Wide").unwrap();
+        let room = MAX_FIELDS_PER_CLASS - schema.fields.len();
+        let fields = |range: std::ops::Range<usize>| -> Map<String, Value> {
+            range.map(|i| (format!("f{i}"), json!(i))).collect()
+        };
+        schema.check_and_extend(&fields(0..room)).unwrap();
+        assert_eq!(schema.fields.len(), MAX_FIELDS_PER_CLASS);
+        schema.check_and_extend(&fields(0..10)).expect("known fields are fine");
+        let before = schema.clone();
+        let error = schema.check_and_extend(&fields(room..room + 1)).unwrap_err();
+        assert!(error.code == 105 && error.message.contains("at most 500"), "{}", error.message);
+        assert_eq!(schema, before);
+    }
+
+    #[test]
+    fn pointer_ids_must_be_plain() {
+        for id in ["", "a\u{0}b", "tab\there", &"x".repeat(MAX_OBJECT_ID_LEN + 1)] {
+            assert_eq!(type_of_value(&pointer("A", id)).unwrap_err().code, 106, "{id:?}");
+        }
+        assert!(type_of_value(&pointer("A", "héllo")).is_ok());
+    }
 }
