@@ -35,6 +35,8 @@ struct Cli {
     command: Command,
 }
 
+/// `Serve`'s flags dwarf the other commands', but the enum is parsed once at start-up.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Load CLOUD_DIR/main.js and serve the Parse REST API.

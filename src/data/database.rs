@@ -28,6 +28,13 @@ const SERVER_FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt"];
 /// Fields stored but never returned to clients.
 pub const HIDDEN_FIELDS: &[&str] = &["_hashed_password"];
 
+/// Stored objects as a query collects them (shared with the store, not copied).
+type Matches = Vec<Arc<Map<String, Value>>>;
+
+/// A query's answer: the page of results as the reader may see them, and the total count
+/// when it was asked for.
+pub type Found = (Vec<Map<String, Value>>, Option<usize>);
+
 /// Locks that serialise read-modify-writes of one object (by hash of class and id).
 const STRIPES: usize = 64;
 
@@ -348,7 +355,7 @@ impl Database {
     /// Bounded three ways: the `where` by [`Query::parse`]'s size limits (102), the time spent
     /// scanning (with subqueries) by `query_timeout` (124), and the answer by
     /// `max_response_bytes` (155).
-    pub fn find(&self, access: &Access, class: &str, options: &FindOptions) -> Result<(Vec<Map<String, Value>>, Option<usize>), DataError> {
+    pub fn find(&self, access: &Access, class: &str, options: &FindOptions) -> Result<Found, DataError> {
         validate_class_name(class)?;
         let deadline = Deadline::after(self.settings.query_timeout);
         let mut query = Query::parse(&options.where_).map_err(query_error)?;
@@ -403,7 +410,7 @@ impl Database {
         options: &FindOptions,
         limit: usize,
         deadline: &Deadline,
-    ) -> Result<Option<Vec<Arc<Map<String, Value>>>>, DataError> {
+    ) -> Result<Option<Matches>, DataError> {
         if options.count || query.near_sphere().is_some() || query.object_id_equality().is_some() {
             return Ok(None);
         }
@@ -500,7 +507,7 @@ impl Database {
 
     /// Every match of a query, ignoring the page limit (for subqueries), within the outer
     /// query's deadline and under the same key rules on its own class.
-    fn find_all(&self, access: &Access, class: &str, options: &FindOptions, deadline: &Deadline) -> Result<Vec<Arc<Map<String, Value>>>, DataError> {
+    fn find_all(&self, access: &Access, class: &str, options: &FindOptions, deadline: &Deadline) -> Result<Matches, DataError> {
         validate_class_name(class)?;
         let mut query = Query::parse(&options.where_).map_err(query_error)?;
         Self::check_query_keys(access, class, &query, None)?;
@@ -766,9 +773,9 @@ impl Database {
 fn matching(
     access: &Access,
     query: &Query,
-    candidates: Vec<Arc<Map<String, Value>>>,
+    candidates: Matches,
     deadline: &Deadline,
-) -> Result<Vec<Arc<Map<String, Value>>>, DataError> {
+) -> Result<Matches, DataError> {
     let mut matches = Vec::new();
     for (i, object) in candidates.into_iter().enumerate() {
         if i % CHECK_EVERY == 0 {

@@ -702,7 +702,7 @@ mod tests {
             game.insert(&[0xff, 0xfe][..], encode(&json!({"score": 3}))).unwrap();
             let too_deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
             game.insert("c", format!("{{\"deep\":{too_deep}}}").as_bytes()).unwrap();
-            db.open_tree(&[b"obj:".as_slice(), &[0xff]].concat()).unwrap().insert("x", encode(&json!({}))).unwrap();
+            db.open_tree([b"obj:".as_slice(), &[0xff]].concat()).unwrap().insert("x", encode(&json!({}))).unwrap();
             let schemas = db.open_tree(SCHEMA_TREE).unwrap();
             schemas.insert("Game", encode(&json!({"className": "Game"}))).unwrap();
             schemas.insert("Broken", &b"\x00garbage"[..]).unwrap();

@@ -61,6 +61,8 @@ impl Server {
         Server::try_start_in(&fixture(fixture_name), data_dir, extra).unwrap_or_else(|e| panic!("restart failed: {e:?}"))
     }
 
+    // The child is waited for by `Server`'s `Drop` (and on the early-exit path below).
+    #[allow(clippy::zombie_processes)]
     pub fn try_start_in(cloud_dir: &std::path::Path, data_dir: PathBuf, extra: &[&str]) -> Result<Server, Exited> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cloudrt"))
             .arg("serve")
