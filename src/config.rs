@@ -56,6 +56,16 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOUDRT_MAX_LIMIT", default_value_t = 1000)]
     pub max_limit: usize,
 
+    /// Time one query (with its subqueries) may scan, in seconds; past it the query stops with
+    /// code 124.
+    #[arg(long, env = "CLOUDRT_QUERY_TIMEOUT", default_value_t = 30.0)]
+    pub query_timeout: f64,
+
+    /// Largest answer one query or get may build, in bytes of JSON; past it the request gets
+    /// 413 with code 155.
+    #[arg(long, env = "CLOUDRT_MAX_RESPONSE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_response_bytes: usize,
+
     /// Let clients without the master key create classes by saving objects to them.
     #[arg(long, env = "CLOUDRT_ALLOW_CLIENT_CLASS_CREATION")]
     pub allow_client_class_creation: bool,
@@ -175,7 +185,12 @@ pub enum ConfigError {
     BodyMemoryBelowBody { memory: usize, body: usize },
     #[error("--master-key-ips: {0}")]
     BadMasterKeyIps(#[from] IpListError),
+    #[error("--max-response-bytes must be at least {MIN_RESPONSE_BYTES} (one small object)")]
+    TinyResponses,
 }
+
+/// Smallest `--max-response-bytes`: below it even one ordinary object could not be answered.
+const MIN_RESPONSE_BYTES: usize = 1024;
 
 /// Validated settings of a running server.
 #[derive(Debug, Clone)]
@@ -196,6 +211,8 @@ pub struct ServeConfig {
     pub max_concurrent_jobs: usize,
     pub minute: Duration,
     pub max_limit: usize,
+    pub query_timeout: Duration,
+    pub max_response_bytes: usize,
     pub allow_client_class_creation: bool,
     pub max_queue: usize,
     pub connections: ConnectionLimits,
@@ -263,6 +280,10 @@ impl ServeArgs {
             return Err(ConfigError::ZeroLimit("webhook-max-body"));
         }
         let minute = positive_seconds(self.minute_seconds, "minute-seconds")?;
+        let query_timeout = positive_seconds(self.query_timeout, "query-timeout")?;
+        if self.max_response_bytes < MIN_RESPONSE_BYTES {
+            return Err(ConfigError::TinyResponses);
+        }
         if self.max_concurrent_jobs == 0 {
             return Err(ConfigError::NoJobWorkers);
         }
@@ -319,6 +340,8 @@ impl ServeArgs {
             max_concurrent_jobs: self.max_concurrent_jobs,
             minute,
             max_limit: self.max_limit.max(1),
+            query_timeout,
+            max_response_bytes: self.max_response_bytes,
             allow_client_class_creation: self.allow_client_class_creation,
             max_queue: self.max_queue.max(1),
             connections,

@@ -89,13 +89,17 @@ impl From<crate::runtime::CloudError> for ParseError {
 }
 
 impl From<crate::data::DataError> for ParseError {
+    /// From the data layer, 155 only ever means "the answer would be too large"
+    /// (`--max-response-bytes`), which HTTP calls 413.
     fn from(error: crate::data::DataError) -> Self {
-        let error = ParseError::new(ErrorCode(error.code), error.message);
-        // A limit hit by too many requests at once (password hashing): retry later.
-        if error.code == ErrorCode::REQUEST_LIMIT_EXCEEDED {
-            return error.with_status(429);
+        let code = ErrorCode(error.code);
+        let status = error.status;
+        let parse_error = ParseError::new(code, error.message);
+        match status {
+            Some(status) => parse_error.with_status(status),
+            None if code == ErrorCode::REQUEST_LIMIT_EXCEEDED => parse_error.with_status(413),
+            None => parse_error,
         }
-        error
     }
 }
 

@@ -35,6 +35,8 @@ struct Cli {
     command: Command,
 }
 
+/// `Serve`'s flags dwarf the other commands', but the enum is parsed once at start-up.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Load CLOUD_DIR/main.js and serve the Parse REST API.
@@ -78,6 +80,8 @@ fn serve(config: ServeConfig) -> ExitCode {
     let settings = DataSettings {
         max_limit: config.max_limit,
         allow_client_class_creation: config.allow_client_class_creation,
+        query_timeout: config.query_timeout,
+        max_response_bytes: config.max_response_bytes,
     };
     let db = match Database::open(Arc::new(store), settings) {
         Ok(db) => db,

@@ -8,6 +8,12 @@ use std::time::Duration;
 use common::{Server, APP_ID};
 use serde_json::{json, Value};
 
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
 fn pointer(class: &str, id: &str) -> Value {
     json!({"__type": "Pointer", "className": class, "objectId": id})
 }
@@ -132,6 +138,19 @@ async fn clients_cannot_touch_the_servers_own_classes() {
         assert_eq!(status, 200, "{answer}");
         assert_eq!(answer["result"]["code"], 119, "{function} from cloud code: {answer}");
     }
+
+    // Nor through a pointer's include or a subquery.
+    let (_, runs) = server.master("GET", "/classes/_JobStatus", None).await;
+    let run_id = runs["results"][0]["objectId"].as_str().unwrap().to_string();
+    let (status, note) = server.request("POST", "/classes/Note", Some(json!({"run": pointer("_JobStatus", &run_id)})), &[]).await;
+    assert_eq!(status, 201, "{note}");
+    let (status, found) = server.request("GET", "/classes/Note?include=run", None, &[]).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["results"][0]["run"], pointer("_JobStatus", &run_id), "the run is not included: {found}");
+    let inner = json!({"run": {"$inQuery": {"className": "_JobStatus", "where": {"status": "running"}}}}).to_string();
+    let path = format!("/classes/Note?where={}", urlencode(&inner));
+    let (status, answer) = server.request("GET", &path, None, &[]).await;
+    assert_eq!((status, answer["code"].as_i64()), (400, Some(119)), "{answer}");
 
     let server = server.restart("system_classes", &["--allow-client-class-creation"]);
     let (_, hooks) = server.master("GET", "/hooks/functions", None).await;

@@ -9,20 +9,38 @@ use super::{blocking, pipeline, users, Api, Ctx, Reply};
 use crate::data::FindOptions;
 use crate::error::ParseError;
 
-pub fn find(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
+/// A query: off the async threads (scans, regexes and building the answer may take up to
+/// `--query-timeout` of CPU), so `/health` and every other connection, and the other cloud-code
+/// calls in flight on a worker, keep being served however many heavy queries run.
+pub async fn find(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
     let options = FindOptions::from_params(&params)?;
-    let (results, count) = api.db.find(&ctx.access(), class, &options)?;
-    let mut body = json!({ "results": results });
-    if let Some(count) = count {
-        body["count"] = json!(count);
-    }
-    Ok(Reply::json(&body))
+    let (api, access, class) = (api.clone(), ctx.access(), class.to_string());
+    blocking(move || {
+        let (results, count) = api.db.find(&access, &class, &options)?;
+        let mut body = json!({ "results": results });
+        if let Some(count) = count {
+            body["count"] = json!(count);
+        }
+        Ok(Reply::json(&body))
+    })
+    .await
 }
 
-pub fn get(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
+/// One object by id. Without `include` it is a lookup and runs in place; with it, it reads
+/// other objects too and moves off the async threads as a query does.
+pub async fn get(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
     let options = FindOptions::from_params(&params)?;
-    let object = api.db.get(&ctx.access(), class, id, &options.include, options.keys.as_deref())?;
-    Ok(Reply::json(&Value::Object(object)))
+    let read = {
+        let (api, access, class, id) = (api.clone(), ctx.access(), class.to_string(), id.to_string());
+        move || -> Result<Reply, ParseError> {
+            let object = api.db.get(&access, &class, &id, &options.include, options.keys.as_deref())?;
+            Ok(Reply::json(&Value::Object(object)))
+        }
+    };
+    if params.get("include").is_none_or(Value::is_null) {
+        return read();
+    }
+    blocking(read).await
 }
 
 pub async fn create(api: &Arc<Api>, ctx: &Ctx, class: &str, body: Map<String, Value>) -> Result<Reply, ParseError> {

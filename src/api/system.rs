@@ -4,20 +4,8 @@
 //! or cloud code; only their own APIs (jobs, schedules, hooks, config) write them, and those
 //! write through the data layer directly, never through this route.
 
+use crate::data::protected;
 use crate::error::{ErrorCode, ParseError};
-
-/// Parse Server's master-only classes (its `classesWithMasterOnlyAccess`) plus the system
-/// classes cloudrt stores that Parse Server keeps elsewhere.
-const MASTER_ONLY: &[&str] = &[
-    "_JobStatus",
-    "_JobSchedule",
-    "_Hooks",
-    "_GlobalConfig",
-    "_GraphQLConfig",
-    "_Audience",
-    "_PushStatus",
-    "_Idempotency",
-];
 
 /// Refuses a non-master call of `/classes/<class>[/<id>]` on a master-only class, with Parse
 /// Server's answer (119, "Clients aren't allowed to perform the … operation on the … collection.").
@@ -38,9 +26,6 @@ pub fn check_class_route(master: bool, method: &str, segments: &[&str]) -> Resul
             "Clients aren't allowed to perform the delete operation on the installation collection.",
         ));
     }
-    if !MASTER_ONLY.contains(&class) {
-        return Ok(());
-    }
     let operation = match (method, with_id) {
         ("GET", false) => "find",
         ("GET", true) => "get",
@@ -49,19 +34,17 @@ pub fn check_class_route(master: bool, method: &str, segments: &[&str]) -> Resul
         ("DELETE", _) => "delete",
         _ => "access",
     };
-    Err(ParseError::new(
-        ErrorCode::OPERATION_FORBIDDEN,
-        format!("Clients aren't allowed to perform the {operation} operation on the {class} collection."),
-    ))
+    protected::check_class(false, class, operation).map_err(ParseError::from)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::protected::MASTER_ONLY_CLASSES;
 
     #[test]
     fn master_only_classes_refuse_clients_for_every_verb() {
-        for class in MASTER_ONLY {
+        for class in MASTER_ONLY_CLASSES {
             for (method, segments) in [
                 ("GET", vec!["classes", class]),
                 ("GET", vec!["classes", class, "x"]),

@@ -7,13 +7,17 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use super::acl::{self, Acl, Principal};
+use super::answer_size::AnswerBudget;
+use super::deadline::{Deadline, CHECK_EVERY};
 use super::ids;
 use super::index::{Indexes, NATURAL};
-use super::ops::{apply_update, RelationChanges};
+use super::ops::{apply_update, check_nesting, RelationChanges};
+use super::protected::{self, Use};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
 use super::schema::{validate_class_name, ClassSchema, DataError};
 use super::unique::{self, ClaimsGuard, UserKeys};
@@ -24,6 +28,13 @@ const SERVER_FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt"];
 
 /// Fields stored but never returned to clients.
 pub const HIDDEN_FIELDS: &[&str] = &["_hashed_password"];
+
+/// Stored objects as a query collects them (shared with the store, not copied).
+type Matches = Vec<Arc<Map<String, Value>>>;
+
+/// A query's answer: the page of results as the reader may see them, and the total count
+/// when it was asked for.
+pub type Found = (Vec<Map<String, Value>>, Option<usize>);
 
 /// Locks that serialise read-modify-writes of one object (by hash of class and id).
 const STRIPES: usize = 64;
@@ -68,6 +79,10 @@ pub struct DataSettings {
     pub max_limit: usize,
     /// Whether non-master clients may create classes by saving to them.
     pub allow_client_class_creation: bool,
+    /// How long one query (with its subqueries) may scan before it stops with 124.
+    pub query_timeout: Duration,
+    /// Largest answer a query or get may build, in bytes of JSON (estimated while building).
+    pub max_response_bytes: usize,
 }
 
 /// Query options as the REST API takes them (`where`, `order`, `limit`, …).
@@ -191,6 +206,7 @@ impl PreparedSave {
         db.schema_for(&self.class_name)?.check_and_extend(&body)?;
         let mut proposed = self.original.as_deref().cloned().unwrap_or_default();
         apply_update(&mut proposed, &body)?;
+        check_nesting(&proposed)?;
         for field in HIDDEN_FIELDS {
             proposed.remove(*field);
         }
@@ -235,8 +251,14 @@ impl Database {
     pub fn open(store: Arc<dyn Store>, settings: DataSettings) -> Result<Database, DataError> {
         let mut schemas = HashMap::new();
         for class in store.classes().map_err(store_error)? {
-            if let Some(json) = store.schema(&class).map_err(store_error)? {
-                schemas.insert(class, ClassSchema::from_json(&json)?);
+            let Some(json) = store.schema(&class).map_err(store_error)? else { continue };
+            // One unreadable schema must not keep the server from serving every other class:
+            // the class is served as if new, and its next write records a fresh schema.
+            match ClassSchema::from_json(&json) {
+                Ok(schema) => {
+                    schemas.insert(class, schema);
+                }
+                Err(error) => tracing::error!(class = %class, "skipping the stored schema of class {class}: {error}"),
             }
         }
         Ok(Database {
@@ -278,6 +300,7 @@ impl Database {
     }
 
     /// One object by id, if `access` may read it (101 otherwise, as Parse does).
+    /// The answer is bounded by `max_response_bytes` like a query's (155).
     pub fn get(&self, access: &Access, class: &str, id: &str, include: &[String], keys: Option<&str>) -> Result<Map<String, Value>, DataError> {
         validate_class_name(class)?;
         let object = self.store.get(class, id).map_err(store_error)?.ok_or_else(not_found)?;
@@ -286,47 +309,82 @@ impl Database {
         }
         let mut object = self.present(access, class, &object);
         self.include(access, &mut object, include)?;
-        Ok(match keys {
+        let object = match keys {
             Some(keys) => project_keys(&object, keys),
             None => object,
-        })
+        };
+        AnswerBudget::new(self.settings.max_response_bytes).take(&object)?;
+        Ok(object)
     }
 
-    /// Stored object as the reader may see it: hidden fields removed; for `_User` rows of
-    /// others, the email too (Parse Server's default protected field).
+    /// Stored object as the reader may see it: hidden fields removed; for other callers than
+    /// the master key every internal `_`-prefixed field too, and on `_User` and `_Session`
+    /// rows of others the protected fields (`email`, `authData`, `sessionToken`), as Parse
+    /// Server's protectedFields and sensitive-data filter do.
     fn present(&self, access: &Access, class: &str, object: &Map<String, Value>) -> Map<String, Value> {
         let mut out = object.clone();
         for field in HIDDEN_FIELDS {
             out.remove(*field);
         }
-        if class == "_User" && !access.master {
-            let own = access.user_id.as_deref() == object.get("objectId").and_then(Value::as_str);
-            if !own {
-                out.remove("email");
-            }
+        if !access.master {
+            let owner = match class {
+                "_User" => object.get("objectId"),
+                "_Session" => object.get("user").and_then(|user| user.get("objectId")),
+                _ => None,
+            };
+            let own = access.user_id.is_some() && access.user_id.as_deref() == owner.and_then(Value::as_str);
+            out.retain(|field, _| !field.starts_with('_') && (own || !protected::hidden_from_others(class, field)));
         }
         out
     }
 
+    /// Refuses a non-master `where` or `order` that names a field the reader may not filter
+    /// on (105 internal, 119 protected): answers that depend on a hidden field reveal it.
+    fn check_query_keys(access: &Access, class: &str, query: &Query, order: Option<&Order>) -> Result<(), DataError> {
+        if access.master {
+            return Ok(());
+        }
+        for key in query.keys() {
+            protected::check_key(class, key, Use::Query)?;
+        }
+        for subquery in query.subqueries() {
+            match subquery {
+                Subquery::Values { class_name, key, .. } => {
+                    protected::check_class(false, &class_name, "find")?;
+                    protected::check_key(&class_name, &key, Use::Query)?;
+                }
+                Subquery::Related { owner_class, key, .. } => protected::check_key(&owner_class, &key, Use::Query)?,
+                Subquery::Ids { class_name, .. } => protected::check_class(false, &class_name, "find")?,
+            }
+        }
+        for key in order.map(Order::keys).unwrap_or_default() {
+            protected::check_key(class, &key, Use::Sort)?;
+        }
+        Ok(())
+    }
+
     /// Runs a query. Answers the page of results and, with `count`, the total.
-    pub fn find(&self, access: &Access, class: &str, options: &FindOptions) -> Result<(Vec<Map<String, Value>>, Option<usize>), DataError> {
+    ///
+    /// Bounded three ways: the `where` by [`Query::parse`]'s size limits (102), the time spent
+    /// scanning (with subqueries) by `query_timeout` (124), and the answer by
+    /// `max_response_bytes` (155).
+    pub fn find(&self, access: &Access, class: &str, options: &FindOptions) -> Result<Found, DataError> {
         validate_class_name(class)?;
+        let deadline = Deadline::after(self.settings.query_timeout);
         let mut query = Query::parse(&options.where_).map_err(query_error)?;
-        self.resolve_subqueries(access, &mut query)?;
         let order = Order::parse(options.order.as_deref().unwrap_or("")).map_err(query_error)?;
+        Self::check_query_keys(access, class, &query, Some(&order))?;
+        self.resolve_subqueries(access, &mut query, &deadline)?;
         let limit = options.limit.unwrap_or(100).min(self.settings.max_limit);
 
-        if let Some(page) = self.walk_index(access, class, &query, &order, options, limit)? {
+        if let Some(page) = self.walk_index(access, class, &query, &order, options, limit, &deadline)? {
             return self.finish_page(access, class, page, options, limit).map(|results| (results, None));
         }
         let candidates = match query.object_id_equality() {
             Some(id) => self.store.get(class, id).map_err(store_error)?.into_iter().collect(),
             None => self.store.scan(class).map_err(store_error)?,
         };
-        let mut matches: Vec<Arc<Map<String, Value>>> = candidates
-            .into_iter()
-            .filter(|object| access.can_read(object) && query.matches(object))
-            .collect();
+        let mut matches = matching(access, &query, candidates, &deadline)?;
         let count = options.count.then_some(matches.len());
 
         let wanted = options.skip.saturating_add(limit).min(matches.len());
@@ -355,6 +413,7 @@ impl Database {
     /// A query served by an ordered index: the class walked in the asked order (or the natural
     /// one) until the page is full. None when no index applies (a count, a geo or id query, an
     /// order on several fields, or a field an index cannot order): the caller scans instead.
+    #[allow(clippy::too_many_arguments)]
     fn walk_index(
         &self,
         access: &Access,
@@ -363,7 +422,8 @@ impl Database {
         order: &Order,
         options: &FindOptions,
         limit: usize,
-    ) -> Result<Option<Vec<Arc<Map<String, Value>>>>, DataError> {
+        deadline: &Deadline,
+    ) -> Result<Option<Matches>, DataError> {
         if options.count || query.near_sphere().is_some() || query.object_id_equality().is_some() {
             return Ok(None);
         }
@@ -378,16 +438,24 @@ impl Database {
             return Ok(Some(page));
         }
         let mut failure = None;
+        let mut visited = 0usize;
         let served = self.indexes.walk(class, field, descending, || self.store.scan(class), |id| {
+            visited += 1;
+            if visited.is_multiple_of(CHECK_EVERY) {
+                if let Err(error) = deadline.check() {
+                    failure = Some(error);
+                    return false;
+                }
+            }
             match self.store.get(class, id) {
                 Ok(Some(object)) if access.can_read(&object) && query.matches(&object) => page.push(object),
                 Ok(_) => {}
-                Err(error) => failure = Some(error),
+                Err(error) => failure = Some(store_error(error)),
             }
             failure.is_none() && page.len() < wanted
         });
         if let Some(error) = failure {
-            return Err(store_error(error));
+            return Err(error);
         }
         Ok(served.map_err(store_error)?.then_some(page))
     }
@@ -403,6 +471,7 @@ impl Database {
         limit: usize,
     ) -> Result<Vec<Map<String, Value>>, DataError> {
         let mut results = Vec::with_capacity(limit.min(matches.len()));
+        let mut budget = AnswerBudget::new(self.settings.max_response_bytes);
         for stored in matches.iter().skip(options.skip).take(limit) {
             let mut object = self.present(access, class, stored);
             self.include(access, &mut object, &options.include)?;
@@ -414,12 +483,13 @@ impl Database {
                     object.remove(key.trim());
                 }
             }
+            budget.take(&object)?;
             results.push(object);
         }
         Ok(results)
     }
 
-    fn resolve_subqueries(&self, access: &Access, query: &mut Query) -> Result<(), DataError> {
+    fn resolve_subqueries(&self, access: &Access, query: &mut Query, deadline: &Deadline) -> Result<(), DataError> {
         let subqueries = query.subqueries();
         if subqueries.is_empty() {
             return Ok(());
@@ -428,7 +498,7 @@ impl Database {
         for subquery in subqueries {
             let everything = |class: &str, where_: Value| {
                 let options = FindOptions { where_, limit: Some(usize::MAX), ..FindOptions::default() };
-                self.find_all(access, class, &options)
+                self.find_all(access, class, &options, deadline)
             };
             answers.push(match subquery {
                 Subquery::Ids { class_name, where_ } => SubqueryAnswer::Ids(
@@ -448,18 +518,14 @@ impl Database {
         query.resolve(answers).map_err(query_error)
     }
 
-    /// Every match of a query, ignoring the page limit (for subqueries).
-    fn find_all(&self, access: &Access, class: &str, options: &FindOptions) -> Result<Vec<Arc<Map<String, Value>>>, DataError> {
+    /// Every match of a query, ignoring the page limit (for subqueries), within the outer
+    /// query's deadline and under the same key rules on its own class.
+    fn find_all(&self, access: &Access, class: &str, options: &FindOptions, deadline: &Deadline) -> Result<Matches, DataError> {
         validate_class_name(class)?;
         let mut query = Query::parse(&options.where_).map_err(query_error)?;
-        self.resolve_subqueries(access, &mut query)?;
-        Ok(self
-            .store
-            .scan(class)
-            .map_err(store_error)?
-            .into_iter()
-            .filter(|object| access.can_read(object) && query.matches(object))
-            .collect())
+        Self::check_query_keys(access, class, &query, None)?;
+        self.resolve_subqueries(access, &mut query, deadline)?;
+        matching(access, &query, self.store.scan(class).map_err(store_error)?, deadline)
     }
 
     /// Replaces pointers named by `include` paths (`post`, `post.author`) with the objects.
@@ -495,7 +561,7 @@ impl Database {
                 _ => None,
             };
             let Some((class, id)) = pointer else { continue };
-            if validate_class_name(&class).is_err() {
+            if validate_class_name(&class).is_err() || protected::check_class(access.master, &class, "get").is_err() {
                 continue;
             }
             let Some(found) = self.store.get(&class, &id).map_err(store_error)? else { continue };
@@ -525,6 +591,7 @@ impl Database {
         schema.check_and_extend(&body)?;
         let mut proposed = Map::new();
         apply_update(&mut proposed, &body)?;
+        check_nesting(&proposed)?;
         Ok(PreparedSave {
             class_name: class.to_string(),
             object_id: None,
@@ -550,6 +617,7 @@ impl Database {
         schema.check_and_extend(&body)?;
         let mut proposed = (*original).clone();
         apply_update(&mut proposed, &body)?;
+        check_nesting(&proposed)?;
         for field in HIDDEN_FIELDS {
             proposed.remove(*field);
         }
@@ -752,6 +820,25 @@ impl Database {
         self.schemas.write().unwrap_or_else(|p| p.into_inner()).insert(class.to_string(), schema);
         Ok(())
     }
+}
+
+/// The candidates `access` may read and `query` matches, checking the deadline as it goes.
+fn matching(
+    access: &Access,
+    query: &Query,
+    candidates: Matches,
+    deadline: &Deadline,
+) -> Result<Matches, DataError> {
+    let mut matches = Vec::new();
+    for (i, object) in candidates.into_iter().enumerate() {
+        if i % CHECK_EVERY == 0 {
+            deadline.check()?;
+        }
+        if access.can_read(&object) && query.matches(&object) {
+            matches.push(object);
+        }
+    }
+    Ok(matches)
 }
 
 fn query_error(error: super::query::QueryError) -> DataError {

@@ -39,7 +39,7 @@ impl Key {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, PartialOrd)]
+#[derive(Debug, Clone, PartialEq)]
 struct Entry {
     key: Key,
     created: String,
@@ -51,7 +51,14 @@ impl Eq for Entry {}
 impl Ord for Entry {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         // Keys are finite numbers or text, so the partial order is total.
-        self.partial_cmp(other).unwrap_or(std::cmp::Ordering::Equal)
+        let key = self.key.partial_cmp(&other.key).unwrap_or(std::cmp::Ordering::Equal);
+        key.then_with(|| self.created.cmp(&other.created)).then_with(|| self.id.cmp(&other.id))
+    }
+}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 

@@ -2,11 +2,14 @@
 //! database that ties them to a store. Knows nothing of HTTP or JavaScript.
 
 pub mod acl;
+mod answer_size;
 mod database;
+mod deadline;
 mod index;
 pub mod ids;
 pub mod ops;
 mod password;
+pub mod protected;
 pub mod query;
 pub mod schema;
 mod unique;

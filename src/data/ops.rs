@@ -16,7 +16,13 @@
 
 use serde_json::{Map, Number, Value};
 
-use super::schema::{validate_class_name, DataError, FieldType};
+use super::schema::{validate_class_name, validate_object_id, DataError, FieldType, MAX_PATH_SEGMENTS};
+
+/// How deeply a stored object's values may nest (an object or array inside a field is one
+/// level). The store decodes documents with serde_json, which stops at 128 levels; keeping
+/// everything written well inside that bound is what guarantees that the store can read back
+/// every document it accepted, so one update can never make the data directory unopenable.
+pub const MAX_VALUE_DEPTH: usize = 64;
 
 /// A decoded `{"__op": ...}` value, borrowing from the JSON it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,6 +146,7 @@ fn relation_targets<'a>(body: &'a Map<String, Value>, op: &str) -> Result<Relati
             ));
         };
         validate_class_name(class_name)?;
+        validate_object_id(object_id)?;
         match targets.class_name {
             Some(first) if first != class_name => {
                 return Err(incorrect_type(format!(
@@ -200,6 +207,12 @@ pub fn apply_update(
         if path.iter().any(|segment| segment.is_empty()) {
             return Err(DataError::new(DataError::INVALID_KEY_NAME, format!("Invalid field name: {key}")));
         }
+        if path.len() > MAX_PATH_SEGMENTS {
+            return Err(DataError::new(
+                DataError::INVALID_KEY_NAME,
+                format!("Invalid field name: a dotted key has at most {MAX_PATH_SEGMENTS} segments, got {}", path.len()),
+            ));
+        }
         match Op::parse(value)? {
             None => *slot(&mut root, key, &path)? = value.clone(),
             Some(op) => apply_op(&mut root, key, &path, &op, &mut changes)?,
@@ -210,6 +223,32 @@ pub fn apply_update(
         *current = next;
     }
     Ok(changes)
+}
+
+/// Refuses (107) an object whose values nest deeper than [`MAX_VALUE_DEPTH`]. Callers check
+/// the object as it will be stored, after dotted keys and `__op`s are applied: a body can
+/// build depth out of a long dotted key as well as out of a nested value.
+///
+/// Checking the proposed object also bounds what the later commit writes, even if the object
+/// changed in between: each key of a body adds at most its own path plus its value's depth,
+/// and that sum is part of the proposed object's depth.
+pub fn check_nesting(object: &Map<String, Value>) -> Result<(), DataError> {
+    // Iterative, so that the check itself cannot overflow the stack on what it refuses.
+    let mut pending: Vec<(&str, &Value, usize)> = object.iter().map(|(key, value)| (key.as_str(), value, 1)).collect();
+    while let Some((field, value, depth)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Object(map) => Box::new(map.values()),
+            Value::Array(items) => Box::new(items.iter()),
+            _ => continue,
+        };
+        if depth > MAX_VALUE_DEPTH {
+            return Err(invalid_json(format!(
+                "the value of {field} nests objects and arrays more than {MAX_VALUE_DEPTH} levels deep"
+            )));
+        }
+        pending.extend(children.map(|child| (field, child, depth + 1)));
+    }
+    Ok(())
 }
 
 fn apply_op(
@@ -795,6 +834,39 @@ mod tests {
         assert_eq!(op.field_type().unwrap_err().code, 111);
         for plain in [json!(1), json!(null), json!([]), json!({"a": 1}), json!({"__type": "Date"})] {
             assert_eq!(Op::parse(&plain).unwrap(), None, "{plain}");
+        }
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        fn nested(depth: usize) -> Value {
+            (0..depth).fold(json!(1), |inner, _| json!({"a": inner}))
+        }
+        let within = json!({"x": nested(MAX_VALUE_DEPTH)});
+        check_nesting(within.as_object().unwrap()).unwrap();
+        let deeper = json!({"x": nested(MAX_VALUE_DEPTH + 1)});
+        let error = check_nesting(deeper.as_object().unwrap()).unwrap_err();
+        assert_eq!(error.code, 107);
+        assert!(error.message.contains("x nests") && error.message.contains("64 levels"), "{}", error.message);
+        let arrays = json!({"y": (0..100).fold(json!([]), |inner, _| json!([inner]))});
+        assert_eq!(check_nesting(arrays.as_object().unwrap()).unwrap_err().code, 107);
+    }
+
+    #[test]
+    fn dotted_keys_with_too_many_segments_are_refused() {
+        let key = vec!["a"; MAX_PATH_SEGMENTS + 1].join(".");
+        let mut update = Map::new();
+        update.insert(key, json!(1));
+        let mut object = Map::new();
+        assert_eq!(apply_update(&mut object, &update).unwrap_err().code, 105);
+        assert!(object.is_empty());
+    }
+
+    #[test]
+    fn relation_ids_must_be_plain() {
+        for id in ["", "a\u{0}b", "line\nbreak", &"x".repeat(129)] {
+            let op = json!({"__op": "AddRelation", "objects": [pointer("A", id)]});
+            assert_eq!(Op::parse(&op).unwrap_err().code, 106, "{id:?}");
         }
     }
 }

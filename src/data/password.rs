@@ -70,7 +70,9 @@ fn on_hasher<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Re
         let _ = reply.send(work());
     });
     hashers().jobs.try_send(job).map_err(|e| match e {
-        TrySendError::Full(_) => DataError::new(REQUEST_LIMIT_EXCEEDED, "Too many log-ins and sign-ups at once; try again shortly."),
+        TrySendError::Full(_) => {
+            DataError::new(REQUEST_LIMIT_EXCEEDED, "Too many log-ins and sign-ups at once; try again shortly.").with_status(429)
+        }
         TrySendError::Disconnected(_) => DataError::new(1, "password hashing is not available"),
     })?;
     answer.recv().map_err(|_| DataError::new(1, "password hashing failed"))

@@ -54,6 +54,23 @@ fn invalid<T>(message: impl Into<String>) -> Result<T, QueryError> {
 /// `where` must produce an error, not a stack overflow.
 const MAX_DEPTH: usize = 32;
 
+/// Most clauses one `$or`/`$and`/`$nor` may list. A query is matched against every object it
+/// scans, so its size multiplies the cost of the scan; these bounds keep one request's work
+/// proportional to the data, not to what a client chooses to send.
+const MAX_CLAUSES: usize = 1_000;
+
+/// Most clauses and conditions one `where` may hold in all, subqueries included.
+const MAX_NODES: usize = 10_000;
+
+/// Most values one `$in`/`$nin`/`$all`/`$containedBy` array may list.
+const MAX_ARRAY_OPERAND: usize = 10_000;
+
+/// Most regexes one `where` may compile, their longest source, and the compiled size each may
+/// reach (the `regex` crate's own default is 10 MB per regex).
+const MAX_REGEXES: usize = 256;
+const MAX_REGEX_LEN: usize = 1_000;
+const REGEX_SIZE_LIMIT: usize = 256 * 1024;
+
 /// Keys `keys=` projection never drops, as in Parse Server.
 const ALWAYS_KEPT: [&str; 4] = ["objectId", "createdAt", "updatedAt", "ACL"];
 
@@ -313,19 +330,43 @@ impl Query {
     /// Unknown `$operators`, wrong operand types (e.g. `$in` not an array, `$regex` not a string
     /// or an invalid regex, `$exists` not a bool, `$or` not an array of objects) →
     /// [`QueryError::Invalid`] with a clear message.
+    ///
+    /// Size is bounded too, so that no `where` costs more to match than the data it scans:
+    /// at most [`MAX_CLAUSES`] clauses per `$or`/`$and`/`$nor`, [`MAX_NODES`] clauses and
+    /// conditions in all (nested subqueries included), [`MAX_ARRAY_OPERAND`] values per array
+    /// operand, and [`MAX_REGEXES`] regexes of at most [`MAX_REGEX_LEN`] characters.
     pub fn parse(where_: &Value) -> Result<Query, QueryError> {
-        Self::parse_nested(where_, 0)
+        let mut budget = Budget::default();
+        Self::parse_nested(where_, 0, &mut budget)
     }
 
-    fn parse_nested(where_: &Value, depth: usize) -> Result<Query, QueryError> {
-        let mut compiler = Compiler::default();
+    fn parse_nested(where_: &Value, depth: usize, budget: &mut Budget) -> Result<Query, QueryError> {
+        let mut compiler = Compiler { slots: Vec::new(), budget };
         let root = match where_ {
             Value::Null => Node::And(Vec::new()),
             Value::Object(clauses) => compiler.where_clause(clauses, depth)?,
             other => return invalid(format!("where must be a JSON object, got {}", type_name(other))),
         };
-        let answers = vec![None; compiler.slots.len()];
-        Ok(Query { root, slots: compiler.slots, answers })
+        let slots = compiler.slots;
+        let answers = vec![None; slots.len()];
+        Ok(Query { root, slots, answers })
+    }
+
+    /// Every key the `where` filters on (dotted as written), outside subqueries, so that the
+    /// caller can refuse keys the reader may not query. The keys subqueries filter on belong
+    /// to their own classes and are found by compiling their `where`s; the keys `$select`
+    /// reads and `$relatedTo` follows are in [`Query::subqueries`].
+    pub fn keys(&self) -> Vec<&str> {
+        fn collect<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
+            match node {
+                Node::And(nodes) | Node::Or(nodes) | Node::Nor(nodes) => nodes.iter().for_each(|node| collect(node, out)),
+                Node::Field(field) => out.push(field.key.as_str()),
+                Node::RelatedTo { .. } => {}
+            }
+        }
+        let mut out = Vec::new();
+        collect(&self.root, &mut out);
+        out
     }
 
     /// Subqueries that must be run against the store before matching, in a stable order (the
@@ -542,17 +583,43 @@ fn regex_matches(stored: Option<&Value>, regex: &Regex) -> bool {
     stored.is_some_and(|value| any_element(value, |v| v.as_str().is_some_and(|s| regex.is_match(s))))
 }
 
-/// Compiles a `where` object; collects subqueries into `slots` in the order encountered.
+/// What a `where` (with its subqueries) has used of the size bounds.
 #[derive(Default)]
-struct Compiler {
-    slots: Vec<Slot>,
+struct Budget {
+    nodes: usize,
+    regexes: usize,
 }
 
-impl Compiler {
+impl Budget {
+    fn count_nodes(&mut self, n: usize) -> Result<(), QueryError> {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_NODES {
+            return invalid(format!("query is too large: at most {MAX_NODES} clauses and conditions in all"));
+        }
+        Ok(())
+    }
+
+    fn count_regex(&mut self) -> Result<(), QueryError> {
+        self.regexes += 1;
+        if self.regexes > MAX_REGEXES {
+            return invalid(format!("query is too large: at most {MAX_REGEXES} $regex conditions"));
+        }
+        Ok(())
+    }
+}
+
+/// Compiles a `where` object; collects subqueries into `slots` in the order encountered.
+struct Compiler<'b> {
+    slots: Vec<Slot>,
+    budget: &'b mut Budget,
+}
+
+impl Compiler<'_> {
     fn where_clause(&mut self, clauses: &Map<String, Value>, depth: usize) -> Result<Node, QueryError> {
         if depth > MAX_DEPTH {
             return invalid(format!("query is nested more than {MAX_DEPTH} levels deep"));
         }
+        self.budget.count_nodes(clauses.len())?;
         let mut nodes = Vec::with_capacity(clauses.len());
         for (key, value) in clauses {
             let node = match key.as_str() {
@@ -575,6 +642,9 @@ impl Compiler {
         if clauses.is_empty() {
             return invalid(format!("{operator} must not be empty"));
         }
+        if clauses.len() > MAX_CLAUSES {
+            return invalid(format!("{operator} has {} clauses; at most {MAX_CLAUSES} are allowed", clauses.len()));
+        }
         clauses
             .iter()
             .map(|clause| match clause {
@@ -594,6 +664,10 @@ impl Compiler {
             return invalid(usage);
         }
         let Some((owner_class, owner_id)) = pointer_parts(object) else { return invalid(usage) };
+        // The store keys relations by these names, NUL-separated.
+        if [owner_class, owner_id, key.as_str()].iter().any(|part| part.contains('\0')) {
+            return invalid("$relatedTo names must not contain NUL characters");
+        }
         let subquery = Subquery::Related {
             owner_class: owner_class.to_string(),
             owner_id: owner_id.to_string(),
@@ -626,8 +700,17 @@ impl Compiler {
         date_field: bool,
         depth: usize,
     ) -> Result<Vec<Cond>, QueryError> {
+        self.budget.count_nodes(constraints.len())?;
         let mut conds = Vec::with_capacity(constraints.len());
         for (op, operand) in constraints {
+            if matches!(op.as_str(), "$regex") {
+                self.budget.count_regex()?;
+            }
+            if let ("$all", Value::Array(items)) = (op.as_str(), operand) {
+                for _ in items.iter().filter(|item| item.get("$regex").is_some()) {
+                    self.budget.count_regex()?;
+                }
+            }
             let cond = match op.as_str() {
                 "$eq" => Cond::Eq(literal_operand(operand, date_field)?),
                 "$ne" => Cond::Ne(literal_operand(operand, date_field)?),
@@ -680,7 +763,7 @@ impl Compiler {
         if class_name.is_empty() {
             return invalid(usage());
         }
-        Query::parse_nested(where_, depth + 1)?;
+        Query::parse_nested(where_, depth + 1, self.budget)?;
         let subquery = Subquery::Ids { class_name: class_name.clone(), where_: where_.clone() };
         let slot = self.add_slot(subquery, false);
         Ok(Cond::InQuery { slot, class_name: class_name.clone(), negate: op == "$notInQuery" })
@@ -713,7 +796,7 @@ impl Compiler {
             Some(where_ @ Value::Object(_)) => where_.clone(),
             Some(_) => return invalid(usage()),
         };
-        Query::parse_nested(&where_, depth + 1)?;
+        Query::parse_nested(&where_, depth + 1, self.budget)?;
         let subquery = Subquery::Values { class_name: class_name.clone(), where_, key: select_key.clone() };
         let slot = self.add_slot(subquery, date_field);
         Ok(Cond::Select { slot, negate: op == "$dontSelect" })
@@ -823,6 +906,7 @@ fn value_set(key: &str, op: &str, operand: &Value, date_field: bool) -> Result<V
     let Value::Array(values) = operand else {
         return invalid(format!("{op} on {key:?} must be an array, got {}", type_name(operand)));
     };
+    check_array_len(key, op, values)?;
     let mut set = ValueSet::default();
     for value in values {
         set.insert(literal_operand(value, date_field)?);
@@ -830,10 +914,21 @@ fn value_set(key: &str, op: &str, operand: &Value, date_field: bool) -> Result<V
     Ok(set)
 }
 
+fn check_array_len(key: &str, op: &str, values: &[Value]) -> Result<(), QueryError> {
+    if values.len() > MAX_ARRAY_OPERAND {
+        return invalid(format!(
+            "{op} on {key:?} lists {} values; at most {MAX_ARRAY_OPERAND} are allowed",
+            values.len()
+        ));
+    }
+    Ok(())
+}
+
 fn all_items(key: &str, operand: &Value, date_field: bool) -> Result<Vec<AllItem>, QueryError> {
     let Value::Array(values) = operand else {
         return invalid(format!("$all on {key:?} must be an array, got {}", type_name(operand)));
     };
+    check_array_len(key, "$all", values)?;
     let is_regex = |v: &Value| matches!(v, Value::Object(m) if m.contains_key("$regex"));
     let regexes = values.iter().filter(|v| is_regex(v)).count();
     if regexes != 0 && regexes != values.len() {
@@ -862,7 +957,11 @@ fn compile_regex(key: &str, pattern: &Value, options: Option<&Value>) -> Result<
         Some(Value::String(options)) => options.as_str(),
         Some(other) => return invalid(format!("$options on {key:?} must be a string, got {}", type_name(other))),
     };
+    if pattern.chars().count() > MAX_REGEX_LEN {
+        return invalid(format!("$regex on {key:?} is longer than {MAX_REGEX_LEN} characters"));
+    }
     let mut builder = RegexBuilder::new(&unquote_pcre(pattern));
+    builder.size_limit(REGEX_SIZE_LIMIT).dfa_size_limit(REGEX_SIZE_LIMIT);
     for flag in options.chars() {
         match flag {
             'i' => builder.case_insensitive(true),
@@ -1242,6 +1341,15 @@ impl Order {
             })
             .collect::<Result<_, _>>()
             .map(Order)
+    }
+
+    /// The keys sorted by, dotted as written, so the caller can refuse keys the reader may not
+    /// sort by.
+    pub fn keys(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|key| key.path.iter().map(|segment| segment.name.as_str()).collect::<Vec<_>>().join("."))
+            .collect()
     }
 
     /// The field and direction when the order is one top-level field (what an index can serve).
@@ -2456,5 +2564,62 @@ mod tests {
         assert!(point_in_polygon(4, vertex, 0.0, 5.0));
         assert!(!point_in_polygon(4, vertex, -0.1, 5.0));
         assert!(!point_in_polygon(2, vertex, 0.0, 0.0));
+    }
+
+    #[test]
+    fn oversized_wheres_are_errors() {
+        let clauses = |n: usize| Value::Array((0..n).map(|i| json!({"n": i})).collect());
+        assert!(Query::parse(&json!({"$or": clauses(MAX_CLAUSES)})).is_ok());
+        let error = Query::parse(&json!({"$or": clauses(MAX_CLAUSES + 1)})).unwrap_err();
+        assert!(error.to_string().contains("at most 1000"), "{error}");
+        // Many lists each within bounds still add up to the node budget.
+        let many: Vec<Value> = (0..20).map(|_| json!({"$and": clauses(MAX_CLAUSES)})).collect();
+        let error = Query::parse(&json!({"$or": many})).unwrap_err();
+        assert!(error.to_string().contains("too large"), "{error}");
+        // The budget is shared with subqueries.
+        let inner = json!({"className": "A", "where": {"$or": clauses(MAX_CLAUSES)}});
+        let nested: Vec<Value> = (0..11).map(|_| json!({"p": {"$inQuery": inner.clone()}})).collect();
+        assert!(Query::parse(&json!({"$or": nested})).is_err());
+
+        let values = |n: usize| Value::Array((0..n).map(|i| json!(i)).collect());
+        assert!(Query::parse(&json!({"n": {"$in": values(MAX_ARRAY_OPERAND)}})).is_ok());
+        for op in ["$in", "$nin", "$all", "$containedBy"] {
+            let error = Query::parse(&json!({"n": {op: values(MAX_ARRAY_OPERAND + 1)}})).unwrap_err();
+            assert!(error.to_string().contains("at most 10000"), "{op}: {error}");
+        }
+    }
+
+    #[test]
+    fn regexes_are_bounded() {
+        assert!(Query::parse(&json!({"s": {"$regex": "a".repeat(MAX_REGEX_LEN)}})).is_ok());
+        let error = Query::parse(&json!({"s": {"$regex": "a".repeat(MAX_REGEX_LEN + 1)}})).unwrap_err();
+        assert!(error.to_string().contains("longer than 1000"), "{error}");
+        let huge = Query::parse(&json!({"s": {"$regex": "\\w{200}\\w{200}\\w{200}"}})).unwrap_err();
+        assert!(huge.to_string().contains("invalid $regex"), "{huge}");
+        let regexes: Vec<Value> = (0..=MAX_REGEXES).map(|i| json!({"s": {"$regex": format!("^{i}")}})).collect();
+        let error = Query::parse(&json!({"$or": regexes})).unwrap_err();
+        assert!(error.to_string().contains("$regex conditions"), "{error}");
+        let all: Vec<Value> = (0..=MAX_REGEXES).map(|i| json!({"$regex": format!("^{i}")})).collect();
+        assert!(Query::parse(&json!({"tags": {"$all": all}})).is_err());
+    }
+
+    #[test]
+    fn keys_and_order_keys_are_listed() {
+        let query = Query::parse(&json!({
+            "a": 1,
+            "$or": [{"b.c": 2}, {"$nor": [{"_d": 3}]}],
+            "p": {"$inQuery": {"className": "X", "where": {"hidden": 1}}},
+        }))
+        .unwrap();
+        let mut keys = query.keys();
+        keys.sort();
+        assert_eq!(keys, ["_d", "a", "b.c", "p"], "inner wheres belong to their own class");
+        assert_eq!(Order::parse("-email,a.b").unwrap().keys(), ["email", "a.b"]);
+    }
+
+    #[test]
+    fn related_to_refuses_nul_names() {
+        let pointer = json!({"__type": "Pointer", "className": "A", "objectId": "x\u{0}y"});
+        assert!(Query::parse(&json!({"$relatedTo": {"object": pointer, "key": "k"}})).is_err());
     }
 }

@@ -24,6 +24,9 @@ use super::ops::Op;
 pub struct DataError {
     pub code: i32,
     pub message: String,
+    /// The HTTP status, when the code's usual one does not fit (a 155 for "too many at once,
+    /// retry" is 429, where a 155 for "too large" is 413).
+    pub status: Option<u16>,
 }
 
 impl DataError {
@@ -42,7 +45,13 @@ impl DataError {
     pub const FIELD_CANNOT_CHANGE: i32 = 136;
 
     pub fn new(code: i32, message: impl Into<String>) -> Self {
-        DataError { code, message: message.into() }
+        DataError { code, message: message.into(), status: None }
+    }
+
+    /// The same error travelling with HTTP `status`.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
     }
 }
 
@@ -68,6 +77,22 @@ pub const SYSTEM_CLASSES: &[&str] = &[
 /// rejects them before the body is stored, and their types are fixed by the defaults anyway.
 const SERVER_OWNED_KEYS: &[&str] = &["objectId", "createdAt", "updatedAt"];
 
+/// Longest class or field name (Parse Server on MongoDB is bounded by its index key size).
+/// Names travel in every stored object and every answer, so an unbounded one is a cheap way to
+/// make each of them huge.
+pub const MAX_NAME_LEN: usize = 128;
+
+/// Most segments a dotted key (`"a.b.c"`) may have. Each segment is one level of nesting in
+/// the stored object, and what is stored must stay within [`super::ops::MAX_VALUE_DEPTH`].
+pub const MAX_PATH_SEGMENTS: usize = 32;
+
+/// Most fields one class may have; a write that would add more is refused and the schema is
+/// left as it was. Every field costs a schema entry that is loaded and checked on each write.
+pub const MAX_FIELDS_PER_CLASS: usize = 500;
+
+/// Longest objectId a Pointer or Relation may name (ours are 10 characters).
+pub const MAX_OBJECT_ID_LEN: usize = 128;
+
 /// `^[A-Za-z][A-Za-z0-9_]*$`, the shape Parse requires of class and field names.
 fn is_identifier(name: &str) -> bool {
     let mut bytes = name.bytes();
@@ -78,6 +103,12 @@ fn is_identifier(name: &str) -> bool {
 /// Accepts Parse's system classes and names matching `^[A-Za-z][A-Za-z0-9_]*$`; anything
 /// else is 103.
 pub fn validate_class_name(name: &str) -> Result<(), DataError> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(DataError::new(
+            DataError::INVALID_CLASS_NAME,
+            format!("Invalid class name: {}: class names have at most {MAX_NAME_LEN} characters", abbreviated(name)),
+        ));
+    }
     if SYSTEM_CLASSES.contains(&name) || is_identifier(name) {
         Ok(())
     } else {
@@ -85,10 +116,42 @@ pub fn validate_class_name(name: &str) -> Result<(), DataError> {
     }
 }
 
+/// A name short enough to quote in an error message: a megabyte-long name must not come back
+/// in full in the answer that refuses it.
+fn abbreviated(name: &str) -> String {
+    match name.char_indices().nth(32) {
+        Some((end, _)) => format!("{}…", &name[..end]),
+        None => name.to_owned(),
+    }
+}
+
+/// Accepts the objectId a Pointer or Relation names: 1 to [`MAX_OBJECT_ID_LEN`] characters,
+/// none of them control characters (relation keys in the store use NUL as a separator, and a
+/// NUL or newline inside an id would let one relation's entries be read as another's, or
+/// garble logs). Anything else is 106.
+pub fn validate_object_id(id: &str) -> Result<(), DataError> {
+    let problem = if id.is_empty() {
+        "is empty"
+    } else if id.len() > MAX_OBJECT_ID_LEN {
+        "is too long"
+    } else if id.chars().any(char::is_control) {
+        "contains a control character"
+    } else {
+        return Ok(());
+    };
+    Err(DataError::new(
+        DataError::INVALID_POINTER,
+        format!("invalid pointer: the objectId {:?} {problem}", abbreviated(id)),
+    ))
+}
+
 /// Accepts a top-level field name matching `^[A-Za-z][A-Za-z0-9_]*$`, except `length`,
 /// which Parse Server reserves (it breaks JavaScript code that treats objects as
 /// array-likes); anything else is 105.
 pub fn validate_field_name(name: &str) -> Result<(), DataError> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(name_too_long(name));
+    }
     if is_identifier(name) && name != "length" {
         Ok(())
     } else {
@@ -100,6 +163,15 @@ pub fn validate_field_name(name: &str) -> Result<(), DataError> {
 /// an Object or Array field: the first segment must be a valid field name, and each later
 /// one an identifier or an array index. Anything else is 105, naming the whole path.
 pub fn validate_field_path(path: &str) -> Result<(), DataError> {
+    if path.split('.').count() > MAX_PATH_SEGMENTS {
+        return Err(DataError::new(
+            DataError::INVALID_KEY_NAME,
+            format!("Invalid field name: {}: a dotted key has at most {MAX_PATH_SEGMENTS} segments", abbreviated(path)),
+        ));
+    }
+    if path.split('.').any(|segment| segment.len() > MAX_NAME_LEN) {
+        return Err(name_too_long(path));
+    }
     let mut segments = path.split('.');
     let field = segments.next().unwrap_or_default();
     let nested_ok = |segment: &str| {
@@ -119,6 +191,13 @@ fn validate_field_name_in(class_name: &str, name: &str) -> Result<(), DataError>
         return Err(invalid_field_name(name));
     }
     validate_field_name(name)
+}
+
+fn name_too_long(name: &str) -> DataError {
+    DataError::new(
+        DataError::INVALID_KEY_NAME,
+        format!("Invalid field name: {}: field names have at most {MAX_NAME_LEN} characters", abbreviated(name)),
+    )
 }
 
 fn invalid_field_name(name: &str) -> DataError {
@@ -291,12 +370,13 @@ fn typed_value_type(object: &Map<String, Value>, type_name: &Value) -> Result<Fi
     match type_name.as_str().ok_or_else(not_valid)? {
         "Pointer" => {
             let class = class_name()?;
-            if object.get("objectId").and_then(Value::as_str).is_none() {
+            let Some(id) = object.get("objectId").and_then(Value::as_str) else {
                 return Err(DataError::new(
                     DataError::INVALID_POINTER,
                     format!("This is not a valid Pointer: objectId of a {class} pointer must be a string"),
                 ));
-            }
+            };
+            validate_object_id(id)?;
             Ok(FieldType::Pointer(class))
         }
         "Relation" => Ok(FieldType::Relation(class_name()?)),
@@ -518,6 +598,8 @@ impl ClassSchema {
     /// existing one is 111 "schema mismatch for C.f; expected T but got U". At most one
     /// top-level GeoPoint per body, as Parse Server requires (111).
     ///
+    /// A body that would take the class past [`MAX_FIELDS_PER_CLASS`] fields is 105.
+    ///
     /// On error the schema is unchanged, so a rejected write never leaves a field behind.
     pub fn check_and_extend(&mut self, update: &Map<String, Value>) -> Result<Vec<String>, DataError> {
         let mut added: Vec<(String, FieldType)> = Vec::new();
@@ -577,6 +659,16 @@ impl ClassSchema {
                 Some(_) => {}
                 None => added.push((field.to_owned(), field_type)),
             }
+        }
+        if !added.is_empty() && self.fields.len() + added.len() > MAX_FIELDS_PER_CLASS {
+            return Err(DataError::new(
+                DataError::INVALID_KEY_NAME,
+                format!(
+                    "Class {} would have {} fields; a class has at most {MAX_FIELDS_PER_CLASS}",
+                    self.class_name,
+                    self.fields.len() + added.len()
+                ),
+            ));
         }
         let mut names = Vec::with_capacity(added.len());
         for (name, field_type) in added {
@@ -1077,5 +1169,44 @@ mod tests {
             }
             assert_eq!(schema, existing, "a rejected body must not change the schema: {body}");
         }
+    }
+
+    #[test]
+    fn names_are_bounded() {
+        let long = "a".repeat(MAX_NAME_LEN + 1);
+        assert!(validate_class_name(&"a".repeat(MAX_NAME_LEN)).is_ok());
+        let error = validate_class_name(&long).unwrap_err();
+        assert_eq!(error.code, 103);
+        assert!(error.message.len() < 200, "the name is abbreviated: {}", error.message);
+        assert!(validate_field_name(&"a".repeat(MAX_NAME_LEN)).is_ok());
+        assert_eq!(validate_field_name(&long).unwrap_err().code, 105);
+        assert_eq!(validate_field_path(&format!("a.{long}")).unwrap_err().code, 105);
+        assert!(validate_field_path(&vec!["a"; MAX_PATH_SEGMENTS].join(".")).is_ok());
+        let error = validate_field_path(&vec!["a"; MAX_PATH_SEGMENTS + 1].join(".")).unwrap_err();
+        assert!(error.code == 105 && error.message.contains("at most 32 segments"), "{}", error.message);
+    }
+
+    #[test]
+    fn fields_per_class_are_bounded() {
+        let mut schema = ClassSchema::new("Wide").unwrap();
+        let room = MAX_FIELDS_PER_CLASS - schema.fields.len();
+        let fields = |range: std::ops::Range<usize>| -> Map<String, Value> {
+            range.map(|i| (format!("f{i}"), json!(i))).collect()
+        };
+        schema.check_and_extend(&fields(0..room)).unwrap();
+        assert_eq!(schema.fields.len(), MAX_FIELDS_PER_CLASS);
+        schema.check_and_extend(&fields(0..10)).expect("known fields are fine");
+        let before = schema.clone();
+        let error = schema.check_and_extend(&fields(room..room + 1)).unwrap_err();
+        assert!(error.code == 105 && error.message.contains("at most 500"), "{}", error.message);
+        assert_eq!(schema, before);
+    }
+
+    #[test]
+    fn pointer_ids_must_be_plain() {
+        for id in ["", "a\u{0}b", "tab\there", &"x".repeat(MAX_OBJECT_ID_LEN + 1)] {
+            assert_eq!(type_of_value(&pointer("A", id)).unwrap_err().code, 106, "{id:?}");
+        }
+        assert!(type_of_value(&pointer("A", "héllo")).is_ok());
     }
 }

@@ -252,6 +252,7 @@ impl Worker {
 
     /// One poll of everything in flight. Answers nested calls as they finish; resolves with
     /// the main call's outcome (flight 0) and its reply channel.
+    #[allow(clippy::type_complexity)] // the outcome and its reply channel, as the doc above says
     fn drive(
         &mut self,
         cx: &mut Context<'_>,

@@ -93,6 +93,11 @@ impl SledStore {
 
     /// Opens (creating) the store in `dir`. A second process opening the same dir fails with
     /// [`StoreError::Locked`] at once instead of waiting. Loads every class into memory.
+    ///
+    /// A document, schema or class name that cannot be decoded is logged (with its class and
+    /// id) and left out, and the rest is served: one damaged entry must not keep every other
+    /// object offline. What cloudrt itself writes always decodes, since the data layer bounds
+    /// the nesting of what it stores well below serde_json's limit (`ops::MAX_VALUE_DEPTH`).
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
         let lock = lock_dir(dir)?;
@@ -105,7 +110,13 @@ impl SledStore {
         let mut classes = HashMap::new();
         for tree_name in db.tree_names() {
             let Some(class) = tree_name.strip_prefix(OBJECT_TREE_PREFIX) else { continue };
-            let class = decode_name(class, "class name")?;
+            let class = match decode_name(class, "class name") {
+                Ok(class) => class,
+                Err(error) => {
+                    tracing::error!("skipping a stored class: {error}");
+                    continue;
+                }
+            };
             let tree = db.open_tree(&tree_name).map_err(sled_error)?;
             let docs = load_documents(&class, &tree)?;
             classes.insert(class, Arc::new(Class::new(tree, docs)));
@@ -394,28 +405,51 @@ fn is_sled_lock_error(error: &std::io::Error) -> bool {
     error.to_string().contains("could not acquire lock")
 }
 
+/// Decodes a class's documents, skipping (and logging) those that do not decode. A failure of
+/// sled itself is still an error: then nothing read can be trusted.
 fn load_documents(class: &str, tree: &sled::Tree) -> Result<HashMap<String, Arc<Document>>, StoreError> {
-    tree.iter()
-        .map(|entry| {
-            let (id, bytes) = entry.map_err(sled_error)?;
-            let id = decode_name(&id, "object id")?;
-            let doc = serde_json::from_slice(&bytes)
-                .map_err(|e| StoreError::Corrupt(format!("document {class}/{id}: {e}")))?;
-            Ok((id, Arc::new(doc)))
-        })
-        .collect()
+    let mut docs = HashMap::new();
+    for entry in tree.iter() {
+        let (id, bytes) = entry.map_err(sled_error)?;
+        let decoded = decode_name(&id, "object id").and_then(|id| {
+            serde_json::from_slice(&bytes)
+                .map(|doc| (id.clone(), doc))
+                .map_err(|e| StoreError::Corrupt(format!("document {class}/{id}: {e}")))
+        });
+        match decoded {
+            Ok((id, doc)) => {
+                docs.insert(id, Arc::new(doc));
+            }
+            Err(error) => {
+                let id = String::from_utf8_lossy(&id);
+                tracing::error!(class = %class, id = %id, "skipping stored object {class}/{id}: {error}");
+            }
+        }
+    }
+    Ok(docs)
 }
 
+/// Decodes the stored schemas, skipping (and logging) those that do not decode.
 fn load_schemas(tree: &sled::Tree) -> Result<HashMap<String, serde_json::Value>, StoreError> {
-    tree.iter()
-        .map(|entry| {
-            let (class, bytes) = entry.map_err(sled_error)?;
-            let class = decode_name(&class, "schema class name")?;
-            let schema = serde_json::from_slice(&bytes)
-                .map_err(|e| StoreError::Corrupt(format!("schema of {class}: {e}")))?;
-            Ok((class, schema))
-        })
-        .collect()
+    let mut schemas = HashMap::new();
+    for entry in tree.iter() {
+        let (class, bytes) = entry.map_err(sled_error)?;
+        let decoded = decode_name(&class, "schema class name").and_then(|class| {
+            serde_json::from_slice(&bytes)
+                .map(|schema| (class.clone(), schema))
+                .map_err(|e| StoreError::Corrupt(format!("schema of {class}: {e}")))
+        });
+        match decoded {
+            Ok((class, schema)) => {
+                schemas.insert(class, schema);
+            }
+            Err(error) => {
+                let class = String::from_utf8_lossy(&class);
+                tracing::error!(class = %class, "skipping the stored schema of {class}: {error}");
+            }
+        }
+    }
+    Ok(schemas)
 }
 
 /// `owner_class \0 owner_id \0 key \0`: the common prefix of one relation's keys.
@@ -665,15 +699,35 @@ mod tests {
     }
 
     #[test]
-    fn undecodable_document_is_corrupt() {
+    fn undecodable_entries_are_skipped_and_the_rest_served() {
+        let _no_spawn = read(&SPAWNING);
         let dir = TempDir::new("corrupt");
         {
             let db = sled::open(&dir.0).unwrap();
-            db.open_tree("obj:Game").unwrap().insert("a", &b"{not json"[..]).unwrap();
+            let game = db.open_tree("obj:Game").unwrap();
+            game.insert("a", &b"{not json"[..]).unwrap();
+            game.insert("b", encode(&json!({"score": 2}))).unwrap();
+            game.insert(&[0xff, 0xfe][..], encode(&json!({"score": 3}))).unwrap();
+            let too_deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+            game.insert("c", format!("{{\"deep\":{too_deep}}}").as_bytes()).unwrap();
+            db.open_tree([b"obj:".as_slice(), &[0xff]].concat()).unwrap().insert("x", encode(&json!({}))).unwrap();
+            let schemas = db.open_tree(SCHEMA_TREE).unwrap();
+            schemas.insert("Game", encode(&json!({"className": "Game"}))).unwrap();
+            schemas.insert("Broken", &b"\x00garbage"[..]).unwrap();
             db.flush().unwrap();
         }
-        let err = SledStore::open(&dir.0).err().expect("open must fail");
-        assert!(matches!(&err, StoreError::Corrupt(message) if message.contains("Game/a")), "{err}");
+        let store = SledStore::open(&dir.0).expect("one bad entry must not stop the store from opening");
+        assert_eq!(*store.get("Game", "b").unwrap().unwrap(), doc(json!({"score": 2})));
+        assert_eq!(store.scan("Game").unwrap().len(), 1, "only the decodable document is served");
+        assert_eq!(store.schema("Game").unwrap(), Some(json!({"className": "Game"})));
+        assert_eq!(store.schema("Broken").unwrap(), None);
+        assert_eq!(store.classes().unwrap(), ids(&["Game"]));
+        store.update("Game", "b", doc(json!({"score": 4})), None).unwrap();
+        store.insert("Game", "a", doc(json!({"score": 1}))).unwrap();
+        store.sync().unwrap();
+        drop(store);
+        let store = SledStore::open(&dir.0).unwrap();
+        assert_eq!(store.scan("Game").unwrap().len(), 2, "a new write over a skipped id replaces it");
     }
 
     #[test]
