@@ -13,9 +13,11 @@ use std::time::{Duration, Instant};
 
 use deno_core::v8;
 
-/// How often a passed deadline is looked at again while the worker is outside JS (it is then
-/// about to answer the late call itself and re-arm).
+/// How soon a passed deadline is looked at again while the worker is outside JS (it is then
+/// about to answer the late call itself and re-arm); doubled on each look, up to a second,
+/// so an idle worker costs no wake-ups.
 const RECHECK: Duration = Duration::from_millis(10);
+const RECHECK_MAX: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct State {
@@ -48,10 +50,16 @@ impl Watchdog {
 
     /// Watches for `deadline` (replacing any earlier one). A firing not yet collected by
     /// [`take_fired`](Self::take_fired) or [`disarm`](Self::disarm) is kept.
+    ///
+    /// The watchdog thread is woken only when the deadline moves earlier: calls start and end
+    /// thousands of times a second, and a later deadline is found when the earlier one is due.
     pub fn arm(&self, deadline: Instant) {
         let mut state = self.lock();
+        let earlier = state.deadline.is_none_or(|armed| deadline < armed);
         state.deadline = Some(deadline);
-        self.shared.signal.notify_one();
+        if earlier {
+            self.shared.signal.notify_one();
+        }
     }
 
     /// The worker is about to run JavaScript (start a call, or poll its event loop).
@@ -94,12 +102,14 @@ impl Drop for Watchdog {
 
 fn watch(shared: &Shared, isolate: &v8::IsolateHandle) {
     let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    let mut recheck = RECHECK;
     while !state.shutdown {
         state = match state.deadline {
             None => shared.signal.wait(state).unwrap_or_else(|p| p.into_inner()),
             Some(deadline) => {
                 let now = Instant::now();
                 if now < deadline {
+                    recheck = RECHECK;
                     shared.signal.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0
                 } else if shared.in_js.load(Ordering::SeqCst) {
                     isolate.terminate_execution();
@@ -107,7 +117,9 @@ fn watch(shared: &Shared, isolate: &v8::IsolateHandle) {
                     state.deadline = None;
                     state
                 } else {
-                    shared.signal.wait_timeout(state, RECHECK).unwrap_or_else(|p| p.into_inner()).0
+                    let wait = recheck;
+                    recheck = (recheck * 2).min(RECHECK_MAX);
+                    shared.signal.wait_timeout(state, wait).unwrap_or_else(|p| p.into_inner()).0
                 }
             }
         };

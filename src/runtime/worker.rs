@@ -296,7 +296,7 @@ impl Worker {
                 .and_then(|caller| self.flights.iter().find(|f| f.id == caller))
                 .map(|caller| caller.root);
             if let Some(root) = root {
-                if self.flights.iter().filter(|f| f.root == root).count() > MAX_NESTED {
+                if self.flights.iter().filter(|f| f.root == root).count() >= MAX_NESTED {
                     let _ = call.reply.send(Err(CloudError::Script {
                         code: 141,
                         message: format!("too many nested cloud code calls (over {MAX_NESTED}): is a trigger saving its own class?"),
