@@ -30,6 +30,11 @@ mod futures_free {
 
 /// An upstream on 127.0.0.1 that answers "slow" after `delay`, on a thread of its own.
 fn slow_upstream(delay: Duration) -> String {
+    upstream(delay, "slow")
+}
+
+/// An upstream on 127.0.0.1 that answers `body` after `delay`, on a thread of its own.
+fn upstream(delay: Duration, body: &'static str) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind upstream");
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -42,7 +47,9 @@ fn slow_upstream(delay: Duration) -> String {
                 tokio::spawn(async move {
                     let service = service_fn(move |_: Request<hyper::body::Incoming>| async move {
                         tokio::time::sleep(delay).await;
-                        Ok::<_, Infallible>(Response::new(http_body_util::Full::new(bytes::Bytes::from("slow"))))
+                        let mut response = Response::new(http_body_util::Full::new(bytes::Bytes::from(body)));
+                        response.headers_mut().insert("content-type", "application/json".parse().unwrap());
+                        Ok::<_, Infallible>(response)
                     });
                     let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                 });
@@ -170,6 +177,29 @@ async fn an_endless_loop_and_a_never_settling_call_leave_20_awaiting_calls_to_su
     assert!(took >= Duration::from_millis(2900) && took < Duration::from_secs(6), "never answered after {took:?}");
     let (_, found) = server.master("GET", "/classes/Spin", None).await;
     assert_eq!(found["results"], json!([]), "the stopped trigger's object was stored");
+}
+
+#[tokio::test]
+async fn a_webhook_function_takes_no_place_among_the_calls_in_flight() {
+    let hook = upstream(Duration::ZERO, r#"{"success":"from the webhook"}"#);
+    let server = Arc::new(Server::start(
+        "concurrency",
+        &["--workers", "1", "--max-in-flight", "1", "--allow-insecure-webhooks"],
+    ));
+    let (status, body) = server
+        .master("POST", "/hooks/functions", Some(json!({"functionName": "viaHook", "url": format!("{hook}/hook")})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The only place in flight is taken by a call waiting a second.
+    let waiting = tokio::spawn({
+        let server = server.clone();
+        async move { server.call("sleep", json!({"ms": 1000, "i": 1}), &[]).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    assert_eq!(server.call("viaHook", json!({}), &[]).await, (200, json!({"result": "from the webhook"})));
+    assert!(started.elapsed() < Duration::from_millis(700), "the webhook waited for a JS place: {:?}", started.elapsed());
+    assert_eq!(waiting.await.unwrap(), (200, json!({"result": 1})));
 }
 
 #[test]

@@ -253,14 +253,15 @@ impl Worker {
             self.watchdog.enter();
             let polled = self.js.poll_event_loop(cx, PollEventLoopOptions::default());
             self.watchdog.leave();
+            // A continuation after an `await` blew the heap, whatever the loop reported.
+            let out_of_memory = self.blame_heap(None);
             match polled {
                 Poll::Ready(Err(error)) => {
                     // A termination (handled above on the next turn) or an error no call
                     // owns: the loop itself goes on serving the others.
-                    if !self.take_fired() && !self.out_of_memory.load(Ordering::SeqCst) {
+                    if !self.take_fired() && !out_of_memory {
                         tracing::warn!(target: "cloud", "cloud code event loop: {error}");
                     }
-                    self.blame_heap(None);
                 }
                 Poll::Ready(Ok(())) if changed => {}
                 Poll::Ready(Ok(())) if self.flights.is_empty() => return Poll::Pending,
@@ -371,13 +372,8 @@ impl Worker {
         if root.is_none() {
             self.top_level += 1;
         }
-        let flight = Flight { id, root: root.unwrap_or(id), call, pending };
-        if self.out_of_memory.load(Ordering::SeqCst) {
-            // Its own synchronous part blew the heap: it is the one to stop.
-            self.blame_heap(Some(flight));
-            return;
-        }
-        self.flights.push(flight);
+        // If its own synchronous part blew the heap, it is the one to stop.
+        self.blame_heap(Some(Flight { id, root: root.unwrap_or(id), call, pending }));
     }
 
     /// Answers every call that has settled or is past its deadline. Whether any was answered.
@@ -419,10 +415,13 @@ impl Worker {
 
     /// After the heap guard stopped the JS: answers the call that blew it (`culprit`, when
     /// known) with 141 and makes the runtime usable again. The calls that were only waiting
-    /// go on.
-    fn blame_heap(&mut self, culprit: Option<Flight>) {
+    /// go on. Whether the guard had fired.
+    fn blame_heap(&mut self, culprit: Option<Flight>) -> bool {
         if !self.out_of_memory.swap(false, Ordering::SeqCst) {
-            return;
+            if let Some(flight) = culprit {
+                self.flights.push(flight);
+            }
+            return false;
         }
         self.js.v8_isolate().cancel_terminate_execution();
         self.js.remove_near_heap_limit_callback(self.heap_limit);
@@ -431,8 +430,9 @@ impl Worker {
         let message = format!("cloud code used more than {} MB of memory and was stopped", self.heap_limit >> 20);
         match culprit {
             Some(flight) => self.finish(flight, Err(CloudError::Script { code: 141, message })),
-            None => tracing::error!(target: "cloud", "{message} (while awaiting: its call gets the timeout)"),
+            None => tracing::error!(target: "cloud", "{message} (after an await: its call gets the timeout)"),
         }
+        true
     }
 
     /// The earliest deadline of the calls in flight (a while ahead when there are none: JS
