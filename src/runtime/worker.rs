@@ -508,6 +508,45 @@ fn decode_answer(mut answer: String) -> Result<String, CloudError> {
 mod tests {
     use super::*;
 
+    fn rss_kib() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Part 7 of issue 11: what fresh JS state per request would cost on this engine. Builds,
+    /// boots (the example app's main.js) and drops runtimes one after another on one thread,
+    /// as `--isolation request` would, and prints the time and the RSS each one leaves behind.
+    /// Not run by default (it takes seconds): `cargo test --release --bin cloudrt
+    /// fresh_runtime_per_request -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn fresh_runtime_per_request_costs() {
+        let cloud = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("cloud").canonicalize().unwrap();
+        let root = ModuleRoot::new(cloud);
+        const RUNS: usize = 200;
+        let figures = std::thread::spawn(move || {
+            let http = HttpSettings { timeout: Duration::from_secs(1), max_body: 1 << 20 };
+            let (queue, _nested) = tokio::sync::mpsc::unbounded_channel();
+            let start_rss = rss_kib();
+            let started = Instant::now();
+            for _ in 0..RUNS {
+                let mut js = JsRuntime::new(RuntimeOptions {
+                    extensions: vec![cloudrt::init(root.clone(), HostSlot::default(), NestedQueue(queue.clone()), http.clone())],
+                    ..Default::default()
+                });
+                boot(&mut js, &root).map_err(|e| e.0).unwrap();
+            }
+            (started.elapsed() / RUNS as u32, (rss_kib() - start_rss) / RUNS as u64)
+        })
+        .join()
+        .unwrap();
+        println!("fresh runtime + main.js per request: {:?} each, {} KiB of RSS kept per runtime dropped", figures.0, figures.1);
+    }
+
     #[test]
     fn answers_are_decoded_by_their_tag() {
         assert_eq!(decode_answer("R{\"result\":1}".into()).unwrap(), "{\"result\":1}");
