@@ -11,6 +11,9 @@
 #                       over 10,000 seeded BenchRow objects (score 0..9999, group g0..g9)
 #   5. httpRequest      an upstream cloudrt's /health directly, then POST /parse/functions/fetchStatus
 #                       (one Parse.Cloud.httpRequest to that upstream per call)
+#   6. waiting calls    POST /parse/functions/fetchStatus against an upstream answering after 20 ms
+#                       (bench/slow_upstream.rs), always wrk -t2 -c64: 64 calls wait at once, the
+#                       latency bound is 64 / 20 ms = 3,200 calls/s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
@@ -26,7 +29,7 @@ die() {
 }
 command -v wrk >/dev/null || die "wrk is not installed (make bench installs it)"
 
-cargo build --release --quiet
+cargo build --release --quiet --bin cloudrt --example slow-upstream
 DATA_DIR="$(mktemp -d -t cloudrt-bench.XXXXXX)"
 LOG="$DATA_DIR.log" # removed on success, kept (and named) on failure
 ./target/release/cloudrt serve ./cloud --port "$PORT" --app-id "$APP_ID" --master-key "$MASTER_KEY" \
@@ -55,6 +58,7 @@ for _ in $(seq 1 200); do
 done
 [[ -n "$BASE" ]] || { cat "$LOG" >&2; die "the server did not answer /health within 10 s (log above)"; }
 ORIGIN="${BASE%/parse}" # wrk takes the origin plus the path below
+IDLE_MEMORY="$(grep -E 'VmRSS' "/proc/$SERVER/status" | tr -s ' \t\n' ' ')"
 
 # curl with the keys; fails (and so stops the script) on a non-2xx answer.
 api() {
@@ -158,4 +162,33 @@ kill "$UPSTREAM" 2>/dev/null || true
 wait "$UPSTREAM" 2>/dev/null || true
 rm -rf "$UPSTREAM_DIR" "$UPSTREAM_DIR.log" "$FETCH_LUA"
 
-echo "== server memory (before the httpRequest run): $MEMORY"
+# Cloud code that waits: each call awaits one httpRequest to an upstream answering after 20 ms.
+SLOW_LOG="$(mktemp -t cloudrt-slow.XXXXXX)"
+./target/release/examples/slow-upstream 20 >"$SLOW_LOG" 2>&1 &
+SLOW=$!
+SLOW_URL=""
+for _ in $(seq 1 200); do
+  SLOW_URL="$(sed -n 's/^slow-upstream: listening on //p' "$SLOW_LOG" | head -1)"
+  [[ -n "$SLOW_URL" ]] && break
+  sleep 0.05
+done
+[[ -n "$SLOW_URL" ]] || die "the slow upstream did not start"
+SLOW_LUA="$SLOW_LOG.lua"
+cat >"$SLOW_LUA" <<LUA
+wrk.method = "POST"
+wrk.body = '{"url":"$SLOW_URL/"}'
+wrk.headers["X-Parse-Application-Id"] = "$APP_ID"
+wrk.headers["Content-Type"] = "application/json"
+LUA
+api -X POST -d "{\"url\":\"$SLOW_URL/\"}" "$BASE/functions/fetchStatus" | grep -q '"result":200' || die "fetchStatus against the slow upstream failed"
+CONNECTIONS_BEFORE="$CONNECTIONS"
+CONNECTIONS=64
+run "waiting calls: one httpRequest to an upstream answering after 20 ms (bound 3,200 calls/s)" "$SLOW_LUA" /parse/functions/fetchStatus
+CONNECTIONS="$CONNECTIONS_BEFORE"
+kill "$SLOW" 2>/dev/null || true
+wait "$SLOW" 2>/dev/null || true
+rm -f "$SLOW_LOG" "$SLOW_LUA"
+
+echo "== server memory idle after start-up: $IDLE_MEMORY"
+echo "== server memory (before the httpRequest runs): $MEMORY"
+echo "== server memory (after them): $(grep -E 'VmHWM|VmRSS' "/proc/$SERVER/status" | tr -s ' \t\n' ' ')"

@@ -1,4 +1,4 @@
-// console, timers and unhandled-error reporting for cloud code.
+// console, timers, unhandled-error reporting and the request scope for cloud code.
 // Everything printed goes through op_cloud_log to the server's log, tagged with the handler
 // that is running, so an operator can tell which function wrote a line.
 "use strict";
@@ -6,9 +6,39 @@
 ((globalThis) => {
   const core = globalThis.Deno.core;
   const { op_cloud_log } = core.ops;
+  const { getAsyncContext, setAsyncContext } = core;
 
-  /** The tag of the handler now running ("function hello"); set by the dispatcher. */
-  const logTag = { current: "main.js" };
+  /**
+   * Many calls are in flight on one runtime, so nothing about "the call now running" can be a
+   * global. Each call has a request scope `{id, tag, auth}` (made by js/70_cloud.js): its id
+   * names its budget in Rust (passed to every op), its tag its log lines, its auth the
+   * credentials of its data calls. The scope rides on the engine's async context, which every
+   * continuation (await, then, op completion) restores, so it stays with its call across
+   * `await` while other calls run in between. Undefined at main.js top level.
+   */
+  const currentScope = () => getAsyncContext();
+
+  /** Runs `body` with `scope` as the current request scope (and everything it schedules). */
+  function inScope(scope, body) {
+    const outer = getAsyncContext();
+    setAsyncContext(scope);
+    try {
+      return body();
+    } finally {
+      setAsyncContext(outer);
+    }
+  }
+
+  /** The id ops take for the current call; 0 when none (main.js top level). */
+  const scopeId = () => {
+    const scope = getAsyncContext();
+    return scope ? scope.id : 0;
+  };
+
+  const currentTag = () => {
+    const scope = getAsyncContext();
+    return scope ? scope.tag : "main.js";
+  };
 
   function formatValue(value) {
     if (typeof value === "string") return value;
@@ -46,12 +76,15 @@
     };
   }
 
-  globalThis.console = makeLogger(() => logTag.current);
+  globalThis.console = makeLogger(currentTag);
 
-  globalThis.setTimeout = (callback, delay, ...args) =>
-    core.createTimer(() => callback(...args), delay, undefined, false, true);
-  globalThis.setInterval = (callback, delay, ...args) =>
-    core.createTimer(() => callback(...args), delay, undefined, true, true);
+  /** A timer callback runs in the scope of the call that set the timer. */
+  function timer(repeat, callback, delay, args) {
+    const scope = getAsyncContext();
+    return core.createTimer(() => inScope(scope, () => callback(...args)), delay, undefined, repeat, true);
+  }
+  globalThis.setTimeout = (callback, delay, ...args) => timer(false, callback, delay, args);
+  globalThis.setInterval = (callback, delay, ...args) => timer(true, callback, delay, args);
   globalThis.clearTimeout = (timer) => {
     if (timer) core.cancelTimer(timer);
   };
@@ -59,12 +92,12 @@
 
   // A promise nobody handles must not break the event loop other calls share: log it.
   core.setUnhandledPromiseRejectionHandler((_promise, reason) => {
-    op_cloud_log("error", logTag.current, "unhandled promise rejection: " + formatValue(reason));
+    op_cloud_log("error", currentTag(), "unhandled promise rejection: " + formatValue(reason));
     return true;
   });
   core.setReportExceptionCallback((error) => {
-    op_cloud_log("error", logTag.current, "uncaught exception: " + formatValue(error));
+    op_cloud_log("error", currentTag(), "uncaught exception: " + formatValue(error));
   });
 
-  globalThis.__cloudrtInternals = { logTag, makeLogger, formatValue };
+  globalThis.__cloudrtInternals = { currentScope, inScope, scopeId, makeLogger, formatValue };
 })(globalThis);

@@ -85,7 +85,7 @@
     const bodyJson = body === undefined || body === null ? "" : JSON.stringify(body);
     let raw;
     try {
-      raw = await op_parse_request(method, path, bodyJson, JSON.stringify(authFor(options)));
+      raw = await op_parse_request(method, path, bodyJson, JSON.stringify(authFor(options)), internals.scopeId());
     } catch (e) {
       if (e instanceof ParseError) throw e;
       throw new ParseError(ParseError.INTERNAL_SERVER_ERROR, (e && e.message) || String(e));

@@ -270,7 +270,7 @@
       headers,
       followRedirects: options.followRedirects === true,
       hasBody: body !== undefined,
-    }, body || EMPTY);
+    }, body || EMPTY, internals.scopeId());
     return new HTTPResponse(raw.status, raw.headers, raw.body);
   }
 

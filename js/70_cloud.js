@@ -6,7 +6,7 @@
 ((globalThis) => {
   const internals = globalThis.__cloudrtInternals;
   const { op_parse_request } = globalThis.Deno.core.ops;
-  const { logTag, makeLogger } = internals;
+  const { currentScope, inScope, scopeId, makeLogger } = internals;
   // Looked up at call time: 40_object.js upgrades encode/decode to all Parse types.
   const decode = (value) => internals.decode(value);
   const encode = (value, full) => internals.encode(value, full);
@@ -74,11 +74,14 @@
   const failure = (thrown) => "E" + JSON.stringify(toParseError(thrown));
 
   /**
-   * Credentials of the request being handled, for the data API (Parse.Object#save …).
-   * A runtime runs one top-level request at a time; the triggers it causes share it.
+   * Credentials of the call whose code is running, for the data API (Parse.Object#save …):
+   * its request scope's, so each call keeps its own across `await` (js/00_console.js).
+   * `Parse.Cloud.useMasterKey()` marks this object, so it lasts for this call only.
    */
-  let current = { master: false, sessionToken: null, installationId: null };
-  internals.currentAuth = () => current;
+  internals.currentAuth = () => {
+    const scope = currentScope();
+    return scope ? scope.auth : null;
+  };
 
   /** The caller as a Parse.User (REST JSON with its sessionToken), or undefined. */
   function decodeUser(wireUser) {
@@ -89,14 +92,15 @@
       : wireUser;
   }
 
-  /** The fields every function and trigger request has; makes this request the current one. */
+  /** The fields every function and trigger request has; sets the call's tag and credentials. */
   function baseRequest(wire, tag) {
-    current = {
+    const scope = currentScope();
+    scope.tag = tag;
+    scope.auth = {
       master: !!wire.master,
       sessionToken: (wire.user && wire.user.sessionToken) || null,
       installationId: wire.installationId == null ? null : wire.installationId,
     };
-    logTag.current = tag;
     return {
       master: !!wire.master,
       user: decodeUser(wire.user),
@@ -189,7 +193,7 @@
       if (finished) return;
       const body = JSON.stringify({ message: String(text) });
       written = written
-        .then(() => op_parse_request("PUT", "classes/_JobStatus/" + wire.jobId, body, auth))
+        .then(() => op_parse_request("PUT", "classes/_JobStatus/" + wire.jobId, body, auth, scopeId()))
         .then(undefined, () => {});
     };
     request.message = message;
@@ -218,23 +222,18 @@
   }
 
   /**
-   * The worker's one entry point: kind is "function" or "trigger". A nested call (a trigger
-   * of a save made by the call in flight) hands the caller's credentials back when its
-   * synchronous part returns, so the outer code keeps its own.
+   * The worker's one entry point: kind is "function", "trigger" or "job"; `id` names the call
+   * in Rust. The handler runs in a request scope of its own, which everything it schedules
+   * keeps, so calls interleaving on this runtime (nested triggers included) never see each
+   * other's credentials, tag or budget.
    */
-  function dispatch(kind, name, requestJson, nested) {
-    const outer = current;
-    const outerTag = logTag.current;
-    try {
+  function dispatch(kind, name, requestJson, id) {
+    const scope = { id: Number(id), tag: kind + " " + name, auth: null };
+    return inScope(scope, () => {
       if (kind === "trigger") return runTrigger(name, requestJson);
       if (kind === "job") return runJob(name, requestJson);
       return runFunction(name, requestJson);
-    } finally {
-      if (nested) {
-        current = outer;
-        logTag.current = outerTag;
-      }
-    }
+    });
   }
 
   /** Names of everything main.js registered, for the server's registry and start-up log. */

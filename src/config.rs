@@ -9,6 +9,14 @@ use clap::Args;
 use crate::auth::ip_list::{IpList, IpListError};
 use crate::hooks::client::WebhookSettings;
 
+/// Calls in flight per worker by default: far more than a slow upstream at a few thousand calls
+/// per second keeps waiting (64 connections × 20 ms is 64), and each costs only its own state.
+const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+
+/// Most calls in flight per worker accepted: past it a typo, not a setting (each call in flight
+/// holds its request, its JS state and its answer channel).
+const MAX_MAX_IN_FLIGHT: usize = 100_000;
+
 /// Flags of `cloudrt serve`. Each flag can also come from `CLOUDRT_<NAME>`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -115,6 +123,12 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOUDRT_HTTP_MAX_BODY", default_value_t = 32 * 1024 * 1024)]
     pub http_max_body: usize,
 
+    /// Cloud code calls one worker runs at once. A call awaiting something (an httpRequest, a
+    /// webhook, a save, a timer) leaves the thread to the others; past this many, calls wait
+    /// in the queue (--max-queue).
+    #[arg(long, env = "CLOUDRT_MAX_IN_FLIGHT", default_value_t = DEFAULT_MAX_IN_FLIGHT)]
+    pub max_in_flight: usize,
+
     /// Calls that may wait for a free worker before new ones are refused with code 155.
     #[arg(long, env = "CLOUDRT_MAX_QUEUE", default_value_t = 4096)]
     pub max_queue: usize,
@@ -173,6 +187,8 @@ pub enum ConfigError {
     BadTimeout(&'static str),
     #[error("--workers must be at least 1")]
     NoWorkers,
+    #[error("--max-in-flight must be between 1 and {MAX_MAX_IN_FLIGHT} calls per worker, got {0}")]
+    BadMaxInFlight(usize),
     #[error("--max-concurrent-jobs must be at least 1")]
     NoJobWorkers,
     #[error("--app-id and --master-key must not be empty")]
@@ -201,6 +217,7 @@ pub struct ServeConfig {
     pub mount: String,
     pub keys: Keys,
     pub workers: usize,
+    pub max_in_flight: usize,
     pub function_timeout: Duration,
     pub trigger_timeout: Duration,
     pub http_timeout: Duration,
@@ -293,6 +310,9 @@ impl ServeArgs {
         if workers == 0 {
             return Err(ConfigError::NoWorkers);
         }
+        if !(1..=MAX_MAX_IN_FLIGHT).contains(&self.max_in_flight) {
+            return Err(ConfigError::BadMaxInFlight(self.max_in_flight));
+        }
         if self.app_id.is_empty() || self.master_key.is_empty() {
             return Err(ConfigError::EmptyKey);
         }
@@ -330,6 +350,7 @@ impl ServeArgs {
                 master_key_ips,
             },
             workers,
+            max_in_flight: self.max_in_flight,
             function_timeout,
             trigger_timeout,
             http_timeout,

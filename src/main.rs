@@ -106,10 +106,13 @@ fn serve(config: ServeConfig) -> ExitCode {
         host: host.clone(),
         http: HttpSettings { timeout: config.http_timeout, max_body: config.http_max_body },
         heap_limit: config.heap_limit,
+        max_in_flight: config.max_in_flight,
     };
     let jobs_config = PoolConfig {
         workers: config.max_concurrent_jobs,
         max_queue: config.max_concurrent_jobs,
+        // Each running job holds a worker of its own (--max-concurrent-jobs).
+        max_in_flight: 1,
         ..pool_config.clone()
     };
     let started = Pool::start(pool_config).and_then(|(pool, handlers)| Ok((pool, handlers, Pool::start(jobs_config)?.0)));
@@ -131,7 +134,12 @@ fn serve(config: ServeConfig) -> ExitCode {
             Ok(addr) => addr,
             Err(e) => return fail(&format!("cannot read the listening address: {e}")),
         };
-        println!("cloudrt: {} workers, data in {}", config.workers, config.data_dir.display());
+        println!(
+            "cloudrt: {} workers, up to {} calls in flight each, data in {}",
+            config.workers,
+            config.max_in_flight,
+            config.data_dir.display()
+        );
         println!("cloudrt: listening on {}", http::url(addr, &config.mount));
         let api = Arc::new(Api {
             registry: Registry::new(&handlers, webhook_registrations),

@@ -1,8 +1,10 @@
 //! What one cloud-code request (a function call, a trigger run from REST, a job run) may use,
 //! shared by everything it causes on its worker: its deadline and its `httpRequest` slots.
-//! The worker installs a fresh budget in the op state when it starts each top-level call, so
-//! one request's budget never affects another's.
+//! Many calls are in flight on one runtime, so the budgets live in a table keyed by call id:
+//! JS passes the id of the call it runs for (its request scope, js/00_console.js) to every op,
+//! and a call that has been answered has no entry any more, so what it left running is refused.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -28,6 +30,27 @@ impl RequestBudget {
     /// Time left before the deadline (zero once it has passed).
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
+    }
+}
+
+/// Names one call in flight on a worker; unique on that worker.
+pub type CallId = u64;
+
+/// The budgets of the calls in flight on a worker (kept in its op state).
+#[derive(Default)]
+pub struct CallBudgets(HashMap<CallId, RequestBudget>);
+
+impl CallBudgets {
+    pub fn get(&self, call: CallId) -> Option<&RequestBudget> {
+        self.0.get(&call)
+    }
+
+    pub fn insert(&mut self, call: CallId, budget: RequestBudget) {
+        self.0.insert(call, budget);
+    }
+
+    pub fn remove(&mut self, call: CallId) {
+        self.0.remove(&call);
     }
 }
 

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::budget::CallId;
 use super::CloudError;
 
 /// A request from cloud code to the Parse API (`Parse.Object#save`, `Parse.Query#find` …).
@@ -83,6 +84,8 @@ pub struct Call {
     pub request: String,
     pub deadline: Instant,
     pub timeout: Duration,
+    /// The call in flight whose cloud code caused this one (a trigger of its save), if any.
+    pub caller: Option<CallId>,
     pub reply: oneshot::Sender<Result<String, CloudError>>,
 }
 
@@ -92,19 +95,23 @@ pub struct Call {
 pub enum Invoker {
     /// The pool's bounded queue, shared by all workers.
     Pool(async_channel::Sender<Call>),
-    /// One worker's own queue; its receiver is polled while that worker runs a call.
-    Worker(tokio::sync::mpsc::UnboundedSender<Call>),
+    /// One worker's own queue, for calls caused by its call `caller`; the worker polls it with
+    /// the calls in flight, and counts them against the nested-call cap of `caller`'s request.
+    Worker { queue: tokio::sync::mpsc::UnboundedSender<Call>, caller: CallId },
 }
 
 impl Invoker {
-    fn send(&self, call: Call) -> Result<(), CloudError> {
+    fn send(&self, mut call: Call) -> Result<(), CloudError> {
         let closed = || CloudError::Engine("the workers have stopped".into());
         match self {
             Invoker::Pool(queue) => queue.try_send(call).map_err(|e| match e {
                 async_channel::TrySendError::Full(_) => CloudError::Busy,
                 async_channel::TrySendError::Closed(_) => closed(),
             }),
-            Invoker::Worker(queue) => queue.send(call).map_err(|_| closed()),
+            Invoker::Worker { queue, caller } => {
+                call.caller = Some(*caller);
+                queue.send(call).map_err(|_| closed())
+            }
         }
     }
 
@@ -113,7 +120,7 @@ impl Invoker {
         let (reply, answer) = oneshot::channel();
         let deadline = Instant::now() + timeout;
         let what = target.describe();
-        let call = Call { target, request, deadline, timeout, reply };
+        let call = Call { target, request, deadline, timeout, caller: None, reply };
         self.send(call)?;
         match answer.await {
             Ok(Err(CloudError::NeverSettles { .. })) => {

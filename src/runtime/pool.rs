@@ -1,6 +1,6 @@
-//! The pool: N worker threads behind one bounded queue. Callers wait for a reply on a
-//! oneshot channel; when the queue is full they get [`CloudError::Busy`] at once instead of
-//! hanging.
+//! The pool: N worker threads behind one bounded queue, each running up to `max_in_flight`
+//! calls at once. Callers wait for a reply on a oneshot channel; when the queue is full they
+//! get [`CloudError::Busy`] at once instead of hanging.
 
 use super::budget::HttpSettings;
 use super::host::{HostSlot, Invoker};
@@ -19,6 +19,9 @@ pub struct PoolConfig {
     pub http: HttpSettings,
     /// Heap limit of each runtime, in bytes.
     pub heap_limit: usize,
+    /// Top-level calls one worker runs at once (`--max-in-flight`); calls awaiting something
+    /// leave the thread to the others, so this bounds waiting calls, not threads.
+    pub max_in_flight: usize,
 }
 
 /// A handle to the running workers; cheap to clone, shared by every HTTP connection.
@@ -41,6 +44,7 @@ impl Pool {
                 host: config.host.clone(),
                 http: config.http.clone(),
                 heap_limit: config.heap_limit,
+                max_in_flight: config.max_in_flight,
                 inbox: inbox.clone(),
             };
             std::thread::Builder::new()

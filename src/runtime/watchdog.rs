@@ -1,11 +1,23 @@
-//! The supervisor half of a worker: a thread that stops the worker's JavaScript at its
-//! deadline. A `while (true) {}` never yields to the worker's own event loop, so only another
-//! thread can stop it, through the isolate's thread-safe handle.
+//! The supervisor half of a worker: a thread that stops the worker's JavaScript at a deadline.
+//! A `while (true) {}` never yields to the worker's own event loop, so only another thread can
+//! stop it, through the isolate's thread-safe handle.
+//!
+//! Many calls are in flight on one runtime, and most of the time none of them is running: they
+//! are awaiting. A deadline passing then needs no termination (the worker answers the call
+//! itself), and a termination requested while no JS runs would hit the next, innocent, call.
+//! So the worker says when it enters and leaves JS, and the watchdog terminates only inside.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use deno_core::v8;
+
+/// How soon a passed deadline is looked at again while the worker is outside JS (it is then
+/// about to answer the late call itself and re-arm); doubled on each look, up to a second,
+/// so an idle worker costs no wake-ups.
+const RECHECK: Duration = Duration::from_millis(10);
+const RECHECK_MAX: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct State {
@@ -14,15 +26,23 @@ struct State {
     shutdown: bool,
 }
 
-/// Arms a deadline for each call; terminates the isolate if the call is still running then.
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    signal: Condvar,
+    /// The worker thread is running JavaScript now.
+    in_js: AtomicBool,
+}
+
+/// Watches the earliest deadline of the calls in flight; terminates the JS running past it.
 pub struct Watchdog {
-    shared: Arc<(Mutex<State>, Condvar)>,
+    shared: Arc<Shared>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Watchdog {
     pub fn spawn(isolate: v8::IsolateHandle, name: String) -> std::io::Result<Self> {
-        let shared = Arc::new((Mutex::new(State::default()), Condvar::new()));
+        let shared = Arc::new(Shared::default());
         let theirs = shared.clone();
         let thread = std::thread::Builder::new().name(name).spawn(move || watch(&theirs, &isolate))?;
         Ok(Watchdog { shared, thread: Some(thread) })
@@ -30,57 +50,76 @@ impl Watchdog {
 
     /// Watches for `deadline` (replacing any earlier one). A firing not yet collected by
     /// [`take_fired`](Self::take_fired) or [`disarm`](Self::disarm) is kept.
+    ///
+    /// The watchdog thread is woken only when the deadline moves earlier: calls start and end
+    /// thousands of times a second, and a later deadline is found when the earlier one is due.
     pub fn arm(&self, deadline: Instant) {
-        let (lock, signal) = &*self.shared;
-        let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.lock();
+        let earlier = state.deadline.is_none_or(|armed| deadline < armed);
         state.deadline = Some(deadline);
-        signal.notify_one();
+        if earlier {
+            self.shared.signal.notify_one();
+        }
+    }
+
+    /// The worker is about to run JavaScript (start a call, or poll its event loop).
+    pub fn enter(&self) {
+        self.shared.in_js.store(true, Ordering::SeqCst);
+    }
+
+    /// The worker is back from JavaScript.
+    pub fn leave(&self) {
+        self.shared.in_js.store(false, Ordering::SeqCst);
     }
 
     /// Whether the deadline fired since last asked; keeps watching any deadline still set.
     pub fn take_fired(&self) -> bool {
-        let (lock, _) = &*self.shared;
-        std::mem::take(&mut lock.lock().unwrap_or_else(|p| p.into_inner()).fired)
+        std::mem::take(&mut self.lock().fired)
     }
 
     /// Stops watching; returns whether the deadline fired (the caller must then cancel the
     /// termination so the next call runs normally).
     pub fn disarm(&self) -> bool {
-        let (lock, _) = &*self.shared;
-        let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.lock();
         state.deadline = None;
         std::mem::take(&mut state.fired)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 impl Drop for Watchdog {
     fn drop(&mut self) {
-        {
-            let (lock, signal) = &*self.shared;
-            lock.lock().unwrap_or_else(|p| p.into_inner()).shutdown = true;
-            signal.notify_one();
-        }
+        self.lock().shutdown = true;
+        self.shared.signal.notify_one();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
 }
 
-fn watch(shared: &(Mutex<State>, Condvar), isolate: &v8::IsolateHandle) {
-    let (lock, signal) = shared;
-    let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+fn watch(shared: &Shared, isolate: &v8::IsolateHandle) {
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    let mut recheck = RECHECK;
     while !state.shutdown {
         state = match state.deadline {
-            None => signal.wait(state).unwrap_or_else(|p| p.into_inner()),
+            None => shared.signal.wait(state).unwrap_or_else(|p| p.into_inner()),
             Some(deadline) => {
                 let now = Instant::now();
-                if now >= deadline {
+                if now < deadline {
+                    recheck = RECHECK;
+                    shared.signal.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0
+                } else if shared.in_js.load(Ordering::SeqCst) {
                     isolate.terminate_execution();
                     state.fired = true;
                     state.deadline = None;
                     state
                 } else {
-                    signal.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0
+                    let wait = recheck;
+                    recheck = (recheck * 2).min(RECHECK_MAX);
+                    shared.signal.wait_timeout(state, wait).unwrap_or_else(|p| p.into_inner()).0
                 }
             }
         };

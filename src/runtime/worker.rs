@@ -1,32 +1,38 @@
 //! One worker thread: one long-lived `JsRuntime` (it is `!Send`), the cloud code loaded once,
-//! then calls taken from the pool's queue one at a time. One call at a time means no request
-//! state can bleed into another; each call gets its own request object from JS.
-
-use std::time::{Duration, Instant};
+//! then many calls in flight on it at once. A call that awaits (an httpRequest, a data op, a
+//! nested trigger, a timer) leaves the thread to the others; each call's state (credentials,
+//! log tag, budget) travels with it in its request scope (js/00_console.js, budget.rs), so
+//! interleaving calls never see each other's.
+//!
+//! Why one runtime interleaving calls rather than a runtime per call in flight: measured on
+//! this engine, every extra warm runtime with the example app costs megabytes of RSS and its
+//! creation ~10 ms, and QuickJS caps runtimes per thread (ENGINE.md), while an interleaved
+//! call costs a few hundred bytes. The engine's async context keeps the per-call scope
+//! across `await`, which is what made interleaving safe.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use deno_core::error::JsError;
 use deno_core::{v8, JsRuntime, PollEventLoopOptions, RuntimeOptions};
-use tokio::sync::oneshot;
 
-use super::budget::{HttpSettings, RequestBudget};
-use super::host::{Call, HostSlot, Invoker, Target};
+use super::budget::{CallBudgets, CallId, HttpSettings, RequestBudget};
+use super::host::{Call, HostSlot, Target};
 use super::loader::ModuleRoot;
-use super::ops::cloudrt;
+use super::ops::{cloudrt, NestedQueue};
 use super::watchdog::Watchdog;
 use super::{BootError, CloudError, Handlers};
 
 /// How long main.js (and what it requires) may take to load.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Most calls one worker runs at once for a single top-level call (triggers started by its
-/// saves). Beyond it, cloud code is most likely recursing (a trigger saving its own class).
-const MAX_IN_FLIGHT: usize = 128;
+/// Most calls in flight at once for a single top-level call (triggers started by its saves).
+/// Beyond it, cloud code is most likely recursing (a trigger saving its own class).
+const MAX_NESTED: usize = 128;
 
 /// What a worker thread is built from.
 pub struct WorkerSetup {
@@ -37,6 +43,8 @@ pub struct WorkerSetup {
     /// Heap one runtime may use (`--heap-limit-mb`). Past it the running call is stopped (a heap
     /// bomb in cloud code must not take the whole server down) and answered with an error.
     pub heap_limit: usize,
+    /// Top-level calls this worker takes from the queue at once (`--max-in-flight`).
+    pub max_in_flight: usize,
     pub inbox: async_channel::Receiver<Call>,
 }
 
@@ -47,16 +55,20 @@ struct Entry {
 }
 
 type Pending = Pin<Box<dyn Future<Output = Result<v8::Global<v8::Value>, Box<JsError>>>>>;
+type NextCall = Pin<Box<dyn Future<Output = Option<Call>>>>;
 
 /// A call started on this worker's runtime and not yet answered.
 struct Flight {
+    id: CallId,
+    /// The top-level call it belongs to (its own id for a top-level call).
+    root: CallId,
     call: Call,
     pending: Pending,
 }
 
 /// Thread body: boot, report, then serve calls until the pool is dropped.
 pub fn run(setup: WorkerSetup, ready: std::sync::mpsc::Sender<Result<Handlers, BootError>>) {
-    let WorkerSetup { index, root, host, http, heap_limit, inbox } = setup;
+    let WorkerSetup { index, root, host, http, heap_limit, max_in_flight, inbox } = setup;
     let tokio = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -67,7 +79,7 @@ pub fn run(setup: WorkerSetup, ready: std::sync::mpsc::Sender<Result<Handlers, B
     tokio.block_on(async move {
         let (nested_queue, nested) = tokio::sync::mpsc::unbounded_channel();
         let mut js = JsRuntime::new(RuntimeOptions {
-            extensions: vec![cloudrt::init(root.clone(), host, Invoker::Worker(nested_queue), http)],
+            extensions: vec![cloudrt::init(root.clone(), host, NestedQueue(nested_queue), http)],
             create_params: Some(v8::CreateParams::default().heap_limits(0, heap_limit)),
             ..Default::default()
         });
@@ -82,7 +94,9 @@ pub fn run(setup: WorkerSetup, ready: std::sync::mpsc::Sender<Result<Handlers, B
             }
         };
         watchdog.arm(Instant::now() + BOOT_TIMEOUT);
+        watchdog.enter();
         let booted = boot(&mut js, &root);
+        watchdog.leave();
         if watchdog.disarm() {
             let _ = ready.send(Err(BootError(format!(
                 "main.js did not finish loading within {} s (an endless loop at top level?)",
@@ -100,13 +114,23 @@ pub fn run(setup: WorkerSetup, ready: std::sync::mpsc::Sender<Result<Handlers, B
         if ready.send(Ok(handlers)).is_err() {
             return;
         }
-        let mut worker = Worker { js, entry, watchdog, nested, out_of_memory, heap_limit };
-        while let Ok(call) = inbox.recv().await {
-            if call.reply.is_closed() {
-                continue;
-            }
-            worker.serve(call).await;
-        }
+        let mut worker = Worker {
+            js,
+            entry,
+            watchdog,
+            inbox,
+            next_call: None,
+            inbox_closed: false,
+            nested,
+            out_of_memory,
+            heap_limit,
+            max_in_flight,
+            flights: Vec::new(),
+            top_level: 0,
+            last_id: 0,
+            wake: Box::pin(tokio::time::sleep(Duration::ZERO)),
+        };
+        std::future::poll_fn(|cx| worker.drive(cx)).await;
     });
 }
 
@@ -181,158 +205,244 @@ fn strings<'s>(scope: &mut v8::PinScope<'s, '_>, args: &[&str]) -> Vec<v8::Local
         .collect()
 }
 
-/// A booted runtime and what drives it.
+/// A booted runtime and the calls in flight on it.
 struct Worker {
     js: JsRuntime,
     entry: Entry,
     watchdog: Watchdog,
+    /// The pool's queue of top-level calls, shared with the other workers.
+    inbox: async_channel::Receiver<Call>,
+    /// The wait for the next call from `inbox`, kept across polls.
+    next_call: Option<NextCall>,
+    inbox_closed: bool,
     /// Calls started by this worker's own cloud code (triggers of its saves). Polled with the
     /// task's waker: the ops that send them may finish outside the event loop's poll.
     nested: tokio::sync::mpsc::UnboundedReceiver<Call>,
     /// Set by the near-heap-limit callback when it stopped the running call.
     out_of_memory: Arc<AtomicBool>,
     heap_limit: usize,
+    max_in_flight: usize,
+    flights: Vec<Flight>,
+    /// How many of `flights` came from the pool's queue (the rest are nested calls).
+    top_level: usize,
+    last_id: CallId,
+    /// Wakes the worker at the earliest deadline of the calls in flight.
+    wake: Pin<Box<tokio::time::Sleep>>,
 }
 
 impl Worker {
-    /// Runs one call from the pool, and every nested call it causes, until it is answered.
-    async fn serve(&mut self, call: Call) {
-        let deadline = call.deadline;
-        if Instant::now() >= deadline {
+    /// Takes calls, runs them and everything they cause, answers each as it settles; only
+    /// returns once the pool is gone and nothing is in flight.
+    fn drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // The event loop reported nothing pending: one more look at the calls (the loop's
+        // microtasks may just have settled them) before concluding none can finish.
+        let mut idle = false;
+        loop {
+            let mut changed = self.take_fired();
+            changed |= self.take_calls(cx);
+            changed |= self.settle(cx);
+            if self.flights.is_empty() && self.inbox_closed {
+                return Poll::Ready(());
+            }
+            if changed {
+                // Deadlines of finished calls must not stop the ones still running.
+                let next = self.earliest();
+                self.watchdog.arm(next);
+                self.wake.as_mut().reset(next.into());
+            }
+            self.watchdog.enter();
+            let polled = self.js.poll_event_loop(cx, PollEventLoopOptions::default());
+            self.watchdog.leave();
+            // A continuation after an `await` blew the heap, whatever the loop reported.
+            let out_of_memory = self.blame_heap(None);
+            match polled {
+                Poll::Ready(Err(error)) => {
+                    // A termination (handled above on the next turn) or an error no call
+                    // owns: the loop itself goes on serving the others.
+                    if !self.take_fired() && !out_of_memory {
+                        tracing::warn!(target: "cloud", "cloud code event loop: {error}");
+                    }
+                }
+                Poll::Ready(Ok(())) if changed => {}
+                Poll::Ready(Ok(())) if self.flights.is_empty() => return Poll::Pending,
+                Poll::Ready(Ok(())) if !idle => idle = true,
+                Poll::Ready(Ok(())) => {
+                    // Nothing left in the runtime can settle the calls still pending: release
+                    // them now; their callers still get the timeout at the deadline.
+                    for flight in std::mem::take(&mut self.flights) {
+                        let what = flight.call.target.describe();
+                        self.finish(flight, Err(CloudError::NeverSettles { what }));
+                    }
+                    idle = false;
+                }
+                Poll::Pending if changed => {}
+                Poll::Pending => {
+                    if !self.flights.is_empty() {
+                        let _ = self.wake.as_mut().poll(cx);
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+
+    /// Starts the calls waiting: nested ones first (the calls in flight wait for them), then
+    /// top-level ones from the pool's queue while there is room. Whether any started.
+    fn take_calls(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut started = false;
+        while let Poll::Ready(Some(call)) = self.nested.poll_recv(cx) {
+            started = true;
+            let root = call
+                .caller
+                .and_then(|caller| self.flights.iter().find(|f| f.id == caller))
+                .map(|caller| caller.root);
+            if let Some(root) = root {
+                if self.flights.iter().filter(|f| f.root == root).count() >= MAX_NESTED {
+                    let _ = call.reply.send(Err(CloudError::Script {
+                        code: 141,
+                        message: format!("too many nested cloud code calls (over {MAX_NESTED}): is a trigger saving its own class?"),
+                    }));
+                    continue;
+                }
+            }
+            self.start(call, root);
+        }
+        while !self.inbox_closed && self.top_level < self.max_in_flight {
+            let next = self.next_call.get_or_insert_with(|| {
+                let inbox = self.inbox.clone();
+                Box::pin(async move { inbox.recv().await.ok() })
+            });
+            let Poll::Ready(call) = next.as_mut().poll(cx) else { break };
+            self.next_call = None;
+            let Some(call) = call else {
+                self.inbox_closed = true;
+                break;
+            };
+            started = true;
+            if call.reply.is_closed() {
+                continue;
+            }
+            self.start(call, None);
+        }
+        started
+    }
+
+    /// Starts a call on the runtime: a sync handler is already answered, an async one pending.
+    /// `root` is the top-level call a nested call belongs to.
+    fn start(&mut self, call: Call, root: Option<CallId>) {
+        if Instant::now() >= call.deadline {
             let outcome = Err(timed_out(&call));
             let _ = call.reply.send(outcome);
             return;
         }
-        self.watchdog.arm(deadline);
-        self.js.op_state().borrow_mut().put(RequestBudget::new(deadline));
-        let main = self.start(call, false);
-        let mut flights = vec![main];
-        let mut wake = Box::pin(tokio::time::sleep_until(deadline.into()));
-        let (outcome, reply) = std::future::poll_fn(|cx| self.drive(cx, &mut flights, &mut wake)).await;
-        if self.watchdog.disarm() {
-            self.js.v8_isolate().cancel_terminate_execution();
-        }
-        let outcome = if self.out_of_memory.swap(false, Ordering::SeqCst) {
-            self.js.v8_isolate().cancel_terminate_execution();
-            self.js.remove_near_heap_limit_callback(self.heap_limit);
-            guard_heap(&mut self.js, &self.out_of_memory);
-            self.js.v8_isolate().low_memory_notification();
-            Err(CloudError::Script {
-                code: 141,
-                message: format!("cloud code used more than {} MB of memory and was stopped", self.heap_limit >> 20),
-            })
-        } else {
-            outcome
+        self.last_id += 1;
+        let id = self.last_id;
+        let budget = {
+            let state = self.js.op_state();
+            let mut state = state.borrow_mut();
+            let budgets = state.borrow_mut::<CallBudgets>();
+            let budget = match root.and_then(|root| budgets.get(root)) {
+                // A nested call shares its request's httpRequest slots, within its own deadline.
+                Some(request) => RequestBudget {
+                    deadline: request.deadline.min(call.deadline),
+                    http_slots: request.http_slots.clone(),
+                },
+                None => RequestBudget::new(call.deadline),
+            };
+            budgets.insert(id, budget.clone());
+            budget
         };
-        let _ = reply.send(outcome);
-        for flight in flights {
-            let _ = flight.call.reply.send(Err(CloudError::Engine("the call that started it has ended".into())));
-        }
-    }
-
-    /// Starts a call on the runtime: a sync handler is already answered, an async one pending.
-    /// `nested` calls were caused by the call in flight (triggers of its saves).
-    fn start(&mut self, call: Call, nested: bool) -> Flight {
         let (kind, name) = match &call.target {
             Target::Function(name) => ("function", name.clone()),
             Target::Trigger { class_name, trigger_name } => ("trigger", format!("{class_name}|{trigger_name}")),
             Target::Job { name, .. } => ("job", name.clone()),
         };
+        // Its deadline may be the earliest now: the watchdog must know before its JS runs.
+        self.watchdog.arm(self.earliest().min(budget.deadline));
+        self.watchdog.enter();
         let pending = {
             deno_core::scope!(scope, &mut self.js);
-            let nested = if nested { "nested" } else { "" };
-            let args: Vec<v8::Global<v8::Value>> = strings(scope, &[kind, &name, &call.request, nested])
+            let args: Vec<v8::Global<v8::Value>> = strings(scope, &[kind, &name, &call.request, &id.to_string()])
                 .into_iter()
                 .map(|value| v8::Global::new(scope, value))
                 .collect();
-            Box::pin(JsRuntime::scoped_call_with_args(scope, &self.entry.dispatch, &args))
+            Box::pin(JsRuntime::scoped_call_with_args(scope, &self.entry.dispatch, &args)) as Pending
         };
-        Flight { call, pending }
+        self.watchdog.leave();
+        if root.is_none() {
+            self.top_level += 1;
+        }
+        // If its own synchronous part blew the heap, it is the one to stop.
+        self.blame_heap(Some(Flight { id, root: root.unwrap_or(id), call, pending }));
     }
 
-    /// One poll of everything in flight. Answers nested calls as they finish; resolves with
-    /// the main call's outcome (flight 0) and its reply channel.
-    #[allow(clippy::type_complexity)] // the outcome and its reply channel, as the doc above says
-    fn drive(
-        &mut self,
-        cx: &mut Context<'_>,
-        flights: &mut Vec<Flight>,
-        wake: &mut Pin<Box<tokio::time::Sleep>>,
-    ) -> Poll<(Result<String, CloudError>, oneshot::Sender<Result<String, CloudError>>)> {
-        // The event loop reported nothing pending: one more look at the calls (the loop's
-        // microtasks may just have settled them) before concluding none can finish.
-        let mut idle = false;
-        loop {
-            // Collected first: while a termination is pending no JS may start.
-            let fired = self.take_fired();
-            let mut changed = fired;
-            while let Poll::Ready(Some(call)) = self.nested.poll_recv(cx) {
-                changed = true;
-                if flights.len() >= MAX_IN_FLIGHT {
-                    let _ = call.reply.send(Err(CloudError::Script {
-                        code: 141,
-                        message: format!("too many nested cloud code calls (over {MAX_IN_FLIGHT}): is a trigger saving its own class?"),
-                    }));
-                    continue;
+    /// Answers every call that has settled or is past its deadline. Whether any was answered.
+    fn settle(&mut self, cx: &mut Context<'_>) -> bool {
+        let now = Instant::now();
+        let mut answered = false;
+        let mut index = 0;
+        while index < self.flights.len() {
+            let flight = &mut self.flights[index];
+            let late = now >= flight.call.deadline;
+            let outcome = match flight.pending.as_mut().poll(cx) {
+                Poll::Ready(Ok(value)) => Some(self.answer(value)),
+                Poll::Ready(Err(_)) if late => Some(Err(timed_out(&flight.call))),
+                Poll::Ready(Err(error)) => Some(Err(CloudError::Engine(user_stack(&error)))),
+                Poll::Pending if late => Some(Err(timed_out(&flight.call))),
+                Poll::Pending => None,
+            };
+            match outcome {
+                Some(outcome) => {
+                    let flight = self.flights.swap_remove(index);
+                    self.finish(flight, outcome);
+                    answered = true;
                 }
-                let flight = self.start(call, true);
-                flights.push(flight);
-            }
-            let now = Instant::now();
-            let mut index = 0;
-            while index < flights.len() {
-                let flight = &mut flights[index];
-                let late = fired || now >= flight.call.deadline;
-                let outcome = match flight.pending.as_mut().poll(cx) {
-                    Poll::Ready(Ok(value)) => Some(self.answer(value)),
-                    Poll::Ready(Err(_)) if late => Some(Err(timed_out(&flight.call))),
-                    Poll::Ready(Err(error)) => Some(Err(CloudError::Engine(user_stack(&error)))),
-                    Poll::Pending if now >= flight.call.deadline => Some(Err(timed_out(&flight.call))),
-                    Poll::Pending => None,
-                };
-                let Some(outcome) = outcome else {
-                    index += 1;
-                    continue;
-                };
-                if index == 0 {
-                    let main = flights.remove(0);
-                    return Poll::Ready((outcome, main.call.reply));
-                }
-                let flight = flights.swap_remove(index);
-                let _ = flight.call.reply.send(outcome);
-                changed = true;
-            }
-            if changed {
-                // Deadlines of finished calls must not stop the ones still running.
-                let next = earliest(flights);
-                self.watchdog.arm(next);
-                wake.as_mut().reset(next.into());
-            }
-            match self.js.poll_event_loop(cx, PollEventLoopOptions::default()) {
-                Poll::Ready(Err(error)) => {
-                    let main = flights.remove(0);
-                    let outcome = if self.take_fired() || Instant::now() >= main.call.deadline {
-                        self.js.v8_isolate().cancel_terminate_execution();
-                        Err(timed_out(&main.call))
-                    } else {
-                        Err(CloudError::Engine(error.to_string()))
-                    };
-                    return Poll::Ready((outcome, main.call.reply));
-                }
-                Poll::Ready(Ok(())) if !changed && !idle => idle = true,
-                Poll::Ready(Ok(())) if !changed => {
-                    // Nothing left that could settle the main call's promise.
-                    let main = flights.remove(0);
-                    let what = main.call.target.describe();
-                    return Poll::Ready((Err(CloudError::NeverSettles { what }), main.call.reply));
-                }
-                Poll::Pending if !changed => {
-                    let _ = wake.as_mut().poll(cx);
-                    return Poll::Pending;
-                }
-                _ => {}
+                None => index += 1,
             }
         }
+        answered
+    }
+
+    /// Sends a call its answer and forgets it: its budget goes, so what it left running (a
+    /// timer, an op) can no longer act for it.
+    fn finish(&mut self, flight: Flight, outcome: Result<String, CloudError>) {
+        self.js.op_state().borrow_mut().borrow_mut::<CallBudgets>().remove(flight.id);
+        if flight.root == flight.id {
+            self.top_level -= 1;
+        }
+        let _ = flight.call.reply.send(outcome);
+    }
+
+    /// After the heap guard stopped the JS: answers the call that blew it (`culprit`, when
+    /// known) with 141 and makes the runtime usable again. The calls that were only waiting
+    /// go on. Whether the guard had fired.
+    fn blame_heap(&mut self, culprit: Option<Flight>) -> bool {
+        if !self.out_of_memory.swap(false, Ordering::SeqCst) {
+            if let Some(flight) = culprit {
+                self.flights.push(flight);
+            }
+            return false;
+        }
+        self.js.v8_isolate().cancel_terminate_execution();
+        self.js.remove_near_heap_limit_callback(self.heap_limit);
+        guard_heap(&mut self.js, &self.out_of_memory);
+        self.js.v8_isolate().low_memory_notification();
+        let message = format!("cloud code used more than {} MB of memory and was stopped", self.heap_limit >> 20);
+        match culprit {
+            Some(flight) => self.finish(flight, Err(CloudError::Script { code: 141, message })),
+            None => tracing::error!(target: "cloud", "{message} (after an await: its call gets the timeout)"),
+        }
+        true
+    }
+
+    /// The earliest deadline of the calls in flight (a while ahead when there are none: JS
+    /// left running by calls already answered is stopped after it too).
+    fn earliest(&self) -> Instant {
+        self.flights
+            .iter()
+            .map(|f| f.call.deadline)
+            .min()
+            .unwrap_or_else(|| Instant::now() + BOOT_TIMEOUT)
     }
 
     /// Whether the watchdog stopped the JS since last asked; if so the isolate is made usable
@@ -363,10 +473,6 @@ fn guard_heap(js: &mut JsRuntime, out_of_memory: &Arc<AtomicBool>) {
         // Room to unwind the stopped call; the limit is set back when it has ended.
         current * 2
     });
-}
-
-fn earliest(flights: &[Flight]) -> Instant {
-    flights.iter().map(|f| f.call.deadline).min().unwrap_or_else(Instant::now)
 }
 
 fn timed_out(call: &Call) -> CloudError {
@@ -401,6 +507,45 @@ fn decode_answer(mut answer: String) -> Result<String, CloudError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rss_kib() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Part 7 of issue 11: what fresh JS state per request would cost on this engine. Builds,
+    /// boots (the example app's main.js) and drops runtimes one after another on one thread,
+    /// as `--isolation request` would, and prints the time and the RSS each one leaves behind.
+    /// Not run by default (it takes seconds): `cargo test --release --bin cloudrt
+    /// fresh_runtime_per_request -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn fresh_runtime_per_request_costs() {
+        let cloud = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("cloud").canonicalize().unwrap();
+        let root = ModuleRoot::new(cloud);
+        const RUNS: usize = 200;
+        let figures = std::thread::spawn(move || {
+            let http = HttpSettings { timeout: Duration::from_secs(1), max_body: 1 << 20 };
+            let (queue, _nested) = tokio::sync::mpsc::unbounded_channel();
+            let start_rss = rss_kib();
+            let started = Instant::now();
+            for _ in 0..RUNS {
+                let mut js = JsRuntime::new(RuntimeOptions {
+                    extensions: vec![cloudrt::init(root.clone(), HostSlot::default(), NestedQueue(queue.clone()), http.clone())],
+                    ..Default::default()
+                });
+                boot(&mut js, &root).map_err(|e| e.0).unwrap();
+            }
+            (started.elapsed() / RUNS as u32, (rss_kib() - start_rss) / RUNS as u64)
+        })
+        .join()
+        .unwrap();
+        println!("fresh runtime + main.js per request: {:?} each, {} KiB of RSS kept per runtime dropped", figures.0, figures.1);
+    }
 
     #[test]
     fn answers_are_decoded_by_their_tag() {

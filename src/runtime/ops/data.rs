@@ -7,9 +7,13 @@ use std::rc::Rc;
 
 use deno_core::{op2, OpState};
 
+use super::NestedQueue;
+use crate::runtime::budget::{CallBudgets, CallId};
 use crate::runtime::host::{HostRequest, HostSlot, Invoker};
 
 /// Answers "R" + the JSON response body, or "E" + `{"code":…,"error":…}`, as the dispatcher does.
+/// `call` is the call in flight the request is made for (its request scope): triggers the
+/// request runs are queued on this worker as that call's nested calls.
 #[op2]
 #[string]
 pub async fn op_parse_request(
@@ -18,14 +22,22 @@ pub async fn op_parse_request(
     #[string] path: String,
     #[string] body: String,
     #[string] auth: String,
+    call: f64,
 ) -> String {
-    let (host, invoker) = {
+    // Ids are small integers (a Number in JS); anything else names no call.
+    let call = call as CallId;
+    let (host, queue, live) = {
         let state = state.borrow();
-        (state.borrow::<HostSlot>().get(), state.borrow::<Invoker>().clone())
+        let live = state.borrow::<CallBudgets>().get(call).is_some();
+        (state.borrow::<HostSlot>().get(), state.borrow::<NestedQueue>().0.clone(), live)
     };
-    let Some(host) = host else {
+    let Some(host) = host.filter(|_| call != 0) else {
         return failure(1, "the data API is not available while main.js is loading");
     };
+    if !live {
+        return failure(124, "the cloud code call that made this request has already been answered");
+    }
+    let invoker = Invoker::Worker { queue, caller: call };
     match host.request(HostRequest { method, path, body, auth, invoker }).await {
         Ok(body) => format!("R{body}"),
         Err(error) => failure(error.code, &error.message),

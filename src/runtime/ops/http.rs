@@ -18,7 +18,7 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::budget::{HttpSettings, RequestBudget, HTTP_CONCURRENCY};
+use crate::runtime::budget::{CallBudgets, CallId, HttpSettings, RequestBudget, HTTP_CONCURRENCY};
 
 /// Most redirects followed for one call; browsers stop at about 20, curl at 50. Ten is plenty
 /// for real APIs and keeps a redirect loop from using up the caller's whole deadline.
@@ -55,16 +55,18 @@ struct HttpClient(reqwest::Client);
 /// Sends one request. Rejects (the JS side turns it into a status-0 response) when the options
 /// break a rule or no HTTP answer arrives: refused, DNS, TLS, timeout, body too large.
 ///
-/// Written as a plain `fn` returning a future so the budget is read synchronously, at the
-/// moment cloud code calls: the worker replaces it when the next top-level request starts.
+/// `call` is the call in flight the request is made for (its request scope): its budget gives
+/// the deadline and the slots. Written as a plain `fn` returning a future so the budget is
+/// read synchronously, at the moment cloud code calls.
 #[op2]
 #[serde]
 pub fn op_http_request(
     state: Rc<RefCell<OpState>>,
     #[serde] request: OutgoingRequest,
     #[buffer(copy)] body: Vec<u8>,
+    call: f64,
 ) -> impl Future<Output = Result<IncomingResponse, JsErrorBox>> {
-    let prepared = prepare(&mut state.borrow_mut());
+    let prepared = prepare(&mut state.borrow_mut(), call as CallId);
     async move {
         let (client, settings, budget) = prepared?;
         let url = target_url(&request.url, &request.query)?;
@@ -99,12 +101,14 @@ pub fn op_http_request(
     }
 }
 
-/// The client (built now if this is the worker's first request), settings and current budget.
-fn prepare(state: &mut OpState) -> Result<(reqwest::Client, HttpSettings, RequestBudget), JsErrorBox> {
-    let budget = state
-        .try_borrow::<RequestBudget>()
-        .cloned()
-        .ok_or_else(|| JsErrorBox::generic("httpRequest is not available while main.js is loading"))?;
+/// The client (built now if this is the worker's first request), settings and the call's budget.
+fn prepare(state: &mut OpState, call: CallId) -> Result<(reqwest::Client, HttpSettings, RequestBudget), JsErrorBox> {
+    if call == 0 {
+        return Err(JsErrorBox::generic("httpRequest is not available while main.js is loading"));
+    }
+    let budget = state.borrow::<CallBudgets>().get(call).cloned().ok_or_else(|| {
+        JsErrorBox::generic("httpRequest was made for a cloud code call that has already been answered")
+    })?;
     let settings = state.borrow::<HttpSettings>().clone();
     if let Some(HttpClient(client)) = state.try_borrow::<HttpClient>() {
         return Ok((client.clone(), settings, budget));

@@ -6,8 +6,8 @@ pub mod http;
 pub mod log;
 pub mod modules;
 
-use crate::runtime::budget::HttpSettings;
-use crate::runtime::host::{HostSlot, Invoker};
+use crate::runtime::budget::{CallBudgets, HttpSettings};
+use crate::runtime::host::{Call, HostSlot};
 use crate::runtime::loader::ModuleRoot;
 
 deno_core::extension!(
@@ -20,11 +20,16 @@ deno_core::extension!(
         http::op_http_request,
     ],
     js = [dir "js", "00_console.js", "10_require.js", "20_parse.js", "40_object.js", "50_query.js", "60_user.js", "65_http.js", "70_cloud.js"],
-    options = { root: ModuleRoot, host: HostSlot, invoker: Invoker, http: HttpSettings },
+    options = { root: ModuleRoot, host: HostSlot, nested: NestedQueue, http: HttpSettings },
     state = |state, options| {
         state.put(options.root);
         state.put(options.host);
-        state.put(options.invoker);
+        state.put(options.nested);
         state.put(options.http);
+        state.put(CallBudgets::default());
     },
 );
+
+/// The worker's own queue for the calls its cloud code causes (triggers of its saves).
+#[derive(Clone)]
+pub struct NestedQueue(pub tokio::sync::mpsc::UnboundedSender<Call>);
