@@ -11,8 +11,10 @@ setup:
 serve: setup
 	cargo run --release -- serve ./cloud --app-id $(APP_ID) --master-key $(MASTER_KEY) --allow-client-class-creation
 
-# Unit tests, integration tests (real server on port 0) and the official Parse JS SDK tests.
+# Lints (warnings are bugs), then unit tests, integration tests (real server on port 0) and the
+# official Parse JS SDK tests.
 test: setup
+	cargo clippy --release --all-targets -- -D warnings
 	cargo test --release
 
 bench:
