@@ -236,6 +236,9 @@ fn byte_range(header: Option<&str>, len: u64) -> Wanted {
         },
         (false, _) => {
             let Some(start) = parse(first) else { return Wanted::Whole };
+            if start >= len {
+                return Wanted::Unsatisfiable;
+            }
             let end = if last.is_empty() { Some(len - 1) } else { parse(last) };
             match end {
                 Some(end) if end >= start => (start, end.min(len - 1)),
@@ -262,6 +265,7 @@ mod tests {
         assert_eq!(byte_range(Some("bytes=-30"), 10), Wanted::Part { start: 0, end: 9 });
         assert_eq!(byte_range(Some("bytes=5-100"), 10), Wanted::Part { start: 5, end: 9 });
         assert_eq!(byte_range(Some("bytes=10-"), 10), Wanted::Unsatisfiable);
+        assert_eq!(byte_range(Some("bytes=50-60"), 10), Wanted::Unsatisfiable);
         assert_eq!(byte_range(Some("bytes=-0"), 10), Wanted::Unsatisfiable);
         for whole in ["bytes=4-2", "bytes=a-b", "items=1-2", "bytes=1-2,4-5", "bytes=-"] {
             assert_eq!(byte_range(Some(whole), 10), Wanted::Whole, "{whole}");
