@@ -169,9 +169,24 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOUDRT_MASTER_KEY_IPS", default_value = "127.0.0.1,::1")]
     pub master_key_ips: String,
 
-    /// Where objects, users, jobs and hooks are stored (default: `.cloudrt` beside the cloud dir).
+    /// Where objects, users, jobs, hooks and files are stored (default: `.cloudrt` beside the
+    /// cloud dir).
     #[arg(long, env = "CLOUDRT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// Largest file `POST /files/:name` stores, in bytes (Parse Server's `maxUploadSize`).
+    #[arg(long, env = "CLOUDRT_MAX_FILE_SIZE", default_value_t = 20 * 1024 * 1024)]
+    pub max_file_size: u64,
+
+    /// Let callers with neither a session nor the master key upload files (Parse Server's
+    /// `fileUpload.enableForPublic`, off by default as there).
+    #[arg(long, env = "CLOUDRT_FILE_UPLOAD_PUBLIC")]
+    pub file_upload_public: bool,
+
+    /// The server's address as clients reach it (`https://example.com/parse`), used in file
+    /// URLs (Parse Server's `publicServerURL`); default: the request's `Host` and the mount.
+    #[arg(long, env = "CLOUDRT_PUBLIC_SERVER_URL")]
+    pub public_server_url: Option<String>,
 }
 
 /// A configuration error found before anything starts.
@@ -203,7 +218,14 @@ pub enum ConfigError {
     BadMasterKeyIps(#[from] IpListError),
     #[error("--max-response-bytes must be at least {MIN_RESPONSE_BYTES} (one small object)")]
     TinyResponses,
+    #[error("--max-file-size must be between 1 byte and {MAX_FILE_SIZE} bytes")]
+    BadFileSize,
+    #[error("--public-server-url must be an http:// or https:// URL, got {0:?}")]
+    BadPublicServerUrl(String),
 }
+
+/// Largest `--max-file-size`: 16 GiB, past which a single upload is not a file but a disk.
+const MAX_FILE_SIZE: u64 = 16 << 30;
 
 /// Smallest `--max-response-bytes`: below it even one ordinary object could not be answered.
 const MIN_RESPONSE_BYTES: usize = 1024;
@@ -235,6 +257,16 @@ pub struct ServeConfig {
     pub connections: ConnectionLimits,
     pub bodies: BodyLimits,
     pub data_dir: PathBuf,
+    pub files: FileSettings,
+}
+
+/// Parse files: how large, who may upload, and the URL they are served from.
+#[derive(Debug, Clone)]
+pub struct FileSettings {
+    pub max_file_size: u64,
+    pub public_upload: bool,
+    /// Without a trailing slash.
+    pub public_server_url: Option<String>,
 }
 
 /// How long a connection may take over each part of a request, and how many may be open.
@@ -335,6 +367,16 @@ impl ServeArgs {
             max_body_memory: self.max_body_memory,
             timeout: connections.body_timeout,
         };
+        if self.max_file_size == 0 || self.max_file_size > MAX_FILE_SIZE {
+            return Err(ConfigError::BadFileSize);
+        }
+        let public_server_url = match self.public_server_url {
+            Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(char::is_whitespace) => {
+                return Err(ConfigError::BadPublicServerUrl(url));
+            }
+            url => url.map(|u| u.trim_end_matches('/').to_string()),
+        };
+        let files = FileSettings { max_file_size: self.max_file_size, public_upload: self.file_upload_public, public_server_url };
         let data_dir = self.data_dir.unwrap_or_else(|| {
             cloud_dir.parent().unwrap_or(&cloud_dir).join(".cloudrt")
         });
@@ -368,6 +410,7 @@ impl ServeArgs {
             connections,
             bodies,
             data_dir,
+            files,
         })
     }
 }

@@ -20,6 +20,9 @@ impl ErrorCode {
     pub const INVALID_KEY_NAME: ErrorCode = ErrorCode(105);
     pub const OPERATION_FORBIDDEN: ErrorCode = ErrorCode(119);
     pub const INVALID_SESSION_TOKEN: ErrorCode = ErrorCode(209);
+    pub const INVALID_FILE_NAME: ErrorCode = ErrorCode(122);
+    pub const FILE_SAVE_ERROR: ErrorCode = ErrorCode(130);
+    pub const FILE_DELETE_ERROR: ErrorCode = ErrorCode(153);
 }
 
 /// An error as the Parse REST API reports it: `{"code": N, "error": "..."}` plus the HTTP

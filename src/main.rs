@@ -23,6 +23,7 @@ use crate::hooks::client::WebhookClient;
 use crate::config::{ServeArgs, ServeConfig};
 use crate::data::users::Accounts;
 use crate::data::{DataSettings, Database};
+use crate::store::files::FileStore;
 use crate::store::SledStore;
 use crate::registry::Registry;
 use crate::runtime::loader::ModuleRoot;
@@ -87,6 +88,10 @@ fn serve(config: ServeConfig) -> ExitCode {
         Ok(db) => db,
         Err(e) => return fail(&format!("cannot read the data in {}: {e}", config.data_dir.display())),
     };
+    let files = match FileStore::open(&config.data_dir) {
+        Ok(files) => files,
+        Err(e) => return fail(&format!("cannot open the files in {}: {e}", config.data_dir.display())),
+    };
     let webhooks = match WebhookClient::new(config.webhooks.clone()) {
         Ok(client) => client,
         Err(e) => return fail(&format!("webhooks: {e}")),
@@ -146,6 +151,7 @@ fn serve(config: ServeConfig) -> ExitCode {
             webhooks,
             config,
             db,
+            files,
             accounts: Accounts::default(),
             pool,
             jobs: JobWorkers::new(job_pool),

@@ -355,6 +355,13 @@ async fn the_master_key_is_refused_from_addresses_outside_master_key_ips() {
     // Requests without the master key are served as usual.
     let (status, _) = server.call("echo", json!({}), &[]).await;
     assert_eq!(status, 200);
+    // The log is read from the server's stderr by another thread: give it a moment.
+    for _ in 0..50 {
+        if server.log().contains("--master-key-ips") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert!(server.log().contains("--master-key-ips"), "the log says why: {}", server.log());
 
     let server = Server::start("basics", &[]);

@@ -5,6 +5,7 @@
 mod batch;
 mod classes;
 mod config;
+pub mod files;
 mod functions;
 pub mod hooks;
 mod host;
@@ -28,6 +29,7 @@ use crate::data::{Access, Database};
 use crate::error::{ErrorCode, ParseError};
 use crate::hooks::client::WebhookClient;
 use crate::registry::Registry;
+use crate::store::files::FileStore;
 use crate::runtime::{Invoker, Pool};
 
 pub use host::ApiHost;
@@ -37,6 +39,7 @@ use hooks::Hook;
 pub struct Api {
     pub config: ServeConfig,
     pub db: Database,
+    pub files: FileStore,
     pub accounts: Accounts,
     pub pool: Pool,
     pub jobs: jobs::JobWorkers,
@@ -137,6 +140,8 @@ async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params
     let segments: Vec<&str> = route.split('/').collect();
     system::check_class_route(ctx.master, method, &segments)?;
     match (method, segments.as_slice()) {
+        ("POST", ["files"]) => Err(files::no_name()),
+        ("DELETE", ["files", name]) => files::delete(api, ctx, name).await,
         ("POST" | "GET", ["functions", name]) => functions::run(api, ctx, name, params).await,
         ("POST", ["batch"]) => batch::run(api, ctx, params).await,
         ("GET", ["config"]) => config::get(api, ctx),

@@ -4,6 +4,8 @@
 mod body;
 mod connections;
 mod descriptors;
+mod file_body;
+mod files;
 mod request;
 mod response;
 mod router;

@@ -30,6 +30,8 @@ pub struct ApiRequest {
     pub credentials: Credentials,
     /// `X-Parse-Cloud-Context` (a JSON object) or the SDK's `_context` body field.
     pub context: Value,
+    /// The SDK's `_ContentType` body field: the type of a file sent as base64 JSON.
+    pub content_type: Option<String>,
     pub ip: IpAddr,
     /// The body's share of `--max-body-memory`, held until the request is answered (its
     /// parsed form lives as long).
@@ -76,6 +78,24 @@ impl PendingRequest {
         &self.route
     }
 
+    pub fn headers(&self) -> &HeaderMap {
+        &self.parts.headers
+    }
+
+    pub fn method(&self) -> &Method {
+        &self.parts.method
+    }
+
+    /// The declared `Content-Length`, if any.
+    pub fn content_length(&self) -> Option<u64> {
+        header(&self.parts.headers, "content-length").and_then(|v| v.parse().ok())
+    }
+
+    /// The body, to be streamed rather than read whole (file uploads).
+    pub fn into_body(self) -> Incoming {
+        self.body
+    }
+
     /// What the `X-Parse-*` headers carry (the body may add to it).
     pub fn header_credentials(&self) -> &Credentials {
         &self.credentials
@@ -108,6 +128,7 @@ impl PendingRequest {
             body_error,
             credentials,
             context,
+            content_type: lifted.content_type,
             ip,
             _body_reservation: reservation,
         })
@@ -180,6 +201,7 @@ fn parse_body(bytes: &[u8]) -> (Map<String, Value>, Option<ParseError>) {
 struct Lifted {
     method: Option<Method>,
     context: Option<Value>,
+    content_type: Option<String>,
 }
 
 /// Moves the SDK's credential fields out of the body (headers keep priority) and returns the
@@ -203,10 +225,11 @@ fn lift_body_fields(body: &mut Map<String, Value>, credentials: &mut Credentials
         }
     }
     let method = take("_method").and_then(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok());
+    let content_type = take("_ContentType");
     for key in BODY_CREDENTIALS {
         body.remove(*key);
     }
-    Lifted { method, context }
+    Lifted { method, context, content_type }
 }
 
 #[cfg(test)]

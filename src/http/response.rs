@@ -2,13 +2,15 @@
 //! (browsers call Parse directly, and the SDK's startJob reads `X-Parse-Job-Status-Id`).
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, CONNECTION, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 
 use crate::error::{ParseError, Unauthorized};
 
-pub type Body = Full<Bytes>;
+/// Any answer's body: bytes in memory, or a file streamed from disk (`http::files`).
+pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
 
 const ALLOWED_HEADERS: &str = "X-Parse-Master-Key, X-Parse-REST-API-Key, X-Parse-Javascript-Key, \
 X-Parse-Application-Id, X-Parse-Client-Version, X-Parse-Session-Token, X-Requested-With, \
@@ -18,7 +20,7 @@ const EXPOSED_HEADERS: &str = "X-Parse-Job-Status-Id, X-Parse-Push-Status-Id";
 
 /// A JSON answer with the given status.
 pub fn json(status: u16, body: impl Into<Bytes>) -> Response<Body> {
-    let mut response = Response::new(Full::new(body.into()));
+    let mut response = Response::new(full(body.into()));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     response
         .headers_mut()
@@ -43,12 +45,17 @@ pub fn closing(mut response: Response<Body>) -> Response<Body> {
 
 /// The answer to a CORS preflight (`OPTIONS`).
 pub fn preflight() -> Response<Body> {
-    let mut response = with_cors(Response::new(Full::new(Bytes::new())));
+    let mut response = with_cors(Response::new(full(Bytes::new())));
     response.headers_mut().insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
     response
 }
 
-fn with_cors(mut response: Response<Body>) -> Response<Body> {
+/// A body held in memory.
+pub fn full(bytes: Bytes) -> Body {
+    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+}
+
+pub fn with_cors(mut response: Response<Body>) -> Response<Body> {
     let headers = response.headers_mut();
     headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     headers.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, PUT, POST, DELETE, OPTIONS"));

@@ -10,6 +10,7 @@ use hyper::{Method, Request, Response};
 use serde_json::{Map, Value};
 
 use super::body::{BodyBudget, Bounds};
+use super::files;
 use super::request::{ApiRequest, PendingRequest};
 use super::response::{self, Body};
 use crate::api::{self, Api, Ctx};
@@ -28,6 +29,11 @@ pub async fn handle(api: &Arc<Api>, budget: &Arc<BodyBudget>, request: Request<I
     if pending.route() == "health" {
         return response::json(200, r#"{"status":"ok"}"#);
     }
+    // Uploads stream their body and downloads need no keys: both before the JSON path.
+    let pending = match files::serve(api, budget, pending, peer.ip()).await {
+        Ok(response) => return response,
+        Err(pending) => pending,
+    };
     // Wrong credentials in the headers are refused before the body is read; a request whose
     // headers carry none may be the SDK's text/plain form and gets the smaller cap.
     let checked = match auth::check_headers(&api.config.keys, pending.header_credentials(), peer.ip()) {
@@ -50,17 +56,20 @@ pub async fn handle(api: &Arc<Api>, budget: &Arc<BodyBudget>, request: Request<I
         Err(denied) => return response::unauthorized(denied),
     };
     match answer(api, request, caller).await {
-        Ok(reply) => {
-            let mut response = response::json(reply.status, reply.body);
-            for (name, value) in reply.headers {
-                if let Ok(value) = HeaderValue::from_str(&value) {
-                    response.headers_mut().insert(name, value);
-                }
-            }
-            response
-        }
+        Ok(answered) => reply(answered),
         Err(error) => response::parse_error(&error),
     }
+}
+
+/// An API answer as an HTTP response.
+pub(super) fn reply(reply: api::Reply) -> Response<Body> {
+    let mut response = response::json(reply.status, reply.body);
+    for (name, value) in reply.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }
 
 async fn answer(api: &Arc<Api>, request: ApiRequest, caller: auth::Caller) -> Result<api::Reply, ParseError> {

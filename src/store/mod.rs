@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub mod files;
 mod sled_store;
 
 pub use sled_store::SledStore;
