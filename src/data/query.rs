@@ -31,12 +31,14 @@
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
+use std::ops::Bound;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use regex::{Regex, RegexBuilder};
 use serde_json::{Map, Value};
 
 use super::ids::millis_from_iso;
+use super::index::{Constraint, Key, Probe};
 
 /// A `where`, `order` or subquery answer that cannot be evaluated. The HTTP layer reports it as
 /// Parse error 102 ("invalid query"); the message says what was wrong and where.
@@ -427,6 +429,21 @@ impl Query {
         })
     }
 
+    /// The constraints an ordered index can serve: for each top-level field of the top-level
+    /// conjunction, its equality, else its `$in`, else its range (`$gt/$gte/$lt/$lte`). Each
+    /// constraint's keys cover every value the field's conditions accept, so the ids an index
+    /// yields for it are a superset of the matches (the caller still matches each one).
+    /// `createdAt`/`updatedAt` are left out: their operands are instants, not stored strings.
+    pub fn index_constraints(&self) -> Vec<Constraint> {
+        let mut fields = Vec::new();
+        conjuncts(&self.root, &mut fields);
+        fields
+            .into_iter()
+            .filter(|field| field.path.len() == 1 && field.path[0].index.is_none() && !field.date_field)
+            .filter_map(|field| Some(Constraint { field: field.key.clone(), probe: probe_of(&field.conds)? }))
+            .collect()
+    }
+
     /// The `$nearSphere` constraint of the where-clause, as `(field, latitude, longitude)`. Parse
     /// Server sorts such results by distance when no explicit `order` is given; the caller can do
     /// the same with [`Query::near_distance`].
@@ -563,6 +580,100 @@ fn find_in_conjuncts<'a, T>(node: &'a Node, pick: &impl Fn(&'a FieldNode) -> Opt
         Node::And(nodes) => nodes.iter().find_map(|node| find_in_conjuncts(node, pick)),
         Node::Field(field) => pick(field),
         Node::Or(_) | Node::Nor(_) | Node::RelatedTo { .. } => None,
+    }
+}
+
+/// Every field node of the top-level conjunction (including nested `$and`s).
+fn conjuncts<'a>(node: &'a Node, out: &mut Vec<&'a FieldNode>) {
+    match node {
+        Node::And(nodes) => nodes.iter().for_each(|node| conjuncts(node, out)),
+        Node::Field(field) => out.push(field),
+        Node::Or(_) | Node::Nor(_) | Node::RelatedTo { .. } => {}
+    }
+}
+
+/// The index key of an operand an index can hold (null, a finite number, a string).
+fn index_key(operand: &Operand) -> Option<Key> {
+    match operand {
+        Operand::Null => Some(Key::Null),
+        Operand::Number(n) if n.is_finite() => Some(Key::Number(*n)),
+        Operand::String(s) => Some(Key::Text(s.clone())),
+        _ => None,
+    }
+}
+
+/// The index probe covering a field's conditions (all of which must hold): an equality pins
+/// one key; `$in` its members (an index holds only nulls, numbers and strings, so members of
+/// other types can match nothing it holds, and a missing field is null); comparisons a range
+/// within their operand's type, since numbers only compare with numbers and strings with
+/// strings.
+fn probe_of(conds: &[Cond]) -> Option<Probe> {
+    if let Some(key) = conds.iter().find_map(|cond| match cond {
+        Cond::Eq(operand) => index_key(operand),
+        _ => None,
+    }) {
+        return Some(Probe::In(vec![key]));
+    }
+    if let Some(set) = conds.iter().find_map(|cond| match cond {
+        Cond::In(set) => Some(set),
+        _ => None,
+    }) {
+        let mut keys: Vec<Key> = set.null.then_some(Key::Null).into_iter().collect();
+        keys.extend(set.numbers.iter().map(|bits| Key::Number(f64::from_bits(*bits))).filter(|key| matches!(key, Key::Number(n) if n.is_finite())));
+        keys.extend(set.strings.iter().map(|s| Key::Text(s.clone())));
+        return Some(Probe::In(keys));
+    }
+    let mut range: Option<(bool, Bound<Key>, Bound<Key>)> = None;
+    for cond in conds {
+        let Cond::Compare(op, operand) = cond else { continue };
+        let (numeric, key) = match operand {
+            Operand::Number(n) if n.is_finite() => (true, Key::Number(*n)),
+            Operand::String(s) => (false, Key::Text(s.clone())),
+            _ => continue,
+        };
+        let (kind, from, to) = range.get_or_insert_with(|| {
+            if numeric {
+                (true, Bound::Included(Key::Number(f64::NEG_INFINITY)), Bound::Included(Key::Number(f64::INFINITY)))
+            } else {
+                (false, Bound::Included(Key::Text(String::new())), Bound::Unbounded)
+            }
+        });
+        if *kind != numeric {
+            continue;
+        }
+        match op {
+            CompareOp::Gt | CompareOp::Gte => {
+                let bound = if matches!(op, CompareOp::Gt) { Bound::Excluded(key) } else { Bound::Included(key) };
+                if tighter_lower(&bound, from) {
+                    *from = bound;
+                }
+            }
+            CompareOp::Lt | CompareOp::Lte => {
+                let bound = if matches!(op, CompareOp::Lt) { Bound::Excluded(key) } else { Bound::Included(key) };
+                if tighter_upper(&bound, to) {
+                    *to = bound;
+                }
+            }
+        }
+    }
+    range.map(|(_, from, to)| Probe::Range(from, to))
+}
+
+fn tighter_lower(new: &Bound<Key>, old: &Bound<Key>) -> bool {
+    match (new, old) {
+        (_, Bound::Unbounded) => true,
+        (Bound::Unbounded, _) => false,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) if a != b => a > b,
+        (new, _) => matches!(new, Bound::Excluded(_)),
+    }
+}
+
+fn tighter_upper(new: &Bound<Key>, old: &Bound<Key>) -> bool {
+    match (new, old) {
+        (_, Bound::Unbounded) => true,
+        (Bound::Unbounded, _) => false,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) if a != b => a < b,
+        (new, _) => matches!(new, Bound::Excluded(_)),
     }
 }
 
