@@ -15,7 +15,7 @@ use super::acl::{self, Acl, Principal};
 use super::answer_size::AnswerBudget;
 use super::deadline::{Deadline, CHECK_EVERY};
 use super::ids;
-use super::index::{Indexes, NATURAL};
+use super::index::{Indexes, Walk, NATURAL};
 use super::ops::{apply_update, check_nesting, RelationChanges};
 use super::protected::{self, Use};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
@@ -406,8 +406,8 @@ impl Database {
     /// or range; see [`Query::index_constraints`]): only the ids the index yields are read and
     /// matched, each checked against the whole query and the reader's ACL as a scan would, so
     /// a count counts only what the reader may see. When the ids come in the asked order (the
-    /// order is on the indexed field, or there is none and the probe is one key) and no count
-    /// is asked, the walk stops once the page is full. None when no index applies.
+    /// order is on the indexed field, or there is none: the natural order) and no count is
+    /// asked, the walk stops once the page is full. None when no index applies.
     #[allow(clippy::too_many_arguments)]
     fn find_indexed(
         &self,
@@ -430,16 +430,33 @@ impl Database {
             return Ok(None);
         };
         let ordered = match order.single_field() {
-            Some((field, descending)) if field == plan.field => Some(descending),
-            None if order.is_empty() && plan.in_natural_order() => Some(false),
+            Some((field, descending)) if field == plan.field => Some(Walk::Field { descending }),
+            None if order.is_empty() => Some(Walk::Natural),
             _ => None,
         };
         let wanted = options.skip.saturating_add(limit);
+        if options.count && wanted == 0 && query.exact_constraint().as_ref().is_some_and(|exact| exact.field == plan.field && exact.probe == plan.probe) {
+            let mut failure = None;
+            let readable = |id: &str| match self.store.get(class, id) {
+                Ok(object) => object.is_some_and(|object| access.can_read(&object)),
+                Err(error) => {
+                    failure.get_or_insert(store_error(error));
+                    false
+                }
+            };
+            let count = self.indexes.count_plan(class, &plan, access.master, readable);
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            if let Some(count) = count {
+                return Ok(Some((Vec::new(), Some(count))));
+            }
+        }
         let stop_early = ordered.is_some() && !options.count;
         let mut matches = Vec::new();
         let mut failure = None;
         let mut visited = 0usize;
-        let served = self.indexes.walk_plan(class, &plan, ordered.unwrap_or(false), |id| {
+        let served = self.indexes.walk_plan(class, &plan, ordered.unwrap_or(Walk::Field { descending: false }), |id| {
             if stop_early && matches.len() >= wanted {
                 return false;
             }

@@ -12,11 +12,14 @@
 //! An index only narrows the candidates: the caller still checks each candidate against the
 //! whole query and the reader's ACL, so a probe may yield more than matches, never fewer.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 
 use serde_json::{Map, Value};
+
+use super::acl::{self, Principal};
 
 /// The natural order's "field": no value, so entries sort by (createdAt, objectId).
 pub const NATURAL: &str = "";
@@ -109,16 +112,19 @@ pub struct Plan {
     pub candidates: usize,
 }
 
-impl Plan {
-    /// Whether the probe yields ids in the natural order (one key: its ids are kept by
-    /// (createdAt, objectId)), so a query without `order` can stop once its page is full.
-    pub fn in_natural_order(&self) -> bool {
-        matches!(&self.probe, Probe::In(keys) if keys.len() == 1)
-    }
+/// The order a walk yields ids in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Walk {
+    /// By the indexed field (descending when true), ties in the natural order, as a sort on
+    /// the field breaks them.
+    Field { descending: bool },
+    /// By (createdAt, objectId), as a query without `order` answers.
+    Natural,
 }
 
-/// (createdAt, objectId): the natural order of the ids under one key.
-type Ids = BTreeSet<(String, String)>;
+/// The ids under one key as (createdAt, objectId, readable by anyone): in the natural order,
+/// and marked so that a count of public objects need not read them.
+type Ids = BTreeSet<(String, String, bool)>;
 
 #[derive(Debug, Default)]
 struct FieldIndex {
@@ -127,9 +133,10 @@ struct FieldIndex {
     usable: bool,
 }
 
-fn natural_id(object: &Map<String, Value>) -> (String, String) {
+fn natural_id(object: &Map<String, Value>) -> (String, String, bool) {
     let text = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or("").to_string();
-    (text("createdAt"), text("objectId"))
+    let public = acl::can_read(object, &Principal { user_id: None, roles: &[] });
+    (text("createdAt"), text("objectId"), public)
 }
 
 impl FieldIndex {
@@ -157,9 +164,36 @@ impl FieldIndex {
         probe.ranges().into_iter().map(|range| self.keys.range(range).map(|(_, ids)| ids.len()).sum::<usize>()).sum()
     }
 
-    /// Visits the ids `probe` yields in key order (descending keys when asked; ties always in
-    /// the natural order, as a sort on the field breaks them) until `visit` answers false.
-    fn visit(&self, probe: &Probe, descending: bool, visit: &mut impl FnMut(&str) -> bool) {
+    /// Visits the ids `probe` yields in the `walk` order until `visit` answers false.
+    fn visit(&self, probe: &Probe, walk: Walk, visit: &mut impl FnMut(&str) -> bool) {
+        match walk {
+            Walk::Field { descending } => self.visit_by_key(probe, descending, visit),
+            Walk::Natural => self.visit_natural(probe, visit),
+        }
+    }
+
+    /// The ids of each key are kept in the natural order, so merging the keys' lists yields
+    /// them all in that order, lazily: a page of 10 reads about 10 ids per key.
+    fn visit_natural(&self, probe: &Probe, visit: &mut impl FnMut(&str) -> bool) {
+        let mut lists: Vec<std::collections::btree_set::Iter<'_, (String, String, bool)>> = probe
+            .ranges()
+            .into_iter()
+            .flat_map(|range| self.keys.range(range).map(|(_, ids)| ids.iter()))
+            .collect();
+        let mut heads: BinaryHeap<Reverse<(&(String, String, bool), usize)>> =
+            lists.iter_mut().enumerate().filter_map(|(list, ids)| Some(Reverse((ids.next()?, list)))).collect();
+        while let Some(Reverse((id, list))) = heads.pop() {
+            if !visit(&id.1) {
+                return;
+            }
+            if let Some(next) = lists[list].next() {
+                heads.push(Reverse((next, list)));
+            }
+        }
+    }
+
+    /// Visits in key order (descending keys when asked; ties in the natural order).
+    fn visit_by_key(&self, probe: &Probe, descending: bool, visit: &mut impl FnMut(&str) -> bool) {
         let mut ranges = probe.ranges();
         if descending {
             ranges.reverse();
@@ -168,7 +202,7 @@ impl FieldIndex {
             let keys: Box<dyn Iterator<Item = (&Key, &Ids)>> =
                 if descending { Box::new(self.keys.range(range).rev()) } else { Box::new(self.keys.range(range)) };
             for (_, ids) in keys {
-                for (_, id) in ids {
+                for (_, id, _) in ids {
                     if !visit(id) {
                         return;
                     }
@@ -270,17 +304,35 @@ impl Indexes {
         Ok(best)
     }
 
-    /// Visits the ids `plan` yields, in key order (descending when asked), until `visit`
-    /// answers false. Answers false when the index became unusable since it was planned (a
-    /// write of another type): the caller then scans.
-    pub fn walk_plan(&self, class: &str, plan: &Plan, descending: bool, mut visit: impl FnMut(&str) -> bool) -> bool {
+    /// Visits the ids `plan` yields, in the `walk` order, until `visit` answers false.
+    /// Answers false when the index became unusable since it was planned (a write of another
+    /// type): the caller then scans.
+    pub fn walk_plan(&self, class: &str, plan: &Plan, walk: Walk, mut visit: impl FnMut(&str) -> bool) -> bool {
         let classes = self.classes.read().unwrap_or_else(|p| p.into_inner());
         let Some(index) = classes.get(class).and_then(|fields| fields.get(&plan.field)) else { return false };
         if !index.usable {
             return false;
         }
-        index.visit(&plan.probe, descending, &mut visit);
+        index.visit(&plan.probe, walk, &mut visit);
         true
+    }
+
+    /// How many ids `plan` yields that the reader may read: all of them for the master key,
+    /// else the public ones plus those `readable` (which reads the object's ACL) accepts.
+    /// None when the index became unusable since it was planned.
+    pub fn count_plan(&self, class: &str, plan: &Plan, master: bool, mut readable: impl FnMut(&str) -> bool) -> Option<usize> {
+        let classes = self.classes.read().unwrap_or_else(|p| p.into_inner());
+        let index = classes.get(class).and_then(|fields| fields.get(&plan.field)).filter(|index| index.usable)?;
+        if master {
+            return Some(index.count(&plan.probe));
+        }
+        let mut count = 0;
+        for range in plan.probe.ranges() {
+            for (_, ids) in index.keys.range(range) {
+                count += ids.iter().filter(|(_, id, public)| *public || readable(id)).count();
+            }
+        }
+        Some(count)
     }
 
     /// Visits the class's object ids in `field` order (descending when asked) until `visit`
@@ -296,7 +348,7 @@ impl Indexes {
     ) -> Result<bool, E> {
         self.build(class, &[field], all)?;
         let plan = Plan { field: field.to_string(), probe: Probe::All, candidates: 0 };
-        Ok(self.walk_plan(class, &plan, descending, visit))
+        Ok(self.walk_plan(class, &plan, Walk::Field { descending }, visit))
     }
 }
 

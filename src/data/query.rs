@@ -444,6 +444,34 @@ impl Query {
             .collect()
     }
 
+    /// The query's one constraint when an index answers it exactly: the `where` is a single
+    /// top-level field whose conditions are one equality, one `$in`, or comparisons with
+    /// operands of one type. Then every id the index yields matches, and a count need not
+    /// read the objects it counts (beyond what their ACLs require).
+    pub fn exact_constraint(&self) -> Option<Constraint> {
+        let Node::And(nodes) = &self.root else { return None };
+        let [Node::Field(field)] = nodes.as_slice() else { return None };
+        let exact = match field.conds.as_slice() {
+            [Cond::Eq(operand)] => index_key(operand).is_some(),
+            [Cond::In(_)] => true,
+            conds => {
+                let kinds: Vec<Option<bool>> = conds
+                    .iter()
+                    .map(|cond| match cond {
+                        Cond::Compare(_, Operand::Number(n)) if n.is_finite() => Some(true),
+                        Cond::Compare(_, Operand::String(_)) => Some(false),
+                        _ => None,
+                    })
+                    .collect();
+                !kinds.is_empty() && kinds.iter().all(|kind| kind.is_some() && *kind == kinds[0])
+            }
+        };
+        if !exact {
+            return None;
+        }
+        self.index_constraints().pop()
+    }
+
     /// The `$nearSphere` constraint of the where-clause, as `(field, latitude, longitude)`. Parse
     /// Server sorts such results by distance when no explicit `order` is given; the caller can do
     /// the same with [`Query::near_distance`].
