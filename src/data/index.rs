@@ -400,4 +400,80 @@ mod tests {
         fresh.write("C").changed(None, Some(&objects[1]));
         assert_eq!(walk(&fresh, &[], "score", false), None, "a write of another type turns the index off");
     }
+
+    fn planned(indexes: &Indexes, objects: &[Arc<Map<String, Value>>], probes: &[(&str, Probe)]) -> Plan {
+        let constraints: Vec<Constraint> =
+            probes.iter().map(|(field, probe)| Constraint { field: field.to_string(), probe: probe.clone() }).collect();
+        indexes.plan("C", &constraints, || Ok::<_, ()>(objects.to_vec())).unwrap().expect("a usable index")
+    }
+
+    fn yielded(indexes: &Indexes, plan: &Plan, walk: Walk) -> Vec<String> {
+        let mut seen = Vec::new();
+        assert!(indexes.walk_plan("C", plan, walk, |id| {
+            seen.push(id.to_string());
+            true
+        }));
+        seen
+    }
+
+    fn scored() -> Vec<Arc<Map<String, Value>>> {
+        [("a", 3), ("b", 1), ("c", 3), ("d", 2), ("e", 1)]
+            .iter()
+            .enumerate()
+            .map(|(i, (id, score))| object(id, &format!("2020-01-0{}", i + 1), json!(score)))
+            .collect()
+    }
+
+    #[test]
+    fn probes_yield_their_keys_in_field_or_natural_order() {
+        let indexes = Indexes::default();
+        let objects = scored();
+        let number = |n: f64| Key::Number(n);
+        let set = Probe::In(vec![number(3.0), number(1.0), number(3.0), Key::Text("x".into())]);
+        let plan = planned(&indexes, &objects, &[("score", set)]);
+        assert_eq!(plan.candidates, 4, "duplicate members count once");
+        assert_eq!(yielded(&indexes, &plan, Walk::Field { descending: false }), ["b", "e", "a", "c"]);
+        assert_eq!(yielded(&indexes, &plan, Walk::Field { descending: true }), ["a", "c", "b", "e"], "ties stay in the natural order");
+        assert_eq!(yielded(&indexes, &plan, Walk::Natural), ["a", "b", "c", "e"]);
+        let range = Probe::Range(Bound::Excluded(number(1.0)), Bound::Included(number(3.0)));
+        let plan = planned(&indexes, &objects, &[("score", range)]);
+        assert_eq!(yielded(&indexes, &plan, Walk::Field { descending: false }), ["d", "a", "c"]);
+        for (from, to) in [
+            (Bound::Excluded(number(3.0)), Bound::Excluded(number(1.0))),
+            (Bound::Excluded(number(2.0)), Bound::Excluded(number(2.0))),
+            (Bound::Included(number(2.0)), Bound::Excluded(number(2.0))),
+        ] {
+            let plan = planned(&indexes, &objects, &[("score", Probe::Range(from, to))]);
+            assert_eq!((plan.candidates, yielded(&indexes, &plan, Walk::Natural)), (0, Vec::<String>::new()), "an empty range yields nothing");
+        }
+    }
+
+    #[test]
+    fn the_most_selective_constraint_is_planned() {
+        let indexes = Indexes::default();
+        let objects = scored();
+        let plan = planned(
+            &indexes,
+            &objects,
+            &[("score", Probe::In(vec![Key::Number(1.0), Key::Number(3.0)])), ("objectId", Probe::In(vec![Key::Text("d".into())]))],
+        );
+        assert_eq!((plan.field.as_str(), plan.candidates), ("objectId", 1));
+    }
+
+    #[test]
+    fn counts_read_only_objects_that_are_not_public() {
+        let indexes = Indexes::default();
+        let mut objects = scored();
+        let mut private = (*objects[0]).clone();
+        private.insert("ACL".into(), json!({"u1": {"read": true}}));
+        objects[0] = Arc::new(private);
+        let plan = planned(&indexes, &objects, &[("score", Probe::In(vec![Key::Number(3.0)]))]);
+        let mut asked = Vec::new();
+        let count = indexes.count_plan("C", &plan, false, |id| {
+            asked.push(id.to_string());
+            false
+        });
+        assert_eq!((count, asked), (Some(1), vec!["a".to_string()]));
+        assert_eq!(indexes.count_plan("C", &plan, true, |_| unreachable!("the master key reads everything")), Some(2));
+    }
 }

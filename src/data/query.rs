@@ -2761,4 +2761,56 @@ mod tests {
         let pointer = json!({"__type": "Pointer", "className": "A", "objectId": "x\u{0}y"});
         assert!(Query::parse(&json!({"$relatedTo": {"object": pointer, "key": "k"}})).is_err());
     }
+
+    fn constraints(where_: Value) -> Vec<(String, Probe)> {
+        Query::parse(&where_).unwrap().index_constraints().into_iter().map(|c| (c.field, c.probe)).collect()
+    }
+
+    #[test]
+    fn index_constraints_cover_equalities_sets_and_ranges() {
+        let number = |n: f64| Key::Number(n);
+        assert_eq!(constraints(json!({"a": 5, "b": null})), [("a".into(), Probe::In(vec![number(5.0)])), ("b".into(), Probe::In(vec![Key::Null]))]);
+        let Probe::In(mut keys) = constraints(json!({"a": {"$in": [1, "x", null, true, {"__type": "Date", "iso": "2020-01-01T00:00:00.000Z"}]}})).remove(0).1 else {
+            panic!("an $in is a set of keys")
+        };
+        keys.sort();
+        assert_eq!(keys, [Key::Null, number(1.0), Key::Text("x".into())], "members an index cannot hold can match nothing it holds");
+        assert_eq!(
+            constraints(json!({"a": {"$gt": 1, "$gte": 1, "$lt": 9, "$lte": 4}})),
+            [("a".into(), Probe::Range(Bound::Excluded(number(1.0)), Bound::Included(number(4.0))))]
+        );
+        assert_eq!(
+            constraints(json!({"a": {"$gte": "m"}})),
+            [("a".into(), Probe::Range(Bound::Included(Key::Text("m".into())), Bound::Unbounded))],
+            "strings only compare with strings"
+        );
+        assert_eq!(
+            constraints(json!({"a": {"$lt": 3}})),
+            [("a".into(), Probe::Range(Bound::Included(number(f64::NEG_INFINITY)), Bound::Excluded(number(3.0))))],
+            "numbers only compare with numbers: nulls and strings stay out"
+        );
+        assert!(constraints(json!({"$and": [{"a": 1}], "$or": [{"b": 1}, {"c": 2}]})).iter().all(|(field, _)| field == "a"));
+        for unusable in [
+            json!({"a.b": 1}),
+            json!({"createdAt": {"$gt": {"__type": "Date", "iso": "2020-01-01T00:00:00.000Z"}}}),
+            json!({"a": {"$ne": 1}}),
+            json!({"a": {"$exists": true}}),
+            json!({"a": true}),
+        ] {
+            assert_eq!(constraints(unusable.clone()), [], "{unusable}");
+        }
+    }
+
+    #[test]
+    fn exact_constraints_are_one_field_the_index_answers_alone() {
+        let exact = |where_: Value| Query::parse(&where_).unwrap().exact_constraint().is_some();
+        assert!(exact(json!({"a": 1})));
+        assert!(exact(json!({"a": {"$in": [1, 2]}})));
+        assert!(exact(json!({"a": {"$gt": 1, "$lte": 5}})));
+        assert!(!exact(json!({"a": 1, "b": 2})), "a second field must be matched");
+        assert!(!exact(json!({"a": {"$gt": 1, "$lt": "z"}})), "operands of two types");
+        assert!(!exact(json!({"a": {"$gt": 1, "$ne": 3}})));
+        assert!(!exact(json!({"a": {"$in": [1]}, "$or": [{"b": 1}]})));
+        assert!(!exact(json!({})));
+    }
 }
