@@ -25,7 +25,7 @@ use super::acl::{self, Principal};
 pub const NATURAL: &str = "";
 
 /// A field value as an index orders it (variants in MongoDB's cross-type order).
-#[derive(Debug, Clone, PartialEq, PartialOrd)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Key {
     Null,
     /// Finite only: `Key::of` refuses NaN and infinities, so the order is total.
@@ -37,8 +37,23 @@ impl Eq for Key {}
 
 impl Ord for Key {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        // Stored keys are finite numbers or text, so the partial order is total.
-        self.partial_cmp(other).unwrap_or(std::cmp::Ordering::Equal)
+        use std::cmp::Ordering::{Greater, Less};
+        match (self, other) {
+            (Key::Null, Key::Null) => std::cmp::Ordering::Equal,
+            (Key::Null, _) => Less,
+            (_, Key::Null) => Greater,
+            // Keys are finite, so the partial order of numbers is total.
+            (Key::Number(a), Key::Number(b)) => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
+            (Key::Number(_), Key::Text(_)) => Less,
+            (Key::Text(_), Key::Number(_)) => Greater,
+            (Key::Text(a), Key::Text(b)) => a.cmp(b),
+        }
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -122,9 +137,12 @@ pub enum Walk {
     Natural,
 }
 
-/// The ids under one key as (createdAt, objectId, readable by anyone): in the natural order,
-/// and marked so that a count of public objects need not read them.
-type Ids = BTreeSet<(String, String, bool)>;
+/// An id as a key's list holds it: (createdAt, objectId, readable by anyone).
+type Id = (String, String, bool);
+
+/// The ids under one key: in the natural order, and marked so that a count of public objects
+/// need not read them.
+type Ids = BTreeSet<Id>;
 
 #[derive(Debug, Default)]
 struct FieldIndex {
@@ -175,12 +193,12 @@ impl FieldIndex {
     /// The ids of each key are kept in the natural order, so merging the keys' lists yields
     /// them all in that order, lazily: a page of 10 reads about 10 ids per key.
     fn visit_natural(&self, probe: &Probe, visit: &mut impl FnMut(&str) -> bool) {
-        let mut lists: Vec<std::collections::btree_set::Iter<'_, (String, String, bool)>> = probe
+        let mut lists: Vec<std::collections::btree_set::Iter<'_, Id>> = probe
             .ranges()
             .into_iter()
             .flat_map(|range| self.keys.range(range).map(|(_, ids)| ids.iter()))
             .collect();
-        let mut heads: BinaryHeap<Reverse<(&(String, String, bool), usize)>> =
+        let mut heads: BinaryHeap<Reverse<(&Id, usize)>> =
             lists.iter_mut().enumerate().filter_map(|(list, ids)| Some(Reverse((ids.next()?, list)))).collect();
         while let Some(Reverse((id, list))) = heads.pop() {
             if !visit(&id.1) {

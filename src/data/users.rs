@@ -40,7 +40,7 @@ impl Accounts {
     /// (read and write by the user alone), id assigned up front so the ACL can name it.
     pub fn prepare_signup(&self, db: &Database, mut body: Map<String, Value>) -> Result<PreparedSave, DataError> {
         let username = body.get("username");
-        if !username.and_then(Value::as_str).is_some_and(|u| !u.is_empty()) {
+        if username.and_then(Value::as_str).is_none_or(|u| u.is_empty()) {
             return Err(DataError::new(200, "bad or missing username"));
         }
         let password = match body.remove("password") {
@@ -135,6 +135,7 @@ impl Accounts {
     }
 
     /// The session and user a token stands for, if the session exists and has not expired.
+    #[allow(clippy::type_complexity)] // (session, user), as the doc above says
     pub fn session(&self, db: &Database, token: &str) -> Result<Option<(Arc<Map<String, Value>>, Arc<Map<String, Value>>)>, DataError> {
         let cached = self.tokens.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|t| t.get(token).cloned());
         let session_id = match cached {
