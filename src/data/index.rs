@@ -158,16 +158,27 @@ fn natural_id(object: &Map<String, Value>) -> (String, String, bool) {
 }
 
 impl FieldIndex {
+    /// An unusable index stays so (its field may hold the odd value again), so it keeps no
+    /// entries.
     fn add(&mut self, object: &Map<String, Value>, field: &str) {
+        if !self.usable {
+            return;
+        }
         match Key::of(object, field) {
             Some(key) => {
                 self.keys.entry(key).or_default().insert(natural_id(object));
             }
-            None => self.usable = false,
+            None => {
+                self.usable = false;
+                self.keys.clear();
+            }
         }
     }
 
     fn remove(&mut self, object: &Map<String, Value>, field: &str) {
+        if !self.usable {
+            return;
+        }
         let Some(key) = Key::of(object, field) else { return };
         if let Some(ids) = self.keys.get_mut(&key) {
             ids.remove(&natural_id(object));
