@@ -25,9 +25,12 @@ pub async fn run(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Result<
     if requests.len() > MAX_REQUESTS {
         return Err(invalid(&format!("a batch may carry at most {MAX_REQUESTS} requests")));
     }
+    // The sub-requests' writes share one sync: `dispatch` of the batch itself syncs before
+    // this answer leaves, so nothing acknowledged here can be lost to a crash.
+    let deferred = Ctx { defer_sync: true, ..ctx.clone() };
     let mut answers = Vec::with_capacity(requests.len());
     for request in requests {
-        let answer = match one(api, ctx, request).await {
+        let answer = match one(api, &deferred, request).await {
             Ok(reply) => json!({ "success": serde_json::from_str::<Value>(&reply.body).unwrap_or(Value::Null) }),
             Err(error) => json!({ "error": { "code": error.code, "error": error.message } }),
         };

@@ -66,8 +66,17 @@ pub async fn delete(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str) -> Result<
     Ok(Reply::ok("{}"))
 }
 
-/// Deletes on a blocking thread (the store fsyncs before answering).
-pub async fn delete_stored(api: &Arc<Api>, class: &str, id: &str) -> Result<(), ParseError> {
+/// Deletes on a blocking thread (the store fsyncs before answering, unless `defer_sync` leaves
+/// that to the batch the delete belongs to).
+pub async fn delete_stored(api: &Arc<Api>, class: &str, id: &str, defer_sync: bool) -> Result<(), ParseError> {
     let (api, class, id) = (api.clone(), class.to_string(), id.to_string());
-    blocking(move || api.db.delete(&class, &id).map_err(ParseError::from)).await
+    blocking(move || {
+        if defer_sync {
+            api.db.delete_unsynced(&class, &id)
+        } else {
+            api.db.delete(&class, &id)
+        }
+        .map_err(ParseError::from)
+    })
+    .await
 }

@@ -47,6 +47,7 @@ async fn serve(api: &Arc<Api>, request: HostRequest) -> Result<String, ParseErro
         ip: String::new(),
         context: Value::Object(Map::new()),
         invoker: request.invoker,
+        defer_sync: false,
     };
     let route = request.path.trim_matches('/');
     Ok(dispatch(api, &ctx, &request.method.to_ascii_uppercase(), route, params).await?.body)

@@ -71,6 +71,9 @@ pub struct Ctx {
     pub context: Value,
     /// Where cloud code for this request runs: the pool, or the worker that made it.
     pub invoker: Invoker,
+    /// Set for the sub-requests of a `/batch`: their writes are not synced one by one, the
+    /// batch's answer waits for one sync covering them all.
+    pub defer_sync: bool,
 }
 
 impl Ctx {
@@ -129,7 +132,7 @@ impl Reply {
 /// otherwise pass on a value that a crash then erases.
 pub async fn dispatch(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
     let answer = route_call(api, ctx, method, route, params).await;
-    if api.db.has_unsynced_writes() {
+    if !ctx.defer_sync && api.db.has_unsynced_writes() {
         let api = api.clone();
         blocking(move || api.db.sync().map_err(ParseError::from)).await?;
     }

@@ -44,6 +44,9 @@ pub async fn save(api: &Arc<Api>, ctx: &Ctx, mut prepared: PreparedSave) -> Resu
         }
         None => {}
     }
+    if ctx.defer_sync {
+        prepared.defer_sync();
+    }
     let saved = {
         let api = api.clone();
         blocking(move || api.db.commit(prepared).map_err(ParseError::from)).await?
@@ -69,7 +72,7 @@ pub async fn delete(api: &Arc<Api>, ctx: &Ctx, class: &str, object: Arc<Map<Stri
         None => {}
     }
     let id = object.get("objectId").and_then(Value::as_str).unwrap_or_default();
-    classes::delete_stored(api, class, id).await?;
+    classes::delete_stored(api, class, id, ctx.defer_sync).await?;
     after(api, ctx, class, "afterDelete", visible, None, &context).await;
     Ok(())
 }

@@ -15,7 +15,7 @@ use super::acl::{self, Acl, Principal};
 use super::answer_size::AnswerBudget;
 use super::deadline::{Deadline, CHECK_EVERY};
 use super::ids;
-use super::index::{Indexes, NATURAL};
+use super::index::{Indexes, Walk, NATURAL};
 use super::ops::{apply_update, check_nesting, RelationChanges};
 use super::protected::{self, Use};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
@@ -178,11 +178,20 @@ pub struct PreparedSave {
     /// The objectId a create will get, when it must be known before the write (a new
     /// user's ACL names the user).
     assigned_id: Option<String>,
+    /// Whether [`Database::commit`] leaves the sync to its caller (a batch syncs once for all
+    /// its writes before answering).
+    deferred_sync: bool,
 }
 
 impl PreparedSave {
     pub fn is_new(&self) -> bool {
         self.object_id.is_none()
+    }
+
+    /// Leaves the sync of this save to the caller, which must call [`Database::sync`] before
+    /// answering anyone: a batch shares one fsync among all its writes.
+    pub fn defer_sync(&mut self) {
+        self.deferred_sync = true;
     }
 
     /// Fixes the objectId a create will be stored under.
@@ -377,6 +386,9 @@ impl Database {
         self.resolve_subqueries(access, &mut query, &deadline)?;
         let limit = options.limit.unwrap_or(100).min(self.settings.max_limit);
 
+        if let Some((matches, count)) = self.find_indexed(access, class, &query, &order, options, limit, &deadline)? {
+            return Ok((self.finish_page(access, class, matches, options, limit)?, count));
+        }
         if let Some(page) = self.walk_index(access, class, &query, &order, options, limit, &deadline)? {
             return self.finish_page(access, class, page, options, limit).map(|results| (results, None));
         }
@@ -386,28 +398,93 @@ impl Database {
         };
         let mut matches = matching(access, &query, candidates, &deadline)?;
         let count = options.count.then_some(matches.len());
-
-        let wanted = options.skip.saturating_add(limit).min(matches.len());
-        let near = query.near_sphere();
-        let compare = |a: &Arc<Map<String, Value>>, b: &Arc<Map<String, Value>>| -> Ordering {
-            if !order.is_empty() {
-                return order.compare(a, b).then_with(|| natural(a, b));
-            }
-            if near.is_some() {
-                let da = query.near_distance(a).unwrap_or(f64::INFINITY);
-                let db = query.near_distance(b).unwrap_or(f64::INFINITY);
-                return da.partial_cmp(&db).unwrap_or(Ordering::Equal);
-            }
-            natural(a, b)
-        };
-        if wanted == 0 {
-            matches.clear();
-        } else if wanted < matches.len() {
-            matches.select_nth_unstable_by(wanted - 1, compare);
-            matches.truncate(wanted);
-        }
-        matches.sort_by(compare);
+        sort_page(&mut matches, &query, &order, options.skip.saturating_add(limit));
         Ok((self.finish_page(access, class, matches, options, limit)?, count))
+    }
+
+    /// A query served by the index of its most selective constrained field (equality, `$in`
+    /// or range; see [`Query::index_constraints`]): only the ids the index yields are read and
+    /// matched, each checked against the whole query and the reader's ACL as a scan would, so
+    /// a count counts only what the reader may see. When the ids come in the asked order (the
+    /// order is on the indexed field, or there is none: the natural order) and no count is
+    /// asked, the walk stops once the page is full. None when no index applies.
+    #[allow(clippy::too_many_arguments)]
+    fn find_indexed(
+        &self,
+        access: &Access,
+        class: &str,
+        query: &Query,
+        order: &Order,
+        options: &FindOptions,
+        limit: usize,
+        deadline: &Deadline,
+    ) -> Result<Option<(Matches, Option<usize>)>, DataError> {
+        if query.near_sphere().is_some() || query.object_id_equality().is_some() {
+            return Ok(None);
+        }
+        let constraints = query.index_constraints();
+        if constraints.is_empty() {
+            return Ok(None);
+        }
+        let Some(plan) = self.indexes.plan(class, &constraints, || self.store.scan(class)).map_err(store_error)? else {
+            return Ok(None);
+        };
+        let ordered = match order.single_field() {
+            Some((field, descending)) if field == plan.field => Some(Walk::Field { descending }),
+            None if order.is_empty() => Some(Walk::Natural),
+            _ => None,
+        };
+        let wanted = options.skip.saturating_add(limit);
+        if options.count && wanted == 0 && query.exact_constraint().as_ref().is_some_and(|exact| exact.field == plan.field && exact.probe == plan.probe) {
+            let mut failure = None;
+            let readable = |id: &str| match self.store.get(class, id) {
+                Ok(object) => object.is_some_and(|object| access.can_read(&object)),
+                Err(error) => {
+                    failure.get_or_insert(store_error(error));
+                    false
+                }
+            };
+            let count = self.indexes.count_plan(class, &plan, access.master, readable);
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            if let Some(count) = count {
+                return Ok(Some((Vec::new(), Some(count))));
+            }
+        }
+        let stop_early = ordered.is_some() && !options.count;
+        let mut matches = Vec::new();
+        let mut failure = None;
+        let mut visited = 0usize;
+        let served = self.indexes.walk_plan(class, &plan, ordered.unwrap_or(Walk::Field { descending: false }), |id| {
+            if stop_early && matches.len() >= wanted {
+                return false;
+            }
+            visited += 1;
+            if visited.is_multiple_of(CHECK_EVERY) {
+                if let Err(error) = deadline.check() {
+                    failure = Some(error);
+                    return false;
+                }
+            }
+            match self.store.get(class, id) {
+                Ok(Some(object)) if access.can_read(&object) && query.matches(&object) => matches.push(object),
+                Ok(_) => {}
+                Err(error) => failure = Some(store_error(error)),
+            }
+            failure.is_none()
+        });
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        if !served {
+            return Ok(None);
+        }
+        let count = options.count.then_some(matches.len());
+        if ordered.is_none() {
+            sort_page(&mut matches, query, order, wanted);
+        }
+        Ok(Some((matches, count)))
     }
 
     /// A query served by an ordered index: the class walked in the asked order (or the natural
@@ -415,6 +492,7 @@ impl Database {
     /// order on several fields, or a field an index cannot order): the caller scans instead.
     #[allow(clippy::too_many_arguments)]
     fn walk_index(
+
         &self,
         access: &Access,
         class: &str,
@@ -601,6 +679,7 @@ impl Database {
             proposed,
             internal: Map::new(),
             assigned_id: None,
+            deferred_sync: false,
         })
     }
 
@@ -630,10 +709,11 @@ impl Database {
             proposed,
             internal: Map::new(),
             assigned_id: None,
+            deferred_sync: false,
         })
     }
 
-    /// Writes a prepared save. Durable when it returns.
+    /// Writes a prepared save. Durable when it returns, unless the save's sync was deferred.
     pub fn commit(&self, prepared: PreparedSave) -> Result<SavedObject, DataError> {
         let class = prepared.class_name.as_str();
         self.extend_schema(class, &prepared.body)?;
@@ -687,7 +767,9 @@ impl Database {
         for (key, related) in &relations.remove {
             self.store.relation_remove(class, &stored_id, key, related).map_err(store_error)?;
         }
-        self.sync()?;
+        if !prepared.deferred_sync {
+            self.sync()?;
+        }
 
         let mut response = Map::new();
         if prepared.is_new() {
@@ -753,6 +835,12 @@ impl Database {
 
     /// Deletes an object checked by [`prepare_delete`](Self::prepare_delete). Durable when it returns.
     pub fn delete(&self, class: &str, id: &str) -> Result<(), DataError> {
+        self.delete_unsynced(class, id)?;
+        self.sync()
+    }
+
+    /// [`delete`](Self::delete) without the sync, which the caller owes before answering.
+    pub fn delete_unsynced(&self, class: &str, id: &str) -> Result<(), DataError> {
         let mut claims = self.claims_for(class)?;
         let mut index = self.indexes.write(class);
         match self.store.delete(class, id) {
@@ -761,9 +849,7 @@ impl Database {
                 if let Some(claims) = claims.as_mut() {
                     claims.record(Some(&old), None);
                 }
-                drop(index);
-                drop(claims);
-                self.sync()
+                Ok(())
             }
             Ok(None) | Err(StoreError::NotFound) => Err(not_found()),
             Err(error) => Err(store_error(error)),
@@ -839,6 +925,31 @@ fn matching(
         }
     }
     Ok(matches)
+}
+
+/// Puts the first `wanted` matches in the asked order (by distance for `$nearSphere` without
+/// `order`, else the natural order) and drops the rest.
+fn sort_page(matches: &mut Matches, query: &Query, order: &Order, wanted: usize) {
+    let wanted = wanted.min(matches.len());
+    let near = query.near_sphere();
+    let compare = |a: &Arc<Map<String, Value>>, b: &Arc<Map<String, Value>>| -> Ordering {
+        if !order.is_empty() {
+            return order.compare(a, b).then_with(|| natural(a, b));
+        }
+        if near.is_some() {
+            let da = query.near_distance(a).unwrap_or(f64::INFINITY);
+            let db = query.near_distance(b).unwrap_or(f64::INFINITY);
+            return da.partial_cmp(&db).unwrap_or(Ordering::Equal);
+        }
+        natural(a, b)
+    };
+    if wanted == 0 {
+        matches.clear();
+    } else if wanted < matches.len() {
+        matches.select_nth_unstable_by(wanted - 1, compare);
+        matches.truncate(wanted);
+    }
+    matches.sort_by(compare);
 }
 
 fn query_error(error: super::query::QueryError) -> DataError {

@@ -31,12 +31,14 @@
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
+use std::ops::Bound;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use regex::{Regex, RegexBuilder};
 use serde_json::{Map, Value};
 
 use super::ids::millis_from_iso;
+use super::index::{Constraint, Key, Probe};
 
 /// A `where`, `order` or subquery answer that cannot be evaluated. The HTTP layer reports it as
 /// Parse error 102 ("invalid query"); the message says what was wrong and where.
@@ -427,6 +429,49 @@ impl Query {
         })
     }
 
+    /// The constraints an ordered index can serve: for each top-level field of the top-level
+    /// conjunction, its equality, else its `$in`, else its range (`$gt/$gte/$lt/$lte`). Each
+    /// constraint's keys cover every value the field's conditions accept, so the ids an index
+    /// yields for it are a superset of the matches (the caller still matches each one).
+    /// `createdAt`/`updatedAt` are left out: their operands are instants, not stored strings.
+    pub fn index_constraints(&self) -> Vec<Constraint> {
+        let mut fields = Vec::new();
+        conjuncts(&self.root, &mut fields);
+        fields
+            .into_iter()
+            .filter(|field| field.path.len() == 1 && field.path[0].index.is_none() && !field.date_field)
+            .filter_map(|field| Some(Constraint { field: field.key.clone(), probe: probe_of(&field.conds)? }))
+            .collect()
+    }
+
+    /// The query's one constraint when an index answers it exactly: the `where` is a single
+    /// top-level field whose conditions are one equality, one `$in`, or comparisons with
+    /// operands of one type. Then every id the index yields matches, and a count need not
+    /// read the objects it counts (beyond what their ACLs require).
+    pub fn exact_constraint(&self) -> Option<Constraint> {
+        let Node::And(nodes) = &self.root else { return None };
+        let [Node::Field(field)] = nodes.as_slice() else { return None };
+        let exact = match field.conds.as_slice() {
+            [Cond::Eq(operand)] => index_key(operand).is_some(),
+            [Cond::In(_)] => true,
+            conds => {
+                let kinds: Vec<Option<bool>> = conds
+                    .iter()
+                    .map(|cond| match cond {
+                        Cond::Compare(_, Operand::Number(n)) if n.is_finite() => Some(true),
+                        Cond::Compare(_, Operand::String(_)) => Some(false),
+                        _ => None,
+                    })
+                    .collect();
+                !kinds.is_empty() && kinds.iter().all(|kind| kind.is_some() && *kind == kinds[0])
+            }
+        };
+        if !exact {
+            return None;
+        }
+        self.index_constraints().pop()
+    }
+
     /// The `$nearSphere` constraint of the where-clause, as `(field, latitude, longitude)`. Parse
     /// Server sorts such results by distance when no explicit `order` is given; the caller can do
     /// the same with [`Query::near_distance`].
@@ -563,6 +608,100 @@ fn find_in_conjuncts<'a, T>(node: &'a Node, pick: &impl Fn(&'a FieldNode) -> Opt
         Node::And(nodes) => nodes.iter().find_map(|node| find_in_conjuncts(node, pick)),
         Node::Field(field) => pick(field),
         Node::Or(_) | Node::Nor(_) | Node::RelatedTo { .. } => None,
+    }
+}
+
+/// Every field node of the top-level conjunction (including nested `$and`s).
+fn conjuncts<'a>(node: &'a Node, out: &mut Vec<&'a FieldNode>) {
+    match node {
+        Node::And(nodes) => nodes.iter().for_each(|node| conjuncts(node, out)),
+        Node::Field(field) => out.push(field),
+        Node::Or(_) | Node::Nor(_) | Node::RelatedTo { .. } => {}
+    }
+}
+
+/// The index key of an operand an index can hold (null, a finite number, a string).
+fn index_key(operand: &Operand) -> Option<Key> {
+    match operand {
+        Operand::Null => Some(Key::Null),
+        Operand::Number(n) if n.is_finite() => Some(Key::Number(*n)),
+        Operand::String(s) => Some(Key::Text(s.clone())),
+        _ => None,
+    }
+}
+
+/// The index probe covering a field's conditions (all of which must hold): an equality pins
+/// one key; `$in` its members (an index holds only nulls, numbers and strings, so members of
+/// other types can match nothing it holds, and a missing field is null); comparisons a range
+/// within their operand's type, since numbers only compare with numbers and strings with
+/// strings.
+fn probe_of(conds: &[Cond]) -> Option<Probe> {
+    if let Some(key) = conds.iter().find_map(|cond| match cond {
+        Cond::Eq(operand) => index_key(operand),
+        _ => None,
+    }) {
+        return Some(Probe::In(vec![key]));
+    }
+    if let Some(set) = conds.iter().find_map(|cond| match cond {
+        Cond::In(set) => Some(set),
+        _ => None,
+    }) {
+        let mut keys: Vec<Key> = set.null.then_some(Key::Null).into_iter().collect();
+        keys.extend(set.numbers.iter().map(|bits| Key::Number(f64::from_bits(*bits))).filter(|key| matches!(key, Key::Number(n) if n.is_finite())));
+        keys.extend(set.strings.iter().map(|s| Key::Text(s.clone())));
+        return Some(Probe::In(keys));
+    }
+    let mut range: Option<(bool, Bound<Key>, Bound<Key>)> = None;
+    for cond in conds {
+        let Cond::Compare(op, operand) = cond else { continue };
+        let (numeric, key) = match operand {
+            Operand::Number(n) if n.is_finite() => (true, Key::Number(*n)),
+            Operand::String(s) => (false, Key::Text(s.clone())),
+            _ => continue,
+        };
+        let (kind, from, to) = range.get_or_insert_with(|| {
+            if numeric {
+                (true, Bound::Included(Key::Number(f64::NEG_INFINITY)), Bound::Included(Key::Number(f64::INFINITY)))
+            } else {
+                (false, Bound::Included(Key::Text(String::new())), Bound::Unbounded)
+            }
+        });
+        if *kind != numeric {
+            continue;
+        }
+        match op {
+            CompareOp::Gt | CompareOp::Gte => {
+                let bound = if matches!(op, CompareOp::Gt) { Bound::Excluded(key) } else { Bound::Included(key) };
+                if tighter_lower(&bound, from) {
+                    *from = bound;
+                }
+            }
+            CompareOp::Lt | CompareOp::Lte => {
+                let bound = if matches!(op, CompareOp::Lt) { Bound::Excluded(key) } else { Bound::Included(key) };
+                if tighter_upper(&bound, to) {
+                    *to = bound;
+                }
+            }
+        }
+    }
+    range.map(|(_, from, to)| Probe::Range(from, to))
+}
+
+fn tighter_lower(new: &Bound<Key>, old: &Bound<Key>) -> bool {
+    match (new, old) {
+        (_, Bound::Unbounded) => true,
+        (Bound::Unbounded, _) => false,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) if a != b => a > b,
+        (new, _) => matches!(new, Bound::Excluded(_)),
+    }
+}
+
+fn tighter_upper(new: &Bound<Key>, old: &Bound<Key>) -> bool {
+    match (new, old) {
+        (_, Bound::Unbounded) => true,
+        (Bound::Unbounded, _) => false,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) if a != b => a < b,
+        (new, _) => matches!(new, Bound::Excluded(_)),
     }
 }
 
@@ -2621,5 +2760,57 @@ mod tests {
     fn related_to_refuses_nul_names() {
         let pointer = json!({"__type": "Pointer", "className": "A", "objectId": "x\u{0}y"});
         assert!(Query::parse(&json!({"$relatedTo": {"object": pointer, "key": "k"}})).is_err());
+    }
+
+    fn constraints(where_: Value) -> Vec<(String, Probe)> {
+        Query::parse(&where_).unwrap().index_constraints().into_iter().map(|c| (c.field, c.probe)).collect()
+    }
+
+    #[test]
+    fn index_constraints_cover_equalities_sets_and_ranges() {
+        let number = |n: f64| Key::Number(n);
+        assert_eq!(constraints(json!({"a": 5, "b": null})), [("a".into(), Probe::In(vec![number(5.0)])), ("b".into(), Probe::In(vec![Key::Null]))]);
+        let Probe::In(mut keys) = constraints(json!({"a": {"$in": [1, "x", null, true, {"__type": "Date", "iso": "2020-01-01T00:00:00.000Z"}]}})).remove(0).1 else {
+            panic!("an $in is a set of keys")
+        };
+        keys.sort();
+        assert_eq!(keys, [Key::Null, number(1.0), Key::Text("x".into())], "members an index cannot hold can match nothing it holds");
+        assert_eq!(
+            constraints(json!({"a": {"$gt": 1, "$gte": 1, "$lt": 9, "$lte": 4}})),
+            [("a".into(), Probe::Range(Bound::Excluded(number(1.0)), Bound::Included(number(4.0))))]
+        );
+        assert_eq!(
+            constraints(json!({"a": {"$gte": "m"}})),
+            [("a".into(), Probe::Range(Bound::Included(Key::Text("m".into())), Bound::Unbounded))],
+            "strings only compare with strings"
+        );
+        assert_eq!(
+            constraints(json!({"a": {"$lt": 3}})),
+            [("a".into(), Probe::Range(Bound::Included(number(f64::NEG_INFINITY)), Bound::Excluded(number(3.0))))],
+            "numbers only compare with numbers: nulls and strings stay out"
+        );
+        assert!(constraints(json!({"$and": [{"a": 1}], "$or": [{"b": 1}, {"c": 2}]})).iter().all(|(field, _)| field == "a"));
+        for unusable in [
+            json!({"a.b": 1}),
+            json!({"createdAt": {"$gt": {"__type": "Date", "iso": "2020-01-01T00:00:00.000Z"}}}),
+            json!({"a": {"$ne": 1}}),
+            json!({"a": {"$exists": true}}),
+            json!({"a": true}),
+        ] {
+            assert_eq!(constraints(unusable.clone()), [], "{unusable}");
+        }
+    }
+
+    #[test]
+    fn exact_constraints_are_one_field_the_index_answers_alone() {
+        let exact = |where_: Value| Query::parse(&where_).unwrap().exact_constraint().is_some();
+        assert!(exact(json!({"a": 1})));
+        assert!(exact(json!({"a": {"$in": [1, 2]}})));
+        assert!(exact(json!({"a": {"$gt": 1, "$lte": 5}})));
+        assert!(!exact(json!({"a": 1, "b": 2})), "a second field must be matched");
+        assert!(!exact(json!({"a": {"$gt": 1, "$lt": "z"}})), "operands of two types");
+        assert!(!exact(json!({"a": {"$gt": 1, "$ne": 3}})));
+        assert!(!exact(json!({"a": {"$in": [1]}, "$or": [{"b": 1}]})));
+        assert!(!exact(json!({})));
     }
 }

@@ -84,6 +84,7 @@ async fn answer(api: &Arc<Api>, request: ApiRequest, caller: auth::Caller) -> Re
         ip: request.ip.to_string(),
         context: request.context.clone(),
         invoker: api.pool.invoker().clone(),
+        defer_sync: false,
     };
     api::dispatch(api, &ctx, request.method.as_str(), &request.route, params).await
 }

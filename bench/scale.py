@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Scale bench: fills one class through /batch, then times the queries an app repeats.
+
+Starts the release binary on a fresh data dir (port 0, read from its start-up line), fills
+N objects shaped like {"category": "c<i%100>", "score": i%1000, "tag": "t<i%7>", "name": "n<i>"}
+through POST /batch (50 per batch, CLIENTS concurrent clients), then times each query kind
+(median of REPEAT runs, the first run included in nothing but the warm-up) and reports the
+fill rate and the server's RSS after the fill.
+
+Usage: bench/scale.py [objects]   (env: CLIENTS=4, REPEAT=15, BIN=target/release/cloudrt, KEEP=1)
+Build first: cargo build --release
+"""
+import http.client
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+OBJECTS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+CLIENTS = int(os.environ.get("CLIENTS", "4"))
+REPEAT = int(os.environ.get("REPEAT", "15"))
+PER_BATCH = 50
+APP_ID = "scale-app"
+MASTER_KEY = "scale-master"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("BIN", os.path.join(ROOT, "target", "release", "cloudrt"))
+
+QUERIES = [
+    ("equality on one field, limit 10", {"where": {"category": "c42"}, "limit": 10}),
+    ("range + order + limit 10", {"where": {"score": {"$gt": 900}}, "order": "score", "limit": 10}),
+    ("count of an equality", {"where": {"category": "c42"}, "count": 1, "limit": 0}),
+    ("two-field equality", {"where": {"category": "c42", "tag": "t3"}, "limit": 10}),
+    ("$in on one field, limit 10", {"where": {"category": {"$in": ["c1", "c2", "c3"]}}, "limit": 10}),
+    ("count of a range", {"where": {"score": {"$gte": 100, "$lt": 200}}, "count": 1, "limit": 0}),
+]
+
+
+def start_server(data_dir, log_path):
+    log = open(log_path, "w")
+    server = subprocess.Popen(
+        [BIN, "serve", os.path.join(ROOT, "cloud"), "--port", "0", "--app-id", APP_ID,
+         "--master-key", MASTER_KEY, "--data-dir", data_dir],
+        stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"server exited: {open(log_path).read()}")
+        found = re.search(r"listening on (http://\S+)", open(log_path).read())
+        if found:
+            return server, urllib.parse.urlparse(found.group(1))
+        time.sleep(0.05)
+    server.kill()
+    sys.exit("server did not start")
+
+
+def connect(url):
+    return http.client.HTTPConnection(url.hostname, url.port, timeout=120)
+
+
+def request(conn, method, path, body=None, master=False):
+    headers = {"X-Parse-Application-Id": APP_ID, "Content-Type": "application/json"}
+    if master:
+        headers["X-Parse-Master-Key"] = MASTER_KEY
+    conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
+    answer = conn.getresponse()
+    data = answer.read()
+    if answer.status >= 300:
+        sys.exit(f"{method} {path}: {answer.status} {data[:300]!r}")
+    return json.loads(data)
+
+
+def fill(url):
+    batches = [range(start, min(start + PER_BATCH, OBJECTS)) for start in range(0, OBJECTS, PER_BATCH)]
+    lock = threading.Lock()
+    failures = []
+
+    def client():
+        conn = connect(url)
+        while True:
+            with lock:
+                if not batches:
+                    return
+                batch = batches.pop()
+            requests = [{"method": "POST", "path": "/parse/classes/Item",
+                         "body": {"category": f"c{i % 100}", "score": i % 1000, "tag": f"t{i % 7}", "name": f"n{i}"}}
+                        for i in batch]
+            answers = request(conn, "POST", "/parse/batch", {"requests": requests}, master=True)
+            if any("success" not in a for a in answers):
+                with lock:
+                    failures.append(answers[:3])
+                    batches.clear()
+                return
+
+    started = time.time()
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        sys.exit(f"batch failed: {failures[0]}")
+    return OBJECTS / (time.time() - started)
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="cloudrt-scale.")
+    server, url = start_server(os.path.join(work, "data"), os.path.join(work, "server.log"))
+    try:
+        rate = fill(url)
+        print(f"objects: {OBJECTS}, clients: {CLIENTS}, repeat: {REPEAT}")
+        print(f"batch fill: {rate:,.0f} objects/s")
+        print(f"server RSS after the fill: {rss_mb(server.pid):.0f} MB")
+        conn = connect(url)
+        for name, params in QUERIES:
+            query = urllib.parse.urlencode({k: json.dumps(v) if isinstance(v, dict) else v for k, v in params.items()})
+            path = f"/parse/classes/Item?{query}"
+            started = time.perf_counter()
+            answer = request(conn, "GET", path)
+            first = (time.perf_counter() - started) * 1000
+            times = []
+            for _ in range(REPEAT):
+                started = time.perf_counter()
+                request(conn, "GET", path)
+                times.append((time.perf_counter() - started) * 1000)
+            shown = answer.get("count", len(answer.get("results", [])))
+            print(f"{name:34} median {statistics.median(times):7.2f} ms  (first {first:7.1f} ms, answer {shown})")
+        print(f"server RSS after the queries: {rss_mb(server.pid):.0f} MB")
+    finally:
+        server.kill()
+        server.wait()
+        if os.environ.get("KEEP") == "1":
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
