@@ -19,6 +19,7 @@ use super::index::{Indexes, NATURAL};
 use super::ops::{apply_update, check_nesting, RelationChanges};
 use super::protected::{self, Use};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
+use super::roles::{self, Roles};
 use super::schema::{validate_class_name, ClassSchema, DataError};
 use super::unique::{self, ClaimsGuard, UserKeys};
 use crate::store::{Store, StoreError};
@@ -51,7 +52,8 @@ fn stripe_of(class: &str, id: &str) -> usize {
 pub struct Access {
     pub master: bool,
     pub user_id: Option<String>,
-    pub roles: Vec<String>,
+    /// Every role the user holds, inherited ones included (names without `role:`).
+    pub roles: Arc<[String]>,
 }
 
 impl Access {
@@ -60,7 +62,7 @@ impl Access {
     }
 
     fn principal(&self) -> Principal<'_> {
-        Principal { user_id: self.user_id.as_deref(), roles: &self.roles }
+        Principal { user_id: self.user_id.as_deref(), roles: &self.roles[..] }
     }
 
     fn can_read(&self, object: &Map<String, Value>) -> bool {
@@ -236,6 +238,8 @@ pub struct Database {
     indexes: Indexes,
     /// `_User` usernames and emails, checked and claimed atomically with each user write.
     user_keys: UserKeys,
+    /// Role membership, cached between `_Role` writes.
+    roles: Roles,
     settings: DataSettings,
 }
 
@@ -268,6 +272,7 @@ impl Database {
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             indexes: Indexes::default(),
             user_keys: UserKeys::default(),
+            roles: Roles::default(),
             settings,
         })
     }
@@ -636,6 +641,7 @@ impl Database {
     /// Writes a prepared save. Durable when it returns.
     pub fn commit(&self, prepared: PreparedSave) -> Result<SavedObject, DataError> {
         let class = prepared.class_name.as_str();
+        let _role_write = self.check_role_write(&prepared)?;
         self.extend_schema(class, &prepared.body)?;
         let now = ids::now_iso();
         let (stored, relations) = match &prepared.object_id {
@@ -753,6 +759,7 @@ impl Database {
 
     /// Deletes an object checked by [`prepare_delete`](Self::prepare_delete). Durable when it returns.
     pub fn delete(&self, class: &str, id: &str) -> Result<(), DataError> {
+        let _role_write = (class == roles::ROLE).then(|| self.roles.writing());
         let mut claims = self.claims_for(class)?;
         let mut index = self.indexes.write(class);
         match self.store.delete(class, id) {
@@ -768,6 +775,26 @@ impl Database {
             Ok(None) | Err(StoreError::NotFound) => Err(not_found()),
             Err(error) => Err(store_error(error)),
         }
+    }
+
+    /// The names of every role `user_id` holds, inherited ones included.
+    pub fn role_names(&self, user_id: Option<&str>) -> Result<Arc<[String]>, DataError> {
+        self.roles.names_of(&*self.store, user_id).map_err(store_error)
+    }
+
+    /// For a `_Role` save, checks Parse's role rules and a new name's uniqueness (137) before
+    /// anything is written, and answers the write lock, which drops the cached memberships
+    /// when the save ends.
+    fn check_role_write(&self, prepared: &PreparedSave) -> Result<Option<roles::RoleWrite<'_>>, DataError> {
+        if prepared.class_name != roles::ROLE {
+            return Ok(None);
+        }
+        roles::check_write(prepared.original.as_deref(), &prepared.body, &prepared.proposed)?;
+        let write = self.roles.writing();
+        if prepared.is_new() && write.name_taken(&*self.store, &prepared.proposed).map_err(store_error)? {
+            return Err(roles::duplicate_name());
+        }
+        Ok(Some(write))
     }
 
     /// The object without hidden fields, for trigger requests and responses.
