@@ -42,3 +42,8 @@ fn official_js_sdk_calls_functions() {
 fn official_js_sdk_objects_queries_users_and_triggers() {
     run_sdk_tests("data.test.mjs", "triggers", &["--allow-client-class-creation"]);
 }
+
+#[test]
+fn official_js_sdk_roles() {
+    run_sdk_tests("roles.test.mjs", "roles", &[]);
+}
