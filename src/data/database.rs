@@ -265,6 +265,7 @@ impl Database {
                 Err(error) => tracing::error!(class = %class, "skipping the stored schema of class {class}: {error}"),
             }
         }
+        let roles = Roles::load(&*store).map_err(store_error)?;
         Ok(Database {
             store,
             schemas: RwLock::new(schemas),
@@ -272,7 +273,7 @@ impl Database {
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             indexes: Indexes::default(),
             user_keys: UserKeys::default(),
-            roles: Roles::default(),
+            roles,
             settings,
         })
     }
@@ -641,8 +642,11 @@ impl Database {
     /// Writes a prepared save. Durable when it returns.
     pub fn commit(&self, prepared: PreparedSave) -> Result<SavedObject, DataError> {
         let class = prepared.class_name.as_str();
-        let _role_write = self.check_role_write(&prepared)?;
+        let mut role_write = self.check_role_write(&prepared)?;
         self.extend_schema(class, &prepared.body)?;
+        if let Some(role_write) = role_write.as_mut() {
+            role_write.touching();
+        }
         let now = ids::now_iso();
         let (stored, relations) = match &prepared.object_id {
             None => {
@@ -692,6 +696,9 @@ impl Database {
         }
         for (key, related) in &relations.remove {
             self.store.relation_remove(class, &stored_id, key, related).map_err(store_error)?;
+        }
+        if let Some(role_write) = role_write {
+            role_write.saved(&stored_id, &stored, &relations);
         }
         self.sync()?;
 
@@ -759,7 +766,10 @@ impl Database {
 
     /// Deletes an object checked by [`prepare_delete`](Self::prepare_delete). Durable when it returns.
     pub fn delete(&self, class: &str, id: &str) -> Result<(), DataError> {
-        let _role_write = (class == roles::ROLE).then(|| self.roles.writing());
+        let mut role_write = (class == roles::ROLE).then(|| self.roles.writing(&*self.store));
+        if let Some(role_write) = role_write.as_mut() {
+            role_write.touching();
+        }
         let mut claims = self.claims_for(class)?;
         let mut index = self.indexes.write(class);
         match self.store.delete(class, id) {
@@ -770,6 +780,9 @@ impl Database {
                 }
                 drop(index);
                 drop(claims);
+                if let Some(role_write) = role_write {
+                    role_write.deleted(id);
+                }
                 self.sync()
             }
             Ok(None) | Err(StoreError::NotFound) => Err(not_found()),
@@ -778,20 +791,20 @@ impl Database {
     }
 
     /// The names of every role `user_id` holds, inherited ones included.
-    pub fn role_names(&self, user_id: Option<&str>) -> Result<Arc<[String]>, DataError> {
-        self.roles.names_of(&*self.store, user_id).map_err(store_error)
+    pub fn role_names(&self, user_id: Option<&str>) -> Arc<[String]> {
+        self.roles.names_of(user_id)
     }
 
     /// For a `_Role` save, checks Parse's role rules and a new name's uniqueness (137) before
-    /// anything is written, and answers the write lock, which drops the cached memberships
-    /// when the save ends.
+    /// anything is written, and answers the role write lock, through which the save keeps the
+    /// role graph current.
     fn check_role_write(&self, prepared: &PreparedSave) -> Result<Option<roles::RoleWrite<'_>>, DataError> {
         if prepared.class_name != roles::ROLE {
             return Ok(None);
         }
         roles::check_write(prepared.original.as_deref(), &prepared.body, &prepared.proposed)?;
-        let write = self.roles.writing();
-        if prepared.is_new() && write.name_taken(&*self.store, &prepared.proposed).map_err(store_error)? {
+        let write = self.roles.writing(&*self.store);
+        if prepared.is_new() && write.name_taken(&prepared.proposed) {
             return Err(roles::duplicate_name());
         }
         Ok(Some(write))
