@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::Server;
+use common::{Server, APP_ID, MASTER_KEY};
 use serde_json::{json, Value};
 
 fn pointers(class: &str, ids: &[&str]) -> Value {
@@ -189,7 +189,7 @@ async fn parse_role_from_cloud_code() {
     let (alice, alice_token) = server.sign_up("alice", "pw").await;
     let (carol, carol_token) = server.sign_up("carol", "pw").await;
     let (_, bob_token) = server.sign_up("bob", "pw").await;
-    let master = [("X-Parse-Master-Key", common::MASTER_KEY)];
+    let master = [("X-Parse-Master-Key", MASTER_KEY)];
 
     let (status, made) = server.call("makeRole", json!({"name": "Moderators", "userIds": [alice]}), &master).await;
     assert_eq!(status, 200, "{made}");
@@ -205,4 +205,37 @@ async fn parse_role_from_cloud_code() {
     }
     let (status, answer) = server.call("makeRole", json!({"name": "bad/name"}), &master).await;
     assert_eq!(answer["code"], json!(-1), "{status} {answer}");
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_role_name_store_one() {
+    let server = Server::start("basics", &[]);
+    let body = json!({"name": "Admins", "ACL": {"*": {"read": true}}});
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let (client, url, body) = (server.client.clone(), server.url.clone(), body.to_string());
+            tokio::spawn(async move {
+                let response = client
+                    .post(format!("{url}/roles"))
+                    .header("X-Parse-Application-Id", APP_ID)
+                    .header("X-Parse-Master-Key", MASTER_KEY)
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("request");
+                (response.status().as_u16(), response.json::<Value>().await.expect("JSON"))
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for attempt in attempts {
+        answers.push(attempt.await.unwrap());
+    }
+    let created = answers.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(created, 1, "{answers:?}");
+    for (status, answer) in answers.iter().filter(|(status, _)| *status != 201) {
+        assert_eq!((*status, answer["code"].clone()), (400, json!(137)), "{answer}");
+    }
+    let (_, found) = server.master("GET", "/roles?count=1&limit=0", None).await;
+    assert_eq!(found["count"], json!(1), "{found}");
 }
