@@ -14,6 +14,9 @@ use super::ids;
 use super::password as hashing;
 use super::schema::DataError;
 
+/// A `_Session` row and the `_User` row it belongs to.
+type SessionAndUser = (Arc<Map<String, Value>>, Arc<Map<String, Value>>);
+
 pub const USER: &str = "_User";
 pub const SESSION: &str = "_Session";
 
@@ -40,7 +43,7 @@ impl Accounts {
     /// (read and write by the user alone), id assigned up front so the ACL can name it.
     pub fn prepare_signup(&self, db: &Database, mut body: Map<String, Value>) -> Result<PreparedSave, DataError> {
         let username = body.get("username");
-        if !username.and_then(Value::as_str).is_some_and(|u| !u.is_empty()) {
+        if username.and_then(Value::as_str).is_none_or(str::is_empty) {
             return Err(DataError::new(200, "bad or missing username"));
         }
         let password = match body.remove("password") {
@@ -135,7 +138,7 @@ impl Accounts {
     }
 
     /// The session and user a token stands for, if the session exists and has not expired.
-    pub fn session(&self, db: &Database, token: &str) -> Result<Option<(Arc<Map<String, Value>>, Arc<Map<String, Value>>)>, DataError> {
+    pub fn session(&self, db: &Database, token: &str) -> Result<Option<SessionAndUser>, DataError> {
         let cached = self.tokens.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|t| t.get(token).cloned());
         let session_id = match cached {
             Some(hit) => hit,
