@@ -238,7 +238,7 @@ pub struct Database {
     indexes: Indexes,
     /// `_User` usernames and emails, checked and claimed atomically with each user write.
     user_keys: UserKeys,
-    /// Role membership, cached between `_Role` writes.
+    /// Who holds which role, kept current by every `_Role` write and delete.
     roles: Roles,
     settings: DataSettings,
 }
