@@ -47,3 +47,8 @@ fn official_js_sdk_objects_queries_users_and_triggers() {
 fn official_js_sdk_saves_reads_and_deletes_files() {
     run_sdk_tests("files.test.mjs", "basics", &["--allow-client-class-creation"]);
 }
+
+#[test]
+fn official_js_sdk_roles() {
+    run_sdk_tests("roles.test.mjs", "roles", &[]);
+}

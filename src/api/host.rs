@@ -38,9 +38,11 @@ async fn serve(api: &Arc<Api>, request: HostRequest) -> Result<String, ParseErro
         serde_json::from_str(&request.body).map_err(|e| ParseError::new(crate::error::ErrorCode::INVALID_JSON, e.to_string()))?
     };
     let user = api.user_of(auth.session_token.as_deref())?;
+    let roles = api.roles_of(user.as_deref());
     let ctx = Ctx {
         master: auth.master,
         user,
+        roles,
         session_token: auth.session_token,
         installation_id: auth.installation_id,
         headers: Value::Object(Map::new()),

@@ -24,6 +24,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::config::ServeConfig;
+use crate::data::roles::ROLE;
 use crate::data::users::Accounts;
 use crate::data::{Access, Database};
 use crate::error::{ErrorCode, ParseError};
@@ -54,6 +55,11 @@ impl Api {
         let session = self.accounts.session(&self.db, token)?;
         Ok(Some(session.map(|(_, user)| user).ok_or_else(users::session_missing)?))
     }
+
+    /// The names of every role `user` holds, for the ACL checks of one request.
+    pub fn roles_of(&self, user: Option<&Map<String, Value>>) -> Arc<[String]> {
+        self.db.role_names(user.and_then(|u| u.get("objectId")).and_then(Value::as_str))
+    }
 }
 
 /// Who is calling and from where, for one API request.
@@ -62,6 +68,8 @@ pub struct Ctx {
     pub master: bool,
     /// The caller's `_User` row, when a valid session token came with the request.
     pub user: Option<Arc<Map<String, Value>>>,
+    /// Every role the user holds ([`Api::roles_of`]), resolved once per request.
+    pub roles: Arc<[String]>,
     pub session_token: Option<String>,
     pub installation_id: Option<String>,
     /// Request headers (lower-case names), as cloud code sees them.
@@ -81,7 +89,7 @@ impl Ctx {
         Access {
             master: self.master,
             user_id: self.user.as_ref().and_then(|u| u.get("objectId")).and_then(Value::as_str).map(str::to_string),
-            roles: Vec::new(),
+            roles: self.roles.clone(),
         }
     }
 
@@ -178,6 +186,12 @@ async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params
         ("GET", ["sessions"]) => classes::find(api, ctx, "_Session", params).await,
         ("GET", ["users", id]) => classes::get(api, ctx, "_User", id, params).await,
         ("GET", ["sessions", id]) => classes::get(api, ctx, "_Session", id, params).await,
+        // `/roles[/:id]` serves `_Role` as `/classes/_Role` does, as Parse Server's RolesRouter.
+        ("GET", ["roles"]) => classes::find(api, ctx, ROLE, params).await,
+        ("GET", ["roles", id]) => classes::get(api, ctx, ROLE, id, params).await,
+        ("POST", ["roles"]) => classes::create(api, ctx, ROLE, params).await,
+        ("PUT", ["roles", id]) => classes::update(api, ctx, ROLE, id, params).await,
+        ("DELETE", ["roles", id]) => classes::delete(api, ctx, ROLE, id).await,
         ("PUT", ["users", id]) | ("PUT", ["classes", "_User", id]) => users::update(api, ctx, id, params).await,
         ("DELETE", ["users", id]) => classes::delete(api, ctx, "_User", id).await,
         ("DELETE", ["sessions", id]) => classes::delete(api, ctx, "_Session", id).await,

@@ -19,6 +19,7 @@ use super::index::{Indexes, Walk, NATURAL};
 use super::ops::{apply_update, check_nesting, RelationChanges};
 use super::protected::{self, Use};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
+use super::roles::{self, Roles};
 use super::schema::{validate_class_name, ClassSchema, DataError};
 use super::unique::{self, ClaimsGuard, UserKeys};
 use crate::store::{Store, StoreError};
@@ -51,7 +52,8 @@ fn stripe_of(class: &str, id: &str) -> usize {
 pub struct Access {
     pub master: bool,
     pub user_id: Option<String>,
-    pub roles: Vec<String>,
+    /// Every role the user holds, inherited ones included (names without `role:`).
+    pub roles: Arc<[String]>,
 }
 
 impl Access {
@@ -60,7 +62,7 @@ impl Access {
     }
 
     fn principal(&self) -> Principal<'_> {
-        Principal { user_id: self.user_id.as_deref(), roles: &self.roles }
+        Principal { user_id: self.user_id.as_deref(), roles: &self.roles[..] }
     }
 
     fn can_read(&self, object: &Map<String, Value>) -> bool {
@@ -245,6 +247,8 @@ pub struct Database {
     indexes: Indexes,
     /// `_User` usernames and emails, checked and claimed atomically with each user write.
     user_keys: UserKeys,
+    /// Who holds which role, kept current by every `_Role` write and delete.
+    roles: Roles,
     settings: DataSettings,
 }
 
@@ -270,6 +274,7 @@ impl Database {
                 Err(error) => tracing::error!(class = %class, "skipping the stored schema of class {class}: {error}"),
             }
         }
+        let roles = Roles::load(&*store).map_err(store_error)?;
         Ok(Database {
             store,
             schemas: RwLock::new(schemas),
@@ -277,6 +282,7 @@ impl Database {
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             indexes: Indexes::default(),
             user_keys: UserKeys::default(),
+            roles,
             settings,
         })
     }
@@ -716,7 +722,11 @@ impl Database {
     /// Writes a prepared save. Durable when it returns, unless the save's sync was deferred.
     pub fn commit(&self, prepared: PreparedSave) -> Result<SavedObject, DataError> {
         let class = prepared.class_name.as_str();
+        let mut role_write = self.check_role_write(&prepared)?;
         self.extend_schema(class, &prepared.body)?;
+        if let Some(role_write) = role_write.as_mut() {
+            role_write.touching();
+        }
         let now = ids::now_iso();
         let (stored, relations) = match &prepared.object_id {
             None => {
@@ -766,6 +776,9 @@ impl Database {
         }
         for (key, related) in &relations.remove {
             self.store.relation_remove(class, &stored_id, key, related).map_err(store_error)?;
+        }
+        if let Some(role_write) = role_write {
+            role_write.saved(&stored_id, &stored, &relations);
         }
         if !prepared.deferred_sync {
             self.sync()?;
@@ -841,6 +854,10 @@ impl Database {
 
     /// [`delete`](Self::delete) without the sync, which the caller owes before answering.
     pub fn delete_unsynced(&self, class: &str, id: &str) -> Result<(), DataError> {
+        let mut role_write = (class == roles::ROLE).then(|| self.roles.writing(&*self.store));
+        if let Some(role_write) = role_write.as_mut() {
+            role_write.touching();
+        }
         let mut claims = self.claims_for(class)?;
         let mut index = self.indexes.write(class);
         match self.store.delete(class, id) {
@@ -849,11 +866,36 @@ impl Database {
                 if let Some(claims) = claims.as_mut() {
                     claims.record(Some(&old), None);
                 }
+                drop(index);
+                drop(claims);
+                if let Some(role_write) = role_write {
+                    role_write.deleted(id);
+                }
                 Ok(())
             }
             Ok(None) | Err(StoreError::NotFound) => Err(not_found()),
             Err(error) => Err(store_error(error)),
         }
+    }
+
+    /// The names of every role `user_id` holds, inherited ones included.
+    pub fn role_names(&self, user_id: Option<&str>) -> Arc<[String]> {
+        self.roles.names_of(user_id)
+    }
+
+    /// For a `_Role` save, checks Parse's role rules and a new name's uniqueness (137) before
+    /// anything is written, and answers the role write lock, through which the save keeps the
+    /// role graph current.
+    fn check_role_write(&self, prepared: &PreparedSave) -> Result<Option<roles::RoleWrite<'_>>, DataError> {
+        if prepared.class_name != roles::ROLE {
+            return Ok(None);
+        }
+        roles::check_write(prepared.original.as_deref(), &prepared.body, &prepared.proposed)?;
+        let write = self.roles.writing(&*self.store);
+        if prepared.is_new() && write.name_taken(&prepared.proposed) {
+            return Err(roles::duplicate_name());
+        }
+        Ok(Some(write))
     }
 
     /// The object without hidden fields, for trigger requests and responses.

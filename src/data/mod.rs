@@ -11,6 +11,7 @@ pub mod ops;
 mod password;
 pub mod protected;
 pub mod query;
+pub mod roles;
 pub mod schema;
 mod unique;
 pub mod users;

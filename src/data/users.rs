@@ -18,6 +18,7 @@ pub const USER: &str = "_User";
 
 /// A live session row and the `_User` row it stands for.
 pub type SessionAndUser = (Arc<Map<String, Value>>, Arc<Map<String, Value>>);
+
 pub const SESSION: &str = "_Session";
 
 /// Sessions last a year, as Parse Server's default `sessionLength`.

@@ -75,9 +75,11 @@ pub(super) fn reply(reply: api::Reply) -> Response<Body> {
 async fn answer(api: &Arc<Api>, request: ApiRequest, caller: auth::Caller) -> Result<api::Reply, ParseError> {
     let user = api.user_of(request.credentials.session_token.as_deref())?;
     let params = params(&request)?;
+    let roles = api.roles_of(user.as_deref());
     let ctx = Ctx {
         master: caller.master,
         user,
+        roles,
         session_token: request.credentials.session_token.clone(),
         installation_id: caller.installation_id,
         headers: request.headers_json(),
