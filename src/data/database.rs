@@ -15,7 +15,7 @@ use super::acl::{self, Acl, Principal};
 use super::answer_size::AnswerBudget;
 use super::deadline::{Deadline, CHECK_EVERY};
 use super::ids;
-use super::index::{Indexes, Walk, NATURAL};
+use super::index::{Constraint, Indexes, Plan, Walk, NATURAL};
 use super::ops::{apply_update, check_nesting, RelationChanges};
 use super::protected::{self, Use};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
@@ -435,12 +435,13 @@ impl Database {
         let Some(plan) = self.indexes.plan(class, &constraints, || self.store.scan(class)).map_err(store_error)? else {
             return Ok(None);
         };
+        let wanted = options.skip.saturating_add(limit);
+        let plan = self.prefer_ordered_walk(class, plan, &constraints, order, wanted, options.count)?;
         let ordered = match order.single_field() {
             Some((field, descending)) if field == plan.field => Some(Walk::Field { descending }),
             None if order.is_empty() => Some(Walk::Natural),
             _ => None,
         };
-        let wanted = options.skip.saturating_add(limit);
         if options.count && wanted == 0 && query.exact_constraint().as_ref().is_some_and(|exact| exact.field == plan.field && exact.probe == plan.probe) {
             let mut failure = None;
             let readable = |id: &str| match self.store.get(class, id) {
@@ -491,6 +492,33 @@ impl Database {
             sort_page(&mut matches, query, order, wanted);
         }
         Ok(Some((matches, count)))
+    }
+
+    /// The plan for a small page ordered by a constrained field: walking that field's index in
+    /// the asked order, stopping when the page is full, reads about `wanted × o / b` objects
+    /// (its probe yields `o` ids, the most selective one `b`, matches assumed spread evenly),
+    /// where reading every candidate of the most selective index and sorting reads `b`. Only a
+    /// field the query constrains qualifies: an object without it matches no constraint on it,
+    /// so the walk misses nothing a scan would answer.
+    fn prefer_ordered_walk(
+        &self,
+        class: &str,
+        best: Plan,
+        constraints: &[Constraint],
+        order: &Order,
+        wanted: usize,
+        count: bool,
+    ) -> Result<Plan, DataError> {
+        let Some((field, _)) = order.single_field() else { return Ok(best) };
+        if count || wanted == 0 || field == best.field {
+            return Ok(best);
+        }
+        let Some(constraint) = constraints.iter().find(|c| c.field == field) else { return Ok(best) };
+        let Some(walk) = self.indexes.plan(class, std::slice::from_ref(constraint), || self.store.scan(class)).map_err(store_error)? else {
+            return Ok(best);
+        };
+        let walk_reads = (wanted as u128) * (walk.candidates as u128) / (best.candidates.max(1) as u128);
+        Ok(if walk_reads < best.candidates as u128 { walk } else { best })
     }
 
     /// A query served by an ordered index: the class walked in the asked order (or the natural
