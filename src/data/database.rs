@@ -468,18 +468,13 @@ impl Database {
                 return false;
             }
             visited += 1;
-            if visited.is_multiple_of(CHECK_EVERY) {
-                if let Err(error) = deadline.check() {
+            match self.take_if_match(access, class, id, query, deadline, visited, &mut matches) {
+                Ok(()) => true,
+                Err(error) => {
                     failure = Some(error);
-                    return false;
+                    false
                 }
             }
-            match self.store.get(class, id) {
-                Ok(Some(object)) if access.can_read(&object) && query.matches(&object) => matches.push(object),
-                Ok(_) => {}
-                Err(error) => failure = Some(store_error(error)),
-            }
-            failure.is_none()
         });
         if let Some(error) = failure {
             return Err(error);
@@ -492,6 +487,30 @@ impl Database {
             sort_page(&mut matches, query, order, wanted);
         }
         Ok(Some((matches, count)))
+    }
+
+    /// One candidate of an index walk: added to `out` if the reader may read it and it matches
+    /// the whole query. Every [`CHECK_EVERY`] visits the query's deadline is checked too.
+    #[allow(clippy::too_many_arguments)]
+    fn take_if_match(
+        &self,
+        access: &Access,
+        class: &str,
+        id: &str,
+        query: &Query,
+        deadline: &Deadline,
+        visited: usize,
+        out: &mut Matches,
+    ) -> Result<(), DataError> {
+        if visited.is_multiple_of(CHECK_EVERY) {
+            deadline.check()?;
+        }
+        if let Some(object) = self.store.get(class, id).map_err(store_error)? {
+            if access.can_read(&object) && query.matches(&object) {
+                out.push(object);
+            }
+        }
+        Ok(())
     }
 
     /// The plan for a small page ordered by a constrained field: walking that field's index in
@@ -553,18 +572,13 @@ impl Database {
         let mut visited = 0usize;
         let served = self.indexes.walk(class, field, descending, || self.store.scan(class), |id| {
             visited += 1;
-            if visited.is_multiple_of(CHECK_EVERY) {
-                if let Err(error) = deadline.check() {
+            match self.take_if_match(access, class, id, query, deadline, visited, &mut page) {
+                Ok(()) => page.len() < wanted,
+                Err(error) => {
                     failure = Some(error);
-                    return false;
+                    false
                 }
             }
-            match self.store.get(class, id) {
-                Ok(Some(object)) if access.can_read(&object) && query.matches(&object) => page.push(object),
-                Ok(_) => {}
-                Err(error) => failure = Some(store_error(error)),
-            }
-            failure.is_none() && page.len() < wanted
         });
         if let Some(error) = failure {
             return Err(error);
