@@ -100,12 +100,6 @@ async fn note_count(server: &Server) -> usize {
     answer["results"].as_array().unwrap().len()
 }
 
-fn rss_kib(server: &Server) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 // ---- defect 7: connections are not held forever -------------------------------------------
 
 #[test]
@@ -257,7 +251,7 @@ fn send_big(server: &Server, lines: &[String], size: usize) -> Option<(u16, Stri
 #[tokio::test]
 async fn a_wrong_app_id_with_a_large_body_is_refused_before_the_body_is_read() {
     let server = Server::start("basics", &["--allow-client-class-creation"]);
-    let before = rss_kib(&server);
+    let before = server.rss_kib();
     let started = Instant::now();
     let attackers: Vec<Vec<String>> = (0..40)
         .map(|i| match i % 2 {
@@ -274,7 +268,7 @@ async fn a_wrong_app_id_with_a_large_body_is_refused_before_the_body_is_read() {
         assert_eq!((status, body), (403, json!({"error": "unauthorized"})));
     }
     assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
-    let grown_mib = rss_kib(&server).saturating_sub(before) / 1024;
+    let grown_mib = server.rss_kib().saturating_sub(before) / 1024;
     assert!(grown_mib < 100, "40 refused 19 MB bodies grew the server by {grown_mib} MiB");
     assert_eq!(note_count(&server).await, 0);
 }

@@ -282,28 +282,18 @@ fn base64_of(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// The server's peak resident memory in KiB (`VmHWM`).
-fn peak_kib(server: &Server) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn raw_uploads_and_downloads_are_streamed_not_held_in_memory() {
     const SIZE: usize = 64 << 20;
     let server = Server::start("basics", &["--max-file-size", "100000000"]);
     stored(&server, "warm.txt", b"warm", "text/plain").await;
-    let before = peak_kib(&server);
+    let before = server.memory_kib("VmHWM");
     let data: Vec<u8> = (0..SIZE).map(|i| (i % 253) as u8).collect();
     let (name, url) = stored(&server, "large.bin", &data, "application/octet-stream").await;
     let (status, _, bytes) = download(&url, None).await;
     assert_eq!((status, bytes.len()), (200, SIZE));
     assert!(bytes == data, "the large file changed on the way");
-    let grown = peak_kib(&server).saturating_sub(before);
+    let grown = server.memory_kib("VmHWM").saturating_sub(before);
     assert!(grown < 24 * 1024, "the server's peak memory grew by {grown} KiB for a 64 MiB file");
     let on_disk = std::fs::metadata(server.data_dir.join("files").join(&name)).unwrap().len();
     assert!(on_disk >= SIZE as u64);

@@ -545,7 +545,6 @@ impl Database {
     /// order on several fields, or a field an index cannot order): the caller scans instead.
     #[allow(clippy::too_many_arguments)]
     fn walk_index(
-
         &self,
         access: &Access,
         class: &str,

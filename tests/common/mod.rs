@@ -162,14 +162,19 @@ impl Server {
         self.child.id()
     }
 
-    /// The server's resident memory in KiB (`VmRSS` of /proc/<pid>/status).
-    pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+    /// A memory figure of the server in KiB: `field` (`VmRSS`, `VmHWM`) of /proc/<pid>/status.
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("the server's /proc status");
         status
             .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
+            .unwrap_or_else(|| panic!("no {field} in the server's /proc status"))
+    }
+
+    /// The server's resident memory in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        self.memory_kib("VmRSS")
     }
 
     /// The server's log so far.
