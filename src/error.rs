@@ -5,24 +5,88 @@
 
 use serde::Serialize;
 
-/// The Parse error codes cloudrt answers with (names as in the Parse SDKs' `Parse.Error`).
+/// A Parse error code (names as in the Parse SDKs' `Parse.Error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct ErrorCode(pub i32);
 
-impl ErrorCode {
-    pub const OTHER_CAUSE: ErrorCode = ErrorCode(-1);
-    pub const INVALID_JSON: ErrorCode = ErrorCode(107);
-    pub const SCRIPT_FAILED: ErrorCode = ErrorCode(141);
-    pub const TIMEOUT: ErrorCode = ErrorCode(124);
-    pub const OBJECT_NOT_FOUND: ErrorCode = ErrorCode(101);
-    pub const REQUEST_LIMIT_EXCEEDED: ErrorCode = ErrorCode(155);
-    pub const INVALID_KEY_NAME: ErrorCode = ErrorCode(105);
-    pub const OPERATION_FORBIDDEN: ErrorCode = ErrorCode(119);
-    pub const INVALID_SESSION_TOKEN: ErrorCode = ErrorCode(209);
-    pub const INVALID_FILE_NAME: ErrorCode = ErrorCode(122);
-    pub const FILE_SAVE_ERROR: ErrorCode = ErrorCode(130);
-    pub const FILE_DELETE_ERROR: ErrorCode = ErrorCode(153);
+/// Declares every code as an `ErrorCode` constant and lists them all in [`ErrorCode::ALL`],
+/// from one table.
+macro_rules! parse_error_codes {
+    ($($name:ident = $code:expr,)*) => {
+        impl ErrorCode {
+            $(pub const $name: ErrorCode = ErrorCode($code);)*
+
+            /// Every Parse error code with its SDK name, in the SDK's order. Cloud code's
+            /// `Parse.Error` constants are built from this list (js/20_parse.js), so the two
+            /// halves of the runtime cannot disagree on a number.
+            pub const ALL: &'static [(&'static str, ErrorCode)] = &[$((stringify!($name), ErrorCode::$name),)*];
+        }
+    };
+}
+
+parse_error_codes! {
+    OTHER_CAUSE = -1,
+    INTERNAL_SERVER_ERROR = 1,
+    CONNECTION_FAILED = 100,
+    OBJECT_NOT_FOUND = 101,
+    INVALID_QUERY = 102,
+    INVALID_CLASS_NAME = 103,
+    MISSING_OBJECT_ID = 104,
+    INVALID_KEY_NAME = 105,
+    INVALID_POINTER = 106,
+    INVALID_JSON = 107,
+    COMMAND_UNAVAILABLE = 108,
+    NOT_INITIALIZED = 109,
+    INCORRECT_TYPE = 111,
+    INVALID_CHANNEL_NAME = 112,
+    PUSH_MISCONFIGURED = 115,
+    OBJECT_TOO_LARGE = 116,
+    OPERATION_FORBIDDEN = 119,
+    CACHE_MISS = 120,
+    INVALID_NESTED_KEY = 121,
+    INVALID_FILE_NAME = 122,
+    INVALID_ACL = 123,
+    TIMEOUT = 124,
+    INVALID_EMAIL_ADDRESS = 125,
+    MISSING_CONTENT_TYPE = 126,
+    MISSING_CONTENT_LENGTH = 127,
+    INVALID_CONTENT_LENGTH = 128,
+    FILE_TOO_LARGE = 129,
+    FILE_SAVE_ERROR = 130,
+    DUPLICATE_VALUE = 137,
+    INVALID_ROLE_NAME = 139,
+    EXCEEDED_QUOTA = 140,
+    SCRIPT_FAILED = 141,
+    VALIDATION_ERROR = 142,
+    INVALID_IMAGE_DATA = 143,
+    UNSAVED_FILE_ERROR = 151,
+    INVALID_PUSH_TIME_ERROR = 152,
+    FILE_DELETE_ERROR = 153,
+    REQUEST_LIMIT_EXCEEDED = 155,
+    DUPLICATE_REQUEST = 159,
+    INVALID_EVENT_NAME = 160,
+    FILE_DELETE_UNNAMED_ERROR = 161,
+    INVALID_VALUE = 162,
+    USERNAME_MISSING = 200,
+    PASSWORD_MISSING = 201,
+    USERNAME_TAKEN = 202,
+    EMAIL_TAKEN = 203,
+    EMAIL_MISSING = 204,
+    EMAIL_NOT_FOUND = 205,
+    SESSION_MISSING = 206,
+    MUST_CREATE_USER_THROUGH_SIGNUP = 207,
+    ACCOUNT_ALREADY_LINKED = 208,
+    INVALID_SESSION_TOKEN = 209,
+    MFA_ERROR = 210,
+    MFA_TOKEN_REQUIRED = 211,
+    LINKED_ID_MISSING = 250,
+    INVALID_LINKED_SESSION = 251,
+    UNSUPPORTED_SERVICE = 252,
+    INVALID_SCHEMA_OPERATION = 255,
+    AGGREGATE_ERROR = 600,
+    FILE_READ_ERROR = 601,
+    X_DOMAIN_REQUEST = 602,
 }
 
 /// An error as the Parse REST API reports it: `{"code": N, "error": "..."}` plus the HTTP
@@ -104,6 +168,23 @@ impl From<crate::data::DataError> for ParseError {
             None => parse_error,
         }
     }
+}
+
+/// An error followed by its causes, joined with `: ` — HTTP client errors keep the useful part
+/// (connection refused, unknown issuer) in their source chain. A cause whose text the message
+/// already ends with is left out, since hyper and reqwest repeat some.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        let part = error.to_string();
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = error.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -198,7 +198,7 @@ pub async fn run_scheduler(api: Arc<Api>) {
 }
 
 async fn run_due(api: &Arc<Api>) -> Result<(), ParseError> {
-    let now = ids::millis_from_iso(&ids::now_iso()).unwrap_or(0);
+    let now = ids::now_millis();
     let minute_ms = api.config.minute.as_millis() as i64;
     for schedule in all(api)? {
         let Value::Object(schedule) = schedule else { continue };

@@ -2,18 +2,24 @@
 //!
 //! The SDKs parse `createdAt`/`updatedAt` with fixed-format parsers and some of them compare
 //! object ids and session tokens by shape, so these are generated to match Parse Server
-//! byte for byte rather than with whatever a date or UUID library would produce. The calendar
-//! conversion is written out here so the crate does not need a date library for one format.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! byte for byte rather than with whatever a UUID library would produce. Dates keep JavaScript's
+//! `toISOString` shape (which no stock format string of the `time` crate prints for expanded
+//! years), so the text is laid out here and the calendar arithmetic is the `time` crate's.
 
 use rand::distr::Alphanumeric;
 use rand::Rng;
+use time::{Date, Month, OffsetDateTime};
 
 /// Length of an object id, as Parse Server generates them.
 const OBJECT_ID_LEN: usize = 10;
 
 const MILLIS_PER_DAY: i64 = 86_400_000;
+
+/// The Julian day number of 1970-01-01, to turn `time`'s day numbers into days since the epoch.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
+/// The furthest a JavaScript `Date` reaches either side of the epoch (±100,000,000 days).
+const JS_DATE_LIMIT_MS: i64 = 8_640_000_000_000_000;
 
 /// A fresh object id: 10 characters from `[A-Za-z0-9]`.
 ///
@@ -47,25 +53,27 @@ pub fn now_iso() -> String {
     iso_from_millis(now_millis())
 }
 
-/// Milliseconds since the Unix epoch; a clock set before 1970 reads as negative, not zero,
-/// so timestamps stay ordered.
-fn now_millis() -> i64 {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
-        Err(before) => -i64::try_from(before.duration().as_millis()).unwrap_or(i64::MAX),
-    }
+/// The server's one clock: milliseconds since the Unix epoch (negative before 1970, so
+/// timestamps stay ordered even on a clock set far back).
+pub fn now_millis() -> i64 {
+    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
+    i64::try_from(nanos.div_euclid(1_000_000)).unwrap_or(i64::MAX)
 }
 
 /// Formats milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC.
 ///
 /// Years outside 0..=9999 use JavaScript's expanded form (`+010000-01-01T…`, `-000001-…`),
 /// which is what `Date.prototype.toISOString` prints and what [`millis_from_iso`] reads back.
+/// Instants beyond JavaScript's own range (±8.64e15 ms) are written as its last instant, since
+/// no client could hold them anyway.
 pub fn iso_from_millis(ms: i64) -> String {
-    let days = ms.div_euclid(MILLIS_PER_DAY);
+    let ms = ms.clamp(-JS_DATE_LIMIT_MS, JS_DATE_LIMIT_MS);
+    let date = Date::from_julian_day(i32::try_from(ms.div_euclid(MILLIS_PER_DAY) + UNIX_EPOCH_JULIAN_DAY).unwrap_or(0))
+        .unwrap_or(Date::MIN);
     let in_day = ms.rem_euclid(MILLIS_PER_DAY);
-    let (year, month, day) = civil_from_days(days);
     let (hour, minute) = (in_day / 3_600_000, in_day / 60_000 % 60);
     let (second, milli) = (in_day / 1000 % 60, in_day % 1000);
+    let year = date.year();
     let year = if (0..=9999).contains(&year) {
         format!("{year:04}")
     } else if year < 0 {
@@ -73,6 +81,7 @@ pub fn iso_from_millis(ms: i64) -> String {
     } else {
         format!("+{year:06}")
     };
+    let (month, day) = (u8::from(date.month()), date.day());
     format!("{year}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{milli:03}Z")
 }
 
@@ -100,10 +109,7 @@ pub fn millis_from_iso(s: &str) -> Option<i64> {
     let month = cursor.digits(2)?;
     cursor.eat(b'-')?;
     let day = cursor.digits(2)?;
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
+    let days = days_since_epoch(year, month, day)?;
     if cursor.rest.is_empty() {
         return days.checked_mul(MILLIS_PER_DAY);
     }
@@ -194,43 +200,12 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn is_leap_year(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap_year(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let shifted_month = (month + 9) % 12;
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Hinnant's
-/// `civil_from_days`), the inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// Days since 1970-01-01 of a proleptic Gregorian date, or `None` when the date does not exist
+/// (`2015-02-30`, month 13).
+fn days_since_epoch(year: i64, month: i64, day: i64) -> Option<i64> {
+    let month = Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date = Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
+    Some(i64::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY)
 }
 
 #[cfg(test)]
@@ -336,23 +311,19 @@ mod tests {
     }
 
     #[test]
-    fn leap_years_follow_the_gregorian_rules() {
-        let cases = [(2000, true), (1900, false), (2024, true), (2023, false), (0, true), (-4, true)];
-        for (year, leap) in cases {
-            assert_eq!(is_leap_year(year), leap, "{year}");
+    fn leap_days_follow_the_gregorian_rules() {
+        for (year, leap) in [(2000, true), (1900, false), (2024, true), (2023, false), (0, true)] {
             let iso = format!("{year:04}-02-29");
-            if year >= 0 {
-                assert_eq!(millis_from_iso(&iso).is_some(), leap, "{iso}");
-            }
+            assert_eq!(millis_from_iso(&iso).is_some(), leap, "{iso}");
         }
+        assert!(millis_from_iso("-000004-02-29").is_some());
+        assert!(millis_from_iso("-000001-02-29").is_none());
     }
 
     #[test]
-    fn day_conversion_round_trips_across_eras() {
-        for days in (-1_000_000..1_000_000).step_by(997) {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
+    fn instants_beyond_javascript_dates_are_clamped() {
+        assert_eq!(iso_from_millis(i64::MAX), "+275760-09-13T00:00:00.000Z");
+        assert_eq!(iso_from_millis(i64::MIN), "-271821-04-20T00:00:00.000Z");
     }
 
     #[test]
@@ -360,6 +331,7 @@ mod tests {
         let now = now_iso();
         let ms = millis_from_iso(&now).expect(&now);
         assert!(ms > 1_700_000_000_000, "{now}");
+        assert!(now_millis() >= ms, "{now}");
         assert_eq!(iso_from_millis(ms), now);
     }
 }

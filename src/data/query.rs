@@ -32,12 +32,11 @@
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use regex::{Regex, RegexBuilder};
 use serde_json::{Map, Value};
 
-use super::ids::millis_from_iso;
+use super::ids::{millis_from_iso, now_millis};
 use super::index::{Constraint, Key, Probe};
 
 /// A `where`, `order` or subquery answer that cannot be evaluated. The HTTP layer reports it as
@@ -1034,7 +1033,7 @@ fn answer_operand(value: &Value, date_field: bool) -> Operand {
 fn comparison_operand(value: &Value, date_field: bool) -> Result<Operand, QueryError> {
     match value {
         Value::Object(map) if map.contains_key("$relativeTime") => match (map.len(), map.get("$relativeTime")) {
-            (1, Some(Value::String(text))) => Ok(Operand::Date(relative_time_ms(text, now_ms())?)),
+            (1, Some(Value::String(text))) => Ok(Operand::Date(relative_time_ms(text, now_millis())?)),
             _ => invalid("$relativeTime must be the only key and a string"),
         },
         _ => literal_operand(value, date_field),
@@ -1388,12 +1387,6 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
-}
 
 /// Parse Server's `$relativeTime`: `"now"`, `"in 2 days 3 hours"` or `"1 week ago"`, with the
 /// same units (years are 365 days; months are not accepted because their length varies).

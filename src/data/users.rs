@@ -116,7 +116,7 @@ impl Accounts {
         extra: Map<String, Value>,
     ) -> Result<Map<String, Value>, DataError> {
         let token = ids::new_session_token();
-        let expires = ids::iso_from_millis(ids::millis_from_iso(&ids::now_iso()).unwrap_or(0) + SESSION_LENGTH_MS);
+        let expires = ids::iso_from_millis(ids::now_millis() + SESSION_LENGTH_MS);
         let mut body = extra;
         body.insert("sessionToken".into(), Value::String(token.clone()));
         body.insert("user".into(), json!({"__type": "Pointer", "className": USER, "objectId": user_id}));
@@ -166,8 +166,7 @@ impl Accounts {
             .and_then(|e| e.get("iso"))
             .and_then(Value::as_str)
             .and_then(ids::millis_from_iso)
-            .zip(ids::millis_from_iso(&ids::now_iso()))
-            .is_some_and(|(expires, now)| expires <= now);
+            .is_some_and(|expires| expires <= ids::now_millis());
         if expired {
             return Ok(None);
         }

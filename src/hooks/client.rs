@@ -7,7 +7,6 @@
 //! while the server ran with `--allow-insecure-webhooks` must stop being called once the server
 //! is restarted without that flag.
 
-use std::error::Error as _;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +16,8 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use rustls::pki_types::pem::PemObject;
 use reqwest::{redirect, Certificate, StatusCode, Url};
 use serde_json::Value;
+
+use crate::error::error_chain;
 
 /// Header that carries the app's webhook key, so the webhook server can tell cloudrt's calls
 /// apart from anybody else's.
@@ -170,10 +171,10 @@ impl WebhookClient {
             .with_no_client_auth();
         let http = builder.build().map_err(|err| match &settings.ca_file {
             // Certificates are only decoded from DER here, so a broken one shows up at build.
-            Some(path) => WebhookError::CaFile(format!("{}: {}", path.display(), describe(&err))),
+            Some(path) => WebhookError::CaFile(format!("{}: {}", path.display(), error_chain(&err))),
             None => WebhookError::Transport(format!(
                 "cannot set up the webhook HTTP client: {}",
-                describe(&err)
+                error_chain(&err)
             )),
         })?;
         Ok(WebhookClient {
@@ -287,7 +288,7 @@ impl WebhookClient {
         } else {
             // The URL leads the message already; reqwest would repeat it.
             let err = err.without_url();
-            WebhookError::Transport(format!("webhook {url} failed: {}", describe(&err)))
+            WebhookError::Transport(format!("webhook {url} failed: {}", error_chain(&err)))
         }
     }
 }
@@ -302,7 +303,7 @@ fn read_ca_file(path: &Path) -> Result<Vec<Certificate>, WebhookError> {
         WebhookError::CaFile(format!(
             "{}: not a PEM certificate bundle: {}",
             path.display(),
-            describe(&err)
+            error_chain(&err)
         ))
     })?;
     if certificates.is_empty() {
@@ -370,22 +371,6 @@ fn excerpt(body: &[u8]) -> String {
         short.push('…');
     }
     short
-}
-
-/// An error with its causes: reqwest's own text ("error sending request") hides the useful
-/// part (connection refused, unknown issuer) in the source chain.
-fn describe(err: &reqwest::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -30,6 +30,15 @@ test('failures reject with Parse.Error and the right code', async () => {
   await assert.rejects(Parse.Cloud.run('nope'), (e) => e.code === 141 && e.message === 'Invalid function: "nope"');
 });
 
+test("cloud code's Parse.Error constants are the SDK's, every one", async () => {
+  const sdk = {};
+  for (const name of Object.getOwnPropertyNames(Parse.Error)) {
+    if (/^[A-Z_]+$/.test(name) && typeof Parse.Error[name] === 'number') sdk[name] = Parse.Error[name];
+  }
+  assert.ok(Object.keys(sdk).length > 50);
+  assert.deepEqual(await Parse.Cloud.run('errorCodes'), sdk);
+});
+
 test('useMasterKey sets request.master', async () => {
   assert.equal((await Parse.Cloud.run('whoAmI', {}, { useMasterKey: true })).master, true);
   assert.equal((await Parse.Cloud.run('whoAmI', {})).master, false);

@@ -18,6 +18,7 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
+use crate::error::error_chain;
 use crate::runtime::budget::{CallBudgets, CallId, HttpSettings, RequestBudget, HTTP_CONCURRENCY};
 
 /// Most redirects followed for one call; browsers stop at about 20, curl at 50. Ten is plenty
@@ -118,7 +119,7 @@ fn prepare(state: &mut OpState, call: CallId) -> Result<(reqwest::Client, HttpSe
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("cloudrt/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| JsErrorBox::generic(format!("cannot create the HTTP client: {}", chain(&e))))?;
+        .map_err(|e| JsErrorBox::generic(format!("cannot create the HTTP client: {}", error_chain(&e))))?;
     state.put(HttpClient(client.clone()));
     Ok((client, settings, budget))
 }
@@ -287,21 +288,7 @@ async fn read(mut response: reqwest::Response, max_body: usize, url: &Url) -> Re
 
 /// A failure with no HTTP answer, with every cause (reqwest's own message is generic).
 fn failed(url: &Url, error: reqwest::Error) -> JsErrorBox {
-    JsErrorBox::generic(format!("httpRequest to {} failed: {}", redacted(url), chain(&error.without_url())))
-}
-
-/// An error and its sources, joined (hyper repeats some causes: shown once).
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![error.to_string()];
-    let mut cause = error.source();
-    while let Some(error) = cause {
-        let part = error.to_string();
-        if parts.last() != Some(&part) {
-            parts.push(part);
-        }
-        cause = error.source();
-    }
-    parts.join(": ")
+    JsErrorBox::generic(format!("httpRequest to {} failed: {}", redacted(url), error_chain(&error.without_url())))
 }
 
 fn seconds(duration: Duration) -> String {
