@@ -871,7 +871,7 @@
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Parse.File (a reference to a stored file; cloudrt has no file storage yet)
+  // Parse.File: saved, read and deleted through the server's files routes
   // ---------------------------------------------------------------------------------------------
 
   const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -888,8 +888,11 @@
     return out;
   }
 
-  const noFileStorage = (what) =>
-    new ParseError(ParseError.FILE_SAVE_ERROR, what + " is not supported: cloudrt has no file storage yet");
+  /** The app id and stored name of a file this server serves, read from its URL. */
+  function servedFile(url) {
+    const match = /\/files\/([^/?#]+)\/([^/?#]+)$/.exec(url || "");
+    return match ? { appId: match[1], name: match[2] } : null;
+  }
 
   class ParseFile {
     constructor(name, data, type, metadata, tags) {
@@ -946,16 +949,46 @@
     addTag(key, value) {
       if (typeof key === "string" && !isDangerousKey(key)) this._tags[key] = value;
     }
-    getData() {
-      if (this._data) return Promise.resolve(this._data);
-      return Promise.reject(noFileStorage("Parse.File.getData"));
+    /** The bytes as base64: kept from construction, else read from the server (or the URL). */
+    async getData() {
+      if (this._data) return this._data;
+      if (!this._url) throw new Error("Cannot retrieve data for unsaved ParseFile.");
+      const served = servedFile(this._url);
+      if (served) {
+        const answer = await request("GET", "files/" + served.appId + "/" + served.name);
+        this._data = answer.base64;
+      } else {
+        const response = await globalThis.Parse.Cloud.httpRequest({ url: this._url });
+        this._data = encodeBase64(response.buffer);
+      }
+      return this._data;
     }
+    /** Uploads the data (a `uri` source is fetched first), then takes the stored name and URL. */
     save(options) {
-      if (this._url) return withCallbacks(Promise.resolve(this), options);
-      return withCallbacks(Promise.reject(noFileStorage("Parse.File.save")), options);
+      const saving = (async () => {
+        if (this._url) return this;
+        if (!this._source) throw new ParseError(ParseError.FILE_SAVE_ERROR, "Cannot save a Parse.File without data.");
+        let { base64, type } = this._source;
+        if (this._source.format === "uri") {
+          const response = await globalThis.Parse.Cloud.httpRequest({ url: this._source.uri });
+          base64 = encodeBase64(response.buffer);
+          type = type || response.headers["content-type"];
+        }
+        const body = { base64, _ContentType: type, fileData: { metadata: this._metadata, tags: this._tags } };
+        const answer = await request("POST", "files/" + encodeURIComponent(this._name), body, requestOptions(options));
+        this._name = answer.name;
+        this._url = answer.url;
+        if (!this._data) this._data = base64;
+        return this;
+      })();
+      return withCallbacks(saving, options);
     }
-    destroy() {
-      return Promise.reject(noFileStorage("Parse.File.destroy"));
+    /** Deletes the stored file, with the master key as the SDK always sends for it. */
+    async destroy() {
+      if (!this._name) throw new ParseError(ParseError.FILE_DELETE_UNNAMED_ERROR, "Cannot delete an unnamed file.");
+      await request("DELETE", "files/" + encodeURIComponent(this._name), undefined, { useMasterKey: true });
+      this._data = undefined;
+      return this;
     }
     cancel() {}
     toJSON() {

@@ -73,7 +73,7 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn serve(config: ServeConfig) -> ExitCode {
+fn serve(mut config: ServeConfig) -> ExitCode {
     let store = match SledStore::open(&config.data_dir) {
         Ok(store) => store,
         Err(e) => return fail(&e.to_string()),
@@ -146,6 +146,9 @@ fn serve(config: ServeConfig) -> ExitCode {
             config.data_dir.display()
         );
         println!("cloudrt: listening on {}", http::url(addr, &config.mount));
+        // `--port 0` picked a port: URLs the server builds for itself (file URLs made by cloud
+        // code) must name the real one.
+        config.port = addr.port();
         let api = Arc::new(Api {
             registry: Registry::new(&handlers, webhook_registrations),
             webhooks,

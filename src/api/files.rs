@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+use tokio::io::AsyncReadExt;
 
 use super::{Api, Ctx, Reply};
 use crate::error::{ErrorCode, ParseError};
@@ -193,6 +195,80 @@ pub async fn delete(api: &Arc<Api>, ctx: &Ctx, raw: &str) -> Result<Reply, Parse
     }
 }
 
+/// Stores `bytes` as a new file named after `name` (already checked by [`filename`]) and
+/// answers `{url, name}`: the end of both upload forms that carry their bytes whole, the SDK's
+/// base64 JSON and cloud code's `Parse.File#save`.
+pub async fn store_bytes(api: &Api, host: Option<&str>, name: &str, content_type: &str, bytes: &[u8]) -> Result<Reply, ParseError> {
+    let limit = api.config.files.max_file_size;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(limit));
+    }
+    if bytes.is_empty() {
+        return Err(empty_upload());
+    }
+    let stored = new_stored_name(name, content_type);
+    let mut upload = api.files.begin(content_type).await.map_err(|e| not_stored(name, e))?;
+    upload.write(bytes).await.map_err(|e| not_stored(name, e))?;
+    upload.finish(&api.files, &stored).await.map_err(|e| not_stored(name, e))?;
+    Ok(saved(url(api, host, &stored), &stored))
+}
+
+/// The `base64` of the SDK's JSON upload form: 130 when it is missing or not valid base64.
+pub fn base64_data(body: &Map<String, Value>) -> Result<Vec<u8>, ParseError> {
+    match body.get("base64") {
+        Some(Value::String(data)) => decode_base64(data),
+        _ => Err(empty_upload()),
+    }
+}
+
+/// Base64 as the SDK and Node's `Buffer.from(s, 'base64')` write it: padding optional.
+fn decode_base64(data: &str) -> Result<Vec<u8>, ParseError> {
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    engine
+        .decode(data.trim())
+        .map_err(|e| ParseError::new(ErrorCode::FILE_SAVE_ERROR, format!("Invalid file upload: the base64 data is not valid ({e}).")))
+}
+
+/// `POST files/:name` from cloud code (`Parse.File#save`) or a `/batch`: the SDK's JSON form
+/// (`base64`, `_ContentType`), under the caller's upload rights. Raw uploads over HTTP never
+/// reach the route table; `http::files` streams them.
+pub async fn save_json(api: &Arc<Api>, ctx: &Ctx, raw: &str, body: Map<String, Value>) -> Result<Reply, ParseError> {
+    let name = filename(raw)?;
+    may_upload(api, ctx.master, ctx.user.is_some())?;
+    let bytes = base64_data(&body)?;
+    let content_type = content_type(&name, body.get("_ContentType").and_then(Value::as_str))?;
+    store_bytes(api, None, &name, &content_type, &bytes).await
+}
+
+/// `GET files/:appId/:name` from cloud code (`Parse.File#getData`): the bytes as `{base64}`.
+/// Over HTTP the same path is a download that `http::files` streams, so only cloud code gets
+/// this JSON answer, which its `getData` needs anyway.
+pub async fn data_for_cloud_code(api: &Arc<Api>, app_id: &str, raw: &str) -> Result<Reply, ParseError> {
+    if app_id != api.config.keys.app_id {
+        return Err(wrong_app());
+    }
+    let name = stored_name(raw).ok_or_else(not_found)?;
+    let stored = match api.files.open_file(&name).await {
+        Ok(Some(stored)) => stored,
+        Ok(None) => return Err(not_found()),
+        Err(e) => {
+            tracing::error!("could not read file {name}: {e}");
+            return Err(not_found());
+        }
+    };
+    let mut bytes = Vec::with_capacity(usize::try_from(stored.len).unwrap_or(0));
+    let mut file = stored.file.take(stored.len);
+    if let Err(e) = file.read_to_end(&mut bytes).await {
+        tracing::error!("could not read file {name}: {e}");
+        return Err(not_found());
+    }
+    let base64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    Ok(Reply::json(&json!({ "base64": base64, "contentType": stored.content_type })))
+}
+
 /// `decodeURIComponent`, or `None` for a bad escape or bytes that are not UTF-8.
 fn percent_decode(raw: &str) -> Option<String> {
     let bytes = raw.as_bytes();
@@ -259,6 +335,13 @@ mod tests {
         assert_eq!(content_type("a.PNG", None).unwrap(), "image/png");
         assert_eq!(content_type("a", None).unwrap(), "application/octet-stream");
         assert_eq!(content_type("a", Some("x\ny")).unwrap_err().code, ErrorCode::FILE_SAVE_ERROR);
+    }
+
+    #[test]
+    fn base64_with_or_without_padding() {
+        assert_eq!(decode_base64("aGk=").unwrap(), b"hi");
+        assert_eq!(decode_base64("aGk").unwrap(), b"hi");
+        assert_eq!(decode_base64("!!").unwrap_err().code, ErrorCode::FILE_SAVE_ERROR);
     }
 
     #[test]

@@ -163,6 +163,8 @@ async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params
     system::check_class_route(ctx.master, method, &segments)?;
     match (method, segments.as_slice()) {
         ("POST", ["files"]) => Err(files::no_name()),
+        ("POST", ["files", name]) => files::save_json(api, ctx, name, params).await,
+        ("GET", ["files", app_id, name]) => files::data_for_cloud_code(api, app_id, name).await,
         ("DELETE", ["files", name]) => files::delete(api, ctx, name).await,
         ("POST" | "GET", ["functions", name]) => functions::run(api, ctx, name, params).await,
         ("POST", ["batch"]) => batch::run(api, ctx, params).await,

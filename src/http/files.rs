@@ -7,11 +7,9 @@ use std::io::SeekFrom;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use base64::Engine;
 use http_body_util::BodyExt;
 use hyper::header::{HeaderValue, ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HOST, RANGE, X_CONTENT_TYPE_OPTIONS};
 use hyper::{Response, StatusCode};
-use serde_json::Value;
 use tokio::io::AsyncSeekExt;
 
 use super::body::{BodyBudget, BodyError, Bounds};
@@ -87,22 +85,10 @@ async fn upload(api: &Arc<Api>, budget: &Arc<BodyBudget>, pending: PendingReques
                 other => other.into(),
             })?;
             allowed(api, &request.credentials, ip)?;
-            let bytes = match request.json_body()?.get("base64") {
-                Some(Value::String(data)) => decode_base64(data)?,
-                _ => return Err(files::empty_upload().into()),
-            };
-            if bytes.len() as u64 > limit {
-                return Err(files::too_large(limit).into());
-            }
-            if bytes.is_empty() {
-                return Err(files::empty_upload().into());
-            }
+            let body = request.json_body()?;
+            let bytes = files::base64_data(body)?;
             let content_type = files::content_type(&name, request.content_type.as_deref())?;
-            let stored = files::new_stored_name(&name, &content_type);
-            let mut upload = api.files.begin(&content_type).await.map_err(|e| files::not_stored(&name, e))?;
-            upload.write(&bytes).await.map_err(|e| files::not_stored(&name, e))?;
-            upload.finish(&api.files, &stored).await.map_err(|e| files::not_stored(&name, e))?;
-            Ok(files::saved(files::url(api, host.as_deref(), &stored), &stored))
+            Ok(files::store_bytes(api, host.as_deref(), &name, &content_type, &bytes).await?)
         }
     }
 }
@@ -141,17 +127,6 @@ async fn stream_to_disk(api: &Arc<Api>, pending: PendingRequest, content_type: &
         return Err(files::empty_upload());
     }
     upload.finish(&api.files, stored).await.map_err(not_stored)
-}
-
-/// Base64 as the SDK and Node's `Buffer.from(s, 'base64')` write it: padding optional.
-fn decode_base64(data: &str) -> Result<Vec<u8>, ParseError> {
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-    );
-    engine
-        .decode(data.trim())
-        .map_err(|e| ParseError::new(ErrorCode::FILE_SAVE_ERROR, format!("Invalid file upload: the base64 data is not valid ({e}).")))
 }
 
 /// `GET files/:appId/:name`: no credentials needed, as file URLs are handed around.
@@ -270,12 +245,5 @@ mod tests {
         for whole in ["bytes=4-2", "bytes=a-b", "items=1-2", "bytes=1-2,4-5", "bytes=-"] {
             assert_eq!(byte_range(Some(whole), 10), Wanted::Whole, "{whole}");
         }
-    }
-
-    #[test]
-    fn base64_with_or_without_padding() {
-        assert_eq!(decode_base64("aGk=").unwrap(), b"hi");
-        assert_eq!(decode_base64("aGk").unwrap(), b"hi");
-        assert_eq!(decode_base64("!!").unwrap_err().code, ErrorCode::FILE_SAVE_ERROR);
     }
 }
