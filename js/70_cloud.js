@@ -238,14 +238,56 @@
 
   /** Names of everything main.js registered, for the server's registry and start-up log. */
   function handlers() {
-    return JSON.stringify({
+    return {
       functions: [...functions.keys()],
       jobs: [...jobs.keys()],
       triggers: [...triggers.keys()].map((key) => {
         const [className, triggerName] = key.split("|");
         return { className, triggerName };
       }),
-    });
+    };
+  }
+
+  /**
+   * The tables main.js fills, which make up one release of the cloud code. A new release is
+   * loaded into empty tables and set aside (`staged`) while the current ones keep serving;
+   * it replaces them only on `commit`, once every worker has loaded it, so a main.js that
+   * fails to load on any worker changes nothing. The dispatcher reads the tables only when a
+   * call starts: calls in flight finish on the handlers they started with.
+   */
+  const tables = [functions, jobs, triggers];
+  let staged = null;
+
+  const fill = (table, from) => {
+    table.clear();
+    for (const [key, value] of from) table.set(key, value);
+  };
+
+  /** Loads main.js as the next release; answers its handlers and files, or throws. */
+  function stage(mainPath) {
+    const current = tables.map((table) => new Map(table));
+    staged = null;
+    try {
+      for (const table of tables) table.clear();
+      const files = internals.loadRelease(mainPath);
+      staged = tables.map((table) => new Map(table));
+      return JSON.stringify({ handlers: handlers(), files });
+    } finally {
+      tables.forEach((table, i) => fill(table, current[i]));
+    }
+  }
+
+  /** The staged release becomes the one new calls run. */
+  function commit() {
+    if (staged) tables.forEach((table, i) => fill(table, staged[i]));
+    staged = null;
+    return "";
+  }
+
+  /** The staged release is dropped (another worker could not load it). */
+  function abort() {
+    staged = null;
+    return "";
   }
 
   const Cloud = {
@@ -276,5 +318,7 @@
   globalThis.Parse.Cloud = Cloud;
 
   internals.dispatch = dispatch;
-  internals.handlers = handlers;
+  internals.stage = stage;
+  internals.commit = commit;
+  internals.abort = abort;
 })(globalThis);

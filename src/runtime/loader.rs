@@ -71,6 +71,15 @@ impl ModuleRoot {
         Ok(canonical)
     }
 
+    /// `path` (a module [`resolve`](Self::resolve) returned) as written inside the cloud
+    /// directory: `main.js`, `lib/a.js`.
+    pub fn relative(&self, path: &str) -> String {
+        Path::new(path)
+            .strip_prefix(&self.cloud_dir)
+            .map(|inside| inside.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| path.to_string())
+    }
+
     /// Reads a module that [`resolve`](Self::resolve) returned.
     pub fn read(&self, path: &Path) -> Result<String, ModuleError> {
         if !path.starts_with(&self.cloud_dir) {

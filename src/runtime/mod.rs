@@ -8,19 +8,30 @@ mod host;
 pub mod loader;
 mod ops;
 mod pool;
+pub mod release;
+pub mod watch;
 mod watchdog;
 mod worker;
 
 pub use budget::HttpSettings;
 pub use host::{Host, HostError, HostFuture, HostRequest, HostSlot, Invoker, Target};
 pub use pool::{Pool, PoolConfig};
+pub use release::{Release, Releases};
 
-/// What main.js registered, read once at start-up from the first worker.
+/// What main.js registered, read at start-up and after each reload from the first worker.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct Handlers {
     pub functions: Vec<String>,
     pub jobs: Vec<String>,
     pub triggers: Vec<TriggerName>,
+}
+
+/// One load of the cloud code on a worker: what main.js registered and the files it ran
+/// (relative to the cloud directory, main.js first).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Loaded {
+    pub handlers: Handlers,
+    pub files: Vec<String>,
 }
 
 /// A trigger registration: which class, which moment.

@@ -25,7 +25,7 @@ use super::host::{Call, HostSlot, Target};
 use super::loader::ModuleRoot;
 use super::ops::{cloudrt, NestedQueue};
 use super::watchdog::Watchdog;
-use super::{BootError, CloudError, Handlers};
+use super::{BootError, CloudError, Loaded};
 
 /// How long main.js (and what it requires) may take to load.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -46,12 +46,29 @@ pub struct WorkerSetup {
     /// Top-level calls this worker takes from the queue at once (`--max-in-flight`).
     pub max_in_flight: usize,
     pub inbox: async_channel::Receiver<Call>,
+    /// The pool's orders to this worker alone (reloads).
+    pub control: tokio::sync::mpsc::UnboundedReceiver<Control>,
 }
 
-/// The JS entry point a worker calls, taken from the runtime's internals at boot and then
+/// What the pool asks of one worker besides calls: a reload in two steps, so that the new
+/// cloud code replaces the old only once every worker has loaded it.
+pub enum Control {
+    /// Load main.js again as the next release, beside the current one (which keeps serving),
+    /// and answer what it registered or why it could not be loaded.
+    Stage(tokio::sync::oneshot::Sender<Result<Loaded, BootError>>),
+    /// New calls run the staged release from now on; answered once done.
+    Commit(tokio::sync::oneshot::Sender<()>),
+    /// Drop the staged release.
+    Abort,
+}
+
+/// The JS entry points a worker calls, taken from the runtime's internals at boot and then
 /// hidden from cloud code.
 struct Entry {
     dispatch: v8::Global<v8::Function>,
+    stage: v8::Global<v8::Function>,
+    commit: v8::Global<v8::Function>,
+    abort: v8::Global<v8::Function>,
 }
 
 type Pending = Pin<Box<dyn Future<Output = Result<v8::Global<v8::Value>, Box<JsError>>>>>;
@@ -67,8 +84,8 @@ struct Flight {
 }
 
 /// Thread body: boot, report, then serve calls until the pool is dropped.
-pub fn run(setup: WorkerSetup, ready: std::sync::mpsc::Sender<Result<Handlers, BootError>>) {
-    let WorkerSetup { index, root, host, http, heap_limit, max_in_flight, inbox } = setup;
+pub fn run(setup: WorkerSetup, ready: std::sync::mpsc::Sender<Result<Loaded, BootError>>) {
+    let WorkerSetup { index, root, host, http, heap_limit, max_in_flight, inbox, control } = setup;
     let tokio = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -93,31 +110,27 @@ pub fn run(setup: WorkerSetup, ready: std::sync::mpsc::Sender<Result<Handlers, B
                 return;
             }
         };
-        watchdog.arm(Instant::now() + BOOT_TIMEOUT);
-        watchdog.enter();
-        let booted = boot(&mut js, &root);
-        watchdog.leave();
-        if watchdog.disarm() {
-            let _ = ready.send(Err(BootError(format!(
-                "main.js did not finish loading within {} s (an endless loop at top level?)",
-                BOOT_TIMEOUT.as_secs()
-            ))));
-            return;
-        }
-        let (entry, handlers) = match booted {
+        let booted = seal(&mut js).and_then(|entry| {
+            let loaded = load(&mut js, &entry, &watchdog, &root, &out_of_memory, heap_limit)?;
+            call_sync(&mut js, &entry.commit, &[]).map_err(|e| BootError(user_stack(&e)))?;
+            Ok((entry, loaded))
+        });
+        let (entry, loaded) = match booted {
             Ok(booted) => booted,
             Err(e) => {
                 let _ = ready.send(Err(e));
                 return;
             }
         };
-        if ready.send(Ok(handlers)).is_err() {
+        if ready.send(Ok(loaded)).is_err() {
             return;
         }
         let mut worker = Worker {
             js,
             entry,
+            root,
             watchdog,
+            control,
             inbox,
             next_call: None,
             inbox_closed: false,
@@ -134,15 +147,15 @@ pub fn run(setup: WorkerSetup, ready: std::sync::mpsc::Sender<Result<Handlers, B
     });
 }
 
-/// Loads main.js and takes the dispatcher out of the global scope.
-fn boot(js: &mut JsRuntime, root: &ModuleRoot) -> Result<(Entry, Handlers), BootError> {
+/// Takes the runtime's entry points out of the global scope, out of cloud code's reach.
+fn seal(js: &mut JsRuntime) -> Result<Entry, BootError> {
     let internals = js
         .execute_script(
             "cloudrt:seal",
             "(() => { const i = globalThis.__cloudrtInternals; delete globalThis.__cloudrtInternals; delete globalThis.Deno; return i; })()",
         )
         .map_err(|e| BootError(e.to_string()))?;
-    let (load_module, dispatch, handlers) = {
+    let entry = {
         deno_core::scope!(scope, js);
         let internals = v8::Local::new(scope, internals);
         let internals = v8::Local::<v8::Object>::try_from(internals)
@@ -156,13 +169,43 @@ fn boot(js: &mut JsRuntime, root: &ModuleRoot) -> Result<(Entry, Handlers), Boot
                 .map_err(|_| BootError(format!("runtime internal {name} is not a function")))?;
             Ok(v8::Global::new(scope, function))
         };
-        (get("loadModule")?, get("dispatch")?, get("handlers")?)
+        Entry { dispatch: get("dispatch")?, stage: get("stage")?, commit: get("commit")?, abort: get("abort")? }
     };
+    Ok(entry)
+}
+
+/// Loads main.js (and what it requires) as the next release, beside the current one, within
+/// [`BOOT_TIMEOUT`] and the heap limit: an endless loop or a heap bomb at main.js top level
+/// fails the load instead of the worker.
+fn load(
+    js: &mut JsRuntime,
+    entry: &Entry,
+    watchdog: &Watchdog,
+    root: &ModuleRoot,
+    out_of_memory: &Arc<AtomicBool>,
+    heap_limit: usize,
+) -> Result<Loaded, BootError> {
     let main = root.main_module().to_string_lossy().into_owned();
-    call_sync(js, &load_module, &[&main]).map_err(|e| BootError(user_stack(&e)))?;
-    let listed = call_sync(js, &handlers, &[]).map_err(|e| BootError(user_stack(&e)))?;
-    let handlers = serde_json::from_str(&listed).map_err(|e| BootError(format!("handler list: {e}")))?;
-    Ok((Entry { dispatch }, handlers))
+    watchdog.arm(Instant::now() + BOOT_TIMEOUT);
+    watchdog.enter();
+    let staged = call_sync(js, &entry.stage, &[&main]);
+    watchdog.leave();
+    let timed_out = watchdog.disarm();
+    if timed_out {
+        js.v8_isolate().cancel_terminate_execution();
+        return Err(BootError(format!(
+            "main.js did not finish loading within {} s (an endless loop at top level?)",
+            BOOT_TIMEOUT.as_secs()
+        )));
+    }
+    if out_of_memory.swap(false, Ordering::SeqCst) {
+        reset_heap_guard(js, out_of_memory, heap_limit);
+        return Err(BootError(format!("main.js used more than {} MB of memory while loading", heap_limit >> 20)));
+    }
+    let staged = staged.map_err(|e| BootError(user_stack(&e)))?;
+    let mut loaded: Loaded = serde_json::from_str(&staged).map_err(|e| BootError(format!("handler list: {e}")))?;
+    loaded.files = loaded.files.iter().map(|path| root.relative(path)).collect();
+    Ok(loaded)
 }
 
 /// An error as the cloud code's author needs it: message and the frames in their own files,
@@ -209,7 +252,10 @@ fn strings<'s>(scope: &mut v8::PinScope<'s, '_>, args: &[&str]) -> Vec<v8::Local
 struct Worker {
     js: JsRuntime,
     entry: Entry,
+    root: ModuleRoot,
     watchdog: Watchdog,
+    /// Reload orders from the pool.
+    control: tokio::sync::mpsc::UnboundedReceiver<Control>,
     /// The pool's queue of top-level calls, shared with the other workers.
     inbox: async_channel::Receiver<Call>,
     /// The wait for the next call from `inbox`, kept across polls.
@@ -239,6 +285,7 @@ impl Worker {
         let mut idle = false;
         loop {
             let mut changed = self.take_fired();
+            changed |= self.take_control(cx);
             changed |= self.take_calls(cx);
             changed |= self.settle(cx);
             if self.flights.is_empty() && self.inbox_closed {
@@ -284,6 +331,31 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Carries out the pool's reload orders. Whether any came (loading moved the watchdog).
+    fn take_control(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut any = false;
+        while let Poll::Ready(Some(order)) = self.control.poll_recv(cx) {
+            any = true;
+            match order {
+                Control::Stage(reply) => {
+                    let loaded =
+                        load(&mut self.js, &self.entry, &self.watchdog, &self.root, &self.out_of_memory, self.heap_limit);
+                    let _ = reply.send(loaded);
+                }
+                Control::Commit(done) => {
+                    if let Err(e) = call_sync(&mut self.js, &self.entry.commit, &[]) {
+                        tracing::error!(target: "cloud", "cannot switch to the new cloud code: {}", user_stack(&e));
+                    }
+                    let _ = done.send(());
+                }
+                Control::Abort => {
+                    let _ = call_sync(&mut self.js, &self.entry.abort, &[]);
+                }
+            }
+        }
+        any
     }
 
     /// Starts the calls waiting: nested ones first (the calls in flight wait for them), then
@@ -423,10 +495,7 @@ impl Worker {
             }
             return false;
         }
-        self.js.v8_isolate().cancel_terminate_execution();
-        self.js.remove_near_heap_limit_callback(self.heap_limit);
-        guard_heap(&mut self.js, &self.out_of_memory);
-        self.js.v8_isolate().low_memory_notification();
+        reset_heap_guard(&mut self.js, &self.out_of_memory, self.heap_limit);
         let message = format!("cloud code used more than {} MB of memory and was stopped", self.heap_limit >> 20);
         match culprit {
             Some(flight) => self.finish(flight, Err(CloudError::Script { code: 141, message })),
@@ -473,6 +542,14 @@ fn guard_heap(js: &mut JsRuntime, out_of_memory: &Arc<AtomicBool>) {
         // Room to unwind the stopped call; the limit is set back when it has ended.
         current * 2
     });
+}
+
+/// After the heap guard fired: the runtime made usable again, with the limit set back.
+fn reset_heap_guard(js: &mut JsRuntime, out_of_memory: &Arc<AtomicBool>, heap_limit: usize) {
+    js.v8_isolate().cancel_terminate_execution();
+    js.remove_near_heap_limit_callback(heap_limit);
+    guard_heap(js, out_of_memory);
+    js.v8_isolate().low_memory_notification();
 }
 
 fn timed_out(call: &Call) -> CloudError {
@@ -538,7 +615,8 @@ mod tests {
                     extensions: vec![cloudrt::init(root.clone(), HostSlot::default(), NestedQueue(queue.clone()), http.clone())],
                     ..Default::default()
                 });
-                boot(&mut js, &root).map_err(|e| e.0).unwrap();
+                let entry = seal(&mut js).map_err(|e| e.0).unwrap();
+                call_sync(&mut js, &entry.stage, &[&root.main_module().to_string_lossy()]).unwrap();
             }
             (started.elapsed() / RUNS as u32, (rss_kib() - start_rss) / RUNS as u64)
         })
