@@ -22,10 +22,11 @@ const MAX_ENTRIES: usize = 10_000;
 type Snapshot = BTreeMap<PathBuf, (u64, Option<SystemTime>)>;
 
 /// Watches `dir` on a thread of its own; calls `changed` after each settled change. Stops
-/// when `changed` answers false (nobody listens any more).
+/// when `changed` answers false (nobody listens any more). The files as they are now are the
+/// starting point: any write after this returns is a change.
 pub fn spawn(dir: PathBuf, changed: impl Fn() -> bool + Send + 'static) -> std::io::Result<()> {
+    let mut seen = snapshot(&dir);
     std::thread::Builder::new().name("cloudrt-watch".into()).spawn(move || {
-        let mut seen = snapshot(&dir);
         loop {
             std::thread::sleep(POLL);
             let mut now = snapshot(&dir);
