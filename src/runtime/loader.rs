@@ -8,8 +8,9 @@
 
 use std::path::{Component, Path, PathBuf};
 
-/// Why a module could not be resolved; the message becomes the JS error's message.
-#[derive(Debug, thiserror::Error, PartialEq)]
+/// Why a module could not be resolved; raised in JS as an `Error` with this message.
+#[derive(Debug, thiserror::Error, PartialEq, deno_error::JsError)]
+#[class(generic)]
 pub enum ModuleError {
     #[error("Cannot find module '{0}'")]
     NotFound(String),

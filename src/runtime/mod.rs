@@ -64,6 +64,13 @@ pub enum CloudError {
     Engine(String),
 }
 
+impl CloudError {
+    /// The Parse codes the runtime itself raises (names as in `Parse.Error`).
+    pub const INTERNAL: i32 = 1;
+    pub const TIMEOUT: i32 = 124;
+    pub const SCRIPT_FAILED: i32 = 141;
+}
+
 /// Start-up failure: the cloud code could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

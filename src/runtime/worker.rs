@@ -371,7 +371,7 @@ impl Worker {
             if let Some(root) = root {
                 if self.flights.iter().filter(|f| f.root == root).count() >= MAX_NESTED {
                     let _ = call.reply.send(Err(CloudError::Script {
-                        code: 141,
+                        code: CloudError::SCRIPT_FAILED,
                         message: format!("too many nested cloud code calls (over {MAX_NESTED}): is a trigger saving its own class?"),
                     }));
                     continue;
@@ -498,7 +498,7 @@ impl Worker {
         reset_heap_guard(&mut self.js, &self.out_of_memory, self.heap_limit);
         let message = format!("cloud code used more than {} MB of memory and was stopped", self.heap_limit >> 20);
         match culprit {
-            Some(flight) => self.finish(flight, Err(CloudError::Script { code: 141, message })),
+            Some(flight) => self.finish(flight, Err(CloudError::Script { code: CloudError::SCRIPT_FAILED, message })),
             None => tracing::error!(target: "cloud", "{message} (after an await: its call gets the timeout)"),
         }
         true
@@ -525,11 +525,11 @@ impl Worker {
     }
 
     fn answer(&mut self, value: v8::Global<v8::Value>) -> Result<String, CloudError> {
-        let answer = {
-            deno_core::scope!(scope, &mut self.js);
-            v8::Local::new(scope, value).to_rust_string_lossy(scope)
-        };
-        decode_answer(answer)
+        deno_core::scope!(scope, &mut self.js);
+        let value = v8::Local::new(scope, value);
+        let answer: Answer = deno_core::serde_v8::from_v8(scope, value)
+            .map_err(|e| CloudError::Engine(format!("unreadable answer from the dispatcher: {e}")))?;
+        answer.outcome()
     }
 }
 
@@ -556,28 +556,30 @@ fn timed_out(call: &Call) -> CloudError {
     CloudError::Timeout { what: call.target.describe(), seconds: call.timeout.as_secs_f64() }
 }
 
-/// The dispatcher answers "R" + `{"result":…}` or "E" + `{"code":…,"error":…}`.
-fn decode_answer(mut answer: String) -> Result<String, CloudError> {
-    match answer.chars().next() {
-        Some('R') => {
-            answer.remove(0);
-            Ok(answer)
-        }
-        Some('E') => {
-            #[derive(serde::Deserialize)]
-            struct Failure {
-                code: i32,
-                error: serde_json::Value,
+/// What the dispatcher (js/70_cloud.js `dispatch`) settles with, for every kind of handler.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum Answer {
+    /// The handler succeeded: the body of the REST answer (`{"result":…}` for a function, the
+    /// write and context for a trigger, `{"message":…}` for a job), as JSON text.
+    Done { body: String },
+    /// The handler failed: its Parse error code and message (a string, or whatever value cloud
+    /// code passed to `response.error`).
+    Failed { code: i32, error: serde_json::Value },
+}
+
+impl Answer {
+    fn outcome(self) -> Result<String, CloudError> {
+        match self {
+            Answer::Done { body } => Ok(body),
+            Answer::Failed { code, error } => {
+                let message = match error {
+                    serde_json::Value::String(text) => text,
+                    other => other.to_string(),
+                };
+                Err(CloudError::Script { code, message })
             }
-            let failure: Failure = serde_json::from_str(&answer[1..])
-                .map_err(|e| CloudError::Engine(format!("unreadable failure from cloud code: {e}")))?;
-            let message = match failure.error {
-                serde_json::Value::String(text) => text,
-                other => other.to_string(),
-            };
-            Err(CloudError::Script { code: failure.code, message })
         }
-        _ => Err(CloudError::Engine("unexpected answer from the dispatcher".into())),
     }
 }
 
@@ -626,16 +628,17 @@ mod tests {
     }
 
     #[test]
-    fn answers_are_decoded_by_their_tag() {
-        assert_eq!(decode_answer("R{\"result\":1}".into()).unwrap(), "{\"result\":1}");
-        match decode_answer("E{\"code\":142,\"error\":\"no\"}".into()) {
+    fn answers_are_read_by_their_shape() {
+        let read = |json: &str| serde_json::from_str::<Answer>(json).unwrap().outcome();
+        assert_eq!(read(r#"{"body":"{\"result\":1}"}"#).unwrap(), r#"{"result":1}"#);
+        match read(r#"{"code":142,"error":"no"}"#) {
             Err(CloudError::Script { code, message }) => assert_eq!((code, message.as_str()), (142, "no")),
             other => panic!("unexpected {other:?}"),
         }
-        match decode_answer("E{\"code\":141,\"error\":{\"why\":1}}".into()) {
-            Err(CloudError::Script { message, .. }) => assert_eq!(message, "{\"why\":1}"),
+        match read(r#"{"code":141,"error":{"why":1}}"#) {
+            Err(CloudError::Script { message, .. }) => assert_eq!(message, r#"{"why":1}"#),
             other => panic!("unexpected {other:?}"),
         }
-        assert!(matches!(decode_answer("?".into()), Err(CloudError::Engine(_))));
+        assert!(serde_json::from_str::<Answer>(r#"{"result":1}"#).is_err(), "neither shape");
     }
 }

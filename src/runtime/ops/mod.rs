@@ -2,6 +2,7 @@
 //! bundles them with the JS half of the runtime (`js/`, numbered for load order).
 
 pub mod data;
+pub mod error;
 pub mod http;
 pub mod log;
 pub mod modules;
