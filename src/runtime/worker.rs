@@ -457,7 +457,10 @@ impl Worker {
             let flight = &mut self.flights[index];
             let late = now >= flight.call.deadline;
             let outcome = match flight.pending.as_mut().poll(cx) {
-                Poll::Ready(Ok(value)) => Some(self.answer(value)),
+                Poll::Ready(Ok(value)) => {
+                    let outcome = self.answer(value);
+                    Some(self.blame_out_of_memory(outcome))
+                }
                 Poll::Ready(Err(_)) if late => Some(Err(timed_out(&flight.call))),
                 Poll::Ready(Err(error)) => Some(Err(CloudError::Engine(user_stack(&error)))),
                 Poll::Pending if late => Some(Err(timed_out(&flight.call))),
@@ -496,12 +499,31 @@ impl Worker {
             return false;
         }
         reset_heap_guard(&mut self.js, &self.out_of_memory, self.heap_limit);
-        let message = format!("cloud code used more than {} MB of memory and was stopped", self.heap_limit >> 20);
         match culprit {
-            Some(flight) => self.finish(flight, Err(CloudError::Script { code: CloudError::SCRIPT_FAILED, message })),
-            None => tracing::error!(target: "cloud", "{message} (after an await: its call gets the timeout)"),
+            Some(flight) => {
+                let error = self.heap_exceeded();
+                self.finish(flight, Err(error));
+            }
+            None => tracing::warn!(target: "cloud", "a call in flight reached the {} MB heap limit", self.heap_limit >> 20),
         }
         true
+    }
+
+    /// The answer of a call stopped by the heap limit.
+    fn heap_exceeded(&self) -> CloudError {
+        CloudError::Script {
+            code: CloudError::SCRIPT_FAILED,
+            message: format!("cloud code used more than {} MB of memory and was stopped", self.heap_limit >> 20),
+        }
+    }
+
+    /// A call that failed with the engine's out-of-memory error is the one that allocated past
+    /// the heap limit ([`guard_heap`]): it is answered as stopped by the limit.
+    fn blame_out_of_memory(&self, outcome: Result<String, CloudError>) -> Result<String, CloudError> {
+        match outcome {
+            Err(CloudError::Script { message, .. }) if message == ENGINE_OUT_OF_MEMORY => Err(self.heap_exceeded()),
+            other => other,
+        }
     }
 
     /// The earliest deadline of the calls in flight (a while ahead when there are none: JS
@@ -533,16 +555,50 @@ impl Worker {
     }
 }
 
-/// Stops the running call when the heap nears its limit, and flags it.
+/// Flags the heap reaching its limit, and stops the call that allocated.
+///
+/// On QuickJS the first allocation past the limit fails with the engine's own out-of-memory
+/// error, thrown in the call that allocated, so that call's promise rejects and it is answered
+/// in its own scope, even after an `await` when nothing else tells which of the calls in
+/// flight was running; its memory is freed as it unwinds (QuickJS counts references). A
+/// termination instead would kill the continuation without settling it, and raising the limit
+/// would let the loop run on until its next interrupt check, thousands of allocations later.
+/// The next allocation past the limit gets a margin (building the error and unwinding need a
+/// little memory); one after that means the call caught the error and allocates on, so it is
+/// terminated as before. The worker sets the guard back after each turn of its event loop.
+#[cfg(not(feature = "v8"))]
+fn guard_heap(js: &mut JsRuntime, out_of_memory: &Arc<AtomicBool>) {
+    let (isolate, flag) = (js.v8_isolate().thread_safe_handle(), out_of_memory.clone());
+    let crossings = std::sync::atomic::AtomicUsize::new(0);
+    js.add_near_heap_limit_callback(move |current, initial| {
+        flag.store(true, Ordering::SeqCst);
+        match crossings.fetch_add(1, Ordering::SeqCst) {
+            0 => current,
+            1 => current + (initial / 4).max(4 << 20),
+            _ => {
+                isolate.terminate_execution();
+                current * 2
+            }
+        }
+    });
+}
+
+/// Flags the heap reaching its limit, and stops the running JS. V8 treats a heap that cannot
+/// grow as fatal, so the limit is raised to let the stopped call unwind; it is set back once
+/// it has ended.
+#[cfg(feature = "v8")]
 fn guard_heap(js: &mut JsRuntime, out_of_memory: &Arc<AtomicBool>) {
     let (isolate, flag) = (js.v8_isolate().thread_safe_handle(), out_of_memory.clone());
     js.add_near_heap_limit_callback(move |current, _initial| {
         flag.store(true, Ordering::SeqCst);
         isolate.terminate_execution();
-        // Room to unwind the stopped call; the limit is set back when it has ended.
         current * 2
     });
 }
+
+/// The message of QuickJS's out-of-memory error, which [`guard_heap`] lets reach the call
+/// that allocated past the limit.
+const ENGINE_OUT_OF_MEMORY: &str = "out of memory";
 
 /// After the heap guard fired: the runtime made usable again, with the limit set back.
 fn reset_heap_guard(js: &mut JsRuntime, out_of_memory: &Arc<AtomicBool>, heap_limit: usize) {
