@@ -131,6 +131,12 @@ async fn code_that_does_not_load_keeps_the_old_serving_and_the_error_is_logged()
     let (status, body) = server.call("extra", json!({}), &[]).await;
     assert_eq!((status, body["code"].as_i64()), (400, Some(141)), "{body}");
 
+    // main.js gone (an editor saving by delete-and-rename, a checkout half done): kept too.
+    std::fs::remove_file(project.0.join("cloud/main.js")).unwrap();
+    let log = log_lines(&server, "cloud code not reloaded", 3).await;
+    assert!(log.contains("Cannot read module"), "{log}");
+    assert_eq!(result(&server, "version").await, json!("v1"));
+
     // Fixed: the next load is taken.
     project.write("main.js", V2);
     log_lines(&server, "cloud code reloaded", 1).await;
