@@ -18,6 +18,21 @@
    */
   const currentScope = () => getAsyncContext();
 
+  /** The request scope of one call in flight, made by the dispatcher (js/70_cloud.js). */
+  class RequestScope {
+    constructor(id, tag) {
+      /** Names the call's budget in Rust (deadline, httpRequest slots): every op takes it. */
+      this.id = id;
+      /** What its log lines are tagged with: "function hello", "beforeSave Review". */
+      this.tag = tag;
+      /**
+       * Credentials of its data calls, `{master, sessionToken, installationId}` from its
+       * request, plus `useMasterKey` once it calls Parse.Cloud.useMasterKey().
+       */
+      this.auth = null;
+    }
+  }
+
   /** Runs `body` with `scope` as the current request scope (and everything it schedules). */
   function inScope(scope, body) {
     const outer = getAsyncContext();
@@ -99,5 +114,5 @@
     op_cloud_log("error", currentTag(), "uncaught exception: " + formatValue(error));
   });
 
-  globalThis.__cloudrtInternals = { currentScope, inScope, scopeId, makeLogger, formatValue };
+  globalThis.__cloudrtInternals = { RequestScope, currentScope, inScope, scopeId, makeLogger, formatValue };
 })(globalThis);

@@ -45,6 +45,15 @@
     return out;
   }
 
+  // Ops fail with a Parse error as the class "ParseError" plus its `code`
+  // (src/runtime/ops/error.rs). deno_core builds the error here, then sets `code` only if the
+  // error has no such property yet.
+  globalThis.Deno.core.registerErrorBuilder("ParseError", (message) => {
+    const error = new ParseError(undefined, message);
+    delete error.code;
+    return error;
+  });
+
   globalThis.Parse = { Error: ParseError, VERSION: "cloudrt" };
   globalThis.__cloudrtInternals.decode = decode;
   globalThis.__cloudrtInternals.encode = encode;

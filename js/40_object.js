@@ -85,28 +85,20 @@
     const bodyJson = body === undefined || body === null ? "" : JSON.stringify(body);
     let raw;
     try {
-      raw = await op_parse_request(method, path, bodyJson, JSON.stringify(authFor(options)), internals.scopeId());
+      raw = await op_parse_request(
+        { method, path, body: bodyJson, auth: authFor(options) },
+        internals.scopeId(),
+      );
     } catch (e) {
+      // The op fails with a Parse.Error carrying the API's code (src/runtime/ops/error.rs).
       if (e instanceof ParseError) throw e;
       throw new ParseError(ParseError.INTERNAL_SERVER_ERROR, (e && e.message) || String(e));
     }
-    if (typeof raw !== "string" || raw.length === 0) {
-      throw new ParseError(ParseError.INTERNAL_SERVER_ERROR, "Empty answer from the server");
-    }
-    const tag = raw[0];
-    let payload;
     try {
-      payload = raw.length > 1 ? JSON.parse(raw.slice(1)) : {};
+      return raw ? JSON.parse(raw) : {};
     } catch (_) {
       throw new ParseError(ParseError.INVALID_JSON, "Invalid JSON answer from the server");
     }
-    if (tag === "R") return payload;
-    if (tag === "E") {
-      const code = payload && typeof payload.code === "number" ? payload.code : ParseError.INTERNAL_SERVER_ERROR;
-      const message = payload && payload.error !== undefined ? payload.error : "Unknown error";
-      throw new ParseError(code, message);
-    }
-    throw new ParseError(ParseError.INTERNAL_SERVER_ERROR, "Malformed answer from the server");
   }
 
   /** Path prefix of batch sub-requests (REST batch paths are absolute: "/1/classes/X"). */

@@ -6,7 +6,7 @@
 ((globalThis) => {
   const internals = globalThis.__cloudrtInternals;
   const { op_parse_request } = globalThis.Deno.core.ops;
-  const { currentScope, inScope, scopeId, makeLogger } = internals;
+  const { RequestScope, currentScope, inScope, scopeId, makeLogger } = internals;
   // Looked up at call time: 40_object.js upgrades encode/decode to all Parse types.
   const decode = (value) => internals.decode(value);
   const encode = (value, full) => internals.encode(value, full);
@@ -70,8 +70,16 @@
     });
   }
 
-  const reply = (result) => "R" + JSON.stringify({ result: encode(result, true) });
-  const failure = (thrown) => "E" + JSON.stringify(toParseError(thrown));
+  // The dispatcher's two answers, read by the worker (src/runtime/worker.rs `Answer`):
+  // `{body}`, the REST answer's JSON text, or `{code, error}`, a Parse error.
+  const done = (answer) => ({ body: JSON.stringify(answer) });
+  const reply = (result) => done({ result: encode(result, true) });
+  /** A message that is not a string (`response.error({...})`) travels as its JSON value. */
+  const failure = (thrown) => {
+    const { code, error } = toParseError(thrown);
+    return { code, error: typeof error === "string" ? error : JSON.parse(JSON.stringify(error) ?? "null") };
+  };
+  const refused = (code, error) => ({ code, error });
 
   /**
    * Credentials of the call whose code is running, for the data API (Parse.Object#save …):
@@ -119,7 +127,7 @@
     return request;
   }
 
-  /** Answers "R" + `{"result":…}` or "E" + `{"code":…,"error":…}`, synchronously when it can. */
+  /** Answers `{body}` or `{code, error}`, synchronously when it can. */
   function settle(result, done) {
     if (result && typeof result.then === "function") {
       return Promise.resolve(result).then(done).then(undefined, failure);
@@ -130,7 +138,7 @@
   function runFunction(name, requestJson) {
     const handler = functions.get(name);
     if (!handler) {
-      return "E" + JSON.stringify({ code: ParseError.SCRIPT_FAILED, error: 'Invalid function: "' + name + '"' });
+      return refused(ParseError.SCRIPT_FAILED, 'Invalid function: "' + name + '"');
     }
     try {
       return settle(invoke(handler, functionRequest(name, JSON.parse(requestJson))), reply);
@@ -148,7 +156,7 @@
     const handler = triggers.get(key);
     const [className, triggerName] = key.split("|");
     if (!handler) {
-      return "E" + JSON.stringify({ code: ParseError.SCRIPT_FAILED, error: "No " + triggerName + " trigger for " + className });
+      return refused(ParseError.SCRIPT_FAILED, "No " + triggerName + " trigger for " + className);
     }
     try {
       const wire = JSON.parse(requestJson);
@@ -160,12 +168,12 @@
         ? sdk.objectForTrigger(className, wire.original, wire.body)
         : fromJSON(wire.object);
       if (wire.original) request.original = fromJSON(wire.original);
-      const done = () => {
+      const answered = () => {
         const answer = { context: request.context };
         if (triggerName === "beforeSave") answer.object = sdk.triggerChanges(request.object);
-        return "R" + JSON.stringify(answer);
+        return done(answer);
       };
-      return settle(invoke(handler, request), done);
+      return settle(invoke(handler, request), answered);
     } catch (thrown) {
       return failure(thrown);
     }
@@ -174,12 +182,12 @@
   /**
    * Runs a background job. Progress (`status.message` / `request.message`) is written to the
    * run's `_JobStatus` in order; a message after success or error is ignored (the seed).
-   * Answers "R" + `{"message": …}` when the job succeeds, "E" + the error when it fails.
+   * Answers `{"message": …}` when the job succeeds, the error when it fails.
    */
   function runJob(name, requestJson) {
     const handler = jobs.get(name);
     if (!handler) {
-      return "E" + JSON.stringify({ code: ParseError.SCRIPT_FAILED, error: 'Invalid job: "' + name + '"' });
+      return refused(ParseError.SCRIPT_FAILED, 'Invalid job: "' + name + '"');
     }
     const wire = JSON.parse(requestJson);
     const request = baseRequest(wire, "job " + name);
@@ -188,17 +196,17 @@
     request.jobId = wire.jobId;
     let finished = false;
     let written = Promise.resolve();
-    const auth = JSON.stringify({ master: true, sessionToken: null, installationId: null });
+    const auth = { master: true, sessionToken: null, installationId: null };
     const message = (text) => {
       if (finished) return;
       const body = JSON.stringify({ message: String(text) });
       written = written
-        .then(() => op_parse_request("PUT", "classes/_JobStatus/" + wire.jobId, body, auth, scopeId()))
+        .then(() => op_parse_request({ method: "PUT", path: "classes/_JobStatus/" + wire.jobId, body, auth }, scopeId()))
         .then(undefined, () => {});
     };
     request.message = message;
     const succeeded = (value) => written.then(() =>
-      "R" + JSON.stringify({ message: value === undefined || value === null ? null : String(value) }));
+      done({ message: value === undefined || value === null ? null : String(value) }));
     const failed = (thrown) => written.then(() => failure(thrown));
     try {
       if (handler.length < 2) {
@@ -228,7 +236,7 @@
    * other's credentials, tag or budget.
    */
   function dispatch(kind, name, requestJson, id) {
-    const scope = { id: Number(id), tag: kind + " " + name, auth: null };
+    const scope = new RequestScope(Number(id), kind + " " + name);
     return inScope(scope, () => {
       if (kind === "trigger") return runTrigger(name, requestJson);
       if (kind === "job") return runJob(name, requestJson);
@@ -238,14 +246,56 @@
 
   /** Names of everything main.js registered, for the server's registry and start-up log. */
   function handlers() {
-    return JSON.stringify({
+    return {
       functions: [...functions.keys()],
       jobs: [...jobs.keys()],
       triggers: [...triggers.keys()].map((key) => {
         const [className, triggerName] = key.split("|");
         return { className, triggerName };
       }),
-    });
+    };
+  }
+
+  /**
+   * The tables main.js fills, which make up one release of the cloud code. A new release is
+   * loaded into empty tables and set aside (`staged`) while the current ones keep serving;
+   * it replaces them only on `commit`, once every worker has loaded it, so a main.js that
+   * fails to load on any worker changes nothing. The dispatcher reads the tables only when a
+   * call starts: calls in flight finish on the handlers they started with.
+   */
+  const tables = [functions, jobs, triggers];
+  let staged = null;
+
+  const fill = (table, from) => {
+    table.clear();
+    for (const [key, value] of from) table.set(key, value);
+  };
+
+  /** Loads main.js as the next release; answers its handlers and files, or throws. */
+  function stage(mainPath) {
+    const current = tables.map((table) => new Map(table));
+    staged = null;
+    try {
+      for (const table of tables) table.clear();
+      const files = internals.loadRelease(mainPath);
+      staged = tables.map((table) => new Map(table));
+      return JSON.stringify({ handlers: handlers(), files });
+    } finally {
+      tables.forEach((table, i) => fill(table, current[i]));
+    }
+  }
+
+  /** The staged release becomes the one new calls run. */
+  function commit() {
+    if (staged) tables.forEach((table, i) => fill(table, staged[i]));
+    staged = null;
+    return "";
+  }
+
+  /** The staged release is dropped (another worker could not load it). */
+  function abort() {
+    staged = null;
+    return "";
   }
 
   const Cloud = {
@@ -276,5 +326,7 @@
   globalThis.Parse.Cloud = Cloud;
 
   internals.dispatch = dispatch;
-  internals.handlers = handlers;
+  internals.stage = stage;
+  internals.commit = commit;
+  internals.abort = abort;
 })(globalThis);

@@ -129,6 +129,12 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOUDRT_MAX_IN_FLIGHT", default_value_t = DEFAULT_MAX_IN_FLIGHT)]
     pub max_in_flight: usize,
 
+    /// Reload the cloud code when a file under the cloud directory changes (SIGHUP reloads it
+    /// with or without this flag). New calls run the new code; calls in flight finish on the
+    /// old; code that does not load leaves the old serving.
+    #[arg(long, env = "CLOUDRT_WATCH")]
+    pub watch: bool,
+
     /// Calls that may wait for a free worker before new ones are refused with code 155.
     #[arg(long, env = "CLOUDRT_MAX_QUEUE", default_value_t = 4096)]
     pub max_queue: usize,
@@ -240,6 +246,8 @@ pub struct ServeConfig {
     pub keys: Keys,
     pub workers: usize,
     pub max_in_flight: usize,
+    /// `--watch`: reload the cloud code when its files change.
+    pub watch: bool,
     pub function_timeout: Duration,
     pub trigger_timeout: Duration,
     pub http_timeout: Duration,
@@ -393,6 +401,7 @@ impl ServeArgs {
             },
             workers,
             max_in_flight: self.max_in_flight,
+            watch: self.watch,
             function_timeout,
             trigger_timeout,
             http_timeout,

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use crate::api::jobs::{self, JobWorkers};
-use crate::api::{hooks as hooks_api, schedules, Api, ApiHost};
+use crate::api::{hooks as hooks_api, reload, schedules, Api, ApiHost};
 use crate::hooks::client::WebhookClient;
 use crate::config::{ServeArgs, ServeConfig};
 use crate::data::users::Accounts;
@@ -27,7 +27,7 @@ use crate::store::files::FileStore;
 use crate::store::SledStore;
 use crate::registry::Registry;
 use crate::runtime::loader::ModuleRoot;
-use crate::runtime::{Handlers, HostSlot, HttpSettings, Pool, PoolConfig};
+use crate::runtime::{HostSlot, HttpSettings, Pool, PoolConfig, Releases};
 
 #[derive(Parser)]
 #[command(name = "cloudrt", version, about = "A self-hosted Parse Cloud Code runtime")]
@@ -121,11 +121,11 @@ fn serve(mut config: ServeConfig) -> ExitCode {
         ..pool_config.clone()
     };
     let started = Pool::start(pool_config).and_then(|(pool, handlers)| Ok((pool, handlers, Pool::start(jobs_config)?.0)));
-    let (pool, handlers, job_pool) = match started {
+    let (pool, loaded, job_pool) = match started {
         Ok(started) => started,
         Err(e) => return fail(&format!("cannot load {}: {e}", config.cloud_dir.join("main.js").display())),
     };
-    print_handlers(&handlers);
+    reload::print_handlers(&loaded.handlers);
     let tokio = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the HTTP runtime: {e}")),
@@ -139,6 +139,7 @@ fn serve(mut config: ServeConfig) -> ExitCode {
             Ok(addr) => addr,
             Err(e) => return fail(&format!("cannot read the listening address: {e}")),
         };
+        let reloads = reload::listen(&config.cloud_dir, config.watch);
         println!(
             "cloudrt: {} workers, up to {} calls in flight each, data in {}",
             config.workers,
@@ -150,7 +151,8 @@ fn serve(mut config: ServeConfig) -> ExitCode {
         // code) must name the real one.
         config.port = addr.port();
         let api = Arc::new(Api {
-            registry: Registry::new(&handlers, webhook_registrations),
+            registry: Registry::new(&loaded.handlers, webhook_registrations),
+            releases: Releases::new(loaded),
             webhooks,
             config,
             db,
@@ -166,20 +168,8 @@ fn serve(mut config: ServeConfig) -> ExitCode {
             Err(e) => tracing::error!("cannot check for interrupted jobs: {}", e.message),
         }
         tokio::spawn(schedules::run_scheduler(api.clone()));
+        tokio::spawn(reload::run_reloader(api.clone(), reloads));
         http::serve(listener, api).await;
         ExitCode::SUCCESS
     })
-}
-
-/// One start-up line per handler main.js registered.
-fn print_handlers(handlers: &Handlers) {
-    for name in &handlers.functions {
-        println!("cloudrt: function {name}");
-    }
-    for trigger in &handlers.triggers {
-        println!("cloudrt: trigger {} {}", trigger.trigger_name, trigger.class_name);
-    }
-    for name in &handlers.jobs {
-        println!("cloudrt: job {name}");
-    }
 }

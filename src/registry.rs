@@ -1,7 +1,8 @@
 //! The one handler registry: for a function, trigger or job name, which handler runs.
 //! Cloud code registers its handlers at load time; webhooks are registered at run time
 //! through the hooks API, and a webhook always wins over cloud code of the same name (the
-//! seed's priority rule). Removing the webhook brings the cloud code back.
+//! seed's priority rule). Removing the webhook brings the cloud code back. A reload of the
+//! cloud code replaces its names all at once; the webhooks stay as they are.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
@@ -24,24 +25,44 @@ pub struct Webhooks {
     pub triggers: HashMap<(String, String), String>,
 }
 
-/// Every handler name known to the server.
+/// The names the cloud code now serving registered.
 #[derive(Debug, Default)]
-pub struct Registry {
+struct CloudCode {
     functions: HashSet<String>,
     /// (className, triggerName)
     triggers: HashSet<(String, String)>,
     jobs: Vec<String>,
+}
+
+impl CloudCode {
+    fn of(handlers: &Handlers) -> CloudCode {
+        CloudCode {
+            functions: handlers.functions.iter().cloned().collect(),
+            triggers: handlers.triggers.iter().map(|t| (t.class_name.clone(), t.trigger_name.clone())).collect(),
+            jobs: handlers.jobs.clone(),
+        }
+    }
+}
+
+/// Every handler name known to the server.
+#[derive(Debug, Default)]
+pub struct Registry {
+    cloud: RwLock<CloudCode>,
     webhooks: RwLock<Webhooks>,
 }
 
 impl Registry {
     pub fn new(handlers: &Handlers, webhooks: Webhooks) -> Self {
-        Registry {
-            functions: handlers.functions.iter().cloned().collect(),
-            triggers: handlers.triggers.iter().map(|t| (t.class_name.clone(), t.trigger_name.clone())).collect(),
-            jobs: handlers.jobs.clone(),
-            webhooks: RwLock::new(webhooks),
-        }
+        Registry { cloud: RwLock::new(CloudCode::of(handlers)), webhooks: RwLock::new(webhooks) }
+    }
+
+    /// The cloud code was reloaded: its names replace the old ones, all at once.
+    pub fn replace_cloud_code(&self, handlers: &Handlers) {
+        *self.cloud.write().unwrap_or_else(|p| p.into_inner()) = CloudCode::of(handlers);
+    }
+
+    fn cloud(&self) -> std::sync::RwLockReadGuard<'_, CloudCode> {
+        self.cloud.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The handler for cloud function `name`, if there is one.
@@ -49,7 +70,7 @@ impl Registry {
         if let Some(url) = self.webhooks.read().unwrap_or_else(|p| p.into_inner()).functions.get(name) {
             return Some(Handler::Webhook(url.clone()));
         }
-        self.functions.contains(name).then_some(Handler::CloudCode)
+        self.cloud().functions.contains(name).then_some(Handler::CloudCode)
     }
 
     /// The handler for trigger `trigger_name` (beforeSave …) of `class_name`, if there is one.
@@ -58,17 +79,17 @@ impl Registry {
         if let Some(url) = self.webhooks.read().unwrap_or_else(|p| p.into_inner()).triggers.get(&key) {
             return Some(Handler::Webhook(url.clone()));
         }
-        self.triggers.contains(&key).then_some(Handler::CloudCode)
+        self.cloud().triggers.contains(&key).then_some(Handler::CloudCode)
     }
 
     /// The handler for background job `name`, if there is one.
     pub fn job(&self, name: &str) -> Option<Handler> {
-        self.jobs.iter().any(|job| job == name).then_some(Handler::CloudCode)
+        self.cloud().jobs.iter().any(|job| job == name).then_some(Handler::CloudCode)
     }
 
     /// Every job main.js defined, in definition order.
-    pub fn job_names(&self) -> &[String] {
-        &self.jobs
+    pub fn job_names(&self) -> Vec<String> {
+        self.cloud().jobs.clone()
     }
 
     /// Changes the registered webhooks (after the change is stored).
@@ -100,5 +121,21 @@ mod tests {
         assert_eq!(registry.trigger("Review", "beforeSave"), Some(Handler::Webhook("https://h/2".into())));
         registry.update_webhooks(|w| w.functions.clear());
         assert_eq!(registry.function("hello"), Some(Handler::CloudCode));
+    }
+
+    #[test]
+    fn a_reload_replaces_the_cloud_code_names_and_keeps_the_webhooks() {
+        let before = Handlers { functions: vec!["old".into()], jobs: vec!["nightly".into()], triggers: vec![] };
+        let registry = Registry::new(&before, Webhooks::default());
+        registry.update_webhooks(|w| {
+            w.functions.insert("hooked".into(), "https://h/1".into());
+        });
+        let after = Handlers { functions: vec!["new".into()], jobs: vec![], triggers: vec![] };
+        registry.replace_cloud_code(&after);
+        assert_eq!(registry.function("old"), None);
+        assert_eq!(registry.function("new"), Some(Handler::CloudCode));
+        assert_eq!(registry.job("nightly"), None);
+        assert!(registry.job_names().is_empty());
+        assert_eq!(registry.function("hooked"), Some(Handler::Webhook("https://h/1".into())));
     }
 }

@@ -180,6 +180,52 @@ async fn an_endless_loop_and_a_never_settling_call_leave_20_awaiting_calls_to_su
 }
 
 #[tokio::test]
+async fn a_heap_bomb_after_an_await_is_answered_141_and_20_awaiting_calls_succeed() {
+    let server = Arc::new(Server::start(
+        "concurrency",
+        &["--workers", "1", "--heap-limit-mb", "64", "--function-timeout", "20"],
+    ));
+    for round in 0..2 {
+        let waiting = tokio::spawn({
+            let server = server.clone();
+            async move { at_once(&server, "sleep", (0..20).map(|i| json!({"ms": 400, "i": i})).collect()).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = Instant::now();
+        let (status, body) = server.call("heapBombAfterAwait", json!({}), &[]).await;
+        assert_eq!((status, body["code"].clone()), (400, json!(141)), "round {round}: {body}");
+        assert!(body["error"].as_str().unwrap_or_default().contains("64 MB"), "round {round}: {body}");
+        assert!(started.elapsed() < Duration::from_secs(15), "answered at the deadline, not by the heap limit");
+        let (replies, _) = waiting.await.unwrap();
+        for (i, reply) in replies.iter().enumerate() {
+            assert_eq!(reply, &(200, json!({"result": i})), "round {round}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_heap_bomb_that_catches_the_error_is_stopped_and_20_awaiting_calls_succeed() {
+    let server = Arc::new(Server::start(
+        "concurrency",
+        &["--workers", "1", "--heap-limit-mb", "64", "--function-timeout", "4"],
+    ));
+    let waiting = tokio::spawn({
+        let server = server.clone();
+        async move { at_once(&server, "sleep", (0..20).map(|i| json!({"ms": 400, "i": i})).collect()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Stopped without settling, it gets the timeout at its deadline; the others go on at once.
+    let (status, body) = server.call("heapBombThatCatches", json!({}), &[]).await;
+    assert_eq!((status, body["code"].clone()), (400, json!(124)), "{body}");
+    let (replies, took) = waiting.await.unwrap();
+    for (i, reply) in replies.iter().enumerate() {
+        assert_eq!(reply, &(200, json!({"result": i})));
+    }
+    assert!(took < Duration::from_millis(3500), "the awaiting calls waited for the bomb's deadline: {took:?}");
+    assert_eq!(server.call("sleep", json!({"ms": 1, "i": 7}), &[]).await, (200, json!({"result": 7})));
+}
+
+#[tokio::test]
 async fn a_webhook_function_takes_no_place_among_the_calls_in_flight() {
     let hook = upstream(Duration::ZERO, r#"{"success":"from the webhook"}"#);
     let server = Arc::new(Server::start(

@@ -11,15 +11,6 @@ use crate::runtime::{Host, HostError, HostFuture, HostRequest};
 /// The API as the runtime sees it.
 pub struct ApiHost(pub Arc<Api>);
 
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Auth {
-    #[serde(default)]
-    master: bool,
-    session_token: Option<String>,
-    installation_id: Option<String>,
-}
-
 impl Host for ApiHost {
     fn request(&self, request: HostRequest) -> HostFuture {
         let api = self.0.clone();
@@ -31,7 +22,7 @@ impl Host for ApiHost {
 }
 
 async fn serve(api: &Arc<Api>, request: HostRequest) -> Result<String, ParseError> {
-    let auth: Auth = serde_json::from_str(&request.auth).unwrap_or_default();
+    let auth = request.auth;
     let params: Map<String, Value> = if request.body.trim().is_empty() {
         Map::new()
     } else {

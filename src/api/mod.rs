@@ -11,6 +11,7 @@ pub mod hooks;
 mod host;
 pub mod jobs;
 mod pipeline;
+pub mod reload;
 mod schemas;
 pub mod schedules;
 mod sessions;
@@ -31,7 +32,7 @@ use crate::error::{ErrorCode, ParseError};
 use crate::hooks::client::WebhookClient;
 use crate::registry::Registry;
 use crate::store::files::FileStore;
-use crate::runtime::{Invoker, Pool};
+use crate::runtime::{Invoker, Pool, Releases};
 
 pub use host::ApiHost;
 use hooks::Hook;
@@ -45,6 +46,8 @@ pub struct Api {
     pub pool: Pool,
     pub jobs: jobs::JobWorkers,
     pub registry: Registry,
+    /// The cloud code serving now, and each reload as it happens.
+    pub releases: Releases,
     pub webhooks: WebhookClient,
 }
 

@@ -22,11 +22,22 @@ pub struct HostRequest {
     pub path: String,
     /// JSON body (GET options included), or empty.
     pub body: String,
-    /// JSON `{"master":bool,"sessionToken":…,"installationId":…}` of the calling code.
-    pub auth: String,
+    /// Whose credentials the calling code uses.
+    pub auth: CallerAuth,
     /// Runs triggers on the worker that made the request, so a save from cloud code whose
     /// class has a JS trigger never waits for another (possibly busy) worker.
     pub invoker: Invoker,
+}
+
+/// The credentials cloud code makes a data request with: its caller's, or the master key
+/// (`useMasterKey`), or a session token it was given.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallerAuth {
+    #[serde(default)]
+    pub master: bool,
+    pub session_token: Option<String>,
+    pub installation_id: Option<String>,
 }
 
 /// A failed host request: a Parse error code and message.

@@ -8,8 +8,9 @@
 
 use std::path::{Component, Path, PathBuf};
 
-/// Why a module could not be resolved; the message becomes the JS error's message.
-#[derive(Debug, thiserror::Error, PartialEq)]
+/// Why a module could not be resolved; raised in JS as an `Error` with this message.
+#[derive(Debug, thiserror::Error, PartialEq, deno_error::JsError)]
+#[class(generic)]
 pub enum ModuleError {
     #[error("Cannot find module '{0}'")]
     NotFound(String),
@@ -69,6 +70,15 @@ impl ModuleRoot {
             return Err(ModuleError::OutsideCloudDir(specifier.to_string()));
         }
         Ok(canonical)
+    }
+
+    /// `path` (a module [`resolve`](Self::resolve) returned) as written inside the cloud
+    /// directory: `main.js`, `lib/a.js`.
+    pub fn relative(&self, path: &str) -> String {
+        Path::new(path)
+            .strip_prefix(&self.cloud_dir)
+            .map(|inside| inside.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| path.to_string())
     }
 
     /// Reads a module that [`resolve`](Self::resolve) returned.

@@ -8,19 +8,30 @@ mod host;
 pub mod loader;
 mod ops;
 mod pool;
+pub mod release;
+pub mod watch;
 mod watchdog;
 mod worker;
 
 pub use budget::HttpSettings;
 pub use host::{Host, HostError, HostFuture, HostRequest, HostSlot, Invoker, Target};
 pub use pool::{Pool, PoolConfig};
+pub use release::{Release, Releases};
 
-/// What main.js registered, read once at start-up from the first worker.
+/// What main.js registered, read at start-up and after each reload from the first worker.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct Handlers {
     pub functions: Vec<String>,
     pub jobs: Vec<String>,
     pub triggers: Vec<TriggerName>,
+}
+
+/// One load of the cloud code on a worker: what main.js registered and the files it ran
+/// (relative to the cloud directory, main.js first).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Loaded {
+    pub handlers: Handlers,
+    pub files: Vec<String>,
 }
 
 /// A trigger registration: which class, which moment.
@@ -51,6 +62,13 @@ pub enum CloudError {
     /// The engine itself failed (not the script): the worker is gone or the runtime broke.
     #[error("cloud code engine failure: {0}")]
     Engine(String),
+}
+
+impl CloudError {
+    /// The Parse codes the runtime itself raises (names as in `Parse.Error`).
+    pub const INTERNAL: i32 = 1;
+    pub const TIMEOUT: i32 = 124;
+    pub const SCRIPT_FAILED: i32 = 141;
 }
 
 /// Start-up failure: the cloud code could not be loaded.

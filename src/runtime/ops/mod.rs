@@ -2,7 +2,7 @@
 //! bundles them with the JS half of the runtime (`js/`, numbered for load order).
 
 pub mod data;
-pub mod errors;
+pub mod error;
 pub mod http;
 pub mod log;
 pub mod modules;
@@ -18,7 +18,7 @@ deno_core::extension!(
         modules::op_cloud_resolve_module,
         modules::op_cloud_read_module,
         data::op_parse_request,
-        errors::op_parse_error_codes,
+        error::op_parse_error_codes,
         http::op_http_request,
     ],
     js = [dir "js", "00_console.js", "10_require.js", "20_parse.js", "40_object.js", "50_query.js", "60_user.js", "65_http.js", "70_cloud.js"],
