@@ -17,6 +17,10 @@
   /** "className|triggerName" -> handler */
   const triggers = new Map();
   const TRIGGER_NAMES = ["beforeSave", "afterSave", "beforeDelete", "afterDelete"];
+  /** The trigger name an auth adapter is registered under, with its provider as the class. */
+  const AUTH_PROVIDER = "authProvider";
+  /** Triggers of one class that take only a handler: `Parse.Cloud.beforeLogin(handler)`. */
+  const SESSION_TRIGGERS = { beforeLogin: "_User", afterLogin: "_User", afterLogout: "_Session" };
 
   function checkHandler(kind, name, handler) {
     if (typeof name !== "string" || name === "") {
@@ -152,6 +156,7 @@
     }
     try {
       const wire = JSON.parse(requestJson);
+      if (triggerName === AUTH_PROVIDER) return runAuthProvider(handler, className, wire);
       const request = baseRequest(wire, triggerName + " " + className);
       request.triggerName = triggerName;
       const sdk = internals.sdk;
@@ -169,6 +174,21 @@
     } catch (thrown) {
       return failure(thrown);
     }
+  }
+
+  /**
+   * Runs an auth adapter: `handler(authData, request)` resolves to accept the identity (or to
+   * `{ save: {...} }` to store other data for it) and throws to refuse it.
+   */
+  function runAuthProvider(handler, provider, wire) {
+    const request = baseRequest(wire, "authProvider " + provider);
+    request.provider = provider;
+    const done = (result) => {
+      const save = result && typeof result === "object" && result.save && typeof result.save === "object"
+        ? result.save : undefined;
+      return "R" + JSON.stringify(save ? { save } : {});
+    };
+    return settle(handler(wire.authData, request), done);
   }
 
   /**
@@ -273,6 +293,18 @@
     },
   };
   for (const triggerName of TRIGGER_NAMES) Cloud[triggerName] = registerTrigger(triggerName);
+  for (const [triggerName, target] of Object.entries(SESSION_TRIGGERS)) {
+    Cloud[triggerName] = (handler) => registerTrigger(triggerName)(target, handler);
+  }
+  /**
+   * Registers the validation of authData provider `name` (cloudrt's counterpart of Parse
+   * Server's auth adapters): sign-ups, log-ins and links naming it run `handler(authData,
+   * request)`; throwing refuses them.
+   */
+  Cloud.authProvider = (name, handler) => {
+    checkHandler(AUTH_PROVIDER, name, handler);
+    triggers.set(name + "|" + AUTH_PROVIDER, handler);
+  };
   globalThis.Parse.Cloud = Cloud;
 
   internals.dispatch = dispatch;

@@ -2,6 +2,7 @@
 //! clients and by cloud code (`Parse.Object#save` reaches it through the runtime's host op),
 //! so both take the same path through triggers, ACLs and schemas.
 
+mod auth_data;
 mod batch;
 mod classes;
 mod config;
@@ -155,7 +156,7 @@ pub async fn dispatch(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, para
 /// Routes whose successful answer comes from a write that synced before answering.
 fn is_synced_write(method: &str, route: &str) -> bool {
     let first = route.split('/').next().unwrap_or_default();
-    matches!(method, "POST" | "PUT" | "DELETE") && matches!(first, "classes" | "users" | "sessions" | "roles" | "login" | "logout")
+    matches!(method, "POST" | "PUT" | "DELETE") && matches!(first, "classes" | "users" | "sessions" | "roles" | "login" | "logout" | "loginAs" | "upgradeToRevocableSession")
 }
 
 async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
@@ -190,6 +191,9 @@ async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params
         ("POST", ["cloud_code", "jobs", id, "run"]) => schedules::run_now(api, ctx, id).await,
         ("POST", ["users"]) | ("POST", ["classes", "_User"]) => users::sign_up(api, ctx, params).await,
         ("GET" | "POST", ["login"]) => users::log_in(api, ctx, params).await,
+        ("POST", ["loginAs"]) => users::log_in_as(api, ctx, params).await,
+        ("GET" | "POST", ["verifyPassword"]) => users::verify_password(api, params).await,
+        ("POST", ["upgradeToRevocableSession"]) => users::upgrade_to_revocable_session(api, ctx).await,
         ("POST", ["logout"]) => users::log_out(api, ctx).await,
         ("GET", ["users", "me"]) => users::me(api, ctx),
         ("GET", ["sessions", "me"]) => users::session_me(api, ctx),
@@ -204,7 +208,7 @@ async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params
         ("PUT", ["roles", id]) => classes::update(api, ctx, ROLE, id, params).await,
         ("DELETE", ["roles", id]) => classes::delete(api, ctx, ROLE, id).await,
         ("PUT", ["users", id]) | ("PUT", ["classes", "_User", id]) => users::update(api, ctx, id, params).await,
-        ("DELETE", ["users", id]) => classes::delete(api, ctx, "_User", id).await,
+        ("DELETE", ["users", id]) | ("DELETE", ["classes", "_User", id]) => users::delete(api, ctx, id).await,
         ("DELETE", ["sessions", id]) => classes::delete(api, ctx, "_Session", id).await,
         ("POST", ["sessions"]) | ("POST", ["classes", "_Session"]) => sessions::create(api, ctx, params).await,
         ("PUT", ["sessions", id]) | ("PUT", ["classes", "_Session", id]) => sessions::update(api, ctx, id, params).await,
