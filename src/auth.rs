@@ -95,7 +95,7 @@ fn master_key_accepted(keys: &Keys, presented: &str, peer: IpAddr) -> Result<(),
 }
 
 /// Compares secrets without leaking through timing where they first differ.
-fn constant_time_eq(a: &str, b: &str) -> bool {
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

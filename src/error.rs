@@ -25,14 +25,10 @@ impl ErrorCode {
     pub const FILE_DELETE_ERROR: ErrorCode = ErrorCode(153);
     pub const INTERNAL_SERVER_ERROR: ErrorCode = ErrorCode(1);
     pub const VALIDATION_ERROR: ErrorCode = ErrorCode(142);
-    pub const DUPLICATE_REQUEST: ErrorCode = ErrorCode(159);
     pub const INVALID_VALUE: ErrorCode = ErrorCode(162);
     pub const INVALID_EMAIL_ADDRESS: ErrorCode = ErrorCode(125);
     pub const EMAIL_MISSING: ErrorCode = ErrorCode(204);
-    pub const EMAIL_NOT_FOUND: ErrorCode = ErrorCode(205);
     pub const SESSION_MISSING: ErrorCode = ErrorCode(206);
-    pub const ACCOUNT_ALREADY_LINKED: ErrorCode = ErrorCode(208);
-    pub const UNSUPPORTED_SERVICE: ErrorCode = ErrorCode(252);
 }
 
 /// An error as the Parse REST API reports it: `{"code": N, "error": "..."}` plus the HTTP

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use crate::api::jobs::{self, JobWorkers};
+use crate::api::idempotency::Idempotency;
 use crate::api::{hooks as hooks_api, schedules, Api, ApiHost};
 use crate::hooks::client::WebhookClient;
 use crate::config::{ServeArgs, ServeConfig};
@@ -146,7 +147,9 @@ fn serve(config: ServeConfig) -> ExitCode {
             config.data_dir.display()
         );
         println!("cloudrt: listening on {}", http::url(addr, &config.mount));
+        let idempotency = config.idempotency.clone().map(Idempotency::new);
         let api = Arc::new(Api {
+            idempotency,
             registry: Registry::new(&handlers, webhook_registrations),
             webhooks,
             config,

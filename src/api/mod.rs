@@ -6,10 +6,12 @@ mod auth_data;
 mod batch;
 mod classes;
 mod config;
+pub mod email;
 pub mod files;
 mod functions;
 pub mod hooks;
 mod host;
+pub mod idempotency;
 pub mod jobs;
 mod pipeline;
 mod schemas;
@@ -47,6 +49,8 @@ pub struct Api {
     pub jobs: jobs::JobWorkers,
     pub registry: Registry,
     pub webhooks: WebhookClient,
+    /// Set by `--idempotency`.
+    pub idempotency: Option<idempotency::Idempotency>,
 }
 
 impl Api {
@@ -58,6 +62,14 @@ impl Api {
     }
 
     /// The names of every role `user` holds, for the ACL checks of one request.
+    /// Refuses a repeated `X-Parse-Request-Id` (159) when `--idempotency` covers the route.
+    pub fn check_idempotency(&self, method: &str, route: &str, request_id: Option<&str>) -> Result<(), ParseError> {
+        match &self.idempotency {
+            Some(idempotency) => idempotency.check(&**self.db.store(), method, route, request_id),
+            None => Ok(()),
+        }
+    }
+
     pub fn roles_of(&self, user: Option<&Map<String, Value>>) -> Arc<[String]> {
         self.db.role_names(user.and_then(|u| u.get("objectId")).and_then(Value::as_str))
     }
@@ -193,6 +205,8 @@ async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params
         ("GET" | "POST", ["login"]) => users::log_in(api, ctx, params).await,
         ("POST", ["loginAs"]) => users::log_in_as(api, ctx, params).await,
         ("GET" | "POST", ["verifyPassword"]) => users::verify_password(api, params).await,
+        ("POST", ["requestPasswordReset"]) => email::request_password_reset(api, ctx, params).await,
+        ("POST", ["verificationEmailRequest"]) => email::request_verification_email(api, ctx, params).await,
         ("POST", ["upgradeToRevocableSession"]) => users::upgrade_to_revocable_session(api, ctx).await,
         ("POST", ["logout"]) => users::log_out(api, ctx).await,
         ("GET", ["users", "me"]) => users::me(api, ctx),

@@ -8,6 +8,7 @@ mod database;
 mod deadline;
 mod index;
 pub mod ids;
+pub mod idempotency;
 pub mod ops;
 mod password;
 pub mod protected;

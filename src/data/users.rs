@@ -116,7 +116,13 @@ impl Accounts {
             Some(_) => return Err(DataError::new(201, "password must be a non-empty string")),
         };
         db.check_user_keys(&body, Some(id))?;
+        // A reset link mailed before a change of password or email must not work after it.
+        let spends_reset_link = password.is_some() || body.contains_key("email");
         let mut prepared = db.prepare_update(access, USER, id, body)?;
+        if spends_reset_link {
+            prepared.set_internal("_perishable_token", Value::Null);
+            prepared.set_internal("_perishable_token_expires_at", Value::Null);
+        }
         if let Some(password) = password {
             prepared.set_internal("_hashed_password", Value::String(hashing::hash(&password)?));
         }
