@@ -24,7 +24,6 @@ impl ErrorCode {
     pub const FILE_SAVE_ERROR: ErrorCode = ErrorCode(130);
     pub const FILE_DELETE_ERROR: ErrorCode = ErrorCode(153);
     pub const INTERNAL_SERVER_ERROR: ErrorCode = ErrorCode(1);
-    pub const VALIDATION_ERROR: ErrorCode = ErrorCode(142);
     pub const INVALID_VALUE: ErrorCode = ErrorCode(162);
     pub const INVALID_EMAIL_ADDRESS: ErrorCode = ErrorCode(125);
     pub const EMAIL_MISSING: ErrorCode = ErrorCode(204);

@@ -8,6 +8,7 @@ mod classes;
 mod config;
 pub mod email;
 pub mod files;
+mod find_triggers;
 mod functions;
 pub mod hooks;
 mod host;

@@ -145,6 +145,7 @@ pub(super) fn trigger_request(api: &Api, ctx: &Ctx, class: &str, object: Value, 
         "headers": ctx.headers,
         "ip": ctx.ip,
         "context": context,
+        "roles": ctx.roles.to_vec(),
     });
     if let Some(original) = original {
         request["original"] = original;
