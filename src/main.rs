@@ -150,6 +150,7 @@ fn serve(config: ServeConfig) -> ExitCode {
         let idempotency = config.idempotency.clone().map(Idempotency::new);
         let api = Arc::new(Api {
             idempotency,
+            installations: Default::default(),
             registry: Registry::new(&handlers, webhook_registrations),
             webhooks,
             config,

@@ -13,6 +13,7 @@ mod functions;
 pub mod hooks;
 mod host;
 pub mod idempotency;
+pub mod installations;
 pub mod jobs;
 mod pipeline;
 mod schemas;
@@ -52,6 +53,7 @@ pub struct Api {
     pub webhooks: WebhookClient,
     /// Set by `--idempotency`.
     pub idempotency: Option<idempotency::Idempotency>,
+    pub installations: installations::Installations,
 }
 
 impl Api {
@@ -169,7 +171,7 @@ pub async fn dispatch(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, para
 /// Routes whose successful answer comes from a write that synced before answering.
 fn is_synced_write(method: &str, route: &str) -> bool {
     let first = route.split('/').next().unwrap_or_default();
-    matches!(method, "POST" | "PUT" | "DELETE") && matches!(first, "classes" | "users" | "sessions" | "roles" | "login" | "logout" | "loginAs" | "upgradeToRevocableSession")
+    matches!(method, "POST" | "PUT" | "DELETE") && matches!(first, "classes" | "users" | "sessions" | "roles" | "login" | "logout" | "loginAs" | "upgradeToRevocableSession" | "installations")
 }
 
 async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
@@ -227,6 +229,11 @@ async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params
         ("DELETE", ["sessions", id]) => classes::delete(api, ctx, "_Session", id).await,
         ("POST", ["sessions"]) | ("POST", ["classes", "_Session"]) => sessions::create(api, ctx, params).await,
         ("PUT", ["sessions", id]) | ("PUT", ["classes", "_Session", id]) => sessions::update(api, ctx, id, params).await,
+        ("GET", ["installations"]) | ("GET", ["classes", "_Installation"]) => installations::find(api, ctx, params).await,
+        ("GET", ["installations", id]) => classes::get(api, ctx, installations::INSTALLATION, id, params).await,
+        ("POST", ["installations"]) | ("POST", ["classes", "_Installation"]) => installations::save(api, ctx, None, params).await,
+        ("PUT", ["installations", id]) | ("PUT", ["classes", "_Installation", id]) => installations::save(api, ctx, Some(id), params).await,
+        ("DELETE", ["installations", id]) => installations::delete(api, ctx, id).await,
         ("GET", ["classes", class]) => classes::find(api, ctx, class, params).await,
         ("POST", ["classes", class]) => classes::create(api, ctx, class, params).await,
         ("GET", ["classes", class, id]) => classes::get(api, ctx, class, id, params).await,
