@@ -57,3 +57,8 @@ fn official_js_sdk_roles() {
 fn official_js_sdk_auth_data() {
     run_sdk_tests("auth_data.test.mjs", "auth_data", &[]);
 }
+
+#[test]
+fn official_js_sdk_cloud_hooks() {
+    run_sdk_tests("cloud_hooks.test.mjs", "cloud_hooks", &["--allow-client-class-creation"]);
+}
