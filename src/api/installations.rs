@@ -154,8 +154,9 @@ pub async fn save(api: &Arc<Api>, ctx: &Ctx, id: Option<&str>, mut body: Map<Str
 /// rows lose a device token they no longer hold.
 fn resolve(api: &Api, id: Option<&str>, body: &Map<String, Value>, installation_id: Option<&str>) -> Result<Target, ParseError> {
     let device_token = text(body, "deviceToken");
-    if id.is_some() && device_token.is_none() && installation_id.is_none() && text(body, "deviceType").is_none() {
-        return Ok(Target::Update(id.unwrap_or_default().to_string()));
+    // An update naming no id field changes no device: nothing to merge.
+    if let (Some(id), None, None, None) = (id, device_token, installation_id, text(body, "deviceType")) {
+        return Ok(Target::Update(id.to_string()));
     }
     let by_object_id = match id {
         Some(id) => Some(api.db.store().get(INSTALLATION, id).map_err(|e| ParseError::new(ErrorCode(1), e.to_string()))?.ok_or_else(

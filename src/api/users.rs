@@ -73,10 +73,12 @@ fn stored_user(api: &Api, id: &str) -> Result<Map<String, Value>, ParseError> {
     Ok(api.db.visible(&user))
 }
 
-/// The log-in of the user an authData identity belongs to: authData the adapters changed is
-/// stored (without triggers, as Parse Server writes it), then a session as for a password.
+/// The log-in of the user an authData identity belongs to: beforeLogin, then the authData the
+/// adapters changed is stored (without triggers, as Parse Server writes it), then a session as
+/// for a password.
 async fn log_in_linked(api: &Arc<Api>, ctx: &Ctx, id: &str, links: &[data::auth_data::Link]) -> Result<Reply, ParseError> {
     let user = stored_user(api, id)?;
+    pipeline::run_hook(api, ctx, USER, "beforeLogin", Value::Object(user.clone())).await?;
     let merged = Value::Object(data::auth_data::merged(user.get("authData"), links));
     let user = if user.get("authData") != Some(&merged) {
         let (api, id) = (api.clone(), id.to_string());
@@ -91,15 +93,19 @@ async fn log_in_linked(api: &Arc<Api>, ctx: &Ctx, id: &str, links: &[data::auth_
         user
     };
     let providers = auth_data::provider_names(links);
-    finish_log_in(api, ctx, user, Origin { action: "login", auth_provider: &providers }).await
+    open_session(api, ctx, user, Origin { action: "login", auth_provider: &providers }).await
 }
 
-/// Runs beforeLogin (which may refuse), starts the session, runs afterLogin; answers the user
-/// with its new token.
+/// Runs beforeLogin (which may refuse), then opens the session.
 async fn finish_log_in(api: &Arc<Api>, ctx: &Ctx, user: Map<String, Value>, origin: Origin<'_>) -> Result<Reply, ParseError> {
+    pipeline::run_hook(api, ctx, USER, "beforeLogin", Value::Object(api.db.visible(&user))).await?;
+    open_session(api, ctx, user, origin).await
+}
+
+/// Starts the session of a log-in beforeLogin allowed, runs afterLogin; answers the user with
+/// its new token.
+async fn open_session(api: &Arc<Api>, ctx: &Ctx, user: Map<String, Value>, origin: Origin<'_>) -> Result<Reply, ParseError> {
     let id = user.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
-    let user_value = Value::Object(api.db.visible(&user));
-    pipeline::run_hook(api, ctx, USER, "beforeLogin", user_value).await?;
     let (action, provider) = (origin.action.to_string(), origin.auth_provider.to_string());
     let session = {
         let (api, id, installation) = (api.clone(), id.clone(), ctx.installation_id.clone());
