@@ -16,7 +16,15 @@
   const jobs = new Map();
   /** "className|triggerName" -> handler */
   const triggers = new Map();
+  /** function name or "className|triggerName" -> validator (an options object or a function) */
+  const validators = new Map();
   const TRIGGER_NAMES = ["beforeSave", "afterSave", "beforeDelete", "afterDelete"];
+  /** The trigger name an auth adapter is registered under, with its provider as the class. */
+  const AUTH_PROVIDER = "authProvider";
+  /** Triggers of one class that take only a handler: `Parse.Cloud.beforeLogin(handler)`. */
+  const SESSION_TRIGGERS = { beforeLogin: "_User", afterLogin: "_User", afterLogout: "_Session" };
+  /** Query triggers, registered per class like the save triggers. */
+  const FIND_TRIGGERS = ["beforeFind", "afterFind"];
 
   function checkHandler(kind, name, handler) {
     if (typeof name !== "string" || name === "") {
@@ -41,11 +49,141 @@
   }
 
   function registerTrigger(triggerName) {
-    return (target, handler) => {
+    return (target, handler, validator) => {
       const name = className(target);
       checkHandler(triggerName, name, handler);
       triggers.set(name + "|" + triggerName, handler);
+      setValidator(name + "|" + triggerName, validator);
     };
+  }
+
+  function setValidator(key, validator) {
+    if (validator === undefined || validator === null) {
+      validators.delete(key);
+      return;
+    }
+    if (typeof validator !== "object" && typeof validator !== "function") {
+      throw new TypeError("a validator must be an options object or a function");
+    }
+    validators.set(key, validator);
+  }
+
+  /** A rejection of a validator: thrown strings and errors become 142, as Parse Server's. */
+  function validationError(thrown) {
+    if (thrown instanceof ParseError) return thrown;
+    if (!thrown) return new ParseError(ParseError.VALIDATION_ERROR, "Validation failed.");
+    return new ParseError(ParseError.VALIDATION_ERROR, typeof thrown === "string" ? thrown : thrown.message || String(thrown));
+  }
+
+  /** The lower-case type name a `type` option stands for (String -> "string"). */
+  function typeName(type) {
+    const match = type && type.toString().match(/^\s*function (\w+)/);
+    return (match ? match[1] : "").toLowerCase();
+  }
+
+  async function checkOption(option, key, value) {
+    let allowed = option.options;
+    if (typeof allowed === "function") {
+      let result;
+      try {
+        result = await allowed(value);
+      } catch (thrown) {
+        throw option.error || (thrown && thrown.message) || thrown || "Validation failed. Invalid value for " + key + ".";
+      }
+      if (!result && result != null) throw option.error || "Validation failed. Invalid value for " + key + ".";
+      return;
+    }
+    if (!Array.isArray(allowed)) allowed = [allowed];
+    if (!allowed.includes(value)) {
+      throw option.error || "Validation failed. Invalid option for " + key + ". Expected: " + allowed.join(", ");
+    }
+  }
+
+  /** Parse Server's built-in validator options, checked in its order and with its messages. */
+  async function checkOptions(options, request, roles) {
+    if (request.master && !options.validateMasterKey) return;
+    let user = request.user;
+    if (!user && request.object && request.object.className === "_User" && !request.object.existed()) user = request.object;
+    if ((options.requireUser || options.requireAnyUserRoles || options.requireAllUserRoles) && !user) {
+      throw "Validation failed. Please login to continue.";
+    }
+    if (options.requireMaster && !request.master) {
+      throw "Validation failed. Master key is required to complete this request.";
+    }
+    const params = request.object ? request.object.toJSON() : request.params || {};
+    const required = (key) => {
+      if (params[key] == null) throw "Validation failed. Please specify data for " + key + ".";
+    };
+    if (Array.isArray(options.fields)) {
+      options.fields.forEach(required);
+    } else if (options.fields && typeof options.fields === "object") {
+      const pending = [];
+      for (const key of Object.keys(options.fields)) {
+        const option = options.fields[key];
+        let value = params[key];
+        if (typeof option === "string") required(option);
+        if (!option || typeof option !== "object") continue;
+        if (option.default != null && value == null) {
+          value = typeof option.default === "function" ? option.default() : option.default;
+          params[key] = value;
+          if (request.object) request.object.set(key, value);
+          else if (request.params) request.params[key] = value;
+        }
+        if (option.constant && request.object) {
+          if (request.original) request.object.revert(key);
+          else if (option.default != null) request.object.set(key, option.default);
+        }
+        if (option.required) required(key);
+        if (!option.required && value === undefined) continue;
+        if (option.type) {
+          const expected = typeName(option.type);
+          const actual = Array.isArray(value) ? "array" : typeof value;
+          if (actual !== expected) throw option.error || "Validation failed. Invalid type for " + key + ". Expected: " + expected;
+        }
+        if (option.options) pending.push(checkOption(option, key, value));
+      }
+      await Promise.all(pending);
+    }
+    let anyRoles = options.requireAnyUserRoles;
+    let allRoles = options.requireAllUserRoles;
+    if (typeof anyRoles === "function") anyRoles = await anyRoles();
+    if (typeof allRoles === "function") allRoles = await allRoles();
+    if (Array.isArray(anyRoles) && !anyRoles.some((role) => roles.includes(role))) {
+      throw "Validation failed. User does not match the required roles.";
+    }
+    if (Array.isArray(allRoles) && !allRoles.every((role) => roles.includes(role))) {
+      throw "Validation failed. User does not match all the required roles.";
+    }
+    const userKeys = options.requireUserKeys || [];
+    if (Array.isArray(userKeys)) {
+      for (const key of userKeys) {
+        if (!user) throw "Please login to make this request.";
+        if (user.get(key) == null) throw "Validation failed. Please set data for " + key + " on your account.";
+      }
+    } else if (typeof userKeys === "object") {
+      await Promise.all(Object.keys(userKeys).map((key) =>
+        userKeys[key] && userKeys[key].options ? checkOption(userKeys[key], key, user ? user.get(key) : undefined) : null));
+    }
+  }
+
+  /**
+   * Runs the validator registered under `key` (if any) before the handler; resolves to
+   * whether the handler should be skipped (`skipWithMasterKey` with the master key).
+   */
+  function validate(key, request, wire) {
+    const validator = validators.get(key);
+    if (!validator) return null;
+    const skip = typeof validator === "object" && !!validator.skipWithMasterKey && request.master;
+    return Promise.resolve()
+      .then(() => (typeof validator === "object" ? checkOptions(validator, request, wire.roles || []) : validator(request)))
+      .then(() => skip, (thrown) => { throw validationError(thrown); });
+  }
+
+  /** Runs `handler` after the validator of `key`; a handler skipped answers `skipped`. */
+  function validated(key, request, wire, handler, skipped) {
+    const check = validate(key, request, wire);
+    if (!check) return handler();
+    return check.then((skip) => (skip ? skipped() : handler()));
   }
 
   /** The Parse error a thrown value stands for (same rules as Parse Server's resolveError). */
@@ -141,7 +279,11 @@
       return refused(ParseError.SCRIPT_FAILED, 'Invalid function: "' + name + '"');
     }
     try {
-      return settle(invoke(handler, functionRequest(name, JSON.parse(requestJson))), reply);
+      const wire = JSON.parse(requestJson);
+      const request = functionRequest(name, wire);
+      const run = () => invoke(handler, request);
+      // skipWithMasterKey skips triggers only: a function still runs (as Parse Server).
+      return settle(validated(name, request, wire, run, run), reply);
     } catch (thrown) {
       return failure(thrown);
     }
@@ -160,6 +302,9 @@
     }
     try {
       const wire = JSON.parse(requestJson);
+      if (triggerName === AUTH_PROVIDER) return runAuthProvider(handler, className, wire);
+      if (triggerName === "beforeFind") return runBeforeFind(key, handler, className, wire);
+      if (triggerName === "afterFind") return runAfterFind(key, handler, className, wire);
       const request = baseRequest(wire, triggerName + " " + className);
       request.triggerName = triggerName;
       const sdk = internals.sdk;
@@ -173,10 +318,77 @@
         if (triggerName === "beforeSave") answer.object = sdk.triggerChanges(request.object);
         return done(answer);
       };
-      return settle(invoke(handler, request), answered);
+      return settle(validated(key, request, wire, () => invoke(handler, request), () => undefined), answered);
     } catch (thrown) {
       return failure(thrown);
     }
+  }
+
+  /** The fields a find trigger's request has: the query as a Parse.Query, count, isGet. */
+  function findRequest(triggerName, className, wire) {
+    const request = baseRequest(wire, triggerName + " " + className);
+    request.triggerName = triggerName;
+    request.query = globalThis.Parse.Query.fromJSON(className, wire.query || { where: {} });
+    request.count = !!wire.count;
+    request.isGet = !!wire.isGet;
+    return request;
+  }
+
+  /** A Parse.Object (or JSON) as the REST JSON of a stored object, for the answer. */
+  function objectJSON(object) {
+    if (object && typeof object.toJSON === "function" && object.className) {
+      const json = encode(object, true);
+      delete json.__type;
+      delete json.className;
+      return json;
+    }
+    return object;
+  }
+
+  /**
+   * beforeFind: the handler may change `request.query`, return another Parse.Query, or return
+   * objects (a Parse.Object or an array of them) to answer without reading the database.
+   * Answers the query to run, or the objects.
+   */
+  function runBeforeFind(key, handler, className, wire) {
+    const request = findRequest("beforeFind", className, wire);
+    const answered = (result) => {
+      const Parse = globalThis.Parse;
+      if (result instanceof Parse.Object) return done({ objects: [objectJSON(result)] });
+      if (Array.isArray(result) && result.every((o) => o instanceof Parse.Object)) {
+        return done({ objects: result.map(objectJSON) });
+      }
+      const query = result instanceof Parse.Query ? result : request.query;
+      return done({ query: query.toJSON() });
+    };
+    return settle(validated(key, request, wire, () => invoke(handler, request), () => request.query), answered);
+  }
+
+  /** afterFind: the handler may change `request.objects` or return the objects to answer. */
+  function runAfterFind(key, handler, className, wire) {
+    const request = findRequest("afterFind", className, wire);
+    const fromJSON = (json) => globalThis.Parse.Object.fromJSON(Object.assign({}, json, { className: json.className || className }));
+    request.objects = (wire.objects || []).map(fromJSON);
+    const answered = (result) => {
+      const objects = Array.isArray(result) ? result : request.objects;
+      return done({ objects: objects.map(objectJSON) });
+    };
+    return settle(validated(key, request, wire, () => invoke(handler, request), () => request.objects), answered);
+  }
+
+  /**
+   * Runs an auth adapter: `handler(authData, request)` resolves to accept the identity (or to
+   * `{ save: {...} }` to store other data for it) and throws to refuse it.
+   */
+  function runAuthProvider(handler, provider, wire) {
+    const request = baseRequest(wire, "authProvider " + provider);
+    request.provider = provider;
+    const answered = (result) => {
+      const save = result && typeof result === "object" && result.save && typeof result.save === "object"
+        ? result.save : undefined;
+      return done(save ? { save } : {});
+    };
+    return settle(handler(wire.authData, request), answered);
   }
 
   /**
@@ -187,7 +399,7 @@
   function runJob(name, requestJson) {
     const handler = jobs.get(name);
     if (!handler) {
-      return refused(ParseError.SCRIPT_FAILED, 'Invalid job: "' + name + '"');
+      return refused(ParseError.SCRIPT_FAILED, "Invalid job.");
     }
     const wire = JSON.parse(requestJson);
     const request = baseRequest(wire, "job " + name);
@@ -263,7 +475,7 @@
    * fails to load on any worker changes nothing. The dispatcher reads the tables only when a
    * call starts: calls in flight finish on the handlers they started with.
    */
-  const tables = [functions, jobs, triggers];
+  const tables = [functions, jobs, triggers, validators];
   let staged = null;
 
   const fill = (table, from) => {
@@ -300,9 +512,24 @@
 
   const Cloud = {
     ...internals.cloudHttp, // httpRequest, Cookie, HTTPResponse (js/65_http.js)
-    define(name, handler) {
+    define(name, handler, validator) {
       checkHandler("define", name, handler);
       functions.set(name, handler);
+      setValidator(name, validator);
+    },
+    /** Starts background job `name` (as the master key); resolves to its `_JobStatus` id. */
+    startJob(name, params) {
+      return internals.sdk
+        .request("POST", "jobs/" + name, encode(params || {}), { useMasterKey: true })
+        .then((answer) => answer.jobStatusId);
+    },
+    /** The `_JobStatus` of a run, as a Parse.Object. */
+    getJobStatus(jobStatusId) {
+      return new globalThis.Parse.Query("_JobStatus").get(jobStatusId, { useMasterKey: true });
+    },
+    /** `{jobs, in_use}`: the jobs defined and those a schedule uses. */
+    getJobsData() {
+      return internals.sdk.request("GET", "cloud_code/jobs/data", {}, { useMasterKey: true });
     },
     job(name, handler) {
       checkHandler("job", name, handler);
@@ -322,8 +549,54 @@
       internals.useMasterKey();
     },
   };
-  for (const triggerName of TRIGGER_NAMES) Cloud[triggerName] = registerTrigger(triggerName);
+  for (const triggerName of TRIGGER_NAMES.concat(FIND_TRIGGERS)) Cloud[triggerName] = registerTrigger(triggerName);
+  for (const [triggerName, target] of Object.entries(SESSION_TRIGGERS)) {
+    Cloud[triggerName] = (handler, validator) => registerTrigger(triggerName)(target, handler, validator);
+  }
+  /**
+   * Registers the validation of authData provider `name` (cloudrt's counterpart of Parse
+   * Server's auth adapters): sign-ups, log-ins and links naming it run `handler(authData,
+   * request)`; throwing refuses them.
+   */
+  Cloud.authProvider = (name, handler) => {
+    checkHandler(AUTH_PROVIDER, name, handler);
+    triggers.set(name + "|" + AUTH_PROVIDER, handler);
+  };
   globalThis.Parse.Cloud = Cloud;
+
+  /**
+   * Parse.Config from cloud code: the app's `_GlobalConfig` params, read through `GET config`
+   * as the caller (the master key also sees master-only params), saved with the master key.
+   */
+  let currentConfig = null;
+  class ParseConfig {
+    constructor(params) {
+      this.attributes = params || {};
+    }
+    get(key) {
+      return this.attributes[key];
+    }
+    escape(key) {
+      const value = this.attributes[key];
+      if (value == null) return "";
+      return String(value).replace(/[&<>"'/]/g, (c) => "&#" + c.charCodeAt(0) + ";");
+    }
+    static current() {
+      return currentConfig || new ParseConfig({});
+    }
+    static get(options) {
+      return internals.sdk.request("GET", "config", {}, options).then((answer) => {
+        currentConfig = new ParseConfig(decode(answer.params || {}));
+        return currentConfig;
+      });
+    }
+    static save(attrs, masterKeyOnlyFlags) {
+      const body = { params: encode(attrs || {}) };
+      if (masterKeyOnlyFlags) body.masterKeyOnly = masterKeyOnlyFlags;
+      return internals.sdk.request("PUT", "config", body, { useMasterKey: true }).then(() => ParseConfig.get({ useMasterKey: true }));
+    }
+  }
+  globalThis.Parse.Config = ParseConfig;
 
   internals.dispatch = dispatch;
   internals.stage = stage;

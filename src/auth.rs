@@ -98,7 +98,7 @@ fn master_key_accepted(keys: &Keys, presented: &str, peer: IpAddr) -> Result<(),
 
 /// Compares secrets without leaking through timing where they first differ (`subtle` keeps the
 /// optimiser from turning the comparison back into an early exit).
-fn constant_time_eq(a: &str, b: &str) -> bool {
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 

@@ -193,6 +193,30 @@ pub struct ServeArgs {
     /// URLs (Parse Server's `publicServerURL`); default: the request's `Host` and the mount.
     #[arg(long, env = "CLOUDRT_PUBLIC_SERVER_URL")]
     pub public_server_url: Option<String>,
+
+    /// Where password-reset and e-mail verification messages go: each is POSTed there as JSON
+    /// (`{kind, to, subject, text, link, username, appName}`) for the app's mailer to send.
+    /// Without it those routes answer an error (there is no SMTP client built in).
+    #[arg(long, env = "CLOUDRT_EMAIL_WEBHOOK")]
+    pub email_webhook: Option<String>,
+
+    /// The app's name in e-mails (Parse Server's `appName`).
+    #[arg(long, env = "CLOUDRT_APP_NAME", default_value = "cloudrt")]
+    pub app_name: String,
+
+    /// Refuse a repeated `X-Parse-Request-Id` (code 159) on the writes of
+    /// --idempotency-paths within --idempotency-ttl (Parse Server's `idempotencyOptions`).
+    #[arg(long, env = "CLOUDRT_IDEMPOTENCY")]
+    pub idempotency: bool,
+
+    /// Routes (regular expressions matched from the start of the path below the mount,
+    /// comma-separated) whose POST and PUT requests --idempotency covers.
+    #[arg(long, env = "CLOUDRT_IDEMPOTENCY_PATHS", default_value = "functions/.*,jobs/.*,classes/.*,users,installations")]
+    pub idempotency_paths: String,
+
+    /// Seconds a request id is remembered (Parse Server's default: 300).
+    #[arg(long, env = "CLOUDRT_IDEMPOTENCY_TTL", default_value_t = 300.0)]
+    pub idempotency_ttl: f64,
 }
 
 /// A configuration error found before anything starts.
@@ -228,6 +252,10 @@ pub enum ConfigError {
     BadFileSize,
     #[error("--public-server-url must be an http:// or https:// URL, got {0:?}")]
     BadPublicServerUrl(String),
+    #[error("--email-webhook must be an http:// or https:// URL, got {0:?}")]
+    BadEmailWebhook(String),
+    #[error("--idempotency-paths: {0:?} is not a regular expression: {1}")]
+    BadIdempotencyPath(String, regex::Error),
 }
 
 /// Largest `--max-file-size`: 16 GiB, past which a single upload is not a file but a disk.
@@ -266,6 +294,24 @@ pub struct ServeConfig {
     pub bodies: BodyLimits,
     pub data_dir: PathBuf,
     pub files: FileSettings,
+    pub email: EmailSettings,
+    /// Set by --idempotency.
+    pub idempotency: Option<IdempotencySettings>,
+}
+
+/// Where the password-reset and verification e-mails go.
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    pub webhook: Option<String>,
+    pub app_name: String,
+}
+
+/// Which requests are deduplicated by their `X-Parse-Request-Id`, and for how long.
+#[derive(Debug, Clone)]
+pub struct IdempotencySettings {
+    /// Each anchored at the start of the route.
+    pub paths: Vec<regex::Regex>,
+    pub ttl: Duration,
 }
 
 /// Parse files: how large, who may upload, and the URL they are served from.
@@ -385,6 +431,22 @@ impl ServeArgs {
             url => url.map(|u| u.trim_end_matches('/').to_string()),
         };
         let files = FileSettings { max_file_size: self.max_file_size, public_upload: self.file_upload_public, public_server_url };
+        let is_url = |url: &str| (url.starts_with("http://") || url.starts_with("https://")) && !url.contains(char::is_whitespace);
+        let email_webhook = match self.email_webhook.filter(|url| !url.is_empty()) {
+            Some(url) if !is_url(&url) => return Err(ConfigError::BadEmailWebhook(url)),
+            url => url,
+        };
+        let email = EmailSettings { webhook: email_webhook, app_name: self.app_name };
+        let idempotency = if self.idempotency {
+            let mut paths = Vec::new();
+            for path in self.idempotency_paths.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let anchored = if path.starts_with('^') { path.to_string() } else { format!("^{path}") };
+                paths.push(regex::Regex::new(&anchored).map_err(|e| ConfigError::BadIdempotencyPath(path.to_string(), e))?);
+            }
+            Some(IdempotencySettings { paths, ttl: positive_seconds(self.idempotency_ttl, "idempotency-ttl")? })
+        } else {
+            None
+        };
         let data_dir = self.data_dir.unwrap_or_else(|| {
             cloud_dir.parent().unwrap_or(&cloud_dir).join(".cloudrt")
         });
@@ -420,6 +482,8 @@ impl ServeArgs {
             bodies,
             data_dir,
             files,
+            email,
+            idempotency,
         })
     }
 }

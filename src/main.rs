@@ -18,6 +18,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use crate::api::jobs::{self, JobWorkers};
+use crate::api::idempotency::Idempotency;
 use crate::api::{hooks as hooks_api, reload, schedules, Api, ApiHost};
 use crate::hooks::client::WebhookClient;
 use crate::config::{ServeArgs, ServeConfig};
@@ -150,7 +151,10 @@ fn serve(mut config: ServeConfig) -> ExitCode {
         // `--port 0` picked a port: URLs the server builds for itself (file URLs made by cloud
         // code) must name the real one.
         config.port = addr.port();
+        let idempotency = config.idempotency.clone().map(Idempotency::new);
         let api = Arc::new(Api {
+            idempotency,
+            installations: Default::default(),
             registry: Registry::new(&loaded.handlers, webhook_registrations),
             releases: Releases::new(loaded),
             webhooks,

@@ -52,3 +52,13 @@ fn official_js_sdk_saves_reads_and_deletes_files() {
 fn official_js_sdk_roles() {
     run_sdk_tests("roles.test.mjs", "roles", &[]);
 }
+
+#[test]
+fn official_js_sdk_auth_data() {
+    run_sdk_tests("auth_data.test.mjs", "auth_data", &[]);
+}
+
+#[test]
+fn official_js_sdk_cloud_hooks() {
+    run_sdk_tests("cloud_hooks.test.mjs", "cloud_hooks", &["--allow-client-class-creation"]);
+}

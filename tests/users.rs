@@ -92,8 +92,10 @@ async fn users_cannot_touch_each_other() {
     assert_eq!(status, 404, "bob cannot read alice's row");
     let (status, _) = server.request("PUT", &format!("/users/{alice}"), Some(json!({"username": "owned"})), &as_bob).await;
     assert_eq!(status, 400);
-    let (status, _) = server.request("DELETE", &format!("/users/{alice}"), None, &as_bob).await;
-    assert_eq!(status, 404);
+    let (status, answer) = server.request("DELETE", &format!("/users/{alice}"), None, &as_bob).await;
+    assert_eq!((status, answer), (400, json!({"code": 206, "error": "Insufficient auth."})), "Parse Server's answer");
+    let (status, answer) = server.request("DELETE", &format!("/users/{alice}"), None, &[]).await;
+    assert_eq!((status, answer["code"].clone()), (400, json!(206)), "{answer}");
     let (_, list) = server.request("GET", "/users", None, &as_bob).await;
     let names: Vec<Value> = list["results"].as_array().unwrap().iter().map(|u| u["username"].clone()).collect();
     assert_eq!(names, vec![json!("bob")], "queries show only readable users");

@@ -5,30 +5,50 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
+use super::find_triggers::{self, Before};
 use super::{blocking, pipeline, users, Api, Ctx, Reply};
 use crate::data::FindOptions;
-use crate::error::ParseError;
+use crate::error::{ErrorCode, ParseError};
 
 /// A query: off the async threads (scans, regexes and building the answer may take up to
 /// `--query-timeout` of CPU), so `/health` and every other connection, and the other cloud-code
-/// calls in flight on a worker, keep being served however many heavy queries run.
+/// calls in flight on a worker, keep being served however many heavy queries run. Cloud code's
+/// beforeFind and afterFind, if defined, rewrite the query and the results.
 pub async fn find(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
+    let (results, count) = find_results(api, ctx, class, params, false).await?;
+    let mut body = json!({ "results": results });
+    if let Some(count) = count {
+        body["count"] = json!(count);
+    }
+    Ok(Reply::json(&body))
+}
+
+/// The results (and the count, when asked for) of a query, through the find triggers.
+async fn find_results(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String, Value>, is_get: bool) -> Result<(Vec<Value>, Option<usize>), ParseError> {
+    let params = match find_triggers::before_find(api, ctx, class, params, is_get).await? {
+        Before::Query(params) => params,
+        Before::Objects(objects) => return Ok((find_triggers::after_find(api, ctx, class, &Map::new(), objects, is_get).await?, None)),
+    };
     let options = FindOptions::from_params(&params)?;
-    let (api, access, class) = (api.clone(), ctx.access(), class.to_string());
-    blocking(move || {
-        let (results, count) = api.db.find(&access, &class, &options)?;
-        let mut body = json!({ "results": results });
-        if let Some(count) = count {
-            body["count"] = json!(count);
-        }
-        Ok(Reply::json(&body))
-    })
-    .await
+    let (results, count) = {
+        let (api, access, class) = (api.clone(), ctx.access(), class.to_string());
+        blocking(move || Ok(api.db.find(&access, &class, &options)?)).await?
+    };
+    let results = results.into_iter().map(Value::Object).collect();
+    Ok((find_triggers::after_find(api, ctx, class, &params, results, is_get).await?, count))
 }
 
 /// One object by id. Without `include` it is a lookup and runs in place; with it, it reads
-/// other objects too and moves off the async threads as a query does.
-pub async fn get(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
+/// other objects too and moves off the async threads as a query does. With a find trigger it
+/// is the query `objectId = id`, as Parse Server runs a get.
+pub async fn get(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, mut params: Map<String, Value>) -> Result<Reply, ParseError> {
+    if find_triggers::any(api, class) {
+        params.insert("where".into(), json!({ "objectId": id }));
+        params.insert("limit".into(), json!(1));
+        let (results, _) = find_results(api, ctx, class, params, true).await?;
+        let object = results.into_iter().next().ok_or_else(|| ParseError::new(ErrorCode::OBJECT_NOT_FOUND, "Object not found."))?;
+        return Ok(Reply::json(&object));
+    }
     let options = FindOptions::from_params(&params)?;
     let read = {
         let (api, access, class, id) = (api.clone(), ctx.access(), class.to_string(), id.to_string());

@@ -27,6 +27,8 @@ pub async fn run(api: &Arc<Api>, ctx: &Ctx, name: &str, params: Map<String, Valu
         "headers": ctx.headers,
         "ip": ctx.ip,
         "context": ctx.context,
+        // For validators' `requireAnyUserRoles` / `requireAllUserRoles`.
+        "roles": ctx.roles.to_vec(),
     });
     let body = ctx
         .invoker

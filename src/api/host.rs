@@ -43,5 +43,15 @@ async fn serve(api: &Arc<Api>, request: HostRequest) -> Result<String, ParseErro
         defer_sync: false,
     };
     let route = request.path.trim_matches('/');
-    Ok(dispatch(api, &ctx, &request.method.to_ascii_uppercase(), route, params).await?.body)
+    let reply = dispatch(api, &ctx, &request.method.to_ascii_uppercase(), route, params).await?;
+    Ok(body_for_cloud_code(reply))
+}
+
+/// Cloud code reads only an answer's body, so a started job's id, which REST clients get in
+/// `X-Parse-Job-Status-Id`, comes to `Parse.Cloud.startJob` as `{"jobStatusId": …}`.
+fn body_for_cloud_code(reply: super::Reply) -> String {
+    match reply.headers.iter().find(|(name, _)| *name == "x-parse-job-status-id") {
+        Some((_, id)) => serde_json::json!({ "jobStatusId": id }).to_string(),
+        None => reply.body,
+    }
 }

@@ -68,7 +68,7 @@ pub async fn start_route(api: &Arc<Api>, ctx: &Ctx, name: Option<&str>, mut para
 /// `--max-concurrent-jobs` the run is recorded as failed at once, as Parse.com did.
 pub async fn start(api: &Arc<Api>, name: &str, params: Map<String, Value>, source: Source) -> Result<String, ParseError> {
     if api.registry.job(name) != Some(Handler::CloudCode) {
-        return Err(ParseError::new(ErrorCode::SCRIPT_FAILED, format!("Invalid job: \"{name}\"")));
+        return Err(ParseError::new(ErrorCode::SCRIPT_FAILED, "Invalid job."));
     }
     let record = json!({
         "jobName": name,

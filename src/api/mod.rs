@@ -2,13 +2,18 @@
 //! clients and by cloud code (`Parse.Object#save` reaches it through the runtime's host op),
 //! so both take the same path through triggers, ACLs and schemas.
 
+mod auth_data;
 mod batch;
 mod classes;
 mod config;
+pub mod email;
 pub mod files;
+mod find_triggers;
 mod functions;
 pub mod hooks;
 mod host;
+pub mod idempotency;
+pub mod installations;
 pub mod jobs;
 mod pipeline;
 pub mod reload;
@@ -49,6 +54,9 @@ pub struct Api {
     /// The cloud code serving now, and each reload as it happens.
     pub releases: Releases,
     pub webhooks: WebhookClient,
+    /// Set by `--idempotency`.
+    pub idempotency: Option<idempotency::Idempotency>,
+    pub installations: installations::Installations,
 }
 
 impl Api {
@@ -60,6 +68,14 @@ impl Api {
     }
 
     /// The names of every role `user` holds, for the ACL checks of one request.
+    /// Refuses a repeated `X-Parse-Request-Id` (159) when `--idempotency` covers the route.
+    pub fn check_idempotency(&self, method: &str, route: &str, request_id: Option<&str>) -> Result<(), ParseError> {
+        match &self.idempotency {
+            Some(idempotency) => idempotency.check(&**self.db.store(), method, route, request_id),
+            None => Ok(()),
+        }
+    }
+
     pub fn roles_of(&self, user: Option<&Map<String, Value>>) -> Arc<[String]> {
         self.db.role_names(user.and_then(|u| u.get("objectId")).and_then(Value::as_str))
     }
@@ -158,7 +174,7 @@ pub async fn dispatch(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, para
 /// Routes whose successful answer comes from a write that synced before answering.
 fn is_synced_write(method: &str, route: &str) -> bool {
     let first = route.split('/').next().unwrap_or_default();
-    matches!(method, "POST" | "PUT" | "DELETE") && matches!(first, "classes" | "users" | "sessions" | "roles" | "login" | "logout")
+    matches!(method, "POST" | "PUT" | "DELETE") && matches!(first, "classes" | "users" | "sessions" | "roles" | "login" | "logout" | "loginAs" | "upgradeToRevocableSession" | "installations")
 }
 
 async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
@@ -195,6 +211,11 @@ async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params
         ("POST", ["cloud_code", "jobs", id, "run"]) => schedules::run_now(api, ctx, id).await,
         ("POST", ["users"]) | ("POST", ["classes", "_User"]) => users::sign_up(api, ctx, params).await,
         ("GET" | "POST", ["login"]) => users::log_in(api, ctx, params).await,
+        ("POST", ["loginAs"]) => users::log_in_as(api, ctx, params).await,
+        ("GET" | "POST", ["verifyPassword"]) => users::verify_password(api, params).await,
+        ("POST", ["requestPasswordReset"]) => email::request_password_reset(api, ctx, params).await,
+        ("POST", ["verificationEmailRequest"]) => email::request_verification_email(api, ctx, params).await,
+        ("POST", ["upgradeToRevocableSession"]) => users::upgrade_to_revocable_session(api, ctx).await,
         ("POST", ["logout"]) => users::log_out(api, ctx).await,
         ("GET", ["users", "me"]) => users::me(api, ctx),
         ("GET", ["sessions", "me"]) => users::session_me(api, ctx),
@@ -209,10 +230,15 @@ async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params
         ("PUT", ["roles", id]) => classes::update(api, ctx, ROLE, id, params).await,
         ("DELETE", ["roles", id]) => classes::delete(api, ctx, ROLE, id).await,
         ("PUT", ["users", id]) | ("PUT", ["classes", "_User", id]) => users::update(api, ctx, id, params).await,
-        ("DELETE", ["users", id]) => classes::delete(api, ctx, "_User", id).await,
+        ("DELETE", ["users", id]) | ("DELETE", ["classes", "_User", id]) => users::delete(api, ctx, id).await,
         ("DELETE", ["sessions", id]) => classes::delete(api, ctx, "_Session", id).await,
         ("POST", ["sessions"]) | ("POST", ["classes", "_Session"]) => sessions::create(api, ctx, params).await,
         ("PUT", ["sessions", id]) | ("PUT", ["classes", "_Session", id]) => sessions::update(api, ctx, id, params).await,
+        ("GET", ["installations"]) | ("GET", ["classes", "_Installation"]) => installations::find(api, ctx, params).await,
+        ("GET", ["installations", id]) => classes::get(api, ctx, installations::INSTALLATION, id, params).await,
+        ("POST", ["installations"]) | ("POST", ["classes", "_Installation"]) => installations::save(api, ctx, None, params).await,
+        ("PUT", ["installations", id]) | ("PUT", ["classes", "_Installation", id]) => installations::save(api, ctx, Some(id), params).await,
+        ("DELETE", ["installations", id]) => installations::delete(api, ctx, id).await,
         ("GET", ["classes", class]) => classes::find(api, ctx, class, params).await,
         ("POST", ["classes", class]) => classes::create(api, ctx, class, params).await,
         ("GET", ["classes", class, id]) => classes::get(api, ctx, class, id, params).await,

@@ -95,6 +95,17 @@ async fn after(api: &Arc<Api>, ctx: &Ctx, class: &str, trigger: &str, object: Va
     }
 }
 
+/// Runs cloud code's `trigger` of `class` with `object`, if main.js defined one (these
+/// triggers have no webhook form): beforeLogin, afterLogin, afterLogout. An error fails the
+/// call for the `before` kinds; the caller logs it for the `after` ones.
+pub(super) async fn run_hook(api: &Arc<Api>, ctx: &Ctx, class: &str, trigger: &str, object: Value) -> Result<(), ParseError> {
+    if api.registry.trigger(class, trigger) != Some(Handler::CloudCode) {
+        return Ok(());
+    }
+    let request = trigger_request(api, ctx, class, object, None, &ctx.context);
+    run_cloud_trigger(ctx, class, trigger, request, api).await.map(|_| ())
+}
+
 /// The object beforeSave sees: stored fields with the write applied, and its class.
 fn object_of(prepared: &PreparedSave) -> Value {
     with_class(Value::Object(prepared.proposed.clone()), &prepared.class_name)
@@ -125,7 +136,7 @@ async fn run_cloud_trigger(ctx: &Ctx, class: &str, trigger: &str, request: Value
     Ok(TriggerReply { object, context: reply.remove("context").unwrap_or_else(|| json!({})) })
 }
 
-fn trigger_request(api: &Api, ctx: &Ctx, class: &str, object: Value, original: Option<Value>, context: &Value) -> Value {
+pub(super) fn trigger_request(api: &Api, ctx: &Ctx, class: &str, object: Value, original: Option<Value>, context: &Value) -> Value {
     let mut request = json!({
         "object": with_class(object, class),
         "master": ctx.master,
@@ -134,6 +145,7 @@ fn trigger_request(api: &Api, ctx: &Ctx, class: &str, object: Value, original: O
         "headers": ctx.headers,
         "ip": ctx.ip,
         "context": context,
+        "roles": ctx.roles.to_vec(),
     });
     if let Some(original) = original {
         request["original"] = original;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::{blocking, classes, Api, Ctx, Reply};
-use crate::data::users::SESSION;
+use crate::data::users::{Origin, SESSION};
 use crate::error::{ErrorCode, ParseError};
 
 /// Fields of a session the server owns. `installationId` is one too: Parse Server takes it
@@ -42,7 +42,7 @@ pub async fn create(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Resu
     }
     let (api2, installation) = (api.clone(), ctx.installation_id.clone());
     let session = blocking(move || {
-        api2.accounts.start_session(&api2.db, &user_id, "create", installation.as_deref(), extra).map_err(ParseError::from)
+        api2.accounts.start_session(&api2.db, &user_id, Origin::password("create"), installation.as_deref(), extra).map_err(ParseError::from)
     })
     .await?;
     let id = session.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();

@@ -969,6 +969,11 @@ impl Database {
         Ok(self.user_keys.lock(&*self.store).map_err(store_error)?.holder(field, value))
     }
 
+    /// The objectId of the user linked to identity `id` of authData `provider`.
+    pub fn user_id_by_auth_data(&self, provider: &str, id: &str) -> Result<Option<String>, DataError> {
+        Ok(self.user_keys.lock(&*self.store).map_err(store_error)?.auth_data_holder(provider, id))
+    }
+
     fn schema_for(&self, class: &str) -> Result<ClassSchema, DataError> {
         match self.schemas.read().unwrap_or_else(|p| p.into_inner()).get(class) {
             Some(schema) => Ok(schema.clone()),

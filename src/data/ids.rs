@@ -29,6 +29,11 @@ pub fn new_object_id() -> String {
     rand::rng().sample_iter(&Alphanumeric).take(OBJECT_ID_LEN).map(char::from).collect()
 }
 
+/// `len` random characters from `[A-Za-z0-9]` (a generated username, a one-time token).
+pub fn random_string(len: usize) -> String {
+    rand::rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
+}
+
 /// A fresh session token: `r:` followed by 32 lowercase hex digits.
 ///
 /// The `r:` prefix is how Parse marks revocable sessions; SDKs look for it to decide whether

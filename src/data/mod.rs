@@ -2,11 +2,13 @@
 //! database that ties them to a store. Knows nothing of HTTP or JavaScript.
 
 pub mod acl;
+pub mod auth_data;
 mod answer_size;
 mod database;
 mod deadline;
 mod index;
 pub mod ids;
+pub mod idempotency;
 pub mod ops;
 mod password;
 pub mod protected;

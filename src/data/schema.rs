@@ -38,6 +38,8 @@ impl DataError {
     pub const INCORRECT_TYPE: i32 = 111;
     pub const OPERATION_FORBIDDEN: i32 = 119;
     pub const INVALID_ACL: i32 = 123;
+    pub const DUPLICATE_REQUEST: i32 = 159;
+    pub const INVALID_VALUE: i32 = 162;
     /// Parse Server answers this (unnamed in the SDKs) when a Pointer or Relation field type
     /// is declared without its target class.
     pub const MISSING_TARGET_CLASS: i32 = 135;

@@ -1,16 +1,19 @@
-//! The `_User` fields no two users may share: `username` (202) and `email` (203).
+//! The `_User` values no two users may share: `username` (202), `email` (203), and each
+//! linked authData identity, a `(provider, id)` pair (208).
 //!
 //! Checking uniqueness by a query and then writing lets concurrent sign-ups with one name all
 //! pass the check before any of them is stored. Here the check and the write happen under one
 //! lock, against an index of every claimed value that is updated by the same write: the first
 //! writer wins and the others get 202/203. Values are compared case-insensitively, as Parse
-//! Server does, so "Carol" cannot sign up beside "carol".
+//! Server does, so "Carol" cannot sign up beside "carol"; authData ids are compared exactly,
+//! since providers' ids are case-sensitive.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use serde_json::{Map, Value};
 
+use super::auth_data;
 use super::schema::DataError;
 use crate::store::{Store, StoreError};
 
@@ -23,7 +26,14 @@ const FIELDS: &[(&str, i32, &str)] = &[
     ("email", 203, "Account already exists for this email address."),
 ];
 
-type Claims = HashMap<(&'static str, String), String>;
+/// One claimed value: a unique field's (lower-cased) value, or a linked identity.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Claim {
+    Field(&'static str, String),
+    AuthData { provider: String, id: String },
+}
+
+type Claims = HashMap<Claim, String>;
 
 /// Claimed values → the objectId of the user holding each. Built from the store on first use.
 #[derive(Default)]
@@ -40,10 +50,12 @@ fn key(value: &str) -> String {
     value.to_lowercase()
 }
 
-fn claimed_values(object: &Map<String, Value>) -> impl Iterator<Item = (&'static str, String)> + '_ {
-    FIELDS
+fn claimed_values(object: &Map<String, Value>) -> impl Iterator<Item = Claim> + '_ {
+    let fields = FIELDS
         .iter()
-        .filter_map(|(field, _, _)| object.get(*field).and_then(Value::as_str).map(|value| (*field, key(value))))
+        .filter_map(|(field, _, _)| object.get(*field).and_then(Value::as_str).map(|value| Claim::Field(field, key(value))));
+    let identities = auth_data::ids_of(object).into_iter().map(|(provider, id)| Claim::AuthData { provider, id });
+    fields.chain(identities)
 }
 
 fn id_of(object: &Map<String, Value>) -> Option<&str> {
@@ -77,20 +89,30 @@ impl ClaimsGuard<'_> {
     /// Refuses `object` (a user as it would be stored) if another user holds one of its values.
     pub fn check(&mut self, object: &Map<String, Value>, own_id: Option<&str>) -> Result<(), DataError> {
         let claims = self.map();
-        for (field, code, message) in FIELDS {
-            let Some(value) = object.get(*field).and_then(Value::as_str) else { continue };
-            if let Some(holder) = claims.get(&(*field, key(value))) {
-                if Some(holder.as_str()) != own_id {
-                    return Err(DataError::new(*code, *message));
-                }
+        for claim in claimed_values(object) {
+            let Some(holder) = claims.get(&claim) else { continue };
+            if Some(holder.as_str()) == own_id {
+                continue;
             }
+            return Err(match claim {
+                Claim::Field(field, _) => {
+                    let (_, code, message) = FIELDS.iter().find(|(name, _, _)| *name == field).copied().unwrap_or(FIELDS[0]);
+                    DataError::new(code, message)
+                }
+                Claim::AuthData { .. } => auth_data::already_linked(),
+            });
         }
         Ok(())
     }
 
     /// The user holding `value` of `field`, if any.
     pub fn holder(&mut self, field: &'static str, value: &str) -> Option<String> {
-        self.map().get(&(field, key(value))).cloned()
+        self.map().get(&Claim::Field(field, key(value))).cloned()
+    }
+
+    /// The user linked to identity `id` of `provider`, if any.
+    pub fn auth_data_holder(&mut self, provider: &str, id: &str) -> Option<String> {
+        self.map().get(&Claim::AuthData { provider: provider.to_string(), id: id.to_string() }).cloned()
     }
 
     /// Records a write that reached the store: `old` released, `new` claimed.
@@ -145,6 +167,18 @@ mod tests {
         claims.check(&user("b", "carol", None), None).expect("a released name is free again");
         claims.record(Some(&renamed), None);
         claims.check(&user("b", "caroline", Some("carol@example.com")), None).expect("a deleted user frees both");
+
+        let mut linked = user("c", "anon1", None);
+        linked.insert("authData".into(), json!({"anonymous": {"id": "Device-1"}}));
+        claims.check(&linked, None).unwrap();
+        claims.record(None, Some(&linked));
+        assert_eq!(claims.auth_data_holder("anonymous", "Device-1").as_deref(), Some("c"));
+        assert_eq!(claims.auth_data_holder("anonymous", "device-1"), None, "provider ids are case-sensitive");
+        let mut thief = user("d", "anon2", None);
+        thief.insert("authData".into(), json!({"anonymous": {"id": "Device-1"}}));
+        assert_eq!(claims.check(&thief, None).unwrap_err().code, 208);
+        claims.record(Some(&linked), Some(&user("c", "anon1", None)));
+        claims.check(&thief, None).expect("an unlinked identity is free again");
         drop(claims);
         drop(store);
         let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("cloudrt-unique-{}", std::process::id())));

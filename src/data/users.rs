@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::{json, Map, Value};
 
-use super::database::{Access, Database, PreparedSave};
+use super::database::{Access, Database, FindOptions, PreparedSave};
 use super::ids;
 use super::password as hashing;
 use super::schema::DataError;
@@ -20,6 +20,29 @@ pub const USER: &str = "_User";
 pub type SessionAndUser = (Arc<Map<String, Value>>, Arc<Map<String, Value>>);
 
 pub const SESSION: &str = "_Session";
+
+/// Length of the username a sign-up by authData alone is given (Parse Server's).
+const GENERATED_USERNAME_LEN: usize = 25;
+
+/// A checked sign-up: the row to save, and the username the server drew for it, if it did.
+pub struct Signup {
+    pub prepared: PreparedSave,
+    pub generated_username: Option<String>,
+}
+
+/// How a session came to be, as its `createdWith` records: `signup`, `login`, `create` or
+/// `upgrade`, by `password` or by the authData providers named.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub action: &'a str,
+    pub auth_provider: &'a str,
+}
+
+impl Origin<'static> {
+    pub fn password(action: &'static str) -> Origin<'static> {
+        Origin { action, auth_provider: "password" }
+    }
+}
 
 /// Sessions last a year, as Parse Server's default `sessionLength`.
 const SESSION_LENGTH_MS: i64 = 365 * 24 * 3600 * 1000;
@@ -40,15 +63,22 @@ fn field<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
 }
 
 impl Accounts {
-    /// Checks a sign-up and prepares the new `_User` row: password hashed, default ACL
-    /// (read and write by the user alone), id assigned up front so the ACL can name it.
-    pub fn prepare_signup(&self, db: &Database, mut body: Map<String, Value>) -> Result<PreparedSave, DataError> {
-        let username = body.get("username");
-        if username.and_then(Value::as_str).is_none_or(str::is_empty) {
+    /// Checks a sign-up and prepares the new `_User` row: password hashed, the user's own
+    /// read and write added to the ACL the client sent (Parse Server merges it in, so no user
+    /// can lock themself out), id assigned up front so the ACL can name it.
+    ///
+    /// A sign-up that links an identity (`authData`, already validated and merged by the
+    /// caller) needs neither username nor password: the username is drawn at random (25
+    /// characters, as Parse Server) and reported in the answer.
+    pub fn prepare_signup(&self, db: &Database, mut body: Map<String, Value>) -> Result<Signup, DataError> {
+        let by_auth_data = body.get("authData").and_then(Value::as_object).is_some_and(|links| !links.is_empty());
+        let username_missing = body.get("username").and_then(Value::as_str).is_none_or(str::is_empty);
+        if username_missing && !by_auth_data {
             return Err(DataError::new(200, "bad or missing username"));
         }
         let password = match body.remove("password") {
-            Some(Value::String(p)) if !p.is_empty() => p,
+            Some(Value::String(p)) if !p.is_empty() => Some(p),
+            None | Some(Value::Null) if by_auth_data => None,
             _ => return Err(DataError::new(201, "password is required")),
         };
         if let Some(email) = body.get("email") {
@@ -56,15 +86,25 @@ impl Accounts {
                 return Err(DataError::new(125, "Email address format is invalid."));
             }
         }
+        let generated_username = username_missing.then(|| ids::random_string(GENERATED_USERNAME_LEN));
+        if let Some(username) = &generated_username {
+            body.insert("username".into(), Value::String(username.clone()));
+        }
         db.check_user_keys(&body, None)?;
         let id = ids::new_object_id();
-        if !body.contains_key("ACL") {
-            body.insert("ACL".into(), json!({ id.clone(): {"read": true, "write": true} }));
-        }
+        let mut acl = match body.remove("ACL") {
+            Some(Value::Object(acl)) => acl,
+            Some(Value::Null) | None => Map::new(),
+            Some(_) => return Err(DataError::new(DataError::INVALID_ACL, "Invalid ACL.")),
+        };
+        acl.insert(id.clone(), json!({"read": true, "write": true}));
+        body.insert("ACL".into(), Value::Object(acl));
         let mut prepared = db.prepare_create(&Access::master(), USER, body)?;
         prepared.assign_id(id);
-        prepared.set_internal("_hashed_password", Value::String(hashing::hash(&password)?));
-        Ok(prepared)
+        if let Some(password) = password {
+            prepared.set_internal("_hashed_password", Value::String(hashing::hash(&password)?));
+        }
+        Ok(Signup { prepared, generated_username })
     }
 
     /// Prepares an update of a `_User` row: a new password is hashed, a new username or
@@ -76,24 +116,49 @@ impl Accounts {
             Some(_) => return Err(DataError::new(201, "password must be a non-empty string")),
         };
         db.check_user_keys(&body, Some(id))?;
+        // A reset link mailed before a change of password or email must not work after it.
+        let spends_reset_link = password.is_some() || body.contains_key("email");
         let mut prepared = db.prepare_update(access, USER, id, body)?;
+        if spends_reset_link {
+            prepared.set_internal("_perishable_token", Value::Null);
+            prepared.set_internal("_perishable_token_expires_at", Value::Null);
+        }
         if let Some(password) = password {
             prepared.set_internal("_hashed_password", Value::String(hashing::hash(&password)?));
         }
         Ok(prepared)
     }
 
-    /// The user a username and password identify.
-    pub fn log_in(&self, db: &Database, username: &str, password: &str) -> Result<Arc<Map<String, Value>>, DataError> {
-        if username.is_empty() {
+    /// The user a username (or email) and password identify. `username` may hold an email,
+    /// as Parse Server's log-in looks it up in both; given both, both must match.
+    pub fn log_in(&self, db: &Database, username: &str, email: &str, password: &str) -> Result<Arc<Map<String, Value>>, DataError> {
+        if username.is_empty() && email.is_empty() {
             return Err(DataError::new(200, "username/email is required."));
         }
         if password.is_empty() {
             return Err(DataError::new(201, "password is required."));
         }
-        let id = db.user_id_by("username", username)?.ok_or_else(invalid_login)?;
+        let id = match (username.is_empty(), email.is_empty()) {
+            (false, _) => match db.user_id_by("username", username)? {
+                Some(id) => Some(id),
+                None if email.is_empty() => db.user_id_by("email", username)?,
+                None => None,
+            },
+            (true, _) => db.user_id_by("email", email)?,
+        };
+        let Some(id) = id else {
+            // Hash anyway, so a missing user takes as long to refuse as a wrong password.
+            let _ = hashing::hash(password);
+            return Err(invalid_login());
+        };
         let user = db.store().get(USER, &id).map_err(|e| DataError::new(1, e.to_string()))?.ok_or_else(invalid_login)?;
-        if field(&user, "username") != Some(username) {
+        let named = |key: &str, value: &str| field(&user, key).is_some_and(|v| v.eq_ignore_ascii_case(value) && (key == "email" || v == value));
+        let matches = match (username.is_empty(), email.is_empty()) {
+            (false, false) => named("username", username) && named("email", email),
+            (false, true) => named("username", username) || named("email", username),
+            (true, _) => named("email", email),
+        };
+        if !matches {
             return Err(invalid_login());
         }
         let hash = field(&user, "_hashed_password").ok_or_else(invalid_login)?;
@@ -107,11 +172,15 @@ impl Accounts {
     /// Starts a session for `user_id`; answers the new session row (with its token). `extra`
     /// holds fields the client asked for (a `POST /sessions`); the server-owned ones below
     /// always overwrite whatever it carries.
+    ///
+    /// A session started from an installation replaces that user's earlier sessions from the
+    /// same installation (Parse Server's `destroyDuplicatedSessions`): a device logging in
+    /// again must not leave its old token live beside the new one.
     pub fn start_session(
         &self,
         db: &Database,
         user_id: &str,
-        action: &str,
+        origin: Origin<'_>,
         installation_id: Option<&str>,
         extra: Map<String, Value>,
     ) -> Result<Map<String, Value>, DataError> {
@@ -120,7 +189,7 @@ impl Accounts {
         let mut body = extra;
         body.insert("sessionToken".into(), Value::String(token.clone()));
         body.insert("user".into(), json!({"__type": "Pointer", "className": USER, "objectId": user_id}));
-        body.insert("createdWith".into(), json!({"action": action, "authProvider": "password"}));
+        body.insert("createdWith".into(), json!({"action": origin.action, "authProvider": origin.auth_provider}));
         body.insert("expiresAt".into(), json!({"__type": "Date", "iso": expires}));
         body.insert("ACL".into(), json!({ user_id: {"read": true, "write": true} }));
         if let Some(installation_id) = installation_id {
@@ -129,9 +198,57 @@ impl Accounts {
         let prepared = db.prepare_create(&Access::master(), SESSION, body)?;
         let saved = db.commit(prepared)?;
         if let (Some(id), Some(index)) = (field(&saved.object, "objectId"), self.index().as_mut()) {
-            index.insert(token, id.to_string());
+            index.insert(token.clone(), id.to_string());
+        }
+        if let Some(installation_id) = installation_id {
+            self.end_installation_sessions(db, user_id, installation_id, &token)?;
         }
         Ok(saved.object)
+    }
+
+    /// Ends every session of `user_id` from `installation_id` but the one holding `keep`.
+    fn end_installation_sessions(&self, db: &Database, user_id: &str, installation_id: &str, keep: &str) -> Result<(), DataError> {
+        self.end_sessions_where(
+            db,
+            json!({
+                "user": {"__type": "Pointer", "className": USER, "objectId": user_id},
+                "installationId": installation_id,
+                "sessionToken": {"$ne": keep},
+            }),
+        )
+    }
+
+    /// Ends every session of `user_id`, but the one holding `keep` if given (a password
+    /// change or reset revokes the others, as Parse Server's `revokeSessionOnPasswordReset`).
+    pub fn end_user_sessions(&self, db: &Database, user_id: &str, keep: Option<&str>) -> Result<(), DataError> {
+        let mut where_ = json!({"user": {"__type": "Pointer", "className": USER, "objectId": user_id}});
+        if let Some(keep) = keep {
+            where_["sessionToken"] = json!({"$ne": keep});
+        }
+        self.end_sessions_where(db, where_)
+    }
+
+    /// Ends the sessions `where_` matches, a page at a time until none is left.
+    fn end_sessions_where(&self, db: &Database, where_: Value) -> Result<(), DataError> {
+        let options = FindOptions { where_, ..FindOptions::default() };
+        loop {
+            let (sessions, _) = db.find(&Access::master(), SESSION, &options)?;
+            if sessions.is_empty() {
+                return Ok(());
+            }
+            for session in sessions {
+                let Some(id) = field(&session, "objectId") else { continue };
+                match db.delete(SESSION, id) {
+                    Ok(()) => {}
+                    // Ended by someone else meanwhile: what was asked for.
+                    Err(error) if error.code == 101 => {}
+                    Err(error) => return Err(error),
+                }
+                if let (Some(token), Some(index)) = (field(&session, "sessionToken"), self.index().as_mut()) {
+                    index.remove(token);
+                }
+            }
+        }
     }
 
     fn index(&self) -> std::sync::RwLockWriteGuard<'_, Option<HashMap<String, String>>> {

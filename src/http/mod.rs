@@ -4,6 +4,7 @@
 mod body;
 mod connections;
 mod descriptors;
+mod email_links;
 mod file_body;
 mod files;
 mod request;

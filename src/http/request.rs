@@ -86,6 +86,11 @@ impl PendingRequest {
         &self.parts.method
     }
 
+    /// The URL's query string, if any.
+    pub fn query(&self) -> Option<&str> {
+        self.parts.uri.query()
+    }
+
     /// The declared `Content-Length`, if any.
     pub fn content_length(&self) -> Option<u64> {
         header(&self.parts.headers, "content-length").and_then(|v| v.parse().ok())

@@ -10,7 +10,7 @@ use hyper::{Method, Request, Response};
 use serde_json::{Map, Value};
 
 use super::body::{BodyBudget, Bounds};
-use super::files;
+use super::{email_links, files};
 use super::request::{ApiRequest, PendingRequest};
 use super::response::{self, Body};
 use crate::api::{self, Api, Ctx};
@@ -31,6 +31,10 @@ pub async fn handle(api: &Arc<Api>, budget: &Arc<BodyBudget>, request: Request<I
     }
     // Uploads stream their body and downloads need no keys: both before the JSON path.
     let pending = match files::serve(api, budget, pending, peer.ip()).await {
+        Ok(response) => return response,
+        Err(pending) => pending,
+    };
+    let pending = match email_links::serve(api, pending).await {
         Ok(response) => return response,
         Err(pending) => pending,
     };
@@ -73,6 +77,8 @@ pub(super) fn reply(reply: api::Reply) -> Response<Body> {
 }
 
 async fn answer(api: &Arc<Api>, request: ApiRequest, caller: auth::Caller) -> Result<api::Reply, ParseError> {
+    let request_id = request.headers.get("x-parse-request-id").and_then(|id| id.to_str().ok());
+    api.check_idempotency(request.method.as_str(), &request.route, request_id)?;
     let user = api.user_of(request.credentials.session_token.as_deref())?;
     let params = params(&request)?;
     let roles = api.roles_of(user.as_deref());

@@ -218,8 +218,12 @@ test('signUp, logIn, wrong password, user.save by self and by another user', asy
   assert.equal(me.id, alice.id);
   assert.equal(me.get('username'), 'sdk-alice');
 
+  // The log-in from this installation (the SDK sends its id) ended the sign-up's session, as
+  // Parse Server does: the newest token is the one that works.
+  await rejectsWith(Parse.User.me(alice.getSessionToken()), 209);
+  const token = loggedIn.getSessionToken();
   alice.set('nickname', 'Al');
-  await alice.save(null, { sessionToken: alice.getSessionToken() });
+  await alice.save(null, { sessionToken: token });
   const reread = await new Parse.Query(Parse.User).get(alice.id, master);
   assert.equal(reread.get('nickname'), 'Al');
 
@@ -232,7 +236,7 @@ test('signUp, logIn, wrong password, user.save by self and by another user', asy
 
   // The new password works, the old one no longer does.
   alice.setPassword('alice-pw-2');
-  await alice.save(null, { sessionToken: alice.getSessionToken() });
+  await alice.save(null, { sessionToken: token });
   await rejectsWith(Parse.User.logIn('sdk-alice', 'alice-pw'), 101);
   assert.equal((await Parse.User.logIn('sdk-alice', 'alice-pw-2')).id, alice.id);
 });
