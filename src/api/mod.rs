@@ -155,7 +155,7 @@ pub async fn dispatch(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, para
 /// Routes whose successful answer comes from a write that synced before answering.
 fn is_synced_write(method: &str, route: &str) -> bool {
     let first = route.split('/').next().unwrap_or_default();
-    matches!(method, "POST" | "PUT" | "DELETE") && matches!(first, "classes" | "users" | "sessions" | "roles" | "login" | "logout")
+    matches!(method, "POST" | "PUT" | "DELETE") && matches!(first, "classes" | "users" | "sessions" | "roles" | "login" | "logout" | "schemas" | "purge")
 }
 
 async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
@@ -169,6 +169,11 @@ async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params
         ("GET", ["config"]) => config::get(api, ctx),
         ("GET", ["schemas"]) => schemas::list(api, ctx),
         ("GET", ["schemas", class]) => schemas::get(api, ctx, class),
+        ("POST", ["schemas"]) => schemas::create(api, ctx, None, params).await,
+        ("POST", ["schemas", class]) => schemas::create(api, ctx, Some(class), params).await,
+        ("PUT", ["schemas", class]) => schemas::update(api, ctx, class, params).await,
+        ("DELETE", ["schemas", class]) => schemas::delete(api, ctx, class).await,
+        ("DELETE", ["purge", class]) => schemas::purge(api, ctx, class).await,
         ("PUT", ["config"]) => config::update(api, ctx, params).await,
         ("GET", ["hooks", "functions"]) => hooks::list(api, ctx, true),
         ("GET", ["hooks", "triggers"]) => hooks::list(api, ctx, false),

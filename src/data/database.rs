@@ -24,6 +24,8 @@ use super::schema::{validate_class_name, ClassSchema, DataError};
 use super::unique::{self, ClaimsGuard, UserKeys};
 use crate::store::{Store, StoreError};
 
+mod class_admin;
+
 /// Fields the server keeps; clients may not set them.
 const SERVER_FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt"];
 
@@ -761,7 +763,8 @@ impl Database {
     }
 
     /// Writes a prepared save. Durable when it returns, unless the save's sync was deferred.
-    pub fn commit(&self, prepared: PreparedSave) -> Result<SavedObject, DataError> {
+    pub fn commit(&self, mut prepared: PreparedSave) -> Result<SavedObject, DataError> {
+        self.apply_field_rules(&mut prepared)?;
         let class = prepared.class_name.as_str();
         let mut role_write = self.check_role_write(&prepared)?;
         self.extend_schema(class, &prepared.body)?;
