@@ -102,8 +102,9 @@ impl Requester<'_> {
 pub enum Access {
     /// The whole class is open to the requester for this operation.
     Granted,
-    /// Only the objects whose named fields point to the requester (pointer permissions).
-    OnlyPointing { user_id: String, fields: Vec<String> },
+    /// Only the objects whose named fields point to the requester (pointer permissions); none
+    /// at all for a requester who is not logged in.
+    OnlyPointing { user_id: Option<String>, fields: Vec<String> },
 }
 
 /// A class's validated class-level permissions, stored as given (operations left out are
@@ -193,9 +194,7 @@ impl ClassPermissions {
         if fields.is_empty() {
             return Err(denied());
         }
-        // A pointer permission names users; without one, no object can point to the requester.
-        let user_id = requester.user_id.ok_or_else(denied)?;
-        Ok(Access::OnlyPointing { user_id: user_id.to_owned(), fields })
+        Ok(Access::OnlyPointing { user_id: requester.user_id.map(str::to_owned), fields })
     }
 
     /// The fields `requester` may not see in `object`: the intersection of the
@@ -223,16 +222,6 @@ impl ClassPermissions {
             });
         }
         hidden.unwrap_or_default()
-    }
-
-    /// Every field some entity protects: what a non-master query may not filter or sort on,
-    /// because the answer would reveal it.
-    pub fn any_protected(&self) -> Vec<String> {
-        let Some(Value::Object(protected)) = self.0.get("protectedFields") else { return Vec::new() };
-        let mut out: Vec<String> = protected.values().flat_map(|list| strings(Some(list))).collect();
-        out.sort();
-        out.dedup();
-        out
     }
 
     /// Drops `field` from every list (the field was deleted from the class).
@@ -461,14 +450,17 @@ mod tests {
         assert_eq!(clp.check("C", Operation::Count, &u3), Ok(Access::Granted));
         assert_eq!(
             clp.check("C", Operation::Update, &u3),
-            Ok(Access::OnlyPointing { user_id: "u3".into(), fields: vec!["team".into(), "owner".into()] })
+            Ok(Access::OnlyPointing { user_id: Some("u3".into()), fields: vec!["team".into(), "owner".into()] })
         );
-        assert_eq!(clp.check("C", Operation::Update, &nobody).unwrap_err().code, 119);
+        assert_eq!(
+            clp.check("C", Operation::Update, &nobody),
+            Ok(Access::OnlyPointing { user_id: None, fields: vec!["team".into(), "owner".into()] })
+        );
         let error = clp.check("C", Operation::Create, &u1).unwrap_err();
         assert_eq!(error.message, "Permission denied for action create on class C.");
         assert_eq!(
             clp.check("C", Operation::Delete, &u1),
-            Ok(Access::OnlyPointing { user_id: "u1".into(), fields: vec!["team".into()] }),
+            Ok(Access::OnlyPointing { user_id: Some("u1".into()), fields: vec!["team".into()] }),
             "writeUserFields cover every write"
         );
         let only_find = parse(json!({"find": {"*": true}})).unwrap();
@@ -489,6 +481,5 @@ mod tests {
         assert_eq!(clp.protected_fields(&nobody, &object), vec!["secret", "title"]);
         assert_eq!(clp.protected_fields(&u2, &object), vec!["secret"]);
         assert!(clp.protected_fields(&u1, &object).is_empty());
-        assert_eq!(clp.any_protected(), vec!["secret", "title"]);
     }
 }

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use super::acl::{self, Acl, Principal};
 use super::answer_size::AnswerBudget;
+use super::clp::Operation;
 use super::deadline::{Deadline, CHECK_EVERY};
 use super::ids;
 use super::index::{Constraint, Indexes, Plan, Walk, NATURAL};
@@ -25,6 +26,7 @@ use super::unique::{self, ClaimsGuard, UserKeys};
 use crate::store::{Store, StoreError};
 
 mod class_admin;
+mod permissions;
 
 /// Fields the server keeps; clients may not set them.
 const SERVER_FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt"];
@@ -351,6 +353,7 @@ impl Database {
             };
             let own = access.user_id.is_some() && access.user_id.as_deref() == owner.and_then(Value::as_str);
             out.retain(|field, _| !field.starts_with('_') && (own || !protected::hidden_from_others(class, field)));
+            self.hide_protected(access, class, &mut out);
         }
         out
     }
@@ -624,6 +627,7 @@ impl Database {
         let mut answers = Vec::with_capacity(subqueries.len());
         for subquery in subqueries {
             let everything = |class: &str, where_: Value| {
+                let where_ = self.permitted_where(access, class, Operation::Find, where_)?;
                 let options = FindOptions { where_, limit: Some(usize::MAX), ..FindOptions::default() };
                 self.find_all(access, class, &options, deadline)
             };
@@ -688,7 +692,10 @@ impl Database {
                 _ => None,
             };
             let Some((class, id)) = pointer else { continue };
-            if validate_class_name(&class).is_err() || protected::check_class(access.master, &class, "get").is_err() {
+            if validate_class_name(&class).is_err()
+                || protected::check_class(access.master, &class, "get").is_err()
+                || !self.may_include(access, &class, &id)
+            {
                 continue;
             }
             let Some(found) = self.store.get(&class, &id).map_err(store_error)? else { continue };
