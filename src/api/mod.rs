@@ -2,6 +2,7 @@
 //! clients and by cloud code (`Parse.Object#save` reaches it through the runtime's host op),
 //! so both take the same path through triggers, ACLs and schemas.
 
+mod aggregate;
 mod batch;
 mod classes;
 mod config;
@@ -166,6 +167,7 @@ async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params
         ("DELETE", ["files", name]) => files::delete(api, ctx, name).await,
         ("POST" | "GET", ["functions", name]) => functions::run(api, ctx, name, params).await,
         ("POST", ["batch"]) => batch::run(api, ctx, params).await,
+        ("GET", ["aggregate", class]) => aggregate::run(api, ctx, class, params).await,
         ("GET", ["config"]) => config::get(api, ctx),
         ("GET", ["schemas"]) => schemas::list(api, ctx),
         ("GET", ["schemas", class]) => schemas::get(api, ctx, class),

@@ -25,6 +25,7 @@ use super::schema::{validate_class_name, ClassSchema, DataError};
 use super::unique::{self, ClaimsGuard, UserKeys};
 use crate::store::{Store, StoreError};
 
+mod analytics;
 mod class_admin;
 mod permissions;
 

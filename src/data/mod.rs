@@ -2,6 +2,7 @@
 //! database that ties them to a store. Knows nothing of HTTP or JavaScript.
 
 pub mod acl;
+pub mod aggregate;
 pub mod clp;
 mod answer_size;
 mod database;
