@@ -219,3 +219,39 @@ async fn required_fields_and_default_values_hold_on_every_save() {
     assert_eq!(read["title"], "Hello");
     assert!(read.get("status").is_none(), "{read}");
 }
+
+#[tokio::test]
+async fn parse_schema_in_cloud_code_makes_changes_and_deletes_classes() {
+    let server = Server::start("schemas", &[]);
+    let (status, answer) = server.call("schemaLifecycle", json!({}), &[]).await;
+    assert_eq!(status, 200, "{answer}\n{}", server.log());
+    let steps = &answer["result"];
+    let fields = &steps["saved"]["fields"];
+    assert_eq!(fields["title"], json!({"type": "String", "required": true}), "{steps}");
+    assert_eq!(fields["minutes"], json!({"type": "Number", "defaultValue": 10}));
+    assert_eq!(fields["author"], json!({"type": "Pointer", "targetClass": "_User"}));
+    assert_eq!(fields["likedBy"], json!({"type": "Relation", "targetClass": "_User"}));
+    assert_eq!(fields["origin"], json!({"type": "GeoPoint"}));
+    assert_eq!(steps["saved"]["classLevelPermissions"]["delete"], json!({}));
+    assert_eq!(steps["read"], steps["saved"]);
+    assert_eq!(steps["defaulted"], 10);
+    assert_eq!(steps["missingRequired"], 142);
+    assert!(steps["updated"]["fields"].get("vegan").is_none(), "{steps}");
+    assert_eq!(steps["updated"]["fields"]["cuisine"], json!({"type": "String"}));
+    assert_eq!(steps["deleteFull"], 255);
+    assert_eq!(steps["purged"], json!({}));
+    assert_eq!(steps["deleted"], json!({}));
+    assert_eq!(steps["afterDelete"], 103);
+    assert_eq!(steps["badType"], "Money is not a valid type.");
+    assert!(steps["all"].as_array().unwrap().contains(&json!("Recipe")), "{steps}");
+}
+
+#[tokio::test]
+async fn declared_indexes_are_refused_since_every_queried_field_is_indexed() {
+    let server = Server::start("basics", &[]);
+    let body = json!({"fields": {"a": {"type": "String"}}, "indexes": {"by_a": {"a": 1}}});
+    let (status, answer) = server.master("POST", "/schemas/Indexed", Some(body)).await;
+    assert_eq!((status, answer["code"].as_i64()), (400, Some(107)), "{answer}");
+    let (status, _) = server.master("POST", "/schemas/Indexed", Some(json!({"indexes": {}}))).await;
+    assert_eq!(status, 200, "an empty indexes object, as the SDK sends it, is fine");
+}

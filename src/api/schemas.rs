@@ -55,6 +55,19 @@ fn fields_of(body: &Map<String, Value>) -> Result<Map<String, Value>, ParseError
     }
 }
 
+/// Refuses declared indexes: cloudrt builds an index for every queried field on first use, so
+/// there is nothing to declare, and accepting them silently would claim what is not done.
+fn refuse_indexes(body: &Map<String, Value>) -> Result<(), ParseError> {
+    match body.get("indexes") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Object(indexes)) if indexes.is_empty() => Ok(()),
+        Some(_) => Err(ParseError::new(
+            ErrorCode::INVALID_JSON,
+            "indexes cannot be declared: cloudrt indexes every queried field by itself on first use",
+        )),
+    }
+}
+
 /// The class a body names, refusing one that differs from the path's (103, Parse's words).
 fn body_class<'a>(body: &'a Map<String, Value>, path_class: Option<&str>) -> Result<Option<&'a str>, ParseError> {
     let named = match body.get("className") {
@@ -80,6 +93,7 @@ pub async fn create(api: &Arc<Api>, ctx: &Ctx, path_class: Option<&str>, body: M
         (None, None) => return Err(ParseError::new(ErrorCode(DataError::MISSING_TARGET_CLASS), "POST /schemas needs a class name.")),
     };
     let fields = fields_of(&body)?;
+    refuse_indexes(&body)?;
     let api = api.clone();
     blocking(move || {
         let schema = api.db.create_class(&class, &fields, body.get("classLevelPermissions"))?;
@@ -94,6 +108,7 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, class: &str, body: Map<String, Va
     require_master(ctx)?;
     body_class(&body, Some(class))?;
     let fields = fields_of(&body)?;
+    refuse_indexes(&body)?;
     let (api, class) = (api.clone(), class.to_owned());
     blocking(move || {
         let schema = api.db.update_class(&class, &fields, body.get("classLevelPermissions"))?;
