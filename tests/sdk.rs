@@ -52,3 +52,8 @@ fn official_js_sdk_saves_reads_and_deletes_files() {
 fn official_js_sdk_roles() {
     run_sdk_tests("roles.test.mjs", "roles", &[]);
 }
+
+#[test]
+fn official_js_sdk_schemas_class_level_permissions_and_aggregates() {
+    run_sdk_tests("schemas.test.mjs", "basics", &[]);
+}

@@ -162,9 +162,10 @@ impl ClassPermissions {
     }
 
     /// Whether `requester` may do `operation`, Parse Server's way: `*`, the user's id or one
-    /// of their roles set to `true` grants; `requiresAuthentication` grants any logged-in user
-    /// (101 for the others); pointer permissions grant the objects pointing to the user. Else
-    /// 119 "Permission denied for action … on class …".
+    /// of their roles set to `true` grants; `requiresAuthentication` lets any logged-in user
+    /// through (101 for the others) to what the pointer permissions open, or to everything
+    /// without any; pointer permissions grant the objects pointing to the user. Else 119
+    /// "Permission denied for action … on class …".
     pub fn check(&self, class: &str, operation: Operation, requester: &Requester<'_>) -> Result<Access, DataError> {
         let empty = Map::new();
         let perms = self.0.get(operation.key()).and_then(Value::as_object).unwrap_or(&empty);
@@ -174,11 +175,11 @@ impl ClassPermissions {
         {
             return Ok(Access::Granted);
         }
-        if perms.get(REQUIRES_AUTHENTICATION) == Some(&Value::Bool(true)) {
-            return match requester.user_id {
-                Some(_) => Ok(Access::Granted),
-                None => Err(DataError::new(101, "Permission denied, user needs to be authenticated.")),
-            };
+        // Any logged-in user passes; pointer permissions, when the class has some, still
+        // narrow what they reach, as Parse Server applies them after this check.
+        let authenticated = perms.get(REQUIRES_AUTHENTICATION) == Some(&Value::Bool(true));
+        if authenticated && requester.user_id.is_none() {
+            return Err(DataError::new(101, "Permission denied, user needs to be authenticated."));
         }
         let denied = || {
             DataError::new(
@@ -187,12 +188,12 @@ impl ClassPermissions {
             )
         };
         if operation == Operation::Create || operation == Operation::AddField {
-            return Err(denied());
+            return if authenticated { Ok(Access::Granted) } else { Err(denied()) };
         }
         let mut fields: Vec<String> = strings(self.0.get(operation.user_fields_key()));
         fields.extend(strings(perms.get("pointerFields")));
         if fields.is_empty() {
-            return Err(denied());
+            return if authenticated { Ok(Access::Granted) } else { Err(denied()) };
         }
         Ok(Access::OnlyPointing { user_id: requester.user_id.map(str::to_owned), fields })
     }
@@ -463,6 +464,13 @@ mod tests {
             Ok(Access::OnlyPointing { user_id: Some("u1".into()), fields: vec!["team".into()] }),
             "writeUserFields cover every write"
         );
+        let logged_in_owners = parse(json!({"find": {"requiresAuthentication": true}, "readUserFields": ["owner"]})).unwrap();
+        assert_eq!(
+            logged_in_owners.check("C", Operation::Find, &u1),
+            Ok(Access::OnlyPointing { user_id: Some("u1".into()), fields: vec!["owner".into()] }),
+            "requiresAuthentication still leaves the pointer permissions to narrow"
+        );
+        assert_eq!(logged_in_owners.check("C", Operation::Find, &nobody).unwrap_err().code, 101);
         let only_find = parse(json!({"find": {"*": true}})).unwrap();
         assert_eq!(only_find.check("C", Operation::Get, &u1).unwrap_err().code, 119, "left out is closed");
     }
