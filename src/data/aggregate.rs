@@ -487,16 +487,8 @@ fn add(accumulator: &Accumulator, running: &mut Running, value: Value) {
             };
         }
         (Accumulate::Push, Running::Values(values)) => values.push(value),
-        (Accumulate::AddToSet, Running::Values(values)) => {
-            if !values.contains(&value) {
-                values.push(value);
-            }
-        }
-        (Accumulate::First, Running::Best(best)) => {
-            if best.is_none() {
-                *best = Some(value);
-            }
-        }
+        (Accumulate::AddToSet, Running::Values(values)) if !values.contains(&value) => values.push(value),
+        (Accumulate::First, Running::Best(best)) if best.is_none() => *best = Some(value),
         (Accumulate::Last, Running::Best(best)) => *best = Some(value),
         (Accumulate::Min | Accumulate::Max, Running::Best(best)) => {
             if value.is_null() {

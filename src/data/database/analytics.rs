@@ -29,7 +29,7 @@ impl Database {
         }
         // MongoDB feeds a pipeline in natural (insertion) order; `$first`, `$push` and a
         // `$limit` without `$sort` answer the same way here.
-        out.sort_by(|a, b| natural(a, b));
+        out.sort_by(natural);
         Ok(out)
     }
 
