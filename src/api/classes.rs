@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{blocking, pipeline, users, Api, Ctx, Reply};
+use super::{blocking, pipeline, query_rules, users, Api, Ctx, Reply};
 use crate::data::clp::Operation;
 use crate::data::{Access, DataError, Database, FindOptions};
 use crate::error::ParseError;
@@ -15,13 +15,21 @@ use crate::error::ParseError;
 /// calls in flight on a worker, keep being served however many heavy queries run.
 pub async fn find(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
     let mut options = FindOptions::from_params(&params)?;
-    let (api, access, class) = (api.clone(), ctx.access(), class.to_string());
+    let prepared = query_rules::prepare(&api.db, class, &params, &mut options)?;
+    let (api, access, class) = (api.clone(), ctx.access(), prepared.class.clone());
     permit_find(&api.db, &access, &class, &mut options)?;
     blocking(move || {
-        let (results, count) = api.db.find(&access, &class, &options)?;
+        let (results, count) = if prepared.empty {
+            (Vec::new(), options.count.then_some(0))
+        } else {
+            api.db.find(&access, &class, &options)?
+        };
         let mut body = json!({ "results": results });
         if let Some(count) = count {
             body["count"] = json!(count);
+        }
+        if prepared.redirected {
+            body["className"] = json!(class);
         }
         Ok(Reply::json(&body))
     })

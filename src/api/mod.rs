@@ -12,6 +12,7 @@ pub mod hooks;
 mod host;
 pub mod jobs;
 mod pipeline;
+mod query_rules;
 mod schemas;
 pub mod schedules;
 mod sessions;
