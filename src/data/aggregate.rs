@@ -10,6 +10,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{json, Map, Number, Value};
 
@@ -157,8 +158,9 @@ impl Pipeline {
         stages.iter().map(|(name, spec)| parse_stage(name, spec)).collect::<Result<_, _>>().map(Pipeline)
     }
 
-    /// Runs the pipeline over `objects`, checking `deadline` as it goes.
-    pub fn run(&self, objects: Vec<Map<String, Value>>, deadline: &Deadline) -> Result<Vec<Value>, DataError> {
+    /// Runs the pipeline over `objects` (shared with the store: only the stages that make new
+    /// rows copy anything), checking `deadline` as it goes.
+    pub fn run(&self, objects: Vec<Arc<Map<String, Value>>>, deadline: &Deadline) -> Result<Vec<Value>, DataError> {
         let mut rows = objects;
         for stage in &self.0 {
             deadline.check()?;
@@ -176,7 +178,7 @@ impl Pipeline {
                     kept
                 }
                 Stage::Group { key, accumulators } => group(rows, key, accumulators, deadline)?,
-                Stage::Project(projection) => rows.into_iter().map(|row| project(row, projection)).collect(),
+                Stage::Project(projection) => rows.iter().map(|row| Arc::new(project(row, projection))).collect(),
                 Stage::Sort(order) => {
                     rows.sort_by(|a, b| order.compare(a, b));
                     rows
@@ -186,17 +188,17 @@ impl Pipeline {
                 Stage::Count(name) => {
                     let mut out = Map::new();
                     out.insert(name.clone(), json!(rows.len()));
-                    vec![out]
+                    vec![Arc::new(out)]
                 }
             };
         }
-        Ok(rows.into_iter().map(hide_internal).map(Value::Object).collect())
+        Ok(rows.iter().map(|row| Value::Object(hide_internal(row))).collect())
     }
 }
 
 /// The distinct values of `field` (dotted paths allowed) among `objects`: arrays count element
 /// by element, `null`s not at all, as MongoDB's distinct; `createdAt`/`updatedAt` answer Dates.
-pub fn distinct(objects: &[Map<String, Value>], field: &str, deadline: &Deadline) -> Result<Vec<Value>, DataError> {
+pub fn distinct(objects: &[Arc<Map<String, Value>>], field: &str, deadline: &Deadline) -> Result<Vec<Value>, DataError> {
     if field.is_empty() || field.starts_with('$') || field.split('.').any(str::is_empty) {
         return Err(invalid(format!("Invalid field name for distinct: {field}")));
     }
@@ -361,10 +363,10 @@ fn parse_projection(spec: &Value) -> Result<Projection, DataError> {
     Ok(Projection::Computed(computed, keep_id))
 }
 
-fn project(row: Map<String, Value>, projection: &Projection) -> Map<String, Value> {
+fn project(row: &Map<String, Value>, projection: &Projection) -> Map<String, Value> {
     match projection {
         Projection::Exclude(fields) => {
-            let mut row = row;
+            let mut row = row.clone();
             for field in fields {
                 row.remove(field);
             }
@@ -378,7 +380,7 @@ fn project(row: Map<String, Value>, projection: &Projection) -> Map<String, Valu
                 }
             }
             for path in paths {
-                if let Some(value) = lookup(&row, path) {
+                if let Some(value) = lookup(row, path) {
                     insert_path(&mut out, path, value.clone());
                 }
             }
@@ -392,7 +394,7 @@ fn project(row: Map<String, Value>, projection: &Projection) -> Map<String, Valu
                 }
             }
             for (name, expr) in fields {
-                let value = expr.eval(&row);
+                let value = expr.eval(row);
                 if !(value.is_null() && matches!(expr, Expr::Field(_))) {
                     insert_path(&mut out, &name.split('.').map(str::to_owned).collect::<Vec<_>>(), value);
                 }
@@ -427,7 +429,7 @@ fn group_key(value: Value) -> Value {
     }
 }
 
-fn group(rows: Vec<Map<String, Value>>, key: &Expr, accumulators: &[Accumulator], deadline: &Deadline) -> Result<Vec<Map<String, Value>>, DataError> {
+fn group(rows: Vec<Arc<Map<String, Value>>>, key: &Expr, accumulators: &[Accumulator], deadline: &Deadline) -> Result<Vec<Arc<Map<String, Value>>>, DataError> {
     let mut order: Vec<(Value, Vec<Running>)> = Vec::new();
     let mut positions: HashMap<String, usize> = HashMap::new();
     for (i, row) in rows.iter().enumerate() {
@@ -451,7 +453,7 @@ fn group(rows: Vec<Map<String, Value>>, key: &Expr, accumulators: &[Accumulator]
             for (accumulator, running) in accumulators.iter().zip(runnings) {
                 out.insert(accumulator.name.clone(), finish(accumulator.kind, running));
             }
-            out
+            Arc::new(out)
         })
         .collect())
 }
@@ -520,9 +522,8 @@ fn finish(kind: Accumulate, running: Running) -> Value {
 
 /// Stored internal fields (`_hashed_password` …) never leave, as Parse Server removes hidden
 /// properties from aggregate answers.
-fn hide_internal(mut row: Map<String, Value>) -> Map<String, Value> {
-    row.retain(|key, _| !key.starts_with('_'));
-    row
+fn hide_internal(row: &Map<String, Value>) -> Map<String, Value> {
+    row.iter().filter(|(key, _)| !key.starts_with('_')).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 #[cfg(test)]
@@ -530,13 +531,14 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn rows() -> Vec<Map<String, Value>> {
+    fn rows() -> Vec<Arc<Map<String, Value>>> {
         let rows = json!([
             {"objectId": "a", "player": "ann", "score": 10, "team": {"__type": "Pointer", "className": "Team", "objectId": "t1"}, "tags": ["x", "y"]},
             {"objectId": "b", "player": "bob", "score": 5, "team": {"__type": "Pointer", "className": "Team", "objectId": "t1"}, "tags": ["y"]},
             {"objectId": "c", "player": "ann", "score": 7.5, "team": {"__type": "Pointer", "className": "Team", "objectId": "t2"}, "_hashed_password": "h"},
         ]);
-        serde_json::from_value(rows).unwrap()
+        let rows: Vec<Map<String, Value>> = serde_json::from_value(rows).unwrap();
+        rows.into_iter().map(Arc::new).collect()
     }
 
     fn run(pipeline: Value) -> Result<Vec<Value>, DataError> {

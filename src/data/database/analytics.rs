@@ -1,6 +1,8 @@
 //! Aggregation and distinct values over one class (`/aggregate`, master key only), fed by the
 //! store's scan and bounded by the query deadline like any query.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::{natural, query_error, store_error, Database};
@@ -12,7 +14,7 @@ use crate::data::schema::{validate_class_name, DataError};
 impl Database {
     /// Every object of `class` that `where_` matches, as stored, oldest first. `where_` may not hold
     /// subqueries (102): an aggregate reads one class.
-    fn objects_matching(&self, class: &str, where_: &Value, deadline: &Deadline) -> Result<Vec<Map<String, Value>>, DataError> {
+    fn objects_matching(&self, class: &str, where_: &Value, deadline: &Deadline) -> Result<Vec<Arc<Map<String, Value>>>, DataError> {
         validate_class_name(class)?;
         let query = Query::parse(where_).map_err(query_error)?;
         if !query.subqueries().is_empty() {
@@ -24,12 +26,12 @@ impl Database {
                 deadline.check()?;
             }
             if query.matches(&object) {
-                out.push((*object).clone());
+                out.push(object);
             }
         }
         // MongoDB feeds a pipeline in natural (insertion) order; `$first`, `$push` and a
         // `$limit` without `$sort` answer the same way here.
-        out.sort_by(natural);
+        out.sort_by(|a, b| natural(a, b));
         Ok(out)
     }
 
