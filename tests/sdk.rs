@@ -62,3 +62,8 @@ fn official_js_sdk_auth_data() {
 fn official_js_sdk_cloud_hooks() {
     run_sdk_tests("cloud_hooks.test.mjs", "cloud_hooks", &["--allow-client-class-creation"]);
 }
+
+#[test]
+fn official_js_sdk_schemas_class_level_permissions_and_aggregates() {
+    run_sdk_tests("schemas.test.mjs", "basics", &[]);
+}

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use super::find_triggers::{self, Before};
-use super::{blocking, pipeline, users, Api, Ctx, Reply};
-use crate::data::FindOptions;
+use super::{blocking, pipeline, query_rules, users, Api, Ctx, Reply};
+use crate::data::clp::Operation;
+use crate::data::{Access, DataError, Database, FindOptions};
 use crate::error::{ErrorCode, ParseError};
 
 /// A query: off the async threads (scans, regexes and building the answer may take up to
@@ -15,27 +16,48 @@ use crate::error::{ErrorCode, ParseError};
 /// calls in flight on a worker, keep being served however many heavy queries run. Cloud code's
 /// beforeFind and afterFind, if defined, rewrite the query and the results.
 pub async fn find(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
-    let (results, count) = find_results(api, ctx, class, params, false).await?;
-    let mut body = json!({ "results": results });
-    if let Some(count) = count {
+    let found = find_results(api, ctx, class, params, false).await?;
+    let mut body = json!({ "results": found.results });
+    if let Some(count) = found.count {
         body["count"] = json!(count);
+    }
+    if let Some(class) = found.redirected {
+        body["className"] = json!(class);
     }
     Ok(Reply::json(&body))
 }
 
-/// The results (and the count, when asked for) of a query, through the find triggers.
-async fn find_results(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String, Value>, is_get: bool) -> Result<(Vec<Value>, Option<usize>), ParseError> {
+/// What a query answers: its page, the count when asked for, and the class it really read
+/// when `redirectClassNameForKey` sent it to another.
+struct Found {
+    results: Vec<Value>,
+    count: Option<usize>,
+    redirected: Option<String>,
+}
+
+/// The results (and the count, when asked for) of a query, through the find triggers and the
+/// class-level permissions.
+async fn find_results(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String, Value>, is_get: bool) -> Result<Found, ParseError> {
     let params = match find_triggers::before_find(api, ctx, class, params, is_get).await? {
         Before::Query(params) => params,
-        Before::Objects(objects) => return Ok((find_triggers::after_find(api, ctx, class, &Map::new(), objects, is_get).await?, None)),
+        Before::Objects(objects) => {
+            let results = find_triggers::after_find(api, ctx, class, &Map::new(), objects, is_get).await?;
+            return Ok(Found { results, count: None, redirected: None });
+        }
     };
-    let options = FindOptions::from_params(&params)?;
-    let (results, count) = {
-        let (api, access, class) = (api.clone(), ctx.access(), class.to_string());
-        blocking(move || Ok(api.db.find(&access, &class, &options)?)).await?
+    let mut options = FindOptions::from_params(&params)?;
+    let prepared = query_rules::prepare(&api.db, class, &params, &mut options)?;
+    let (access, target) = (ctx.access(), prepared.class.clone());
+    permit_find(&api.db, &access, &target, &mut options)?;
+    let (results, count) = if prepared.empty {
+        (Vec::new(), options.count.then_some(0))
+    } else {
+        let (api, target) = (api.clone(), target.clone());
+        blocking(move || Ok(api.db.find(&access, &target, &options)?)).await?
     };
     let results = results.into_iter().map(Value::Object).collect();
-    Ok((find_triggers::after_find(api, ctx, class, &params, results, is_get).await?, count))
+    let results = find_triggers::after_find(api, ctx, class, &params, results, is_get).await?;
+    Ok(Found { results, count, redirected: prepared.redirected.then_some(target) })
 }
 
 /// One object by id. Without `include` it is a lookup and runs in place; with it, it reads
@@ -45,11 +67,12 @@ pub async fn get(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, mut params: M
     if find_triggers::any(api, class) {
         params.insert("where".into(), json!({ "objectId": id }));
         params.insert("limit".into(), json!(1));
-        let (results, _) = find_results(api, ctx, class, params, true).await?;
-        let object = results.into_iter().next().ok_or_else(|| ParseError::new(ErrorCode::OBJECT_NOT_FOUND, "Object not found."))?;
+        let found = find_results(api, ctx, class, params, true).await?;
+        let object = found.results.into_iter().next().ok_or_else(|| ParseError::new(ErrorCode::OBJECT_NOT_FOUND, "Object not found."))?;
         return Ok(Reply::json(&object));
     }
     let options = FindOptions::from_params(&params)?;
+    api.db.permit_object(&ctx.access(), class, Operation::Get, id)?;
     let read = {
         let (api, access, class, id) = (api.clone(), ctx.access(), class.to_string(), id.to_string());
         move || -> Result<Reply, ParseError> {
@@ -64,6 +87,9 @@ pub async fn get(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, mut params: M
 }
 
 pub async fn create(api: &Arc<Api>, ctx: &Ctx, class: &str, body: Map<String, Value>) -> Result<Reply, ParseError> {
+    let access = ctx.access();
+    api.db.permit_class(&access, class, Operation::Create)?;
+    permit_new_fields(&api.db, &access, class, &body)?;
     let prepared = api.db.prepare_create(&ctx.access(), class, body)?;
     let saved = pipeline::save(api, ctx, prepared).await?;
     let id = saved.object.get("objectId").and_then(Value::as_str).unwrap_or_default();
@@ -75,12 +101,16 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, body: Map<
     if class == users::USER {
         return users::update(api, ctx, id, body).await;
     }
-    let prepared = api.db.prepare_update(&ctx.access(), class, id, body)?;
+    let access = ctx.access();
+    api.db.permit_object(&access, class, Operation::Update, id)?;
+    permit_new_fields(&api.db, &access, class, &body)?;
+    let prepared = api.db.prepare_update(&access, class, id, body)?;
     let saved = pipeline::save(api, ctx, prepared).await?;
     Ok(Reply::json(&Value::Object(saved.response)))
 }
 
 pub async fn delete(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str) -> Result<Reply, ParseError> {
+    api.db.permit_object(&ctx.access(), class, Operation::Delete, id)?;
     let object = api.db.prepare_delete(&ctx.access(), class, id)?;
     pipeline::delete(api, ctx, class, object).await?;
     Ok(Reply::ok("{}"))
@@ -99,4 +129,28 @@ pub async fn delete_stored(api: &Arc<Api>, class: &str, id: &str, defer_sync: bo
         .map_err(ParseError::from)
     })
     .await
+}
+
+/// The class-level permissions of a query: refused outright, or its `where` narrowed to what a
+/// pointer permission opens; `find` is asked unless only a count is, `count` when one is. A
+/// `where` or `order` on a field the CLP protects from the caller is 119.
+fn permit_find(db: &Database, access: &Access, class: &str, options: &mut FindOptions) -> Result<(), DataError> {
+    db.check_protected_query(access, class, &options.where_, options.order.as_deref())?;
+    let mut where_ = std::mem::take(&mut options.where_);
+    if !(options.count && options.limit == Some(0)) {
+        where_ = db.permitted_where(access, class, Operation::Find, where_)?;
+    }
+    if options.count {
+        where_ = db.permitted_where(access, class, Operation::Count, where_)?;
+    }
+    options.where_ = where_;
+    Ok(())
+}
+
+/// A save that adds fields to a class needs its `addField` permission too.
+fn permit_new_fields(db: &Database, access: &Access, class: &str, body: &Map<String, Value>) -> Result<(), DataError> {
+    if db.fields_added_by(class, body).is_empty() {
+        return Ok(());
+    }
+    db.permit_class(access, class, Operation::AddField)
 }

@@ -2,6 +2,7 @@
 //! clients and by cloud code (`Parse.Object#save` reaches it through the runtime's host op),
 //! so both take the same path through triggers, ACLs and schemas.
 
+mod aggregate;
 mod auth_data;
 mod batch;
 mod classes;
@@ -16,6 +17,7 @@ pub mod idempotency;
 pub mod installations;
 pub mod jobs;
 mod pipeline;
+mod query_rules;
 pub mod reload;
 mod schemas;
 pub mod schedules;
@@ -174,7 +176,11 @@ pub async fn dispatch(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, para
 /// Routes whose successful answer comes from a write that synced before answering.
 fn is_synced_write(method: &str, route: &str) -> bool {
     let first = route.split('/').next().unwrap_or_default();
-    matches!(method, "POST" | "PUT" | "DELETE") && matches!(first, "classes" | "users" | "sessions" | "roles" | "login" | "logout" | "loginAs" | "upgradeToRevocableSession" | "installations")
+    matches!(method, "POST" | "PUT" | "DELETE")
+        && matches!(
+            first,
+            "classes" | "users" | "sessions" | "roles" | "login" | "logout" | "loginAs" | "upgradeToRevocableSession" | "installations" | "schemas" | "purge"
+        )
 }
 
 async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
@@ -187,9 +193,15 @@ async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params
         ("DELETE", ["files", name]) => files::delete(api, ctx, name).await,
         ("POST" | "GET", ["functions", name]) => functions::run(api, ctx, name, params).await,
         ("POST", ["batch"]) => batch::run(api, ctx, params).await,
+        ("GET", ["aggregate", class]) => aggregate::run(api, ctx, class, params).await,
         ("GET", ["config"]) => config::get(api, ctx),
         ("GET", ["schemas"]) => schemas::list(api, ctx),
         ("GET", ["schemas", class]) => schemas::get(api, ctx, class),
+        ("POST", ["schemas"]) => schemas::create(api, ctx, None, params).await,
+        ("POST", ["schemas", class]) => schemas::create(api, ctx, Some(class), params).await,
+        ("PUT", ["schemas", class]) => schemas::update(api, ctx, class, params).await,
+        ("DELETE", ["schemas", class]) => schemas::delete(api, ctx, class).await,
+        ("DELETE", ["purge", class]) => schemas::purge(api, ctx, class).await,
         ("PUT", ["config"]) => config::update(api, ctx, params).await,
         ("GET", ["hooks", "functions"]) => hooks::list(api, ctx, true),
         ("GET", ["hooks", "triggers"]) => hooks::list(api, ctx, false),

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use super::acl::{self, Acl, Principal};
 use super::answer_size::AnswerBudget;
+use super::clp::Operation;
 use super::deadline::{Deadline, CHECK_EVERY};
 use super::ids;
 use super::index::{Constraint, Indexes, Plan, Walk, NATURAL};
@@ -23,6 +24,10 @@ use super::roles::{self, Roles};
 use super::schema::{validate_class_name, ClassSchema, DataError};
 use super::unique::{self, ClaimsGuard, UserKeys};
 use crate::store::{Store, StoreError};
+
+mod analytics;
+mod class_admin;
+mod permissions;
 
 /// Fields the server keeps; clients may not set them.
 const SERVER_FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt"];
@@ -349,6 +354,7 @@ impl Database {
             };
             let own = access.user_id.is_some() && access.user_id.as_deref() == owner.and_then(Value::as_str);
             out.retain(|field, _| !field.starts_with('_') && (own || !protected::hidden_from_others(class, field)));
+            self.hide_protected(access, class, &mut out);
         }
         out
     }
@@ -622,6 +628,7 @@ impl Database {
         let mut answers = Vec::with_capacity(subqueries.len());
         for subquery in subqueries {
             let everything = |class: &str, where_: Value| {
+                let where_ = self.permitted_where(access, class, Operation::Find, where_)?;
                 let options = FindOptions { where_, limit: Some(usize::MAX), ..FindOptions::default() };
                 self.find_all(access, class, &options, deadline)
             };
@@ -686,7 +693,10 @@ impl Database {
                 _ => None,
             };
             let Some((class, id)) = pointer else { continue };
-            if validate_class_name(&class).is_err() || protected::check_class(access.master, &class, "get").is_err() {
+            if validate_class_name(&class).is_err()
+                || protected::check_class(access.master, &class, "get").is_err()
+                || !self.may_include(access, &class, &id)
+            {
                 continue;
             }
             let Some(found) = self.store.get(&class, &id).map_err(store_error)? else { continue };
@@ -761,7 +771,8 @@ impl Database {
     }
 
     /// Writes a prepared save. Durable when it returns, unless the save's sync was deferred.
-    pub fn commit(&self, prepared: PreparedSave) -> Result<SavedObject, DataError> {
+    pub fn commit(&self, mut prepared: PreparedSave) -> Result<SavedObject, DataError> {
+        self.apply_field_rules(&mut prepared)?;
         let class = prepared.class_name.as_str();
         let mut role_write = self.check_role_write(&prepared)?;
         self.extend_schema(class, &prepared.body)?;

@@ -2,7 +2,9 @@
 //! database that ties them to a store. Knows nothing of HTTP or JavaScript.
 
 pub mod acl;
+pub mod aggregate;
 pub mod auth_data;
+pub mod clp;
 mod answer_size;
 mod database;
 mod deadline;

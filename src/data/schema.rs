@@ -15,6 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::acl::Acl;
+use super::clp::ClassPermissions;
 use super::ids::millis_from_iso;
 use super::ops::Op;
 
@@ -45,6 +46,11 @@ impl DataError {
     pub const MISSING_TARGET_CLASS: i32 = 135;
     /// Parse Server's answer when a schema tries to redefine one of a class's built-in fields.
     pub const FIELD_CANNOT_CHANGE: i32 = 136;
+    /// Validation failed: a required field is missing (Parse's `VALIDATION_ERROR`).
+    pub const VALIDATION_ERROR: i32 = 142;
+    /// Parse Server's (unnamed) code for a schema change it refuses: a class that is not
+    /// empty, a field that exists already or does not exist.
+    pub const CLASS_CHANGE_REFUSED: i32 = 255;
 
     pub fn new(code: i32, message: impl Into<String>) -> Self {
         DataError { code, message: message.into(), status: None }
@@ -426,18 +432,75 @@ fn typed_value_type(object: &Map<String, Value>, type_name: &Value) -> Result<Fi
     }
 }
 
-/// One class's fields and their types.
+/// What the schema API may declare about a field beyond its type: whether a save must set it
+/// (`required`, 142 otherwise) and the value a create gets when it leaves it out
+/// (`defaultValue`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldOptions {
+    /// As declared (`Some(false)` is echoed back as Parse Server does).
+    pub required: Option<bool>,
+    pub default_value: Option<Value>,
+}
+
+impl FieldOptions {
+    /// Reads `required` and `defaultValue` from a schema-API field of type `field_type`, with
+    /// Parse Server's checks: a default of another type is 111 "schema mismatch for C.f default
+    /// value; …", neither option applies to a Relation (111), `required` must be a boolean (107).
+    fn from_json(class_name: &str, name: &str, field: &Value, field_type: &FieldType) -> Result<FieldOptions, DataError> {
+        let required = match field.get("required") {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(required)) => Some(*required),
+            Some(_) => return Err(DataError::new(DataError::INVALID_JSON, format!("required of field {name} must be a boolean"))),
+        };
+        let default_value = field.get("defaultValue").filter(|v| !v.is_null()).cloned();
+        let not_for_relation = |option: &str| {
+            DataError::new(DataError::INCORRECT_TYPE, format!("The '{option}' option is not applicable for {field_type}"))
+        };
+        if let Some(default) = &default_value {
+            if matches!(field_type, FieldType::Relation(_)) {
+                return Err(not_for_relation("default value"));
+            }
+            let default_type = type_of_value(default)?;
+            if default_type.as_ref() != Some(field_type) {
+                let got = default_type.map_or_else(|| "null".to_owned(), |t| t.to_string());
+                return Err(DataError::new(
+                    DataError::INCORRECT_TYPE,
+                    format!("schema mismatch for {class_name}.{name} default value; expected {field_type} but got {got}"),
+                ));
+            }
+        } else if required == Some(true) && matches!(field_type, FieldType::Relation(_)) {
+            return Err(not_for_relation("required"));
+        }
+        Ok(FieldOptions { required, default_value })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.required.is_none() && self.default_value.is_none()
+    }
+}
+
+/// One class's fields and their types, with the options and class-level permissions the
+/// schema API declared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClassSchema {
     pub class_name: String,
     pub fields: BTreeMap<String, FieldType>,
+    /// `required`/`defaultValue` of the fields that declare them.
+    pub options: BTreeMap<String, FieldOptions>,
+    /// None until the schema API sets some: then every request but the master key's is held to them.
+    pub permissions: Option<ClassPermissions>,
 }
 
 impl ClassSchema {
     /// A schema for a new class: the name is validated (103) and the default fields filled in.
     pub fn new(class_name: &str) -> Result<ClassSchema, DataError> {
         validate_class_name(class_name)?;
-        Ok(ClassSchema { class_name: class_name.to_owned(), fields: Self::default_fields(class_name) })
+        Ok(ClassSchema {
+            class_name: class_name.to_owned(),
+            fields: Self::default_fields(class_name),
+            options: BTreeMap::new(),
+            permissions: None,
+        })
     }
 
     /// The fields Parse Server gives every object (`objectId`, `createdAt`, `updatedAt`,
@@ -542,21 +605,87 @@ impl ClassSchema {
         fields.into_iter().map(|(name, field_type)| (name.to_owned(), field_type)).collect()
     }
 
-    /// The schema-API form: `{"className": "...", "fields": {"name": {"type": ...}}}`.
-    /// Class-level permissions and indexes are not modelled here.
+    /// The schema-API form: `{"className": "...", "fields": {"name": {"type": ...}}}`, with
+    /// `required`/`defaultValue` on the fields that declare them and `classLevelPermissions`
+    /// once some were set. Indexes are not modelled here.
     pub fn to_json(&self) -> Value {
-        let fields: Map<String, Value> =
-            self.fields.iter().map(|(name, field_type)| (name.clone(), field_type.to_json())).collect();
+        let fields: Map<String, Value> = self
+            .fields
+            .iter()
+            .map(|(name, field_type)| {
+                let mut field = field_type.to_json();
+                if let Some(options) = self.options.get(name) {
+                    if let Some(required) = options.required {
+                        field["required"] = Value::Bool(required);
+                    }
+                    if let Some(default) = &options.default_value {
+                        field["defaultValue"] = default.clone();
+                    }
+                }
+                (name.clone(), field)
+            })
+            .collect();
         let mut out = Map::new();
         out.insert("className".to_owned(), Value::from(self.class_name.as_str()));
         out.insert("fields".to_owned(), Value::Object(fields));
+        if let Some(permissions) = &self.permissions {
+            out.insert("classLevelPermissions".to_owned(), permissions.to_json());
+        }
         Value::Object(out)
+    }
+
+    /// Adds a field declared through the schema API (its name checked as Parse Server does:
+    /// 105 invalid, 136 a default field), with its options.
+    pub fn declare_field(&mut self, name: &str, field: &Value) -> Result<(), DataError> {
+        validate_field_name_in(&self.class_name, name)
+            .map_err(|_| DataError::new(DataError::INVALID_KEY_NAME, format!("invalid field name: {name}")))?;
+        if Self::default_fields(&self.class_name).contains_key(name) {
+            return Err(DataError::new(DataError::FIELD_CANNOT_CHANGE, format!("field {name} cannot be added")));
+        }
+        let field_type = FieldType::from_json(field)?;
+        let options = FieldOptions::from_json(&self.class_name, name, field, &field_type)?;
+        if field_type == FieldType::GeoPoint {
+            if let Some(other) = self.fields.iter().find(|(_, t)| **t == FieldType::GeoPoint).map(|(n, _)| n) {
+                return Err(DataError::new(
+                    DataError::INCORRECT_TYPE,
+                    format!("currently, only one GeoPoint field may exist in an object. Adding {name} when {other} already exists."),
+                ));
+            }
+        }
+        if self.fields.len() >= MAX_FIELDS_PER_CLASS {
+            return Err(DataError::new(
+                DataError::INVALID_KEY_NAME,
+                format!("Class {} has {MAX_FIELDS_PER_CLASS} fields, the most a class may have", self.class_name),
+            ));
+        }
+        self.fields.insert(name.to_owned(), field_type);
+        if !options.is_empty() {
+            self.options.insert(name.to_owned(), options);
+        }
+        Ok(())
+    }
+
+    /// Removes a field declared by the schema API or a save; the class's default fields are 136.
+    pub fn remove_field(&mut self, name: &str) -> Result<FieldType, DataError> {
+        validate_field_name_in(&self.class_name, name)
+            .map_err(|_| DataError::new(DataError::INVALID_KEY_NAME, format!("invalid field name: {name}")))?;
+        if Self::default_fields(&self.class_name).contains_key(name) {
+            return Err(DataError::new(DataError::FIELD_CANNOT_CHANGE, format!("field {name} cannot be changed")));
+        }
+        let removed = self.fields.remove(name).ok_or_else(|| {
+            DataError::new(DataError::CLASS_CHANGE_REFUSED, format!("Field {name} does not exist, cannot delete."))
+        })?;
+        self.options.remove(name);
+        if let Some(permissions) = self.permissions.as_mut() {
+            permissions.forget_field(name);
+        }
+        Ok(removed)
     }
 
     /// Reads the schema-API form (a stored schema, or a schema POST body). The class's
     /// default fields are always present in the result, whether or not the JSON lists them;
     /// listing one with a different type is 136, as in Parse Server. `fields` may be absent.
-    /// Other keys (`classLevelPermissions`, `indexes`) are ignored.
+    /// `classLevelPermissions` are validated against the fields; `indexes` are ignored.
     pub fn from_json(value: &Value) -> Result<ClassSchema, DataError> {
         let invalid_json = |what: &str| DataError::new(DataError::INVALID_JSON, what.to_owned());
         let object = value.as_object().ok_or_else(|| invalid_json("a schema must be an object"))?;
@@ -566,11 +695,11 @@ impl ClassSchema {
             .ok_or_else(|| invalid_json("a schema needs a string className"))?;
         let mut schema = ClassSchema::new(class_name)?;
         let fields = match object.get("fields") {
-            None | Some(Value::Null) => return Ok(schema),
-            Some(Value::Object(fields)) => fields,
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(fields)) => fields.clone(),
             Some(_) => return Err(invalid_json("schema fields must be an object")),
         };
-        for (name, field) in fields {
+        for (name, field) in &fields {
             validate_field_name_in(class_name, name)?;
             let field_type = FieldType::from_json(field)?;
             match schema.fields.get(name) {
@@ -582,9 +711,16 @@ impl ClassSchema {
                 }
                 Some(_) => {}
                 None => {
+                    let options = FieldOptions::from_json(class_name, name, field, &field_type)?;
+                    if !options.is_empty() {
+                        schema.options.insert(name.clone(), options);
+                    }
                     schema.fields.insert(name.clone(), field_type);
                 }
             }
+        }
+        if let Some(permissions) = object.get("classLevelPermissions").filter(|p| !p.is_null()) {
+            schema.permissions = Some(ClassPermissions::parse(permissions, &schema.fields)?);
         }
         Ok(schema)
     }

@@ -92,6 +92,9 @@ pub trait Store: Send + Sync + 'static {
     /// Stores (replacing) the schema of `class`.
     fn put_schema(&self, class: &str, schema: serde_json::Value) -> Result<(), StoreError>;
 
+    /// Forgets the schema of `class` (the schema API deleted the class); no-op without one.
+    fn delete_schema(&self, class: &str) -> Result<(), StoreError>;
+
     /// Relation membership: owner (class, id, key) → related object ids. Adding an id that is
     /// already a member is a no-op.
     fn relation_add(

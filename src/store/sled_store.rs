@@ -243,6 +243,14 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn delete_schema(&self, class: &str) -> Result<(), StoreError> {
+        let _writer = lock(&self.schema_writer);
+        self.schema_tree.remove(class).map_err(sled_error)?;
+        self.commit.wrote();
+        write(&self.schemas).remove(class);
+        Ok(())
+    }
+
     fn relation_add(
         &self,
         owner_class: &str,

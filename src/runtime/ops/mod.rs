@@ -21,7 +21,7 @@ deno_core::extension!(
         error::op_parse_error_codes,
         http::op_http_request,
     ],
-    js = [dir "js", "00_console.js", "10_require.js", "20_parse.js", "40_object.js", "50_query.js", "60_user.js", "65_http.js", "70_cloud.js"],
+    js = [dir "js", "00_console.js", "10_require.js", "20_parse.js", "40_object.js", "50_query.js", "55_schema.js", "60_user.js", "65_http.js", "70_cloud.js"],
     options = { root: ModuleRoot, host: HostSlot, nested: NestedQueue, http: HttpSettings },
     state = |state, options| {
         state.put(options.root);

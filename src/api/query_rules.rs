@@ -1,0 +1,114 @@
+//! Parse Server's checks and rewrites of a query's parameters before it runs: `$`-keys that
+//! are no operator (105), order keys that are no field name (105 `Invalid field name: x.`),
+//! `include=*` (every pointer field of the class), `redirectClassNameForKey` (a relation's
+//! query runs on the relation's target class), and a `$relatedTo` whose object was never saved
+//! (an empty answer, not an error).
+
+use serde_json::{Map, Value};
+
+use crate::data::schema::{validate_field_name, DataError, FieldType};
+use crate::data::{Database, FindOptions};
+
+/// The top-level `where` operators Parse accepts.
+const QUERY_OPERATORS: &[&str] = &["$or", "$and", "$nor", "$relatedTo", "$text"];
+
+/// What a query becomes once Parse Server's rules are applied.
+pub struct Prepared {
+    /// The class the query runs on: the target of `redirectClassNameForKey`, or the asked one.
+    pub class: String,
+    /// Set when the class was redirected: the answer names it, as Parse Server's does.
+    pub redirected: bool,
+    /// The answer is known to be empty without running the query.
+    pub empty: bool,
+}
+
+pub fn prepare(db: &Database, class: &str, params: &Map<String, Value>, options: &mut FindOptions) -> Result<Prepared, DataError> {
+    check_where_keys(&options.where_)?;
+    if let Some(order) = &options.order {
+        check_order(order)?;
+    }
+    let mut prepared = Prepared { class: class.to_owned(), redirected: false, empty: unsaved_related_to(&options.where_) };
+    if let Some(Value::String(key)) = params.get("redirectClassNameForKey") {
+        let target = db.class_schema(class).and_then(|schema| match schema.fields.get(key) {
+            Some(FieldType::Relation(target)) => Some(target.clone()),
+            _ => None,
+        });
+        if let Some(target) = target {
+            prepared.class = target;
+            prepared.redirected = true;
+        }
+    }
+    if options.include.iter().any(|path| path == "*") {
+        let pointers: Vec<String> = db
+            .class_schema(&prepared.class)
+            .map(|schema| {
+                schema.fields.iter().filter(|(_, t)| matches!(t, FieldType::Pointer(_))).map(|(name, _)| name.clone()).collect()
+            })
+            .unwrap_or_default();
+        options.include.retain(|path| path != "*");
+        for field in pointers {
+            if !options.include.contains(&field) {
+                options.include.push(field);
+            }
+        }
+    }
+    Ok(prepared)
+}
+
+/// A `where` key starting with `$` must be one of Parse's operators (105 `Invalid key name`).
+fn check_where_keys(where_: &Value) -> Result<(), DataError> {
+    let Some(object) = where_.as_object() else { return Ok(()) };
+    for (key, value) in object {
+        if key.starts_with('$') && !QUERY_OPERATORS.contains(&key.as_str()) {
+            return Err(DataError::new(DataError::INVALID_KEY_NAME, format!("Invalid key name: {key}")));
+        }
+        if matches!(key.as_str(), "$or" | "$and" | "$nor") {
+            for part in value.as_array().into_iter().flatten() {
+                check_where_keys(part)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Each order key's top-level field must be a field name (`_password`, `length` are not),
+/// whoever asks; `$score` orders a full-text search.
+fn check_order(order: &str) -> Result<(), DataError> {
+    for key in order.split(',').map(|k| k.trim().trim_start_matches('-')).filter(|k| !k.is_empty() && *k != "$score") {
+        let root = key.split('.').next().unwrap_or_default();
+        if validate_field_name(root).is_err() {
+            return Err(DataError::new(DataError::INVALID_KEY_NAME, format!("Invalid field name: {key}.")));
+        }
+    }
+    Ok(())
+}
+
+/// A `$relatedTo` naming an object without an objectId (never saved) relates to nothing.
+fn unsaved_related_to(where_: &Value) -> bool {
+    where_
+        .get("$relatedTo")
+        .and_then(|related| related.get("object"))
+        .is_some_and(|object| object.is_object() && object.get("objectId").is_none_or(Value::is_null))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dollar_keys_and_order_keys() {
+        assert_eq!(check_where_keys(&json!({"$foo": 1})).unwrap_err().code, 105);
+        assert_eq!(check_where_keys(&json!({"$or": [{"$bar": 1}]})).unwrap_err().message, "Invalid key name: $bar");
+        assert!(check_where_keys(&json!({"$or": [{"a": 1}], "b": {"$gt": 1}})).is_ok());
+        assert_eq!(check_order("-_password").unwrap_err().message, "Invalid field name: _password.");
+        assert_eq!(check_order("length").unwrap_err().message, "Invalid field name: length.");
+        assert!(check_order("-score,name.first,$score").is_ok());
+    }
+
+    #[test]
+    fn related_to_an_unsaved_object() {
+        assert!(unsaved_related_to(&json!({"$relatedTo": {"object": {"__type": "Pointer", "className": "A"}, "key": "k"}})));
+        assert!(!unsaved_related_to(&json!({"$relatedTo": {"object": {"__type": "Pointer", "className": "A", "objectId": "x"}, "key": "k"}})));
+    }
+}

@@ -1,0 +1,226 @@
+//! Schema changes made through the schema API (create, update, delete a class; purge its
+//! objects) and the field rules they declare (`defaultValue`, `required`), enforced on save.
+//!
+//! A child of `database` so that it shares the store, the schema cache and its lock, and the
+//! per-object stripes, without widening what `Database` offers to everyone else.
+
+use serde_json::{Map, Value};
+
+use super::{not_found, store_error, stripe_of, Database, PreparedSave};
+use crate::data::clp::ClassPermissions;
+use crate::data::ops::Op;
+use crate::data::schema::{validate_class_name, ClassSchema, DataError, FieldType, SYSTEM_CLASSES};
+use crate::store::StoreError;
+
+/// Classes cloudrt keeps for itself that Parse Server does not count as classes at all: the
+/// schema API refuses their names (103) as Parse Server does.
+const NOT_SCHEMA_CLASSES: &[&str] = &["_Hooks", "_GlobalConfig", "_GraphQLConfig"];
+
+/// Parse Server's words for a class name the schema API refuses.
+fn invalid_class_name(class: &str) -> DataError {
+    DataError::new(
+        DataError::INVALID_CLASS_NAME,
+        format!(
+            "Invalid classname: {class}, classnames can only have alphanumeric characters and _, and must start with an alpha character "
+        ),
+    )
+}
+
+/// Accepts the class names the schema API serves: Parse's system classes and valid names.
+fn validate_schema_class(class: &str) -> Result<(), DataError> {
+    if NOT_SCHEMA_CLASSES.contains(&class) || (class.starts_with('_') && !SYSTEM_CLASSES.contains(&class)) {
+        return Err(invalid_class_name(class));
+    }
+    validate_class_name(class).map_err(|_| invalid_class_name(class))
+}
+
+fn class_missing(class: &str) -> DataError {
+    DataError::new(DataError::INVALID_CLASS_NAME, format!("Class {class} does not exist."))
+}
+
+/// Whether a body value leaves a field unset, as Parse Server's required/default rule reads it.
+fn leaves_unset(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty(),
+        Some(other) => is_delete(other),
+    }
+}
+
+fn is_delete(value: &Value) -> bool {
+    matches!(Op::parse(value), Ok(Some(Op::Delete)))
+}
+
+impl Database {
+    /// The class's schema, if it has one.
+    pub fn class_schema(&self, class: &str) -> Option<ClassSchema> {
+        self.schemas.read().unwrap_or_else(|p| p.into_inner()).get(class).cloned()
+    }
+
+    /// The class-level permissions a request must pass, when the class has some.
+    pub fn class_permissions(&self, class: &str) -> Option<ClassPermissions> {
+        self.schemas.read().unwrap_or_else(|p| p.into_inner()).get(class).and_then(|schema| schema.permissions.clone())
+    }
+
+    /// The fields `body` would add to `class` (none when it adds none or is refused later).
+    pub fn fields_added_by(&self, class: &str, body: &Map<String, Value>) -> Vec<String> {
+        let Ok(mut schema) = self.schema_for(class) else { return Vec::new() };
+        schema.check_and_extend(body).unwrap_or_default()
+    }
+
+    /// `POST /schemas/:className`: a new class with the declared `fields` and
+    /// `classLevelPermissions`. 103 when it exists already or its name is refused.
+    pub fn create_class(&self, class: &str, fields: &Map<String, Value>, permissions: Option<&Value>) -> Result<ClassSchema, DataError> {
+        validate_schema_class(class)?;
+        let _guard = self.schema_writes.lock().unwrap_or_else(|p| p.into_inner());
+        if self.class_exists(class) {
+            return Err(DataError::new(DataError::INVALID_CLASS_NAME, format!("Class {class} already exists.")));
+        }
+        let mut schema = ClassSchema::new(class)?;
+        for (name, field) in fields {
+            schema.declare_field(name, field)?;
+        }
+        if let Some(permissions) = permissions.filter(|p| !p.is_null()) {
+            schema.permissions = Some(ClassPermissions::parse(permissions, &schema.fields)?);
+        }
+        self.save_schema(schema)
+    }
+
+    /// `PUT /schemas/:className`: adds the declared fields, deletes those given as
+    /// `{"__op": "Delete"}` (with their values in every stored object, as Parse Server does),
+    /// and replaces the class-level permissions when given. Checked whole before anything
+    /// changes: 103 for an unknown class, 255 for adding a field that exists or deleting one
+    /// that does not, 136 for a default field.
+    pub fn update_class(&self, class: &str, fields: &Map<String, Value>, permissions: Option<&Value>) -> Result<ClassSchema, DataError> {
+        validate_schema_class(class)?;
+        let guard = self.schema_writes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut schema = self.class_schema(class).ok_or_else(|| class_missing(class))?;
+        let mut deleted: Vec<(String, FieldType)> = Vec::new();
+        for (name, field) in fields {
+            if is_delete(field) {
+                let field_type = schema.remove_field(name)?;
+                deleted.push((name.clone(), field_type));
+            } else if schema.fields.contains_key(name) {
+                return Err(DataError::new(DataError::CLASS_CHANGE_REFUSED, format!("Field {name} exists, cannot update.")));
+            } else {
+                schema.declare_field(name, field)?;
+            }
+        }
+        if let Some(permissions) = permissions.filter(|p| !p.is_null()) {
+            schema.permissions = Some(ClassPermissions::parse(permissions, &schema.fields)?);
+        }
+        let saved = self.save_schema(schema)?;
+        drop(guard);
+        if !deleted.is_empty() {
+            self.delete_field_values(class, &deleted)?;
+        }
+        Ok(saved)
+    }
+
+    /// `DELETE /schemas/:className`: forgets an empty class's schema (255 while it holds
+    /// objects). A class that does not exist is already deleted.
+    pub fn delete_class(&self, class: &str) -> Result<(), DataError> {
+        validate_schema_class(class)?;
+        let _guard = self.schema_writes.lock().unwrap_or_else(|p| p.into_inner());
+        let count = self.store.scan(class).map_err(store_error)?.len();
+        if count > 0 {
+            return Err(DataError::new(
+                DataError::CLASS_CHANGE_REFUSED,
+                format!("Class {class} is not empty, contains {count} objects, cannot drop schema."),
+            ));
+        }
+        if self.class_exists(class) {
+            self.store.delete_schema(class).map_err(store_error)?;
+            self.schemas.write().unwrap_or_else(|p| p.into_inner()).remove(class);
+        }
+        self.sync()
+    }
+
+    /// `DELETE /purge/:className`: deletes every object of the class (without triggers, as
+    /// Parse Server does) and keeps its schema. Each object goes the way a single delete goes,
+    /// so indexes, `_User` names and the role graph stay true.
+    pub fn purge_class(&self, class: &str) -> Result<(), DataError> {
+        validate_class_name(class)?;
+        for object in self.store.scan(class).map_err(store_error)? {
+            let Some(id) = object.get("objectId").and_then(Value::as_str) else { continue };
+            match self.delete_unsynced(class, id) {
+                Ok(()) => {}
+                // Deleted meanwhile by someone else: what a purge wants anyway.
+                Err(error) if error == not_found() => {}
+                Err(error) => return Err(error),
+            }
+        }
+        self.sync()
+    }
+
+    fn save_schema(&self, schema: ClassSchema) -> Result<ClassSchema, DataError> {
+        self.store.put_schema(&schema.class_name, schema.to_json()).map_err(store_error)?;
+        self.schemas.write().unwrap_or_else(|p| p.into_inner()).insert(schema.class_name.clone(), schema.clone());
+        self.sync()?;
+        Ok(schema)
+    }
+
+    /// Removes deleted fields' values from every stored object of the class, and empties
+    /// their relations, each object under its stripe lock as an update would.
+    fn delete_field_values(&self, class: &str, deleted: &[(String, FieldType)]) -> Result<(), DataError> {
+        for stored in self.store.scan(class).map_err(store_error)? {
+            let Some(id) = stored.get("objectId").and_then(Value::as_str).map(str::to_owned) else { continue };
+            for (name, field_type) in deleted {
+                if matches!(field_type, FieldType::Relation(_)) {
+                    let related = self.store.related(class, &id, name).map_err(store_error)?;
+                    if !related.is_empty() {
+                        self.store.relation_remove(class, &id, name, &related).map_err(store_error)?;
+                    }
+                }
+            }
+            if !deleted.iter().any(|(name, _)| stored.contains_key(name)) {
+                continue;
+            }
+            let _stripe = self.stripes[stripe_of(class, &id)].lock().unwrap_or_else(|p| p.into_inner());
+            let Some(current) = self.store.get(class, &id).map_err(store_error)? else { continue };
+            let mut object = (*current).clone();
+            for (name, _) in deleted {
+                object.remove(name);
+            }
+            let mut index = self.indexes.write(class);
+            match self.store.update(class, &id, object.clone(), Some(&current)) {
+                Ok(()) => index.changed(Some(&current), Some(&object)),
+                Err(StoreError::NotFound) => {}
+                Err(error) => return Err(store_error(error)),
+            }
+        }
+        self.sync()
+    }
+
+    /// Parse Server's field rules on a save that is about to be written: a create gets the
+    /// `defaultValue` of each field it leaves out (or deletes), and a create or update that
+    /// leaves a `required` field unset (absent on create; `null`, `""` or `Delete`) is 142.
+    pub(super) fn apply_field_rules(&self, prepared: &mut PreparedSave) -> Result<(), DataError> {
+        let Some(schema) = self.class_schema(&prepared.class_name) else { return Ok(()) };
+        if schema.options.is_empty() {
+            return Ok(());
+        }
+        let creating = prepared.is_new();
+        for (name, options) in &schema.options {
+            let value = prepared.body.get(name);
+            if !creating && value.is_none() {
+                continue;
+            }
+            if !leaves_unset(value) {
+                continue;
+            }
+            let absent_or_deleted = value.is_none_or(is_delete);
+            match &options.default_value {
+                Some(default) if creating && absent_or_deleted => {
+                    prepared.body.insert(name.clone(), default.clone());
+                    prepared.proposed.insert(name.clone(), default.clone());
+                }
+                _ if options.required == Some(true) => {
+                    return Err(DataError::new(DataError::VALIDATION_ERROR, format!("{name} is required")));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
