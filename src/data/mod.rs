@@ -8,7 +8,7 @@ mod deadline;
 mod index;
 pub mod ids;
 pub mod ops;
-mod password;
+pub mod password;
 pub mod protected;
 pub mod query;
 pub mod roles;
