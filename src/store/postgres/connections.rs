@@ -49,10 +49,16 @@ impl SqlError {
         }
     }
 
-    /// Whether the connection, not the statement, failed (worth a retry on a new one).
+    /// Whether the connection, not the statement, failed (worth a retry on a new one): it was
+    /// closed, never answered, was cut by the server (shutdown, `pg_terminate_backend`), or the
+    /// server refuses connections for now.
     fn connection_lost(&self) -> bool {
+        let cut = [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW];
         match self {
-            SqlError::Database(e) => e.is_closed() || (e.code().is_none() && e.as_db_error().is_none()),
+            SqlError::Database(e) => match e.code() {
+                Some(code) => cut.contains(code) || code.code().starts_with("08"),
+                None => e.is_closed() || e.as_db_error().is_none(),
+            },
             SqlError::Pool(_) => true,
         }
     }
