@@ -37,8 +37,9 @@ pub fn to_stored_schema(class: &str, schema: &Value, previous: Option<&Value>) -
         let kept = old_fields.get(name).filter(|old| same_type(old)).cloned();
         fields.insert(name.clone(), kept.unwrap_or_else(|| field.clone()));
     }
-    fields.insert(READERS.to_owned(), json!({"type": "Array"}));
-    fields.insert(WRITERS.to_owned(), json!({"type": "Array"}));
+    for acl in [READERS, WRITERS] {
+        fields.insert(acl.to_owned(), json!({"type": "Array", "contents": {"type": "String"}}));
+    }
     if class == "_User" {
         fields.insert("_hashed_password".to_owned(), json!({"type": "String"}));
     }
@@ -200,7 +201,7 @@ mod tests {
         let stored = to_stored_schema("_User", &ours, Some(&previous));
         assert_eq!(stored["classLevelPermissions"], json!({"find": {"*": true}}));
         assert_eq!(stored["fields"]["age"], json!({"type": "Number", "required": true}));
-        assert_eq!(stored["fields"]["_rperm"], json!({"type": "Array"}));
+        assert_eq!(stored["fields"]["_rperm"], json!({"type": "Array", "contents": {"type": "String"}}));
         assert_eq!(stored["fields"]["_hashed_password"], json!({"type": "String"}));
         assert!(stored["fields"].get("ACL").is_none() && stored["fields"].get("password").is_none());
 
