@@ -106,6 +106,14 @@ impl Kind {
 /// The columns of one class table, by name.
 pub type Columns = BTreeMap<String, Kind>;
 
+/// What is known of one class's table: its columns, and its relation fields (field → target
+/// class), which have join tables instead of columns but appear in every object read.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub columns: Columns,
+    pub relations: BTreeMap<String, String>,
+}
+
 /// Columns Parse Server's adapter gives every `_User` table beyond its schema fields (account
 /// lock-out, e-mail verification, password reset and history); kept so that a table cloudrt
 /// creates serves Parse Server too.

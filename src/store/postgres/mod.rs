@@ -18,7 +18,7 @@ use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
-use self::columns::{Columns, Kind};
+use self::columns::{Columns, Kind, Table};
 use self::connections::{Connections, SqlError};
 pub use self::rows::FileUrl;
 use super::{Document, Store, StoreError};
@@ -46,7 +46,7 @@ fn texts(values: &[String]) -> Box<dyn ToSql + Send + Sync> {
 pub struct PostgresStore {
     connections: Connections,
     /// Column kinds per class table that exists.
-    tables: RwLock<HashMap<String, Arc<Columns>>>,
+    tables: RwLock<HashMap<String, Arc<Table>>>,
     /// Serializes this process's DDL (CREATE TABLE / ALTER TABLE / `_SCHEMA` writes), which
     /// PostgreSQL does not make idempotent under concurrency.
     ddl: Mutex<()>,
@@ -120,15 +120,15 @@ impl PostgresStore {
         })
     }
 
-    /// The column kinds of `class`, read from the database when not cached.
-    fn columns(&self, class: &str) -> Result<Option<Arc<Columns>>, StoreError> {
+    /// The columns and relations of `class`, read from the database when not cached.
+    fn table(&self, class: &str) -> Result<Option<Arc<Table>>, StoreError> {
         if let Some(columns) = self.tables.read().unwrap_or_else(PoisonError::into_inner).get(class) {
             return Ok(Some(columns.clone()));
         }
-        self.reload_columns(class)
+        self.reload_table(class)
     }
 
-    fn reload_columns(&self, class: &str) -> Result<Option<Arc<Columns>>, StoreError> {
+    fn reload_table(&self, class: &str) -> Result<Option<Arc<Table>>, StoreError> {
         let rows = self.connections.run({
             let class = class.to_owned();
             move |client| {
@@ -147,7 +147,9 @@ impl PostgresStore {
             self.tables.write().unwrap_or_else(PoisonError::into_inner).remove(class);
             return Ok(None);
         }
-        let described = self.stored_schema(class)?.map(|stored| tables::schema_columns(class, &stored)).unwrap_or_default();
+        let stored = self.stored_schema(class)?;
+        let described = stored.as_ref().map(|stored| tables::schema_columns(class, stored)).unwrap_or_default();
+        let relations = stored.as_ref().map(tables::relation_fields).unwrap_or_default();
         let columns: Columns = rows
             .into_iter()
             .map(|(name, data_type)| {
@@ -155,9 +157,9 @@ impl PostgresStore {
                 (name, kind)
             })
             .collect();
-        let columns = Arc::new(columns);
-        self.tables.write().unwrap_or_else(PoisonError::into_inner).insert(class.to_owned(), columns.clone());
-        Ok(Some(columns))
+        let table = Arc::new(Table { columns, relations });
+        self.tables.write().unwrap_or_else(PoisonError::into_inner).insert(class.to_owned(), table.clone());
+        Ok(Some(table))
     }
 
     fn stored_schema(&self, class: &str) -> Result<Option<Value>, StoreError> {
@@ -165,27 +167,27 @@ impl PostgresStore {
         rows.first().map(|json| parse_json(json, "_SCHEMA.schema")).transpose()
     }
 
-    /// The columns of `class` once its table holds a column for every key of `doc`.
-    fn columns_for_write(&self, class: &str, doc: &Document) -> Result<Arc<Columns>, StoreError> {
-        if let Some(columns) = self.columns(class)? {
-            if rows::missing_columns(doc, &columns).is_empty() {
-                return Ok(columns);
+    /// The table of `class` once it holds a column for every key of `doc`.
+    fn table_for_write(&self, class: &str, doc: &Document) -> Result<Arc<Table>, StoreError> {
+        if let Some(table) = self.table(class)? {
+            if rows::missing_columns(doc, &table.columns).is_empty() {
+                return Ok(table);
             }
         }
         let _ddl = self.ddl.lock().unwrap_or_else(PoisonError::into_inner);
-        let known = self.reload_columns(class)?.map(|c| (*c).clone()).unwrap_or_default();
+        let known = self.reload_table(class)?.map(|table| table.columns.clone()).unwrap_or_default();
         let mut statements = vec![(tables::create_table(class), params(vec![]))];
         for (name, kind) in rows::missing_columns(doc, &known) {
             statements.push((tables::add_column(class, &name, &kind), params(vec![])));
         }
         self.transaction(statements)?;
-        self.reload_columns(class)?.ok_or_else(|| StoreError::Io(format!("table {class} was not created")))
+        self.reload_table(class)?.ok_or_else(|| StoreError::Io(format!("table {class} was not created")))
     }
 
     /// Decodes rows of `class`, reloading its columns once if a row holds one not yet known
     /// (added by another server).
     fn decode(&self, class: &str, rows: Vec<String>) -> Result<Vec<Arc<Document>>, StoreError> {
-        let Some(mut columns) = self.columns(class)? else { return Ok(Vec::new()) };
+        let Some(mut table) = self.table(class)? else { return Ok(Vec::new()) };
         let default_url = |name: &str| name.to_owned();
         let file_url: &FileUrl = match self.file_url.get() {
             Some(url) => url.as_ref(),
@@ -197,10 +199,10 @@ impl PostgresStore {
                 Value::Object(row) => row,
                 _ => return Err(StoreError::Corrupt(format!("a row of {class} is not an object"))),
             };
-            if row.keys().any(|key| !columns.contains_key(key)) {
-                columns = self.reload_columns(class)?.unwrap_or(columns);
+            if row.keys().any(|key| !table.columns.contains_key(key)) {
+                table = self.reload_table(class)?.unwrap_or(table);
             }
-            out.push(Arc::new(rows::decode(row, &columns, file_url)));
+            out.push(Arc::new(rows::decode(row, &table, file_url)));
         }
         Ok(out)
     }
@@ -238,7 +240,7 @@ fn row_json(doc: &Document, columns: &Columns) -> String {
 
 impl Store for PostgresStore {
     fn get(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError> {
-        if self.columns(class)?.is_none() {
+        if self.table(class)?.is_none() {
             return Ok(None);
         }
         let rows = self.texts(tables::select_one(class), params(vec![text(id)]))?.unwrap_or_default();
@@ -246,7 +248,7 @@ impl Store for PostgresStore {
     }
 
     fn scan(&self, class: &str) -> Result<Vec<Arc<Document>>, StoreError> {
-        if self.columns(class)?.is_none() {
+        if self.table(class)?.is_none() {
             return Ok(Vec::new());
         }
         let rows = self.texts(tables::select_all(class), params(vec![]))?.unwrap_or_default();
@@ -255,17 +257,18 @@ impl Store for PostgresStore {
 
     fn insert(&self, class: &str, id: &str, mut doc: Document) -> Result<(), StoreError> {
         doc.insert("objectId".to_owned(), Value::String(id.to_owned()));
-        let columns = self.columns_for_write(class, &doc)?;
-        self.execute(tables::insert(class), params(vec![text(&row_json(&doc, &columns))]))?;
+        let table = self.table_for_write(class, &doc)?;
+        self.execute(tables::insert(class), params(vec![text(&row_json(&doc, &table.columns))]))?;
         Ok(())
     }
 
     fn update(&self, class: &str, id: &str, mut doc: Document, expected: Option<&Arc<Document>>) -> Result<(), StoreError> {
         doc.insert("objectId".to_owned(), Value::String(id.to_owned()));
-        let columns = self.columns_for_write(class, &doc)?;
-        let expected = expected.map(|expected| row_json(expected, &columns));
-        let values = params(vec![text(&row_json(&doc, &columns)), text(id), maybe_text(expected)]);
-        if self.execute(tables::update(class, &columns), values)? == Some(1) {
+        let table = self.table_for_write(class, &doc)?;
+        let columns = &table.columns;
+        let expected = expected.map(|expected| row_json(expected, columns));
+        let values = params(vec![text(&row_json(&doc, columns)), text(id), maybe_text(expected)]);
+        if self.execute(tables::update(class, columns), values)? == Some(1) {
             return Ok(());
         }
         let found = self.texts(tables::exists(class), params(vec![text(id)]))?.unwrap_or_default();
@@ -273,7 +276,7 @@ impl Store for PostgresStore {
     }
 
     fn delete(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError> {
-        if self.columns(class)?.is_none() {
+        if self.table(class)?.is_none() {
             return Err(StoreError::NotFound);
         }
         let rows = self.texts(tables::delete(class), params(vec![text(id)]))?.unwrap_or_default();
@@ -303,14 +306,14 @@ impl Store for PostgresStore {
         for (name, kind) in &columns {
             statements.push((tables::add_column(class, name, kind), params(vec![])));
         }
-        for key in tables::relation_fields(&stored) {
-            statements.push((tables::create_join_table(class, &key), params(vec![])));
+        for key in tables::relation_fields(&stored).keys() {
+            statements.push((tables::create_join_table(class, key), params(vec![])));
         }
         for index in tables::unique_indexes(class, &columns) {
             statements.push((index, params(vec![])));
         }
         self.transaction(statements)?;
-        self.reload_columns(class)?;
+        self.reload_table(class)?;
         Ok(())
     }
 

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::columns::{Columns, Kind, READERS, WRITERS};
+use super::columns::{Columns, Kind, Table, READERS, WRITERS};
 use crate::store::Document;
 
 /// Builds the URL of a stored file from its name (the server's address is known only at start).
@@ -93,9 +93,14 @@ fn acl_columns(acl: &Value) -> (Value, Value) {
     (allowed("read"), allowed("write"))
 }
 
-/// The object a row stands for. Null columns are absent fields, as in Parse Server.
-pub fn decode(row: Map<String, Value>, columns: &Columns, file_url: &FileUrl) -> Document {
+/// The object a row stands for. Null columns are absent fields, and every relation field of
+/// the class is its `{"__type": "Relation"}` marker, as Parse Server reads them.
+pub fn decode(row: Map<String, Value>, table: &Table, file_url: &FileUrl) -> Document {
+    let columns = &table.columns;
     let mut doc = Document::new();
+    for (field, target) in &table.relations {
+        doc.insert(field.clone(), json!({"__type": "Relation", "className": target}));
+    }
     let mut acl: Option<Map<String, Value>> = None;
     for (key, value) in row {
         if value.is_null() {
@@ -206,7 +211,7 @@ mod tests {
         assert_eq!(row["place"], "(-3.25,40.5)");
         assert_eq!(row["area"], "((1,0),(3,2),(5,4))");
         assert_eq!(row[READERS], json!(["*", "u1"]));
-        assert_eq!(row[WRITERS], json!(["role:Admin", "u1"]));
+        assert_eq!(row[WRITERS], json!(["u1", "role:Admin"]));
         assert!(!row.contains_key("ACL"));
     }
 
@@ -218,7 +223,8 @@ mod tests {
             "place": "(-3.25,40.5)", "area": "((1,0),(3,2),(5,4))", "tags": ["a", 1], "gone": null,
             "_rperm": ["*", "u1"], "_wperm": ["u1"]
         });
-        let doc = decode(row.as_object().unwrap().clone(), &columns(), &url);
+        let table = Table { columns: columns(), relations: [("fans".to_owned(), "_User".to_owned())].into() };
+        let doc = decode(row.as_object().unwrap().clone(), &table, &url);
         assert_eq!(
             Value::Object(doc),
             json!({
@@ -229,6 +235,7 @@ mod tests {
                 "place": {"__type": "GeoPoint", "latitude": 40.5, "longitude": -3.25},
                 "area": {"__type": "Polygon", "coordinates": [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]},
                 "tags": ["a", 1],
+                "fans": {"__type": "Relation", "className": "_User"},
                 "ACL": {"*": {"read": true}, "u1": {"read": true, "write": true}}
             })
         );

@@ -6,6 +6,8 @@
 //! `classLevelPermissions`/`indexes` beside `fields`. cloudrt's schema JSON (`className` and
 //! `fields`, with `ACL`) is converted both ways here, and keys cloudrt does not model are kept.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Map, Value};
 
 use super::columns::{join_table, quoted, Columns, Kind, READERS, USER_INTERNAL_COLUMNS, WRITERS};
@@ -80,15 +82,15 @@ pub fn schema_columns(class: &str, stored: &Value) -> Columns {
     columns
 }
 
-/// Relation fields of a stored schema.
-pub fn relation_fields(stored: &Value) -> Vec<String> {
+/// Relation fields of a stored schema, with their target classes.
+pub fn relation_fields(stored: &Value) -> BTreeMap<String, String> {
     stored
         .get("fields")
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
         .filter(|(_, field)| field.get("type").and_then(Value::as_str) == Some("Relation"))
-        .map(|(name, _)| name.clone())
+        .filter_map(|(name, field)| Some((name.clone(), field.get("targetClass")?.as_str()?.to_owned())))
         .collect()
 }
 
