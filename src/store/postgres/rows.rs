@@ -149,7 +149,7 @@ fn decode_value(key: &str, kind: &Kind, value: Value, file_url: &FileUrl) -> Val
 /// The `(x,y)` pairs of a PostgreSQL point or polygon in its text form.
 fn points(text: &str) -> Vec<(f64, f64)> {
     let numbers: Vec<f64> = text
-        .split(|c: char| matches!(c, '(' | ')' | ','))
+        .split(['(', ')', ','])
         .map(str::trim)
         .filter(|part| !part.is_empty())
         .filter_map(|part| part.parse().ok())
