@@ -94,8 +94,9 @@ impl Connections {
     pub fn open(uri: &str) -> Result<Connections, StoreError> {
         let mut config: tokio_postgres::Config =
             uri.parse().map_err(|e| StoreError::Io(format!("--database-uri is not a PostgreSQL URI: {e}")))?;
-        // Timestamps come back as text in rows; UTC makes their offset always +00:00.
-        config.options("-c TimeZone=UTC");
+        // Timestamps come back as text in rows; UTC makes their offset always +00:00. A write
+        // is acknowledged only once its commit is on disk, whatever the server's default.
+        config.options("-c TimeZone=UTC -c synchronous_commit=on");
         config.connect_timeout(CONNECT_TIMEOUT);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -45,7 +45,7 @@ fn texts(values: &[String]) -> Box<dyn ToSql + Send + Sync> {
 /// The PostgreSQL store.
 pub struct PostgresStore {
     connections: Connections,
-    /// Column kinds per class table that exists.
+    /// The columns and relations of each class table that exists.
     tables: RwLock<HashMap<String, Arc<Table>>>,
     /// Serializes this process's DDL (CREATE TABLE / ALTER TABLE / `_SCHEMA` writes), which
     /// PostgreSQL does not make idempotent under concurrency.
