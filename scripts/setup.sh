@@ -3,6 +3,7 @@
 #   - cmake and libsimde-dev: the QuickJS engine crate (v8x) builds the WAMR interpreter with CMake,
 #     which would git-clone simde; .cargo/config.toml points it at Debian's headers instead.
 #   - the official Parse JS SDK (npm, pinned in tests/sdk/package-lock.json) for tests/sdk.
+#   - Parse Server (npm, pinned in tests/parse_server/package-lock.json) for tests/migration.rs.
 #   - wrk, for `make bench` only (pass --bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,4 +27,9 @@ fi
 if [[ ! -d tests/sdk/node_modules/parse ]] || [[ tests/sdk/package-lock.json -nt tests/sdk/node_modules/.package-lock.json ]]; then
   echo "setup: installing the Parse JS SDK for tests/sdk"
   npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
+fi
+
+if [[ ! -d tests/parse_server/node_modules/parse-server ]] || [[ tests/parse_server/package-lock.json -nt tests/parse_server/node_modules/.package-lock.json ]]; then
+  echo "setup: installing Parse Server for tests/migration.rs"
+  npm ci --prefix tests/parse_server --no-audit --no-fund --loglevel=error
 fi

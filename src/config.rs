@@ -180,6 +180,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOUDRT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// Store objects in PostgreSQL, in Parse Server's own tables (`postgres://user@host/db`),
+    /// instead of the data directory; files stay in the data directory.
+    #[arg(long, env = "CLOUDRT_DATABASE_URI")]
+    pub database_uri: Option<String>,
+
     /// Largest file `POST /files/:name` stores, in bytes (Parse Server's `maxUploadSize`).
     #[arg(long, env = "CLOUDRT_MAX_FILE_SIZE", default_value_t = 20 * 1024 * 1024)]
     pub max_file_size: u64,
@@ -256,6 +261,8 @@ pub enum ConfigError {
     BadEmailWebhook(String),
     #[error("--idempotency-paths: {0:?} is not a regular expression: {1}")]
     BadIdempotencyPath(String, regex::Error),
+    #[error("--database-uri must be a postgres:// or postgresql:// URI")]
+    BadDatabaseUri,
 }
 
 /// Largest `--max-file-size`: 16 GiB, past which a single upload is not a file but a disk.
@@ -293,6 +300,8 @@ pub struct ServeConfig {
     pub connections: ConnectionLimits,
     pub bodies: BodyLimits,
     pub data_dir: PathBuf,
+    /// PostgreSQL instead of the sled store in `data_dir`.
+    pub database_uri: Option<String>,
     pub files: FileSettings,
     pub email: EmailSettings,
     /// Set by --idempotency.
@@ -447,6 +456,11 @@ impl ServeArgs {
         } else {
             None
         };
+        if let Some(uri) = &self.database_uri {
+            if !(uri.starts_with("postgres://") || uri.starts_with("postgresql://")) {
+                return Err(ConfigError::BadDatabaseUri);
+            }
+        }
         let data_dir = self.data_dir.unwrap_or_else(|| {
             cloud_dir.parent().unwrap_or(&cloud_dir).join(".cloudrt")
         });
@@ -481,6 +495,7 @@ impl ServeArgs {
             connections,
             bodies,
             data_dir,
+            database_uri: self.database_uri,
             files,
             email,
             idempotency,

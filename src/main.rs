@@ -25,7 +25,7 @@ use crate::config::{ServeArgs, ServeConfig};
 use crate::data::users::Accounts;
 use crate::data::{DataSettings, Database};
 use crate::store::files::FileStore;
-use crate::store::SledStore;
+use crate::store::{PostgresStore, SledStore, Store};
 use crate::registry::Registry;
 use crate::runtime::loader::ModuleRoot;
 use crate::runtime::{HostSlot, HttpSettings, Pool, PoolConfig, Releases};
@@ -75,9 +75,20 @@ fn fail(message: &str) -> ExitCode {
 }
 
 fn serve(mut config: ServeConfig) -> ExitCode {
-    let store = match SledStore::open(&config.data_dir) {
-        Ok(store) => store,
+    let postgres = match config.database_uri.as_deref().map(PostgresStore::open).transpose() {
+        Ok(postgres) => postgres.map(Arc::new),
         Err(e) => return fail(&e.to_string()),
+    };
+    let store: Arc<dyn Store> = match &postgres {
+        Some(postgres) => {
+            // Parse Server must be able to log in the users cloudrt signs up on its database.
+            data::password::write_bcrypt();
+            postgres.clone()
+        }
+        None => match SledStore::open(&config.data_dir) {
+            Ok(store) => Arc::new(store),
+            Err(e) => return fail(&e.to_string()),
+        },
     };
     let settings = DataSettings {
         max_limit: config.max_limit,
@@ -85,7 +96,7 @@ fn serve(mut config: ServeConfig) -> ExitCode {
         query_timeout: config.query_timeout,
         max_response_bytes: config.max_response_bytes,
     };
-    let db = match Database::open(Arc::new(store), settings) {
+    let db = match Database::open(store, settings) {
         Ok(db) => db,
         Err(e) => return fail(&format!("cannot read the data in {}: {e}", config.data_dir.display())),
     };
@@ -148,6 +159,11 @@ fn serve(mut config: ServeConfig) -> ExitCode {
             config.data_dir.display()
         );
         println!("cloudrt: listening on {}", http::url(addr, &config.mount));
+        if let Some(postgres) = &postgres {
+            let server = config.files.public_server_url.clone().unwrap_or_else(|| http::url(addr, &config.mount));
+            let app_id = config.keys.app_id.clone();
+            postgres.serve_files_at(Box::new(move |name| format!("{server}/files/{app_id}/{}", api::files::encode(name))));
+        }
         // `--port 0` picked a port: URLs the server builds for itself (file URLs made by cloud
         // code) must name the real one.
         config.port = addr.port();

@@ -288,7 +288,7 @@ fn percent_decode(raw: &str) -> Option<String> {
 }
 
 /// `encodeURIComponent` for the characters a valid name may hold.
-fn encode(name: &str) -> String {
+pub fn encode(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
         match c {

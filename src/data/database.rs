@@ -258,7 +258,11 @@ pub struct Database {
 }
 
 fn store_error(error: StoreError) -> DataError {
-    DataError::new(1, format!("storage failure: {error}"))
+    let unavailable = matches!(error, StoreError::Unavailable(_));
+    let error = DataError::new(1, format!("storage failure: {error}"));
+    // A database that is down is the server's state, not a fault in the request: 503 tells
+    // clients and load balancers to try again.
+    if unavailable { error.with_status(503) } else { error }
 }
 
 pub fn not_found() -> DataError {

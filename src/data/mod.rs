@@ -12,7 +12,7 @@ mod index;
 pub mod ids;
 pub mod idempotency;
 pub mod ops;
-mod password;
+pub mod password;
 pub mod protected;
 pub mod query;
 pub mod roles;

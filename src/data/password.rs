@@ -6,6 +6,10 @@
 //! at a time, each on a long-lived thread that keeps one Argon2 memory and reuses it (so the
 //! memory hashing takes is exactly threads × [`MEMORY_KIB`], whatever the load); up to [`QUEUE_PER_THREAD`]
 //! attempts per thread wait their turn, and the ones beyond are refused at once with 155.
+//!
+//! Parse Server hashes with bcrypt. Its hashes verify here too, so its users keep their
+//! passwords; on a database Parse Server can also serve (PostgreSQL), new hashes are bcrypt as
+//! well (see [`write_bcrypt`]), so that the move can be undone.
 
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -30,6 +34,21 @@ const QUEUE_PER_THREAD: usize = 32;
 const REQUEST_LIMIT_EXCEEDED: i32 = 155;
 
 type Job = Box<dyn FnOnce() + Send>;
+
+/// bcrypt's cost for new hashes: Parse Server's (bcryptjs with 10 rounds).
+const BCRYPT_COST: u32 = 10;
+
+/// Whether new hashes are bcrypt; set once at start.
+static BCRYPT: OnceLock<bool> = OnceLock::new();
+
+/// Makes every later [`hash`] a bcrypt hash, as Parse Server writes them.
+pub fn write_bcrypt() {
+    let _ = BCRYPT.set(true);
+}
+
+fn is_bcrypt(hash: &str) -> bool {
+    ["$2a$", "$2b$", "$2y$"].iter().any(|prefix| hash.starts_with(prefix))
+}
 
 /// The hashing threads and the bounded queue in front of them.
 struct Hashers {
@@ -110,6 +129,13 @@ fn compute(params: &Params, version: Version, password: &[u8], salt: &[u8], out:
 /// The PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) of `password` with a fresh salt.
 pub fn hash(password: &str) -> Result<String, DataError> {
     let password = password.to_owned();
+    if BCRYPT.get() == Some(&true) {
+        return on_hasher(move || {
+            bcrypt::hash_with_result(password, BCRYPT_COST)
+                .map(|hash| hash.format_for_version(bcrypt::Version::TwoA))
+                .map_err(|e| DataError::new(1, format!("password hashing failed: {e}")))
+        })?;
+    }
     on_hasher(move || {
         let params = params()?;
         let mut salt = [0u8; 16];
@@ -132,6 +158,10 @@ pub fn hash(password: &str) -> Result<String, DataError> {
 /// Whether `password` matches the stored PHC string `hash` (its own parameters are used).
 pub fn verify(password: &str, hash: &str) -> Result<bool, DataError> {
     let (password, hash) = (password.to_owned(), hash.to_owned());
+    if is_bcrypt(&hash) {
+        // A malformed bcrypt string is a wrong password, like a malformed Argon2 one.
+        return on_hasher(move || Ok(bcrypt::verify(password, &hash).unwrap_or(false)))?;
+    }
     on_hasher(move || {
         let Ok(parsed) = PasswordHash::new(&hash) else { return Ok(false) };
         let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { return Ok(false) };
@@ -160,6 +190,15 @@ mod tests {
         assert!(verify("s3cret", &hash).unwrap());
         assert!(!verify("S3cret", &hash).unwrap());
         assert!(!verify("s3cret", "not a hash").unwrap());
+    }
+
+    #[test]
+    fn parse_server_bcrypt_hashes_verify_here() {
+        // Written by bcryptjs (Parse Server's hasher, 10 rounds) for the password "parse".
+        let theirs = "$2a$10$362hP817cEg.DAiacSNe1eHewCDvXoAKC4m97YgeESbh5cd.6MARu";
+        assert!(verify("parse", theirs).unwrap());
+        assert!(!verify("Parse", theirs).unwrap());
+        assert!(!verify("parse", "$2a$10$broken").unwrap());
     }
 
     #[test]

@@ -10,8 +10,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub mod files;
+pub mod postgres;
 mod sled_store;
 
+pub use postgres::PostgresStore;
 pub use sled_store::SledStore;
 
 /// One stored object: a JSON object, owned by the store and shared with readers through `Arc`
@@ -45,6 +47,10 @@ pub enum StoreError {
     /// The database or the filesystem failed.
     #[error("storage I/O failed: {0}")]
     Io(String),
+    /// The database server cannot be reached (even after a retry on a new connection); the
+    /// request may succeed later, once it is back.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// Stored bytes could not be decoded; the data directory was damaged or written by something
     /// else.
     #[error("stored data is corrupt: {0}")]

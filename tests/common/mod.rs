@@ -18,10 +18,67 @@ pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name).join("cloud")
 }
 
+/// Where test databases are created: the machine's PostgreSQL (trust auth).
+pub const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// The env var that runs every harness server on PostgreSQL (`CLOUDRT_TEST_BACKEND=postgres`),
+/// each on a fresh database, so the same tests check both stores.
+pub const BACKEND_VAR: &str = "CLOUDRT_TEST_BACKEND";
+
+/// A fresh PostgreSQL database, dropped on drop (connections closed by force).
+pub struct TestDatabase {
+    pub name: String,
+}
+
+impl TestDatabase {
+    pub fn create() -> TestDatabase {
+        let name = format!(
+            "cloudrt_test_{}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+        );
+        psql("postgres", &format!("CREATE DATABASE \"{name}\""));
+        TestDatabase { name }
+    }
+
+    pub fn uri(&self) -> String {
+        format!("{POSTGRES}/{}", self.name)
+    }
+
+    /// Runs SQL on this database; answers psql's unaligned, tuples-only output.
+    pub fn sql(&self, sql: &str) -> String {
+        psql(&self.name, sql)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        psql("postgres", &format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name));
+    }
+}
+
+/// `psql -At -c sql` on `database`; panics with psql's message when it fails.
+fn psql(database: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-At", "-d", database, "-c", sql])
+        .output()
+        .expect("run psql");
+    assert!(out.status.success(), "psql {sql:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Whether harness servers run on PostgreSQL (see [`BACKEND_VAR`]).
+pub fn on_postgres() -> bool {
+    std::env::var(BACKEND_VAR).is_ok_and(|backend| backend == "postgres")
+}
+
 /// A running server; killed on drop.
 pub struct Server {
     child: Child,
     pub data_dir: PathBuf,
+    /// The PostgreSQL database the server stores objects in, when it runs on PostgreSQL.
+    pub database: Option<Arc<TestDatabase>>,
     pub url: String,
     /// Everything the server wrote to stderr (its log), for assertions on logging.
     pub log: Arc<Mutex<String>>,
@@ -43,12 +100,23 @@ impl Server {
     }
 
     pub fn try_start(cloud_dir: &std::path::Path, extra: &[&str]) -> Result<Server, Exited> {
-        let data_dir = std::env::temp_dir().join(format!(
-            "cloudrt-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        ));
-        Server::try_start_in(cloud_dir, data_dir.clone(), extra).inspect_err(|_| {
+        let database = on_postgres().then(|| Arc::new(TestDatabase::create()));
+        Server::try_start_on(cloud_dir, fresh_data_dir(), database, extra)
+    }
+
+    /// Starts a server on PostgreSQL database `database`, whatever [`BACKEND_VAR`] says.
+    pub fn start_on(fixture_name: &str, database: Arc<TestDatabase>, extra: &[&str]) -> Server {
+        Server::try_start_on(&fixture(fixture_name), fresh_data_dir(), Some(database), extra)
+            .unwrap_or_else(|e| panic!("server did not start: {e:?}"))
+    }
+
+    fn try_start_on(
+        cloud_dir: &std::path::Path,
+        data_dir: PathBuf,
+        database: Option<Arc<TestDatabase>>,
+        extra: &[&str],
+    ) -> Result<Server, Exited> {
+        Server::launch(cloud_dir, data_dir.clone(), database, extra).inspect_err(|_| {
             let _ = std::fs::remove_dir_all(&data_dir);
         })
     }
@@ -58,20 +126,38 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let data_dir = std::mem::take(&mut self.data_dir);
-        Server::try_start_in(&fixture(fixture_name), data_dir, extra).unwrap_or_else(|e| panic!("restart failed: {e:?}"))
+        let database = self.database.take();
+        Server::launch(&fixture(fixture_name), data_dir, database, extra).unwrap_or_else(|e| panic!("restart failed: {e:?}"))
+    }
+
+    /// Starts a server on `data_dir` (on PostgreSQL too when [`BACKEND_VAR`] says so).
+    pub fn try_start_in(cloud_dir: &std::path::Path, data_dir: PathBuf, extra: &[&str]) -> Result<Server, Exited> {
+        let database = on_postgres().then(|| Arc::new(TestDatabase::create()));
+        Server::launch(cloud_dir, data_dir, database, extra)
     }
 
     // The child is waited for on every path: here when it exits early, else by `Server`'s Drop.
     #[allow(clippy::zombie_processes)]
-    pub fn try_start_in(cloud_dir: &std::path::Path, data_dir: PathBuf, extra: &[&str]) -> Result<Server, Exited> {
+    fn launch(
+        cloud_dir: &std::path::Path,
+        data_dir: PathBuf,
+        database: Option<Arc<TestDatabase>>,
+        extra: &[&str],
+    ) -> Result<Server, Exited> {
+        let database_flag: Vec<String> = match &database {
+            Some(database) => vec!["--database-uri".into(), database.uri()],
+            None => vec![],
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_cloudrt"))
             .arg("serve")
             .arg(cloud_dir)
             .args(["--port", "0", "--app-id", APP_ID, "--master-key", MASTER_KEY])
             .arg("--data-dir")
             .arg(&data_dir)
+            .args(&database_flag)
             .args(extra)
             .env_remove("CLOUDRT_CLIENT_KEY")
+            .env_remove("CLOUDRT_DATABASE_URI")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -101,7 +187,7 @@ impl Server {
                 let url = url.to_string();
                 std::thread::spawn(move || for _ in stdout.lines() {});
                 let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
-                return Ok(Server { child, data_dir, url, log, client });
+                return Ok(Server { child, data_dir, database, url, log, client });
             }
         }
     }
@@ -191,6 +277,14 @@ impl Drop for Server {
             let _ = std::fs::remove_dir_all(&self.data_dir);
         }
     }
+}
+
+fn fresh_data_dir() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "cloudrt-test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ))
 }
 
 static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

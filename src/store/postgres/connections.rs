@@ -1,0 +1,152 @@
+//! The connection pool to PostgreSQL and the synchronous door into it.
+//!
+//! [`Store`](crate::store::Store) is synchronous and is called from blocking threads, but also
+//! from code that runs inside the HTTP runtime (start-up checks, the scheduler). A synchronous
+//! client that drives its own runtime with `block_on` panics there, so the pool lives on a
+//! small runtime of its own: each call is spawned onto it and the caller waits on a channel,
+//! which works from any thread. The async client (tokio-postgres, pooled by deadpool-postgres,
+//! both widely used and kept up) also lets many store calls share a few connections.
+
+use std::future::Future;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::NoTls;
+
+use crate::store::StoreError;
+
+/// Connections kept open at most. Statements are short; a few connections serve many workers.
+const MAX_CONNECTIONS: usize = 16;
+/// How long a call waits for a free or new connection before it fails.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A call whose connection broke is tried once more on a fresh one after this pause, so a
+/// database restart between two requests is not seen by clients.
+const RETRY_PAUSE: Duration = Duration::from_millis(200);
+
+/// The pool and the runtime its connections run on.
+pub struct Connections {
+    pool: Pool,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// Why one statement failed: the database answered with an error, or could not be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    #[error("{0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error("cannot reach PostgreSQL: {0}")]
+    Pool(#[from] PoolError),
+}
+
+impl SqlError {
+    /// The SQLSTATE the server answered, if it answered.
+    pub fn code(&self) -> Option<&SqlState> {
+        match self {
+            SqlError::Database(e) => e.code(),
+            SqlError::Pool(_) => None,
+        }
+    }
+
+    /// Whether the connection, not the statement, failed (worth a retry on a new one): it was
+    /// closed, never answered, was cut by the server (shutdown, `pg_terminate_backend`), or the
+    /// server refuses connections for now.
+    fn connection_lost(&self) -> bool {
+        let cut = [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW];
+        match self {
+            SqlError::Database(e) => match e.code() {
+                Some(code) => cut.contains(code) || code.code().starts_with("08"),
+                None => e.is_closed() || e.as_db_error().is_none(),
+            },
+            SqlError::Pool(_) => true,
+        }
+    }
+}
+
+impl From<SqlError> for StoreError {
+    fn from(error: SqlError) -> StoreError {
+        match error.code() {
+            Some(code) if *code == SqlState::UNIQUE_VIOLATION => StoreError::Duplicate,
+            _ if error.connection_lost() => StoreError::Unavailable(error.to_string()),
+            _ => StoreError::Io(format!("PostgreSQL: {}", detail(&error))),
+        }
+    }
+}
+
+/// The server's message with its detail, which says which row or column was at fault.
+fn detail(error: &SqlError) -> String {
+    match error {
+        SqlError::Database(e) => match e.as_db_error() {
+            Some(db) => match db.detail() {
+                Some(detail) => format!("{}: {detail}", db.message()),
+                None => db.message().to_owned(),
+            },
+            None => e.to_string(),
+        },
+        SqlError::Pool(e) => e.to_string(),
+    }
+}
+
+impl Connections {
+    /// Opens the pool and makes one connection, so that a wrong URI or a stopped server is
+    /// reported at start instead of on the first request.
+    pub fn open(uri: &str) -> Result<Connections, StoreError> {
+        let mut config: tokio_postgres::Config =
+            uri.parse().map_err(|e| StoreError::Io(format!("--database-uri is not a PostgreSQL URI: {e}")))?;
+        // Timestamps come back as text in rows; UTC makes their offset always +00:00. A write
+        // is acknowledged only once its commit is on disk, whatever the server's default.
+        config.options("-c TimeZone=UTC -c synchronous_commit=on");
+        config.connect_timeout(CONNECT_TIMEOUT);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("cloudrt-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Io(format!("cannot start the PostgreSQL runtime: {e}")))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(MAX_CONNECTIONS)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Io(format!("cannot set up the PostgreSQL pool: {e}")))?;
+        let connections = Connections { pool, runtime };
+        connections
+            .run(|client| async move { client.simple_query("SELECT 1").await.map(drop).map_err(SqlError::from) })
+            .map_err(|e| StoreError::Unavailable(format!("cannot connect to the database at --database-uri: {e}")))?;
+        Ok(connections)
+    }
+
+    /// Runs `work` on a pooled connection and waits for its answer. A call that fails because
+    /// its connection broke is tried once more on a new connection.
+    pub fn run<T, F, Fut>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(Object) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, SqlError>> + Send + 'static,
+    {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let pool = self.pool.clone();
+        self.runtime.spawn(async move {
+            let mut outcome = attempt(&pool, &work).await;
+            if outcome.as_ref().is_err_and(SqlError::connection_lost) {
+                tokio::time::sleep(RETRY_PAUSE).await;
+                outcome = attempt(&pool, &work).await;
+            }
+            let _ = reply.send(outcome);
+        });
+        let outcome = answer.recv().map_err(|_| StoreError::Io("a PostgreSQL call was dropped".into()))?;
+        outcome.map_err(StoreError::from)
+    }
+}
+
+async fn attempt<T, F, Fut>(pool: &Pool, work: &F) -> Result<T, SqlError>
+where
+    F: Fn(Object) -> Fut,
+    Fut: Future<Output = Result<T, SqlError>>,
+{
+    let client = pool.get().await?;
+    work(client).await
+}

@@ -1,0 +1,358 @@
+//! [`Store`] on PostgreSQL, in the tables Parse Server's own PostgreSQL adapter uses, so that
+//! an app can move from Parse Server to cloudrt (and back) on the same database.
+//!
+//! Every statement commits on its own (with `synchronous_commit` on), so a write is durable
+//! when it returns and [`Store::sync`] has nothing left to do. Column kinds per class are
+//! cached from `_SCHEMA` and `information_schema`; a field first seen on a write adds its column
+//! before the row is written, as Parse Server does.
+
+mod columns;
+mod connections;
+mod rows;
+mod tables;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+
+use serde_json::Value;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+
+use self::columns::{Columns, Kind, Table};
+use self::connections::{Connections, SqlError};
+pub use self::rows::FileUrl;
+use super::{Document, Store, StoreError};
+
+/// Parameters of one statement: texts and text arrays, shared by a retry.
+type Params = Arc<Vec<Box<dyn ToSql + Send + Sync>>>;
+
+fn params(values: Vec<Box<dyn ToSql + Send + Sync>>) -> Params {
+    Arc::new(values)
+}
+
+fn text(value: &str) -> Box<dyn ToSql + Send + Sync> {
+    Box::new(value.to_owned())
+}
+
+fn maybe_text(value: Option<String>) -> Box<dyn ToSql + Send + Sync> {
+    Box::new(value)
+}
+
+fn texts(values: &[String]) -> Box<dyn ToSql + Send + Sync> {
+    Box::new(values.to_vec())
+}
+
+/// The PostgreSQL store.
+pub struct PostgresStore {
+    connections: Connections,
+    /// The columns and relations of each class table that exists.
+    tables: RwLock<HashMap<String, Arc<Table>>>,
+    /// Serializes this process's DDL (CREATE TABLE / ALTER TABLE / `_SCHEMA` writes), which
+    /// PostgreSQL does not make idempotent under concurrency.
+    ddl: Mutex<()>,
+    file_url: OnceLock<Box<FileUrl>>,
+}
+
+impl PostgresStore {
+    /// Connects to `uri` and creates `_SCHEMA` if it does not exist.
+    pub fn open(uri: &str) -> Result<PostgresStore, StoreError> {
+        let connections = Connections::open(uri)?;
+        let store = PostgresStore {
+            connections,
+            tables: RwLock::new(HashMap::new()),
+            ddl: Mutex::new(()),
+            file_url: OnceLock::new(),
+        };
+        store.execute(tables::CREATE_SCHEMA_TABLE.to_owned(), params(vec![]))?;
+        Ok(store)
+    }
+
+    /// Sets how file URLs are built from the names Parse Server's layout stores; known once
+    /// the server listens.
+    pub fn serve_files_at(&self, url: Box<FileUrl>) {
+        let _ = self.file_url.set(url);
+    }
+
+    /// Runs one statement; answers the rows affected, `None` if its table does not exist.
+    fn execute(&self, sql: String, values: Params) -> Result<Option<u64>, StoreError> {
+        self.connections.run(move |client| {
+            let (sql, values) = (sql.clone(), values.clone());
+            async move {
+                let statement = match client.prepare_cached(&sql).await {
+                    Ok(statement) => statement,
+                    Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                };
+                Ok(Some(client.execute(&statement, &refs(&values)).await?))
+            }
+        })
+    }
+
+    /// Runs one query whose only column is text; `None` if its table does not exist.
+    fn texts(&self, sql: String, values: Params) -> Result<Option<Vec<String>>, StoreError> {
+        self.connections.run(move |client| {
+            let (sql, values) = (sql.clone(), values.clone());
+            async move {
+                let statement = match client.prepare_cached(&sql).await {
+                    Ok(statement) => statement,
+                    Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                };
+                let rows = client.query(&statement, &refs(&values)).await?;
+                rows.iter().map(|row| row.try_get::<_, String>(0)).collect::<Result<Vec<_>, _>>().map(Some).map_err(SqlError::from)
+            }
+        })
+    }
+
+    /// Runs statements in one transaction.
+    fn transaction(&self, statements: Vec<(String, Params)>) -> Result<(), StoreError> {
+        let statements = Arc::new(statements);
+        self.connections.run(move |mut client| {
+            let statements = statements.clone();
+            async move {
+                let transaction = client.transaction().await?;
+                for (sql, values) in statements.iter() {
+                    transaction.execute(sql.as_str(), &refs(values)).await?;
+                }
+                transaction.commit().await?;
+                Ok(())
+            }
+        })
+    }
+
+    /// The columns and relations of `class`, read from the database when not cached.
+    fn table(&self, class: &str) -> Result<Option<Arc<Table>>, StoreError> {
+        if let Some(columns) = self.tables.read().unwrap_or_else(PoisonError::into_inner).get(class) {
+            return Ok(Some(columns.clone()));
+        }
+        self.reload_table(class)
+    }
+
+    fn reload_table(&self, class: &str) -> Result<Option<Arc<Table>>, StoreError> {
+        let rows = self.connections.run({
+            let class = class.to_owned();
+            move |client| {
+                let class = class.clone();
+                async move {
+                    let statement = client.prepare_cached(tables::SELECT_COLUMNS).await?;
+                    let rows = client.query(&statement, &[&class]).await?;
+                    rows.iter()
+                        .map(|row| Ok((row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?)))
+                        .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+                        .map_err(SqlError::from)
+                }
+            }
+        })?;
+        if rows.is_empty() {
+            self.tables.write().unwrap_or_else(PoisonError::into_inner).remove(class);
+            return Ok(None);
+        }
+        let stored = self.stored_schema(class)?;
+        let described = stored.as_ref().map(|stored| tables::schema_columns(class, stored)).unwrap_or_default();
+        let relations = stored.as_ref().map(tables::relation_fields).unwrap_or_default();
+        let columns: Columns = rows
+            .into_iter()
+            .map(|(name, data_type)| {
+                let kind = described.get(&name).cloned().unwrap_or_else(|| Kind::of_sql_type(&data_type));
+                (name, kind)
+            })
+            .collect();
+        let table = Arc::new(Table { columns, relations });
+        self.tables.write().unwrap_or_else(PoisonError::into_inner).insert(class.to_owned(), table.clone());
+        Ok(Some(table))
+    }
+
+    fn stored_schema(&self, class: &str) -> Result<Option<Value>, StoreError> {
+        let rows = self.texts(tables::SELECT_SCHEMA.to_owned(), params(vec![text(class)]))?.unwrap_or_default();
+        rows.first().map(|json| parse_json(json, "_SCHEMA.schema")).transpose()
+    }
+
+    /// The table of `class` once it holds a column for every key of `doc`.
+    fn table_for_write(&self, class: &str, doc: &Document) -> Result<Arc<Table>, StoreError> {
+        if let Some(table) = self.table(class)? {
+            if rows::missing_columns(doc, &table.columns).is_empty() {
+                return Ok(table);
+            }
+        }
+        let _ddl = self.ddl.lock().unwrap_or_else(PoisonError::into_inner);
+        let known = self.reload_table(class)?.map(|table| table.columns.clone()).unwrap_or_default();
+        let mut statements = vec![(tables::create_table(class), params(vec![]))];
+        for (name, kind) in rows::missing_columns(doc, &known) {
+            statements.push((tables::add_column(class, &name, &kind), params(vec![])));
+        }
+        self.transaction(statements)?;
+        self.reload_table(class)?.ok_or_else(|| StoreError::Io(format!("table {class} was not created")))
+    }
+
+    /// Decodes rows of `class`, reloading its columns once if a row holds one not yet known
+    /// (added by another server).
+    fn decode(&self, class: &str, rows: Vec<String>) -> Result<Vec<Arc<Document>>, StoreError> {
+        let Some(mut table) = self.table(class)? else { return Ok(Vec::new()) };
+        let default_url = |name: &str| name.to_owned();
+        let file_url: &FileUrl = match self.file_url.get() {
+            Some(url) => url.as_ref(),
+            None => &default_url,
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for json in rows {
+            let row = match parse_json(&json, class)? {
+                Value::Object(row) => row,
+                _ => return Err(StoreError::Corrupt(format!("a row of {class} is not an object"))),
+            };
+            if row.keys().any(|key| !table.columns.contains_key(key)) {
+                table = self.reload_table(class)?.unwrap_or(table);
+            }
+            out.push(Arc::new(rows::decode(row, &table, file_url)));
+        }
+        Ok(out)
+    }
+
+    fn change_relation(&self, owner_class: &str, owner_id: &str, key: &str, related: &[String], member: bool) -> Result<(), StoreError> {
+        if related.is_empty() {
+            return Ok(());
+        }
+        let values = params(vec![texts(related), text(owner_id)]);
+        if member {
+            {
+                let _ddl = self.ddl.lock().unwrap_or_else(PoisonError::into_inner);
+                self.execute(tables::create_join_table(owner_class, key), params(vec![]))?;
+            }
+            self.execute(tables::add_related(owner_class, key), values)?;
+        } else {
+            // A relation never added to has no table yet: nothing to remove.
+            self.execute(tables::remove_related(owner_class, key), values)?;
+        }
+        Ok(())
+    }
+}
+
+fn refs(values: &[Box<dyn ToSql + Send + Sync>]) -> Vec<&(dyn ToSql + Sync)> {
+    values.iter().map(|value| value.as_ref() as &(dyn ToSql + Sync)).collect()
+}
+
+fn parse_json(json: &str, what: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn row_json(doc: &Document, columns: &Columns) -> String {
+    Value::Object(rows::encode(doc, columns)).to_string()
+}
+
+impl Store for PostgresStore {
+    fn get(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError> {
+        if self.table(class)?.is_none() {
+            return Ok(None);
+        }
+        let rows = self.texts(tables::select_one(class), params(vec![text(id)]))?.unwrap_or_default();
+        Ok(self.decode(class, rows)?.into_iter().next())
+    }
+
+    fn scan(&self, class: &str) -> Result<Vec<Arc<Document>>, StoreError> {
+        if self.table(class)?.is_none() {
+            return Ok(Vec::new());
+        }
+        let rows = self.texts(tables::select_all(class), params(vec![]))?.unwrap_or_default();
+        self.decode(class, rows)
+    }
+
+    fn insert(&self, class: &str, id: &str, mut doc: Document) -> Result<(), StoreError> {
+        doc.insert("objectId".to_owned(), Value::String(id.to_owned()));
+        let table = self.table_for_write(class, &doc)?;
+        self.execute(tables::insert(class), params(vec![text(&row_json(&doc, &table.columns))]))?;
+        Ok(())
+    }
+
+    fn update(&self, class: &str, id: &str, mut doc: Document, expected: Option<&Arc<Document>>) -> Result<(), StoreError> {
+        doc.insert("objectId".to_owned(), Value::String(id.to_owned()));
+        let table = self.table_for_write(class, &doc)?;
+        let columns = &table.columns;
+        let expected = expected.map(|expected| row_json(expected, columns));
+        let values = params(vec![text(&row_json(&doc, columns)), text(id), maybe_text(expected)]);
+        if self.execute(tables::update(class, columns), values)? == Some(1) {
+            return Ok(());
+        }
+        let found = self.texts(tables::exists(class), params(vec![text(id)]))?.unwrap_or_default();
+        Err(if found.is_empty() { StoreError::NotFound } else { StoreError::Conflict })
+    }
+
+    fn delete(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError> {
+        if self.table(class)?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let rows = self.texts(tables::delete(class), params(vec![text(id)]))?.unwrap_or_default();
+        let removed = self.decode(class, rows)?.into_iter().next().ok_or(StoreError::NotFound)?;
+        Ok(Some(removed))
+    }
+
+    fn classes(&self) -> Result<Vec<String>, StoreError> {
+        let mut classes = self.texts(tables::SELECT_CLASSES.to_owned(), params(vec![]))?.unwrap_or_default();
+        classes.sort();
+        Ok(classes)
+    }
+
+    fn schema(&self, class: &str) -> Result<Option<Value>, StoreError> {
+        Ok(self.stored_schema(class)?.map(|stored| tables::from_stored_schema(class, &stored)))
+    }
+
+    fn put_schema(&self, class: &str, schema: Value) -> Result<(), StoreError> {
+        let _ddl = self.ddl.lock().unwrap_or_else(PoisonError::into_inner);
+        let previous = self.stored_schema(class)?;
+        let stored = tables::to_stored_schema(class, &schema, previous.as_ref());
+        let columns = tables::schema_columns(class, &stored);
+        let mut statements = vec![
+            (tables::UPSERT_SCHEMA.to_owned(), params(vec![text(class), text(&stored.to_string())])),
+            (tables::create_table(class), params(vec![])),
+        ];
+        for (name, kind) in &columns {
+            statements.push((tables::add_column(class, name, kind), params(vec![])));
+        }
+        for key in tables::relation_fields(&stored).keys() {
+            statements.push((tables::create_join_table(class, key), params(vec![])));
+        }
+        for index in tables::unique_indexes(class, &columns) {
+            statements.push((index, params(vec![])));
+        }
+        self.transaction(statements)?;
+        self.reload_table(class)?;
+        Ok(())
+    }
+
+    /// Drops the class's table and join tables with its `_SCHEMA` row, as Parse Server deletes
+    /// a class (the schema API only deletes empty ones).
+    fn delete_schema(&self, class: &str) -> Result<(), StoreError> {
+        let _ddl = self.ddl.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut statements = vec![(tables::DELETE_SCHEMA.to_owned(), params(vec![text(class)]))];
+        if let Some(stored) = self.stored_schema(class)? {
+            for key in tables::relation_fields(&stored).keys() {
+                statements.push((tables::drop_table(&columns::join_table(class, key)), params(vec![])));
+            }
+        }
+        statements.push((tables::drop_table(class), params(vec![])));
+        self.transaction(statements)?;
+        self.tables.write().unwrap_or_else(PoisonError::into_inner).remove(class);
+        Ok(())
+    }
+
+    fn relation_add(&self, owner_class: &str, owner_id: &str, key: &str, related: &[String]) -> Result<(), StoreError> {
+        self.change_relation(owner_class, owner_id, key, related, true)
+    }
+
+    fn relation_remove(&self, owner_class: &str, owner_id: &str, key: &str, related: &[String]) -> Result<(), StoreError> {
+        self.change_relation(owner_class, owner_id, key, related, false)
+    }
+
+    fn related(&self, owner_class: &str, owner_id: &str, key: &str) -> Result<Vec<String>, StoreError> {
+        let mut ids = self.texts(tables::select_related(owner_class, key), params(vec![text(owner_id)]))?.unwrap_or_default();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Every write committed before it returned.
+    fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn has_unsynced_writes(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,234 @@
+//! Parse Server's tables: `_SCHEMA`, one table per class, `_Join:<field>:<class>` per
+//! relation, and the SQL that creates and reads them.
+//!
+//! `_SCHEMA.schema` holds a class's schema the way Parse Server's schema controller stores it:
+//! the ACL as `_rperm`/`_wperm` fields, `_User`'s password as `_hashed_password`, and
+//! `classLevelPermissions`/`indexes` beside `fields`. cloudrt's schema JSON (`className` and
+//! `fields`, with `ACL`) is converted both ways here, and keys cloudrt does not model are kept.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use super::columns::{join_table, quoted, Columns, Kind, READERS, USER_INTERNAL_COLUMNS, WRITERS};
+
+/// Creates `_SCHEMA` as Parse Server's adapter does.
+pub const CREATE_SCHEMA_TABLE: &str = r#"CREATE TABLE IF NOT EXISTS "_SCHEMA" ("className" varChar(120), "schema" jsonb, "isParseClass" bool, PRIMARY KEY ("className"))"#;
+
+pub const SELECT_CLASSES: &str = r#"SELECT "className" FROM "_SCHEMA""#;
+pub const SELECT_SCHEMA: &str = r#"SELECT "schema"::text FROM "_SCHEMA" WHERE "className" = $1"#;
+/// Forgets a class in `_SCHEMA` (the schema API deleted it).
+pub const DELETE_SCHEMA: &str = r#"DELETE FROM "_SCHEMA" WHERE "className" = $1"#;
+
+pub const UPSERT_SCHEMA: &str = r#"INSERT INTO "_SCHEMA" ("className", "schema", "isParseClass") VALUES ($1, $2::text::jsonb, true) ON CONFLICT ("className") DO UPDATE SET "schema" = EXCLUDED."schema""#;
+/// The columns of a table and their SQL types.
+pub const SELECT_COLUMNS: &str = "SELECT column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1";
+
+/// Fields `_SCHEMA` lists that are not fields of cloudrt's schema.
+const STORAGE_ONLY_FIELDS: &[&str] = &[READERS, WRITERS, "_hashed_password", "_password_history"];
+
+/// cloudrt's schema JSON → the `_SCHEMA.schema` value, keeping what `previous` (the stored
+/// value) holds beyond cloudrt's model: class-level permissions, indexes, and the options
+/// (`required`, `defaultValue`, `contents`) of fields whose type did not change.
+pub fn to_stored_schema(class: &str, schema: &Value, previous: Option<&Value>) -> Value {
+    let mut stored = previous.and_then(Value::as_object).cloned().unwrap_or_default();
+    let old_fields = stored.get("fields").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut fields = Map::new();
+    for (name, field) in schema.get("fields").and_then(Value::as_object).into_iter().flatten() {
+        if name == "ACL" || (class == "_User" && name == "password") {
+            continue;
+        }
+        let same_type = |old: &Value| old.get("type") == field.get("type") && old.get("targetClass") == field.get("targetClass");
+        let kept = old_fields.get(name).filter(|old| same_type(old)).cloned();
+        fields.insert(name.clone(), kept.unwrap_or_else(|| field.clone()));
+    }
+    for acl in [READERS, WRITERS] {
+        fields.insert(acl.to_owned(), json!({"type": "Array", "contents": {"type": "String"}}));
+    }
+    if class == "_User" {
+        fields.insert("_hashed_password".to_owned(), json!({"type": "String"}));
+    }
+    stored.insert("className".to_owned(), Value::from(class));
+    stored.insert("fields".to_owned(), Value::Object(fields));
+    Value::Object(stored)
+}
+
+/// A `_SCHEMA.schema` value → cloudrt's schema JSON (`ACL` back, storage columns out).
+pub fn from_stored_schema(class: &str, stored: &Value) -> Value {
+    let mut schema = stored.as_object().cloned().unwrap_or_default();
+    let mut fields = schema.get("fields").and_then(Value::as_object).cloned().unwrap_or_default();
+    fields.retain(|name, _| !STORAGE_ONLY_FIELDS.contains(&name.as_str()));
+    fields.insert("ACL".to_owned(), json!({"type": "ACL"}));
+    schema.insert("className".to_owned(), Value::from(class));
+    schema.insert("fields".to_owned(), Value::Object(fields));
+    Value::Object(schema)
+}
+
+/// The columns a class's stored schema asks for (relations excluded), with the ACL's and, for
+/// `_User`, Parse Server's internal ones.
+pub fn schema_columns(class: &str, stored: &Value) -> Columns {
+    let mut columns: Columns = stored
+        .get("fields")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, field)| Some((name.clone(), Kind::of_field(field)?)))
+        .collect();
+    columns.insert("objectId".to_owned(), Kind::Text);
+    columns.insert(READERS.to_owned(), Kind::TextArray);
+    columns.insert(WRITERS.to_owned(), Kind::TextArray);
+    if class == "_User" {
+        for (name, kind) in USER_INTERNAL_COLUMNS {
+            columns.insert((*name).to_owned(), kind.clone());
+        }
+    }
+    columns
+}
+
+/// Relation fields of a stored schema, with their target classes.
+pub fn relation_fields(stored: &Value) -> BTreeMap<String, String> {
+    stored
+        .get("fields")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(_, field)| field.get("type").and_then(Value::as_str) == Some("Relation"))
+        .filter_map(|(name, field)| Some((name.clone(), field.get("targetClass")?.as_str()?.to_owned())))
+        .collect()
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for a class, `objectId` its primary key.
+pub fn create_table(class: &str) -> String {
+    format!("CREATE TABLE IF NOT EXISTS {} (\"objectId\" text, PRIMARY KEY (\"objectId\"))", quoted(class))
+}
+
+pub fn add_column(class: &str, name: &str, kind: &Kind) -> String {
+    format!("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}", quoted(class), quoted(name), kind.sql_type())
+}
+
+/// The join table of one relation, as Parse Server creates it.
+pub fn create_join_table(owner_class: &str, key: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (\"relatedId\" varChar(120), \"owningId\" varChar(120), PRIMARY KEY(\"relatedId\", \"owningId\"))",
+        quoted(&join_table(owner_class, key))
+    )
+}
+
+/// The unique indexes Parse Server keeps on `_User` and `_Role` (named as it names them), for
+/// the columns of `columns` that exist.
+pub fn unique_indexes(class: &str, columns: &Columns) -> Vec<String> {
+    let fields: &[&str] = match class {
+        "_User" => &["username", "email"],
+        "_Role" => &["name"],
+        _ => &[],
+    };
+    fields
+        .iter()
+        .filter(|field| columns.contains_key(**field))
+        .map(|field| {
+            format!(
+                "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})",
+                quoted(&format!("{class}_unique_{field}")),
+                quoted(class),
+                quoted(field)
+            )
+        })
+        .collect()
+}
+
+pub fn select_one(class: &str) -> String {
+    format!("SELECT to_jsonb(t)::text FROM {} t WHERE t.\"objectId\" = $1", quoted(class))
+}
+
+pub fn select_all(class: &str) -> String {
+    format!("SELECT to_jsonb(t)::text FROM {} t", quoted(class))
+}
+
+pub fn exists(class: &str) -> String {
+    format!("SELECT t.\"objectId\" FROM {} t WHERE t.\"objectId\" = $1", quoted(class))
+}
+
+/// Inserts the row given as JSON in `$1`; each value is cast to its column's type.
+pub fn insert(class: &str) -> String {
+    let table = quoted(class);
+    format!("INSERT INTO {table} SELECT * FROM json_populate_record(NULL::{table}, $1::text::json)")
+}
+
+/// Replaces every column of `columns` but `objectId` with the row in `$1`, for row `$2`, only
+/// if `$3` is null or the stored row equals the row `$3` encodes (compared by PostgreSQL after
+/// the same casts, so number and date spellings cannot cause false conflicts).
+pub fn update(class: &str, columns: &Columns) -> String {
+    let table = quoted(class);
+    let names: Vec<String> = columns.keys().filter(|name| *name != "objectId").map(|name| quoted(name)).collect();
+    let from_row: Vec<String> = names.iter().map(|name| format!("r.{name}")).collect();
+    format!(
+        "UPDATE {table} AS t SET ({}) = (SELECT {} FROM json_populate_record(NULL::{table}, $1::text::json) r) \
+         WHERE t.\"objectId\" = $2 AND ($3::text IS NULL OR to_jsonb(t) = to_jsonb(json_populate_record(NULL::{table}, $3::text::json)))",
+        names.join(", "),
+        from_row.join(", ")
+    )
+}
+
+pub fn delete(class: &str) -> String {
+    format!("DELETE FROM {} AS t WHERE t.\"objectId\" = $1 RETURNING to_jsonb(t)::text", quoted(class))
+}
+
+pub fn add_related(owner_class: &str, key: &str) -> String {
+    format!(
+        "INSERT INTO {} (\"relatedId\", \"owningId\") SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING",
+        quoted(&join_table(owner_class, key))
+    )
+}
+
+pub fn remove_related(owner_class: &str, key: &str) -> String {
+    format!(
+        "DELETE FROM {} WHERE \"owningId\" = $2 AND \"relatedId\" = ANY($1::text[])",
+        quoted(&join_table(owner_class, key))
+    )
+}
+
+pub fn select_related(owner_class: &str, key: &str) -> String {
+    format!("SELECT \"relatedId\"::text FROM {} WHERE \"owningId\" = $1", quoted(&join_table(owner_class, key)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemas_are_stored_in_parse_servers_shape_and_read_back() {
+        let ours = json!({"className": "_User", "fields": {
+            "objectId": {"type": "String"}, "ACL": {"type": "ACL"}, "password": {"type": "String"},
+            "team": {"type": "Pointer", "targetClass": "Team"}, "age": {"type": "Number"}
+        }});
+        let previous = json!({"className": "_User", "classLevelPermissions": {"find": {"*": true}},
+            "fields": {"age": {"type": "Number", "required": true}}});
+        let stored = to_stored_schema("_User", &ours, Some(&previous));
+        assert_eq!(stored["classLevelPermissions"], json!({"find": {"*": true}}));
+        assert_eq!(stored["fields"]["age"], json!({"type": "Number", "required": true}));
+        assert_eq!(stored["fields"]["_rperm"], json!({"type": "Array", "contents": {"type": "String"}}));
+        assert_eq!(stored["fields"]["_hashed_password"], json!({"type": "String"}));
+        assert!(stored["fields"].get("ACL").is_none() && stored["fields"].get("password").is_none());
+
+        let back = from_stored_schema("_User", &stored);
+        assert_eq!(back["fields"]["ACL"], json!({"type": "ACL"}));
+        assert!(back["fields"].get("_rperm").is_none() && back["fields"].get("_hashed_password").is_none());
+        assert_eq!(back["fields"]["team"], json!({"type": "Pointer", "targetClass": "Team"}));
+
+        let columns = schema_columns("_User", &stored);
+        assert_eq!(columns["team"], Kind::Pointer("Team".into()));
+        assert_eq!(columns["_perishable_token"], Kind::Text);
+    }
+
+    #[test]
+    fn updates_set_every_column_but_the_id() {
+        let columns: Columns = [("objectId", Kind::Text), ("a", Kind::Text)].into_iter().map(|(n, k)| (n.to_owned(), k)).collect();
+        let sql = update("Post", &columns);
+        assert!(sql.starts_with("UPDATE \"Post\" AS t SET (\"a\") = (SELECT r.\"a\" FROM"), "{sql}");
+    }
+}
+
+/// Drops a class's table or join table, as Parse Server's `deleteClass` does.
+pub fn drop_table(table: &str) -> String {
+    format!("DROP TABLE IF EXISTS {}", quoted(table))
+}
