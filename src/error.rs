@@ -12,6 +12,7 @@ pub struct ErrorCode(pub i32);
 
 impl ErrorCode {
     pub const OTHER_CAUSE: ErrorCode = ErrorCode(-1);
+    pub const INVALID_QUERY: ErrorCode = ErrorCode(102);
     pub const INVALID_JSON: ErrorCode = ErrorCode(107);
     pub const SCRIPT_FAILED: ErrorCode = ErrorCode(141);
     pub const TIMEOUT: ErrorCode = ErrorCode(124);
@@ -88,6 +89,19 @@ impl From<crate::runtime::CloudError> for ParseError {
             CloudError::Busy => ParseError::new(ErrorCode::REQUEST_LIMIT_EXCEEDED, error.to_string()).with_status(429),
             CloudError::Engine(_) => ParseError::new(ErrorCode::SCRIPT_FAILED, error.to_string()),
         }
+    }
+}
+
+/// The Cloud Code viewer: a path leaving the cloud directory is forbidden (119), a file the
+/// loaded release lacks (or lists with another checksum) is not found (101).
+impl From<crate::runtime::release::ScriptError> for ParseError {
+    fn from(error: crate::runtime::release::ScriptError) -> Self {
+        use crate::runtime::release::ScriptError;
+        let code = match error {
+            ScriptError::Outside(_) => ErrorCode::OPERATION_FORBIDDEN,
+            ScriptError::NotFound(_) | ScriptError::Stale(_) => ErrorCode::OBJECT_NOT_FOUND,
+        };
+        ParseError::new(code, error.to_string())
     }
 }
 

@@ -48,17 +48,29 @@ pub fn master_required() -> ParseError {
     ParseError::new(ErrorCode(119), "unauthorized: master key is required").with_status(403)
 }
 
-/// `POST /jobs/:name` (or `POST /jobs` with `jobName`): the body is the job's params.
+/// `POST /jobs/:name` (or `POST /jobs` with `jobName`): the body is the job's params. The
+/// dashboard's "Run now" sends `POST /jobs` with `{description, input, jobName, when: 0}`:
+/// there `input` (the schedule's params) is what the job receives.
 pub async fn start_route(api: &Arc<Api>, ctx: &Ctx, name: Option<&str>, mut params: Map<String, Value>) -> Result<Reply, ParseError> {
     if !ctx.master {
         return Err(master_required());
     }
+    let name_in_body = name.is_none();
     let name = match name {
         Some(name) => name.to_string(),
         None => match params.remove("jobName") {
             Some(Value::String(name)) => name,
             _ => return Err(ParseError::new(ErrorCode::SCRIPT_FAILED, "jobName is required")),
         },
+    };
+    let params = match (name_in_body, params.remove("input")) {
+        (true, Some(Value::Object(input))) => input,
+        (true, Some(Value::Null)) => Map::new(),
+        (_, Some(other)) => {
+            params.insert("input".into(), other);
+            params
+        }
+        (_, None) => params,
     };
     let id = start(api, &name, params, Source::Api).await?;
     Ok(Reply { status: 200, body: "{}".into(), headers: vec![("x-parse-job-status-id", id)] })

@@ -10,9 +10,12 @@ mod functions;
 pub mod hooks;
 mod host;
 pub mod jobs;
+mod logs;
 mod pipeline;
+pub mod releases;
 mod schemas;
 pub mod schedules;
+mod server_info;
 mod sessions;
 mod system;
 mod users;
@@ -30,6 +33,7 @@ use crate::data::{Access, Database};
 use crate::error::{ErrorCode, ParseError};
 use crate::hooks::client::WebhookClient;
 use crate::registry::Registry;
+use crate::script_log::ScriptLog;
 use crate::store::files::FileStore;
 use crate::runtime::{Invoker, Pool};
 
@@ -46,6 +50,10 @@ pub struct Api {
     pub jobs: jobs::JobWorkers,
     pub registry: Registry,
     pub webhooks: WebhookClient,
+    /// The cloud code loaded now, for the Cloud Code viewer.
+    pub releases: releases::Releases,
+    /// What cloud code printed and how its handlers failed (`GET /scriptlog`).
+    pub script_log: Arc<ScriptLog>,
 }
 
 impl Api {
@@ -166,6 +174,10 @@ async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params
         ("DELETE", ["files", name]) => files::delete(api, ctx, name).await,
         ("POST" | "GET", ["functions", name]) => functions::run(api, ctx, name, params).await,
         ("POST", ["batch"]) => batch::run(api, ctx, params).await,
+        ("GET", ["serverInfo"]) => server_info::get(api, ctx),
+        ("GET", ["scriptlog"]) => logs::script_log(api, ctx, &params),
+        ("GET", ["releases", "latest"]) => releases::latest(api, ctx),
+        ("GET", ["scripts", path @ ..]) => releases::script(api, ctx, path, &params),
         ("GET", ["config"]) => config::get(api, ctx),
         ("GET", ["schemas"]) => schemas::list(api, ctx),
         ("GET", ["schemas", class]) => schemas::get(api, ctx, class),

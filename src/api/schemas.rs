@@ -9,6 +9,16 @@ use serde_json::{json, Value};
 use super::{jobs::master_required, Api, Ctx, Reply};
 use crate::error::{ErrorCode, ParseError};
 
+/// What `/serverInfo` tells the dashboard this API does with schemas: reading only, so far
+/// (the dashboard's data browser needs all four class and field changes).
+pub fn features() -> Value {
+    json!({
+        "addField": false, "removeField": false, "addClass": false, "removeClass": false,
+        "clearAllDataFromClass": false, "exportClass": false,
+        "editClassLevelPermissions": false, "editPointerPermissions": false,
+    })
+}
+
 /// Open to everyone, as Parse Server's default class-level permissions are.
 fn permissions() -> Value {
     let everyone = json!({"*": true});

@@ -8,6 +8,7 @@ mod host;
 pub mod loader;
 mod ops;
 mod pool;
+pub mod release;
 mod watchdog;
 mod worker;
 
