@@ -209,7 +209,10 @@ pub fn logs(args: LogsArgs) -> Result<(), AdminError> {
                         continue;
                     }
                 }
-                println!("{timestamp} {:<5} {message}", text(line, "level"));
+                // A closed pipe (`cloudrt logs | head`) ends the command quietly.
+                if writeln!(std::io::stdout(), "{timestamp} {:<5} {message}", text(line, "level")).is_err() {
+                    return Ok(());
+                }
                 match &mut last {
                     Some((at, seen)) if at == timestamp => seen.push(message.to_string()),
                     _ => last = Some((timestamp.to_string(), vec![message.to_string()])),

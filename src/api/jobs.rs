@@ -110,7 +110,7 @@ pub async fn start(api: &Arc<Api>, name: &str, params: Map<String, Value>, sourc
     let request = json!({ "params": params, "jobId": id, "master": true, "headers": {}, "context": {} }).to_string();
     let (api, name, job_id) = (api.clone(), name.to_string(), id.clone());
     tokio::spawn(async move {
-        let target = Target::Job { name, job_id: job_id.clone() };
+        let target = Target::Job { name: name.clone(), job_id: job_id.clone() };
         let outcome = api.jobs.pool.invoker().run(target, request, api.config.job_timeout).await;
         api.jobs.running.fetch_sub(1, Ordering::SeqCst);
         let (status, message) = match outcome {
@@ -118,6 +118,11 @@ pub async fn start(api: &Arc<Api>, name: &str, params: Map<String, Value>, sourc
             Err(CloudError::Timeout { seconds, .. }) => ("failed", Some(format!("terminated: the job ran past its {seconds} s limit"))),
             Err(error) => ("failed", Some(error.to_string())),
         };
+        match (status, &message) {
+            ("succeeded", Some(message)) => tracing::info!(target: "cloud", "[job {name}] succeeded: {message}"),
+            ("succeeded", None) => tracing::info!(target: "cloud", "[job {name}] succeeded"),
+            (_, message) => tracing::error!(target: "cloud", "[job {name}] failed: {}", message.as_deref().unwrap_or("")),
+        }
         if let Err(error) = finish(&api, &job_id, status, message).await {
             tracing::error!("cannot record the end of job {job_id}: {}", error.message);
         }

@@ -155,7 +155,8 @@ impl ScriptLog {
         Ok(())
     }
 
-    /// The lines a query selects, newest first unless asked otherwise.
+    /// The first `limit` lines a query selects, from the newest back (or, ascending, from the
+    /// oldest on: `from` + `order=asc` reads forward without skipping any).
     pub fn query(&self, query: &Query) -> Vec<Entry> {
         let inner = self.lock();
         let selected = inner.entries.iter().filter(|e| {
@@ -167,9 +168,7 @@ impl ScriptLog {
         if query.newest_first {
             selected.rev().take(query.limit).cloned().collect()
         } else {
-            let mut oldest_first: Vec<Entry> = selected.rev().take(query.limit).cloned().collect();
-            oldest_first.reverse();
-            oldest_first
+            selected.take(query.limit).cloned().collect()
         }
     }
 
