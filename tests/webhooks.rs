@@ -1326,7 +1326,7 @@ async fn registrations_survive_a_restart() {
 
     let setup = setup.restart(&[]);
     let (server, hooks) = (&setup.server, &setup.hooks);
-    let (_, functions) = registered(&server, "functions").await;
+    let (_, functions) = registered(server, "functions").await;
     assert_eq!(
         sorted_array(&functions),
         vec![
@@ -1334,7 +1334,7 @@ async fn registrations_survive_a_restart() {
             json!({"functionName": "helloWorld", "url": hooks.url("/hello")}),
         ]
     );
-    let (_, triggers) = registered(&server, "triggers").await;
+    let (_, triggers) = registered(server, "triggers").await;
     assert_eq!(triggers, json!([{"className": "Review", "triggerName": "beforeSave", "url": hooks.url("/review")}]));
 
     assert_eq!(server.call("helloWorld", json!({}), &[]).await, (200, json!({"result": "from webhook"})), "the webhook still wins");
