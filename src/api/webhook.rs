@@ -39,10 +39,11 @@ fn add_caller(api: &Api, ctx: &Ctx, payload: &mut Value, with_user: bool) {
 /// A webhook's failure as a Parse error, logged to the script log under the handler's `tag`
 /// (`function chargeCustomer`, `beforeSave Review`).
 pub fn error(tag: &str, url: &str, error: WebhookError) -> ParseError {
-    tracing::error!(target: "cloud", "[{tag}] webhook {url} failed: {error}");
     if error.is_timeout() {
+        tracing::error!(target: "cloud", "[{tag}] webhook {url} timed out: {error}");
         return ParseError::new(ErrorCode::TIMEOUT, error.to_string());
     }
+    tracing::error!(target: "cloud", "[{tag}] webhook {url} failed: {error}");
     match error {
         WebhookError::Failed(message) => ParseError::new(ErrorCode::SCRIPT_FAILED, message),
         other => ParseError::new(ErrorCode::SCRIPT_FAILED, other.to_string()),
