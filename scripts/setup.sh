@@ -4,11 +4,14 @@
 #     which would git-clone simde; .cargo/config.toml points it at Debian's headers instead.
 #   - the official Parse JS SDK (npm, pinned in tests/sdk/package-lock.json) for tests/sdk.
 #   - Parse Server (npm, pinned in tests/parse_server/package-lock.json) for tests/migration.rs.
+#   - Chromium (Debian's) and the pinned parse-dashboard + playwright-core (npm, pinned in
+#     tests/dashboard/package-lock.json) for tests/dashboard.rs and `make dashboard`. The browser
+#     is Debian's package: never a browser download (no `playwright install`).
 #   - wrk, for `make bench` only (pass --bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake libsimde-dev)
+packages=(cmake libsimde-dev chromium)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk)
 fi
@@ -32,4 +35,9 @@ fi
 if [[ ! -d tests/parse_server/node_modules/parse-server ]] || [[ tests/parse_server/package-lock.json -nt tests/parse_server/node_modules/.package-lock.json ]]; then
   echo "setup: installing Parse Server for tests/migration.rs"
   npm ci --prefix tests/parse_server --no-audit --no-fund --loglevel=error
+fi
+
+if [[ ! -d tests/dashboard/node_modules/parse-dashboard ]] || [[ tests/dashboard/package-lock.json -nt tests/dashboard/node_modules/.package-lock.json ]]; then
+  echo "setup: installing Parse Dashboard and playwright-core for tests/dashboard"
+  npm ci --prefix tests/dashboard --no-audit --no-fund --loglevel=error
 fi

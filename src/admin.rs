@@ -1,5 +1,5 @@
-//! Operator commands against a running server: `cloudrt jobs run|status` and
-//! `cloudrt hooks list|add|remove`. They speak the same REST API as any client, with the
+//! Operator commands against a running server: `cloudrt jobs run|status`,
+//! `cloudrt hooks list|add|remove` and `cloudrt logs [--follow]`. They speak the same REST API as any client, with the
 //! master key.
 
 use std::io::{IsTerminal, Write};
@@ -76,6 +76,22 @@ pub enum HooksCommand {
     },
 }
 
+/// `cloudrt logs`: the newest lines of the script log, oldest first, as a terminal reads them.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Keep printing new lines as they are logged (Ctrl-C to stop).
+    #[arg(long, short)]
+    pub follow: bool,
+    /// How many of the newest lines to print first.
+    #[arg(long, short = 'n', default_value_t = 100)]
+    pub lines: usize,
+    /// Errors only.
+    #[arg(long)]
+    pub errors: bool,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
 /// An operator command's failure, printed by main.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -139,9 +155,10 @@ pub fn hooks(command: HooksCommand) -> Result<(), AdminError> {
                 for kind in ["functions", "triggers"] {
                     let (hooks, _) = client.call(reqwest::Method::GET, &format!("hooks/{kind}"), None).await?;
                     for hook in hooks.as_array().into_iter().flatten() {
+                        let target = hook.get("url").and_then(Value::as_str).unwrap_or("cloud code");
                         match hook.get("functionName").and_then(Value::as_str) {
-                            Some(name) => println!("function {name} -> {}", text(hook, "url")),
-                            None => println!("trigger {}.{} -> {}", text(hook, "className"), text(hook, "triggerName"), text(hook, "url")),
+                            Some(name) => println!("function {name} -> {target}"),
+                            None => println!("trigger {}.{} -> {target}", text(hook, "className"), text(hook, "triggerName")),
                         }
                     }
                 }
@@ -170,6 +187,45 @@ pub fn hooks(command: HooksCommand) -> Result<(), AdminError> {
                 println!("removed {item_path}");
                 Ok(())
             }
+        }
+    })
+}
+
+pub fn logs(args: LogsArgs) -> Result<(), AdminError> {
+    runtime()?.block_on(async move {
+        let client = Client::new(args.remote);
+        let level = if args.errors { "error" } else { "info" };
+        let (lines, _) = client.call(reqwest::Method::GET, &format!("scriptlog?level={level}&n={}", args.lines.max(1)), None).await?;
+        let mut lines: Vec<Value> = lines.as_array().cloned().unwrap_or_default();
+        lines.reverse();
+        // Lines stamped in the same millisecond as the last one printed are told apart by
+        // their text, so following neither repeats nor skips them.
+        let mut last: Option<(String, Vec<String>)> = None;
+        loop {
+            for line in &lines {
+                let (timestamp, message) = (text(line, "timestamp"), text(line, "message"));
+                if let Some((at, seen)) = &last {
+                    if timestamp == at && seen.iter().any(|m| m == message) {
+                        continue;
+                    }
+                }
+                // A closed pipe (`cloudrt logs | head`) ends the command quietly.
+                if writeln!(std::io::stdout(), "{timestamp} {:<5} {message}", text(line, "level")).is_err() {
+                    return Ok(());
+                }
+                match &mut last {
+                    Some((at, seen)) if at == timestamp => seen.push(message.to_string()),
+                    _ => last = Some((timestamp.to_string(), vec![message.to_string()])),
+                }
+            }
+            let _ = std::io::stdout().flush();
+            if !args.follow {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let from = last.as_ref().map(|(at, _)| format!("&from={at}")).unwrap_or_default();
+            let path = format!("scriptlog?level={level}&n=1000&order=asc{from}");
+            lines = client.call(reqwest::Method::GET, &path, None).await?.0.as_array().cloned().unwrap_or_default();
         }
     })
 }

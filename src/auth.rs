@@ -38,6 +38,7 @@ pub fn authenticate(keys: &Keys, credentials: &Credentials, peer: IpAddr) -> Res
         return Err(Unauthorized);
     }
     let master = match &credentials.master_key {
+        Some(presented) if wrong_master_beside_client_key(keys, presented, credentials) => false,
         Some(presented) => {
             master_key_accepted(keys, presented, peer)?;
             true
@@ -73,6 +74,9 @@ pub fn check_headers(keys: &Keys, headers: &Credentials, peer: IpAddr) -> Result
         return Err(Unauthorized);
     }
     if let Some(presented) = &headers.master_key {
+        if wrong_master_beside_client_key(keys, presented, headers) {
+            return Ok(HeaderCheck::Authenticated);
+        }
         master_key_accepted(keys, presented, peer)?;
         return Ok(HeaderCheck::Authenticated);
     }
@@ -81,6 +85,14 @@ pub fn check_headers(keys: &Keys, headers: &Credentials, peer: IpAddr) -> Result
         Some(_) => authenticate(keys, headers, peer).map(|_| HeaderCheck::Authenticated),
         None => Ok(HeaderCheck::Authenticated),
     }
+}
+
+/// Parse Server's rule: a wrong master key sent next to a valid client key is no master key
+/// at all (the request goes on as a client's), where alone it is refused. A browser app that
+/// sends a stale master key beside its JavaScript key keeps working as a client.
+fn wrong_master_beside_client_key(keys: &Keys, presented: &str, credentials: &Credentials) -> bool {
+    let Some(client_key) = &keys.client_key else { return false };
+    !constant_time_eq(presented, &keys.master_key) && credentials.client_keys.iter().any(|k| constant_time_eq(k, client_key))
 }
 
 /// A right master key from an address outside `--master-key-ips` is refused like a wrong
@@ -156,6 +168,18 @@ mod tests {
         c.client_keys.push("ck".into());
         assert!(!authenticate(&keys(Some("ck")), &c, LOOPBACK).unwrap().master);
         assert!(authenticate(&keys(Some("ck")), &master("app", "master"), LOOPBACK).is_ok());
+    }
+
+    #[test]
+    fn a_wrong_master_key_beside_a_valid_client_key_is_no_master_key() {
+        let mut c = master("app", "wrong");
+        c.client_keys.push("ck".into());
+        let caller = authenticate(&keys(Some("ck")), &c, LOOPBACK).unwrap();
+        assert!(!caller.master);
+        assert_eq!(check_headers(&keys(Some("ck")), &c, LOOPBACK).unwrap(), HeaderCheck::Authenticated);
+        c.client_keys = vec!["bad".into()];
+        assert!(authenticate(&keys(Some("ck")), &c, LOOPBACK).is_err(), "and a wrong client key beside it is refused");
+        assert!(authenticate(&keys(None), &master("app", "wrong"), LOOPBACK).is_err(), "alone it is refused");
     }
 
     #[test]

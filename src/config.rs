@@ -17,6 +17,10 @@ const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 /// holds its request, its JS state and its answer channel).
 const MAX_MAX_IN_FLIGHT: usize = 100_000;
 
+/// Most script log lines kept: at [`crate::script_log::MAX_MESSAGE_BYTES`] each, a bound on
+/// the log's memory and disk, not only a count.
+const MAX_LOG_RETENTION: usize = 1_000_000;
+
 /// Flags of `cloudrt serve`. Each flag can also come from `CLOUDRT_<NAME>`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -86,6 +90,11 @@ pub struct ServeArgs {
     /// a JavaScript worker of its own, apart from the function workers.
     #[arg(long, env = "CLOUDRT_MAX_CONCURRENT_JOBS", default_value_t = 2)]
     pub max_concurrent_jobs: usize,
+
+    /// Lines of cloud code output (console.*, request.log.*, handler failures) the script log
+    /// keeps, newest first, for `GET /scriptlog`, the dashboard's Logs page and `cloudrt logs`.
+    #[arg(long, env = "CLOUDRT_LOG_RETENTION", default_value_t = 10_000)]
+    pub log_retention: usize,
 
     /// Length of a schedule "minute" in seconds. Only tests shorten it.
     #[arg(long, env = "CLOUDRT_MINUTE_SECONDS", default_value_t = 60.0, hide = true)]
@@ -241,6 +250,8 @@ pub enum ConfigError {
     BadMaxInFlight(usize),
     #[error("--max-concurrent-jobs must be at least 1")]
     NoJobWorkers,
+    #[error("--log-retention must be 1 to 1000000 lines")]
+    BadLogRetention,
     #[error("--app-id and --master-key must not be empty")]
     EmptyKey,
     #[error("--{0} must be at least 1")]
@@ -291,6 +302,7 @@ pub struct ServeConfig {
     pub job_timeout: Duration,
     pub webhooks: WebhookSettings,
     pub max_concurrent_jobs: usize,
+    pub log_retention: usize,
     pub minute: Duration,
     pub max_limit: usize,
     pub query_timeout: Duration,
@@ -399,6 +411,9 @@ impl ServeArgs {
         if self.max_concurrent_jobs == 0 {
             return Err(ConfigError::NoJobWorkers);
         }
+        if !(1..=MAX_LOG_RETENTION).contains(&self.log_retention) {
+            return Err(ConfigError::BadLogRetention);
+        }
         let workers = self.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
         });
@@ -486,6 +501,7 @@ impl ServeArgs {
             job_timeout,
             webhooks,
             max_concurrent_jobs: self.max_concurrent_jobs,
+            log_retention: self.log_retention,
             minute,
             max_limit: self.max_limit.max(1),
             query_timeout,

@@ -155,6 +155,19 @@ impl From<crate::runtime::CloudError> for ParseError {
     }
 }
 
+/// The Cloud Code viewer: a path leaving the cloud directory is forbidden (119), a file the
+/// loaded release lacks (or lists with another checksum) is not found (101).
+impl From<crate::runtime::code_snapshot::ScriptError> for ParseError {
+    fn from(error: crate::runtime::code_snapshot::ScriptError) -> Self {
+        use crate::runtime::code_snapshot::ScriptError;
+        let code = match error {
+            ScriptError::Outside(_) => ErrorCode::OPERATION_FORBIDDEN,
+            ScriptError::NotFound(_) | ScriptError::Stale(_) => ErrorCode::OBJECT_NOT_FOUND,
+        };
+        ParseError::new(code, error.to_string())
+    }
+}
+
 impl From<crate::data::DataError> for ParseError {
     /// From the data layer, 155 only ever means "the answer would be too large"
     /// (`--max-response-bytes`), which HTTP calls 413.

@@ -10,6 +10,7 @@ mod hooks;
 mod http;
 mod registry;
 mod runtime;
+mod script_log;
 mod store;
 
 use std::process::ExitCode;
@@ -28,7 +29,10 @@ use crate::store::files::FileStore;
 use crate::store::{PostgresStore, SledStore, Store};
 use crate::registry::Registry;
 use crate::runtime::loader::ModuleRoot;
+use crate::runtime::code_snapshot::CodeSnapshot;
 use crate::runtime::{HostSlot, HttpSettings, Pool, PoolConfig, Releases};
+use crate::script_log::capture::{self, Capture};
+use crate::script_log::ScriptLog;
 
 #[derive(Parser)]
 #[command(name = "cloudrt", version, about = "A self-hosted Parse Cloud Code runtime")]
@@ -49,24 +53,36 @@ enum Command {
     /// Manage the webhooks of a running server.
     #[command(subcommand)]
     Hooks(admin::HooksCommand),
+    /// Print the script log of a running server (cloud code output and failures).
+    Logs(admin::LogsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CLOUDRT_LOG").unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let capture = init_logging();
     match cli.command {
         Command::Serve(args) => match (*args).validate() {
-            Ok(config) => serve(config),
+            Ok(config) => serve(config, &capture),
             Err(e) => fail(&e.to_string()),
         },
         Command::Jobs(command) => admin::jobs(command).map_or_else(|e| fail(&e.to_string()), |()| ExitCode::SUCCESS),
         Command::Hooks(command) => admin::hooks(command).map_or_else(|e| fail(&e.to_string()), |()| ExitCode::SUCCESS),
+        Command::Logs(args) => admin::logs(args).map_or_else(|e| fail(&e.to_string()), |()| ExitCode::SUCCESS),
     }
+}
+
+/// The server's log to stderr (filtered by `CLOUDRT_LOG`), and cloud code's lines at info and
+/// above to the script log as well, whatever that filter says.
+fn init_logging() -> Capture {
+    use tracing_subscriber::filter::{EnvFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let capture = Capture::default();
+    let filter = EnvFilter::try_from_env("CLOUDRT_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter))
+        .with(capture.clone().with_filter(Targets::new().with_target(capture::TARGET, tracing::Level::INFO)))
+        .init();
+    capture
 }
 
 fn fail(message: &str) -> ExitCode {
@@ -74,7 +90,7 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn serve(mut config: ServeConfig) -> ExitCode {
+fn serve(mut config: ServeConfig, capture: &Capture) -> ExitCode {
     let postgres = match config.database_uri.as_deref().map(PostgresStore::open).transpose() {
         Ok(postgres) => postgres.map(Arc::new),
         Err(e) => return fail(&e.to_string()),
@@ -104,6 +120,11 @@ fn serve(mut config: ServeConfig) -> ExitCode {
         Ok(files) => files,
         Err(e) => return fail(&format!("cannot open the files in {}: {e}", config.data_dir.display())),
     };
+    let script_log = match ScriptLog::open(&config.data_dir, config.log_retention) {
+        Ok(log) => Arc::new(log),
+        Err(e) => return fail(&e.to_string()),
+    };
+    capture.attach(script_log.clone());
     let webhooks = match WebhookClient::new(config.webhooks.clone()) {
         Ok(client) => client,
         Err(e) => return fail(&format!("webhooks: {e}")),
@@ -138,6 +159,7 @@ fn serve(mut config: ServeConfig) -> ExitCode {
         Err(e) => return fail(&format!("cannot load {}: {e}", config.cloud_dir.join("main.js").display())),
     };
     reload::print_handlers(&loaded.handlers);
+    let snapshot = CodeSnapshot::scan(&config.cloud_dir, 1, data::ids::now_iso());
     let tokio = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the HTTP runtime: {e}")),
@@ -180,6 +202,8 @@ fn serve(mut config: ServeConfig) -> ExitCode {
             accounts: Accounts::default(),
             pool,
             jobs: JobWorkers::new(job_pool),
+            code_viewer: api::releases::CodeViewer::new(snapshot),
+            script_log,
         });
         host.install(Arc::new(ApiHost(api.clone())));
         match jobs::fail_interrupted(&api) {

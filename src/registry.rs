@@ -92,6 +92,20 @@ impl Registry {
         self.cloud().jobs.clone()
     }
 
+    /// Every function main.js defined, by name (whether a webhook shadows it or not).
+    pub fn cloud_functions(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.cloud().functions.iter().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Every trigger main.js defined, as (className, triggerName).
+    pub fn cloud_triggers(&self) -> Vec<(String, String)> {
+        let mut triggers: Vec<(String, String)> = self.cloud().triggers.iter().cloned().collect();
+        triggers.sort();
+        triggers
+    }
+
     /// Changes the registered webhooks (after the change is stored).
     pub fn update_webhooks(&self, change: impl FnOnce(&mut Webhooks)) {
         change(&mut self.webhooks.write().unwrap_or_else(|p| p.into_inner()));

@@ -154,7 +154,8 @@ async fn clients_cannot_touch_the_servers_own_classes() {
 
     let server = server.restart("system_classes", &["--allow-client-class-creation"]);
     let (_, hooks) = server.master("GET", "/hooks/functions", None).await;
-    assert_eq!(hooks, json!([]), "no webhook was stored");
+    let stored: Vec<&Value> = hooks.as_array().unwrap().iter().filter(|h| h.get("url").is_some()).collect();
+    assert!(stored.is_empty(), "no webhook was stored: {hooks}");
     let (_, schedules) = server.master("GET", "/cloud_code/jobs", None).await;
     assert_eq!(schedules.as_array().map(Vec::len), Some(1), "only the operator's schedule: {schedules}");
     let (_, config) = server.master("GET", "/config", None).await;

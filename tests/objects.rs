@@ -355,7 +355,7 @@ async fn parse_config_get_and_update() {
     assert_eq!(config, json!({"params": {"welcome": "hi", "limit": 5}}));
     let (_, config) = server.master("GET", "/config", None).await;
     assert_eq!(config["params"]["secret"], json!("s3"));
-    assert_eq!(config["masterKeyOnly"], json!({"secret": true}));
+    assert_eq!(config["masterKeyOnly"], json!({"welcome": false, "limit": false, "secret": true}), "each changed param gets its flag, false unless sent (Parse Server)");
     server.master("PUT", "/config", Some(json!({"params": {"welcome": {"__op": "Delete"}, "limit": 6}}))).await;
     let (_, config) = server.request("GET", "/config", None, &[]).await;
     assert_eq!(config, json!({"params": {"limit": 6}}));

@@ -25,6 +25,10 @@ pub fn get(api: &Arc<Api>, ctx: &Ctx) -> Result<Reply, ParseError> {
     Ok(Reply::json(&json!({ "params": params })))
 }
 
+fn is_delete(value: &Value) -> bool {
+    value.get("__op").and_then(Value::as_str) == Some("Delete")
+}
+
 /// `PUT /config` (master key): `{"params": {...}, "masterKeyOnly": {...}}` → `{"result": true}`.
 pub async fn update(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Result<Reply, ParseError> {
     if !ctx.master {
@@ -41,15 +45,28 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Resu
         let current = api.db.store().get(GLOBAL_CONFIG, ID).map_err(|e| DataError::new(1, e.to_string()))?;
         let field = |key: &str| current.as_ref().and_then(|c| c.get(key)).and_then(Value::as_object).cloned().unwrap_or_default();
         let (mut params, mut flags) = (field("params"), field("masterKeyOnly"));
+        // As Parse Server: each changed parameter's flag is set with it (false unless sent).
         for (key, value) in changes {
-            if value.get("__op").and_then(Value::as_str) == Some("Delete") {
+            if is_delete(&value) {
                 params.remove(&key);
                 flags.remove(&key);
             } else {
+                let flag = master_only.get(&key).and_then(Value::as_bool).unwrap_or(false);
+                flags.insert(key.clone(), Value::Bool(flag));
                 params.insert(key, value);
             }
         }
-        flags.extend(master_only);
+        for (key, value) in master_only {
+            match value {
+                Value::Bool(flag) if params.contains_key(&key) => {
+                    flags.insert(key, Value::Bool(flag));
+                }
+                _ if is_delete(&value) => {
+                    flags.remove(&key);
+                }
+                _ => {}
+            }
+        }
         let mut write = Map::new();
         write.insert("params".into(), Value::Object(params));
         write.insert("masterKeyOnly".into(), Value::Object(flags));

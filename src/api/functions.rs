@@ -14,7 +14,7 @@ pub async fn run(api: &Arc<Api>, ctx: &Ctx, name: &str, params: Map<String, Valu
         None => return Err(ParseError::new(ErrorCode::SCRIPT_FAILED, format!("Invalid function: \"{name}\""))),
         Some(Handler::Webhook(url)) => {
             let payload = webhook::function_payload(api, ctx, name, Value::Object(params));
-            let result = api.webhooks.call(&url, &payload).await.map_err(|e| webhook::error(&url, e))?;
+            let result = api.webhooks.call(&url, &payload).await.map_err(|e| webhook::error(&format!("function {name}"), &url, e))?;
             return Ok(Reply::json(&json!({ "result": result })));
         }
         Some(Handler::CloudCode) => {}
@@ -33,6 +33,10 @@ pub async fn run(api: &Arc<Api>, ctx: &Ctx, name: &str, params: Map<String, Valu
     let body = ctx
         .invoker
         .run(Target::Function(name.to_string()), request.to_string(), api.config.function_timeout)
-        .await?;
+        .await
+        .map_err(|error| {
+            tracing::error!(target: "cloud", "[function {name}] failed: {error}");
+            ParseError::from(error)
+        })?;
     Ok(Reply::ok(body))
 }

@@ -116,12 +116,15 @@ impl Hook {
     }
 }
 
-/// `GET /hooks/functions` or `/hooks/triggers`: a bare array.
+/// `GET /hooks/functions` or `/hooks/triggers`: a bare array of the registered webhooks
+/// (`{functionName, url}` / `{className, triggerName, url}`), followed by the handlers main.js
+/// defines, without a `url`: the dashboard's Webhooks page lists those as "Cloud Code", and
+/// one that a webhook of the same name shadows as "Overridden".
 pub fn list(api: &Arc<Api>, ctx: &Ctx, functions: bool) -> Result<Reply, ParseError> {
     if !ctx.master {
         return Err(master_required());
     }
-    let hooks: Vec<Value> = stored(&api.db)?
+    let mut hooks: Vec<Value> = stored(&api.db)?
         .into_iter()
         .filter(|h| h.get("functionName").is_some_and(Value::is_string) == functions)
         .map(|h| {
@@ -135,6 +138,12 @@ pub fn list(api: &Arc<Api>, ctx: &Ctx, functions: bool) -> Result<Reply, ParseEr
             hook.json(h.get("url").and_then(Value::as_str).unwrap_or_default())
         })
         .collect();
+    if functions {
+        hooks.extend(api.registry.cloud_functions().into_iter().map(|name| json!({ "functionName": name })));
+    } else {
+        let triggers = api.registry.cloud_triggers().into_iter();
+        hooks.extend(triggers.map(|(class, trigger)| json!({ "className": class, "triggerName": trigger })));
+    }
     Ok(Reply::json(&Value::Array(hooks)))
 }
 

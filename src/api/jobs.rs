@@ -48,17 +48,29 @@ pub fn master_required() -> ParseError {
     ParseError::new(ErrorCode(119), "unauthorized: master key is required").with_status(403)
 }
 
-/// `POST /jobs/:name` (or `POST /jobs` with `jobName`): the body is the job's params.
+/// `POST /jobs/:name` (or `POST /jobs` with `jobName`): the body is the job's params. The
+/// dashboard's "Run now" sends `POST /jobs` with `{description, input, jobName, when: 0}`:
+/// there `input` (the schedule's params) is what the job receives.
 pub async fn start_route(api: &Arc<Api>, ctx: &Ctx, name: Option<&str>, mut params: Map<String, Value>) -> Result<Reply, ParseError> {
     if !ctx.master {
         return Err(master_required());
     }
+    let name_in_body = name.is_none();
     let name = match name {
         Some(name) => name.to_string(),
         None => match params.remove("jobName") {
             Some(Value::String(name)) => name,
             _ => return Err(ParseError::new(ErrorCode::SCRIPT_FAILED, "jobName is required")),
         },
+    };
+    let params = match (name_in_body, params.remove("input")) {
+        (true, Some(Value::Object(input))) => input,
+        (true, Some(Value::Null)) => Map::new(),
+        (_, Some(other)) => {
+            params.insert("input".into(), other);
+            params
+        }
+        (_, None) => params,
     };
     let id = start(api, &name, params, Source::Api).await?;
     Ok(Reply { status: 200, body: "{}".into(), headers: vec![("x-parse-job-status-id", id)] })
@@ -98,7 +110,7 @@ pub async fn start(api: &Arc<Api>, name: &str, params: Map<String, Value>, sourc
     let request = json!({ "params": params, "jobId": id, "master": true, "headers": {}, "context": {} }).to_string();
     let (api, name, job_id) = (api.clone(), name.to_string(), id.clone());
     tokio::spawn(async move {
-        let target = Target::Job { name, job_id: job_id.clone() };
+        let target = Target::Job { name: name.clone(), job_id: job_id.clone() };
         let outcome = api.jobs.pool.invoker().run(target, request, api.config.job_timeout).await;
         api.jobs.running.fetch_sub(1, Ordering::SeqCst);
         let (status, message) = match outcome {
@@ -106,6 +118,11 @@ pub async fn start(api: &Arc<Api>, name: &str, params: Map<String, Value>, sourc
             Err(CloudError::Timeout { seconds, .. }) => ("failed", Some(format!("terminated: the job ran past its {seconds} s limit"))),
             Err(error) => ("failed", Some(error.to_string())),
         };
+        match (status, &message) {
+            ("succeeded", Some(message)) => tracing::info!(target: "cloud", "[job {name}] succeeded: {message}"),
+            ("succeeded", None) => tracing::info!(target: "cloud", "[job {name}] succeeded"),
+            (_, message) => tracing::error!(target: "cloud", "[job {name}] failed: {}", message.as_deref().unwrap_or("")),
+        }
         if let Err(error) = finish(&api, &job_id, status, message).await {
             tracing::error!("cannot record the end of job {job_id}: {}", error.message);
         }

@@ -16,11 +16,14 @@ mod host;
 pub mod idempotency;
 pub mod installations;
 pub mod jobs;
+mod logs;
 mod pipeline;
 mod query_rules;
+pub mod releases;
 pub mod reload;
 mod schemas;
 pub mod schedules;
+mod server_info;
 mod sessions;
 mod system;
 mod users;
@@ -38,6 +41,7 @@ use crate::data::{Access, Database};
 use crate::error::{ErrorCode, ParseError};
 use crate::hooks::client::WebhookClient;
 use crate::registry::Registry;
+use crate::script_log::ScriptLog;
 use crate::store::files::FileStore;
 use crate::runtime::{Invoker, Pool, Releases};
 
@@ -59,6 +63,10 @@ pub struct Api {
     /// Set by `--idempotency`.
     pub idempotency: Option<idempotency::Idempotency>,
     pub installations: installations::Installations,
+    /// The files of the cloud code serving now, for the Cloud Code viewer.
+    pub code_viewer: releases::CodeViewer,
+    /// What cloud code printed and how its handlers failed (`GET /scriptlog`).
+    pub script_log: Arc<ScriptLog>,
 }
 
 impl Api {
@@ -194,6 +202,10 @@ async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params
         ("POST" | "GET", ["functions", name]) => functions::run(api, ctx, name, params).await,
         ("POST", ["batch"]) => batch::run(api, ctx, params).await,
         ("GET", ["aggregate", class]) => aggregate::run(api, ctx, class, params).await,
+        ("GET", ["serverInfo"]) => server_info::get(api, ctx),
+        ("GET", ["scriptlog"]) => logs::script_log(api, ctx, &params),
+        ("GET", ["releases", "latest"]) => releases::latest(api, ctx),
+        ("GET", ["scripts", path @ ..]) => releases::script(api, ctx, path, &params),
         ("GET", ["config"]) => config::get(api, ctx),
         ("GET", ["schemas"]) => schemas::list(api, ctx),
         ("GET", ["schemas", class]) => schemas::get(api, ctx, class),

@@ -30,7 +30,7 @@ pub async fn save(api: &Arc<Api>, ctx: &Ctx, mut prepared: PreparedSave) -> Resu
         }
         Some(Handler::Webhook(url)) => {
             let payload = webhook::trigger_payload(api, ctx, "beforeSave", object_of(&prepared), original.clone());
-            let answer = api.webhooks.call(&url, &payload).await.map_err(|e| webhook::error(&url, e))?;
+            let answer = api.webhooks.call(&url, &payload).await.map_err(|e| webhook::error(&format!("beforeSave {class}"), &url, e))?;
             if let Value::Object(values) = answer {
                 let mut body = prepared.body().clone();
                 for (key, value) in values {
@@ -67,7 +67,7 @@ pub async fn delete(api: &Arc<Api>, ctx: &Ctx, class: &str, object: Arc<Map<Stri
         }
         Some(Handler::Webhook(url)) => {
             let payload = webhook::trigger_payload(api, ctx, "beforeDelete", with_class(visible.clone(), class), None);
-            api.webhooks.call(&url, &payload).await.map_err(|e| webhook::error(&url, e))?;
+            api.webhooks.call(&url, &payload).await.map_err(|e| webhook::error(&format!("beforeDelete {class}"), &url, e))?;
         }
         None => {}
     }
@@ -86,13 +86,12 @@ async fn after(api: &Arc<Api>, ctx: &Ctx, class: &str, trigger: &str, object: Va
         }
         Some(Handler::Webhook(url)) => {
             let payload = webhook::trigger_payload(api, ctx, trigger, with_class(object, class), original);
-            api.webhooks.notify(&url, &payload).await.map_err(|e| webhook::error(&url, e))
+            api.webhooks.notify(&url, &payload).await.map_err(|e| webhook::error(&format!("{trigger} {class}"), &url, e))
         }
         None => Ok(()),
     };
-    if let Err(error) = outcome {
-        tracing::warn!("{trigger} of {class} failed: {}", error.message);
-    }
+    // Already in the script log (run_cloud_trigger, webhook::error); never answered.
+    let _ = outcome;
 }
 
 /// Runs cloud code's `trigger` of `class` with `object`, if main.js defined one (these
@@ -126,7 +125,10 @@ struct TriggerReply {
 
 async fn run_cloud_trigger(ctx: &Ctx, class: &str, trigger: &str, request: Value, api: &Api) -> Result<TriggerReply, ParseError> {
     let target = Target::Trigger { class_name: class.to_string(), trigger_name: trigger.to_string() };
-    let reply = ctx.invoker.run(target, request.to_string(), trigger_timeout(api)).await?;
+    let reply = ctx.invoker.run(target, request.to_string(), trigger_timeout(api)).await.map_err(|error| {
+        tracing::error!(target: "cloud", "[{trigger} {class}] failed: {error}");
+        ParseError::from(error)
+    })?;
     let mut reply: Map<String, Value> = serde_json::from_str(&reply)
         .map_err(|e| ParseError::new(ErrorCode::SCRIPT_FAILED, format!("{trigger} answered badly: {e}")))?;
     let object = match reply.remove("object") {

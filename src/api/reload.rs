@@ -10,6 +10,8 @@
 use std::sync::Arc;
 
 use super::Api;
+use crate::data::ids;
+use crate::runtime::code_snapshot::CodeSnapshot;
 use crate::runtime::{BootError, Handlers, Release};
 
 /// Why the cloud code is loaded again, for the log.
@@ -30,7 +32,10 @@ pub async fn reload(api: &Api) -> Result<Arc<Release>, BootError> {
     api.pool.commit().await;
     api.jobs.pool.commit().await;
     api.registry.replace_cloud_code(&loaded.handlers);
-    Ok(api.releases.publish(loaded))
+    let release = api.releases.publish(loaded);
+    // The Cloud Code viewer shows the files of the code that now serves.
+    api.code_viewer.install(CodeSnapshot::scan(&api.config.cloud_dir, release.version, ids::now_iso()));
+    Ok(release)
 }
 
 /// What asks for reloads: SIGHUP always, file changes under the cloud directory with `watch`.

@@ -1,8 +1,10 @@
 //! Job schedules: `{mount}/cloud_code/jobs` stores them as `_JobSchedule` objects (as Parse
 //! Server does), and — unlike Parse Server, like Parse.com — cloudrt runs them.
 //!
-//! When a schedule runs: from `startAfter` every `repeatMinutes`; or, without a repeat, daily
-//! at `timeOfDay` (UTC, on `daysOfWeek` when given, 0 = Sunday); or once at `startAfter`.
+//! When a schedule runs (never before `startAfter`): with `repeatMinutes` alone, from
+//! `startAfter` every that many minutes; with `timeOfDay` (UTC), on each day `daysOfWeek`
+//! enables, at that time and then every `repeatMinutes` until midnight (once a day without a
+//! repeat, or with the dashboard's 1440); with neither, once at `startAfter`.
 //! Catch-up rule: after downtime only the latest missed occurrence runs, once; `lastRun`
 //! records each occurrence (epoch milliseconds) before it starts, so none runs twice, even across restarts.
 
@@ -89,7 +91,7 @@ fn schedule_fields(api: &Api, body: &Map<String, Value>, creating: bool) -> Resu
                 let valid = value.is_null()
                     || value.as_array().is_some_and(|days| days.iter().all(|d| d.as_u64().is_some_and(|d| d < 7)));
                 if !valid {
-                    return Err(invalid("daysOfWeek must be an array of numbers 0 (Sunday) to 6"));
+                    return Err(invalid("daysOfWeek must be seven 0/1 flags (Sunday first) or day numbers 0 (Sunday) to 6"));
                 }
             }
             "params" | "description" => {}
@@ -237,24 +239,57 @@ fn latest_occurrence(schedule: &Map<String, Value>, now: i64, minute_ms: i64) ->
         return None;
     }
     let repeat = schedule.get("repeatMinutes").and_then(Value::as_f64).filter(|m| *m > 0.0);
-    if let Some(minutes) = repeat {
-        let period = ((minutes * minute_ms as f64) as i64).max(1);
-        return Some(start + (now - start) / period * period);
+    let period = repeat.map(|minutes| ((minutes * minute_ms as f64) as i64).max(1));
+    let time = schedule.get("timeOfDay").and_then(Value::as_str).and_then(time_of_day_ms);
+    let days = enabled_days(schedule.get("daysOfWeek"));
+    match (period, time) {
+        (Some(period), None) => Some(start + (now - start) / period * period),
+        // Each enabled day, from timeOfDay to midnight every `period` (the dashboard's "each
+        // day, every N minutes, after HH:MM"; 1440 minutes is once a day at timeOfDay).
+        (period, Some(time)) => {
+            let today = now.div_euclid(DAY_MS);
+            (0..8).find_map(|back| {
+                let day = today - back;
+                let anchor = day * DAY_MS + time;
+                if !days[weekday(day)] || anchor > now {
+                    return None;
+                }
+                let last_in_day = now.min((day + 1) * DAY_MS - 1);
+                let at = match period {
+                    Some(period) => anchor + (last_in_day - anchor) / period * period,
+                    None => anchor,
+                };
+                (at >= start).then_some(at)
+            })
+        }
+        (None, None) => Some(start),
     }
-    if let Some(time) = schedule.get("timeOfDay").and_then(Value::as_str).and_then(time_of_day_ms) {
-        let days: Vec<i64> = schedule
-            .get("daysOfWeek")
-            .and_then(Value::as_array)
-            .map(|d| d.iter().filter_map(Value::as_i64).collect())
-            .unwrap_or_default();
-        let today = now.div_euclid(DAY_MS);
-        return (0..8).map(|back| (today - back) * DAY_MS + time).find(|&at| {
-            // 1970-01-01 was a Thursday (4).
-            let weekday = (at.div_euclid(DAY_MS) + 4).rem_euclid(7);
-            at <= now && at >= start && (days.is_empty() || days.contains(&weekday))
-        });
+}
+
+/// The weekday (0 = Sunday) of a day counted from the epoch; 1970-01-01 was a Thursday.
+fn weekday(day: i64) -> usize {
+    (day + 4).rem_euclid(7) as usize
+}
+
+/// Which weekdays (Sunday first) a schedule runs on. `daysOfWeek` is either the dashboard's
+/// seven flags (`[1,1,1,1,1,1,1]`, Sunday first) or a list of day numbers (0 = Sunday);
+/// missing or empty means every day.
+fn enabled_days(days: Option<&Value>) -> [bool; 7] {
+    let numbers: Vec<u64> = days.and_then(Value::as_array).map(|d| d.iter().filter_map(Value::as_u64).collect()).unwrap_or_default();
+    if numbers.is_empty() {
+        return [true; 7];
     }
-    Some(start)
+    let mut enabled = [false; 7];
+    if numbers.len() == 7 && numbers.iter().all(|&n| n <= 1) {
+        for (day, flag) in numbers.iter().enumerate() {
+            enabled[day] = *flag == 1;
+        }
+    } else {
+        for day in numbers.into_iter().filter(|&d| d < 7) {
+            enabled[day as usize] = true;
+        }
+    }
+    enabled
 }
 
 /// "HH:MM", "HH:MM:SS" or "HH:MM:SS.sssZ" → milliseconds after midnight UTC.
@@ -300,6 +335,23 @@ mod tests {
         assert_eq!(latest_occurrence(&s, thursday, MIN), None);
         let once = schedule(json!({"startAfter": "2020-01-01T00:00:00.000Z"}));
         assert_eq!(latest_occurrence(&once, friday_noon, MIN), ids::millis_from_iso("2020-01-01T00:00:00.000Z"));
+    }
+
+    #[test]
+    fn the_dashboards_interval_form_runs_each_day_from_time_of_day() {
+        // "Each day, every 30 minutes, after 09:00", every day flagged, as the dashboard sends it.
+        let s = schedule(json!({"startAfter": "2020-01-01T00:00:00.000Z", "timeOfDay": "09:00:00.000Z",
+            "repeatMinutes": 30, "daysOfWeek": [1, 1, 1, 1, 1, 1, 1]}));
+        let at = |iso: &str| ids::millis_from_iso(iso).unwrap();
+        assert_eq!(latest_occurrence(&s, at("2020-01-02T10:10:00.000Z"), MIN), Some(at("2020-01-02T10:00:00.000Z")));
+        assert_eq!(latest_occurrence(&s, at("2020-01-02T08:59:00.000Z"), MIN), Some(at("2020-01-01T23:30:00.000Z")));
+        let daily = schedule(json!({"startAfter": "2020-01-01T00:00:00.000Z", "timeOfDay": "09:00:00.000Z",
+            "repeatMinutes": 1440, "daysOfWeek": [1, 1, 1, 1, 1, 1, 1]}));
+        assert_eq!(latest_occurrence(&daily, at("2020-01-02T23:00:00.000Z"), MIN), Some(at("2020-01-02T09:00:00.000Z")));
+        // Flags: Sundays only (2020-01-05 was a Sunday).
+        let sundays = schedule(json!({"startAfter": "2020-01-01T00:00:00.000Z", "timeOfDay": "09:00",
+            "daysOfWeek": [1, 0, 0, 0, 0, 0, 0]}));
+        assert_eq!(latest_occurrence(&sundays, at("2020-01-07T12:00:00.000Z"), MIN), Some(at("2020-01-05T09:00:00.000Z")));
     }
 
     #[test]

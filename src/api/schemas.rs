@@ -13,6 +13,16 @@ use crate::data::clp::ClassPermissions;
 use crate::data::DataError;
 use crate::error::{ErrorCode, ParseError};
 
+/// What `/serverInfo` tells the dashboard this API does with schemas: every class and field
+/// change its data browser makes (no export).
+pub fn features() -> Value {
+    json!({
+        "addField": true, "removeField": true, "addClass": true, "removeClass": true,
+        "clearAllDataFromClass": true, "exportClass": false,
+        "editClassLevelPermissions": true, "editPointerPermissions": true,
+    })
+}
+
 /// A schema as the API answers it: Parse Server's open default permissions when the class
 /// has none of its own.
 fn answer(mut schema: Value) -> Value {

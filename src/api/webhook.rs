@@ -1,5 +1,5 @@
 //! Calling the user's webhooks: the payloads the seed specifies, and their failures as Parse
-//! errors (a timeout is 124 and logged; the webhook's own error is 141 with its message).
+//! errors (a timeout is 124; the webhook's own error is 141 with its message), each logged.
 
 use serde_json::{json, Value};
 
@@ -36,16 +36,16 @@ fn add_caller(api: &Api, ctx: &Ctx, payload: &mut Value, with_user: bool) {
     }
 }
 
-pub fn error(url: &str, error: WebhookError) -> ParseError {
+/// A webhook's failure as a Parse error, logged to the script log under the handler's `tag`
+/// (`function chargeCustomer`, `beforeSave Review`).
+pub fn error(tag: &str, url: &str, error: WebhookError) -> ParseError {
     if error.is_timeout() {
-        tracing::warn!("webhook {url} timed out: {error}");
+        tracing::error!(target: "cloud", "[{tag}] webhook {url} timed out: {error}");
         return ParseError::new(ErrorCode::TIMEOUT, error.to_string());
     }
+    tracing::error!(target: "cloud", "[{tag}] webhook {url} failed: {error}");
     match error {
         WebhookError::Failed(message) => ParseError::new(ErrorCode::SCRIPT_FAILED, message),
-        other => {
-            tracing::warn!("webhook {url} failed: {other}");
-            ParseError::new(ErrorCode::SCRIPT_FAILED, other.to_string())
-        }
+        other => ParseError::new(ErrorCode::SCRIPT_FAILED, other.to_string()),
     }
 }

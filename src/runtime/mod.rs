@@ -8,6 +8,7 @@ mod host;
 pub mod loader;
 mod ops;
 mod pool;
+pub mod code_snapshot;
 pub mod release;
 pub mod watch;
 mod watchdog;
