@@ -122,8 +122,10 @@ async function pages() {
     await at('jobs/status');
     // The page shows the runs as they were when it loaded: refresh until this one is done.
     const done = row('report', 'Reported Grace', 'succeeded');
-    for (let attempt = 0; !(await done.isVisible()); attempt++) {
-      if (attempt === 60) throw new Error('the run never showed as succeeded');
+    // A deadline, not a count of tries: on a loaded machine each refresh takes longer.
+    const deadline = Date.now() + 90000;
+    while (!(await done.isVisible())) {
+      if (Date.now() > deadline) throw new Error('the run never showed as succeeded');
       await page.getByText('Refresh', { exact: true }).click();
       await done.waitFor({ timeout: 250 }).catch(() => {});
     }

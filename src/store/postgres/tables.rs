@@ -191,6 +191,11 @@ pub fn select_related(owner_class: &str, key: &str) -> String {
     format!("SELECT \"relatedId\"::text FROM {} WHERE \"owningId\" = $1", quoted(&join_table(owner_class, key)))
 }
 
+/// Drops a class's table or join table, as Parse Server's `deleteClass` does.
+pub fn drop_table(table: &str) -> String {
+    format!("DROP TABLE IF EXISTS {}", quoted(table))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,9 +231,4 @@ mod tests {
         let sql = update("Post", &columns);
         assert!(sql.starts_with("UPDATE \"Post\" AS t SET (\"a\") = (SELECT r.\"a\" FROM"), "{sql}");
     }
-}
-
-/// Drops a class's table or join table, as Parse Server's `deleteClass` does.
-pub fn drop_table(table: &str) -> String {
-    format!("DROP TABLE IF EXISTS {}", quoted(table))
 }
