@@ -53,6 +53,16 @@ pub struct PostgresStore {
     file_url: OnceLock<Box<FileUrl>>,
 }
 
+/// The prepared statement, or `None` when the table it names does not exist (a class nothing
+/// was saved to yet reads as empty).
+async fn prepare_unless_no_table(client: &deadpool_postgres::Object, sql: &str) -> Result<Option<tokio_postgres::Statement>, SqlError> {
+    match client.prepare_cached(sql).await {
+        Ok(statement) => Ok(Some(statement)),
+        Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl PostgresStore {
     /// Connects to `uri` and creates `_SCHEMA` if it does not exist.
     pub fn open(uri: &str) -> Result<PostgresStore, StoreError> {
@@ -78,11 +88,7 @@ impl PostgresStore {
         self.connections.run(move |client| {
             let (sql, values) = (sql.clone(), values.clone());
             async move {
-                let statement = match client.prepare_cached(&sql).await {
-                    Ok(statement) => statement,
-                    Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(None),
-                    Err(e) => return Err(e.into()),
-                };
+                let Some(statement) = prepare_unless_no_table(&client, &sql).await? else { return Ok(None) };
                 Ok(Some(client.execute(&statement, &refs(&values)).await?))
             }
         })
@@ -93,11 +99,7 @@ impl PostgresStore {
         self.connections.run(move |client| {
             let (sql, values) = (sql.clone(), values.clone());
             async move {
-                let statement = match client.prepare_cached(&sql).await {
-                    Ok(statement) => statement,
-                    Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(None),
-                    Err(e) => return Err(e.into()),
-                };
+                let Some(statement) = prepare_unless_no_table(&client, &sql).await? else { return Ok(None) };
                 let rows = client.query(&statement, &refs(&values)).await?;
                 rows.iter().map(|row| row.try_get::<_, String>(0)).collect::<Result<Vec<_>, _>>().map(Some).map_err(SqlError::from)
             }
