@@ -101,3 +101,20 @@ async fn bad_files_in_cloud_code_are_parse_errors_and_store_nothing() {
     }
     assert_eq!(stored_count(&server), 0);
 }
+
+#[tokio::test]
+async fn files_are_not_reachable_through_a_batch() {
+    let server = Server::start("cloud_files", &[]);
+    let (_, body) = server.call("saveBytes", json!({}), &[]).await;
+    let name = body["result"]["name"].as_str().unwrap().to_string();
+    let requests = json!({"requests": [
+        {"method": "GET", "path": format!("/parse/files/{APP_ID}/{name}")},
+        {"method": "POST", "path": "/parse/files/x.txt", "body": {"base64": "eA=="}},
+    ]});
+    let (status, answer) = server.master("POST", "/batch", Some(requests)).await;
+    assert_eq!(status, 200, "{answer}");
+    for one in answer.as_array().unwrap() {
+        assert_eq!(one["error"]["code"], 107, "{answer}");
+    }
+    assert_eq!(stored_count(&server), 1, "the batch stored a file");
+}

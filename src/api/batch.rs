@@ -47,6 +47,11 @@ async fn one(api: &Arc<Api>, ctx: &Ctx, request: &Value) -> Result<Reply, ParseE
     if route == "batch" {
         return Err(invalid("a batch cannot contain a batch"));
     }
+    // As on Parse Server, files are not batched: a batch of file reads would hold every file
+    // whole in memory at once.
+    if route == "files" || route.starts_with("files/") {
+        return Err(invalid("files cannot be sent in a batch: use POST /files/:name and the file's URL"));
+    }
     let body = match request.get("body") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(body)) => body.clone(),
