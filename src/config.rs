@@ -210,9 +210,31 @@ pub struct ServeArgs {
 
     /// Where password-reset and e-mail verification messages go: each is POSTed there as JSON
     /// (`{kind, to, subject, text, link, username, appName}`) for the app's mailer to send.
-    /// Without it those routes answer an error (there is no SMTP client built in).
-    #[arg(long, env = "CLOUDRT_EMAIL_WEBHOOK")]
+    /// Without it or --smtp-url those routes answer an error.
+    #[arg(long, env = "CLOUDRT_EMAIL_WEBHOOK", conflicts_with = "smtp_url")]
     pub email_webhook: Option<String>,
+
+    /// Send those messages through this SMTP server instead: `smtp://host:port` (plain, or
+    /// upgraded with `?tls=required`), `smtps://host:465` (TLS from the start), credentials as
+    /// `smtp://user:password@host`.
+    #[arg(long, env = "CLOUDRT_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// The sender of e-mails sent over --smtp-url (Parse's mail adapters' `fromAddress`), as
+    /// `address` or `Name <address>`.
+    #[arg(long, env = "CLOUDRT_EMAIL_FROM", default_value = "noreply@localhost")]
+    pub email_from: String,
+
+    /// Mail a verification link when a user signs up with an e-mail or changes it, and store
+    /// `emailVerified: false` until the link is followed (Parse Server's `verifyUserEmails`).
+    /// Needs --email-webhook or --smtp-url.
+    #[arg(long, env = "CLOUDRT_VERIFY_USER_EMAILS")]
+    pub verify_user_emails: bool,
+
+    /// With --verify-user-emails: a user whose e-mail is not verified cannot log in (205), and
+    /// signing up answers no session token (Parse Server's `preventLoginWithUnverifiedEmail`).
+    #[arg(long, env = "CLOUDRT_PREVENT_LOGIN_WITH_UNVERIFIED_EMAIL", requires = "verify_user_emails")]
+    pub prevent_login_with_unverified_email: bool,
 
     /// The app's name in e-mails (Parse Server's `appName`).
     #[arg(long, env = "CLOUDRT_APP_NAME", default_value = "cloudrt")]
@@ -270,6 +292,12 @@ pub enum ConfigError {
     BadPublicServerUrl(String),
     #[error("--email-webhook must be an http:// or https:// URL, got {0:?}")]
     BadEmailWebhook(String),
+    #[error("--smtp-url must be an smtp:// or smtps:// URL, got {0:?}: {1}")]
+    BadSmtpUrl(String, String),
+    #[error("--email-from must be an e-mail address or `Name <address>`, got {0:?}")]
+    BadEmailFrom(String),
+    #[error("--verify-user-emails needs a mailer: --email-webhook or --smtp-url")]
+    VerificationWithoutMailer,
     #[error("--idempotency-paths: {0:?} is not a regular expression: {1}")]
     BadIdempotencyPath(String, regex::Error),
     #[error("--database-uri must be a postgres:// or postgresql:// URI")]
@@ -320,11 +348,23 @@ pub struct ServeConfig {
     pub idempotency: Option<IdempotencySettings>,
 }
 
-/// Where the password-reset and verification e-mails go.
+/// Where the password-reset and verification e-mails go, and whether sign-ups are verified.
 #[derive(Debug, Clone)]
 pub struct EmailSettings {
-    pub webhook: Option<String>,
+    /// None: those routes answer that no mailer is configured.
+    pub mailer: Option<Mailer>,
     pub app_name: String,
+    pub verify_user_emails: bool,
+    pub prevent_login_with_unverified_email: bool,
+}
+
+/// How a message leaves the server.
+#[derive(Debug, Clone)]
+pub enum Mailer {
+    /// POSTed as JSON to the app's own mailer.
+    Webhook(String),
+    /// Sent over SMTP from `from`; the URL was checked at start-up.
+    Smtp { url: String, from: lettre::message::Mailbox },
 }
 
 /// Which requests are deduplicated by their `X-Parse-Request-Id`, and for how long.
@@ -460,7 +500,26 @@ impl ServeArgs {
             Some(url) if !is_url(&url) => return Err(ConfigError::BadEmailWebhook(url)),
             url => url,
         };
-        let email = EmailSettings { webhook: email_webhook, app_name: self.app_name };
+        let mailer = match (email_webhook, self.smtp_url.filter(|url| !url.is_empty())) {
+            (Some(url), _) => Some(Mailer::Webhook(url)),
+            (None, Some(url)) => {
+                if let Err(e) = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&url) {
+                    return Err(ConfigError::BadSmtpUrl(url, e.to_string()));
+                }
+                let from = self.email_from.parse().map_err(|_| ConfigError::BadEmailFrom(self.email_from.clone()))?;
+                Some(Mailer::Smtp { url, from })
+            }
+            (None, None) => None,
+        };
+        if self.verify_user_emails && mailer.is_none() {
+            return Err(ConfigError::VerificationWithoutMailer);
+        }
+        let email = EmailSettings {
+            mailer,
+            app_name: self.app_name,
+            verify_user_emails: self.verify_user_emails,
+            prevent_login_with_unverified_email: self.prevent_login_with_unverified_email,
+        };
         let idempotency = if self.idempotency {
             let mut paths = Vec::new();
             for path in self.idempotency_paths.split(',').map(str::trim).filter(|p| !p.is_empty()) {

@@ -168,6 +168,27 @@ impl From<crate::runtime::code_snapshot::ScriptError> for ParseError {
     }
 }
 
+impl From<crate::store::StoreError> for ParseError {
+    /// A read the API layer makes of the store directly: the store's failure is the server's,
+    /// and a database that is down (503) tells clients to try again.
+    fn from(error: crate::store::StoreError) -> Self {
+        let unavailable = matches!(error, crate::store::StoreError::Unavailable(_));
+        let parse_error = ParseError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("storage failure: {error}"));
+        if unavailable { parse_error.with_status(503) } else { parse_error }
+    }
+}
+
+impl From<crate::mail::MailError> for ParseError {
+    fn from(error: crate::mail::MailError) -> Self {
+        use crate::mail::MailError;
+        let code = match error {
+            MailError::BadRecipient(_) => ErrorCode::INVALID_EMAIL_ADDRESS,
+            MailError::Webhook(_) | MailError::Smtp(_) => ErrorCode::INTERNAL_SERVER_ERROR,
+        };
+        ParseError::new(code, error.to_string())
+    }
+}
+
 impl From<crate::data::DataError> for ParseError {
     /// From the data layer, 155 only ever means "the answer would be too large"
     /// (`--max-response-bytes`), which HTTP calls 413.

@@ -8,6 +8,7 @@ mod data;
 mod error;
 mod hooks;
 mod http;
+mod mail;
 mod registry;
 mod runtime;
 mod script_log;

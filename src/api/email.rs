@@ -13,8 +13,9 @@ use serde_json::{json, Map, Value};
 
 use super::{blocking, Api, Ctx, Reply};
 use crate::auth::constant_time_eq;
-use crate::data::{ids, Access};
+use crate::data::{ids, Access, PreparedSave};
 use crate::error::{ErrorCode, ParseError};
+use crate::mail::{self, Email};
 
 pub use crate::data::users::USER;
 
@@ -65,7 +66,7 @@ impl Kind {
 fn no_mailer() -> ParseError {
     ParseError::new(
         ErrorCode::INTERNAL_SERVER_ERROR,
-        "An emailAdapter is required for password reset and email verification functionality: start the server with --email-webhook.",
+        "An emailAdapter is required for password reset and email verification functionality: start the server with --email-webhook or --smtp-url.",
     )
 }
 
@@ -108,31 +109,46 @@ pub async fn request_verification_email(api: &Arc<Api>, ctx: &Ctx, params: Map<S
 }
 
 async fn send(api: &Arc<Api>, ctx: &Ctx, params: Map<String, Value>, kind: Kind) -> Result<Reply, ParseError> {
-    let webhook = api.config.email.webhook.clone().ok_or_else(no_mailer)?;
+    if api.config.email.mailer.is_none() {
+        return Err(no_mailer());
+    }
     let email = email_of(&params)?;
     let Some(user_id) = api.db.user_id_by("email", &email)? else { return Ok(Reply::ok("{}")) };
-    let Some(user) = api.db.store().get(USER, &user_id).map_err(|e| ParseError::new(ErrorCode(1), e.to_string()))? else {
+    let Some(user) = api.db.store().get(USER, &user_id)? else {
         return Ok(Reply::ok("{}"));
     };
     if kind == Kind::VerifyEmail && user.get("emailVerified") == Some(&Value::Bool(true)) {
         return Ok(Reply::ok("{}"));
     }
-    let username = user.get("username").and_then(Value::as_str).unwrap_or_default().to_string();
-    let to = user.get("email").and_then(Value::as_str).unwrap_or(&email).to_string();
-    let token = ids::random_string(TOKEN_LEN);
-    {
-        let (api, token, user_id) = (api.clone(), token.clone(), user_id.clone());
+    let token = {
+        let (api, user_id) = (api.clone(), user_id.clone());
         blocking(move || {
-            let expires = ids::iso_from_millis(ids::millis_from_iso(&ids::now_iso()).unwrap_or(0) + TOKEN_LIFETIME_MS);
             let mut prepared = api.db.prepare_update(&Access::master(), USER, &user_id, Map::new())?;
-            prepared.set_internal(kind.token_field(), Value::String(token));
-            prepared.set_internal(kind.expiry_field(), json!({"__type": "Date", "iso": expires}));
+            let token = arm_link(&mut prepared, kind);
             api.db.commit(prepared)?;
-            Ok(())
+            Ok(token)
         })
-        .await?;
-    }
-    let query: String = form_urlencoded::Serializer::new(String::new()).append_pair("token", &token).append_pair("username", &username).finish();
+        .await?
+    };
+    deliver(api, ctx, kind, &user, &token).await?;
+    Ok(Reply::ok("{}"))
+}
+
+/// Stores a new link token of `kind` (and its expiry) with the save; answers the token.
+pub fn arm_link(prepared: &mut PreparedSave, kind: Kind) -> String {
+    let token = ids::random_string(TOKEN_LEN);
+    let expires = ids::iso_from_millis(ids::now_millis() + TOKEN_LIFETIME_MS);
+    prepared.set_internal(kind.token_field(), Value::String(token.clone()));
+    prepared.set_internal(kind.expiry_field(), json!({"__type": "Date", "iso": expires}));
+    token
+}
+
+/// Mails `user` the link of `kind` holding `token`.
+pub async fn deliver(api: &Api, ctx: &Ctx, kind: Kind, user: &Map<String, Value>, token: &str) -> Result<(), ParseError> {
+    let mailer = api.config.email.mailer.as_ref().ok_or_else(no_mailer)?;
+    let username = user.get("username").and_then(Value::as_str).unwrap_or_default().to_string();
+    let to = user.get("email").and_then(Value::as_str).unwrap_or_default().to_string();
+    let query: String = form_urlencoded::Serializer::new(String::new()).append_pair("token", token).append_pair("username", &username).finish();
     let link = format!("{}/apps/{}/{}?{query}", public_url(api, ctx), api.config.keys.app_id, kind.page());
     let app = &api.config.email.app_name;
     let (subject, text) = match kind {
@@ -145,29 +161,25 @@ async fn send(api: &Arc<Api>, ctx: &Ctx, params: Map<String, Value>, kind: Kind)
             format!("Hi,\n\nYou are being asked to confirm the e-mail address {to} with {app}.\n\nClick here to confirm it:\n{link}"),
         ),
     };
-    let message = json!({
-        "kind": kind.name(),
-        "to": to,
-        "subject": subject,
-        "text": text,
-        "link": link,
-        "username": username,
-        "appName": app,
-    });
-    api.webhooks
-        .notify(&webhook, &message)
-        .await
-        .map_err(|e| ParseError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("The e-mail could not be handed to --email-webhook: {e}")))?;
-    Ok(Reply::ok("{}"))
+    let email = Email { kind: kind.name(), to, subject, text, link, username, app_name: app.clone() };
+    Ok(mail::send(mailer, &api.webhooks, &email).await?)
+}
+
+/// With `--verify-user-emails`, whether a write setting `email` on a user (whose authData is
+/// `auth_data`) starts a verification, as Parse Server decides: a user signed in through a real
+/// identity provider has that provider's word for the address, an anonymous one does not.
+pub fn verifies(api: &Api, email: Option<&Value>, auth_data: Option<&Value>) -> bool {
+    let by_provider = auth_data.and_then(Value::as_object).is_some_and(|links| links.keys().any(|p| p != "anonymous"));
+    api.config.email.verify_user_emails && email.is_some_and(Value::is_string) && !by_provider
 }
 
 /// The user a link names, if its token is theirs, of `kind`, and unexpired.
 fn user_of_link(api: &Api, kind: Kind, username: &str, token: &str) -> Result<Arc<Map<String, Value>>, ParseError> {
     let id = api.db.user_id_by("username", username)?.ok_or_else(invalid_link)?;
-    let user = api.db.store().get(USER, &id).map_err(|e| ParseError::new(ErrorCode(1), e.to_string()))?.ok_or_else(invalid_link)?;
+    let user = api.db.store().get(USER, &id)?.ok_or_else(invalid_link)?;
     let stored = user.get(kind.token_field()).and_then(Value::as_str).unwrap_or_default();
     let matches = !stored.is_empty() && constant_time_eq(stored, token);
-    let now = ids::millis_from_iso(&ids::now_iso()).unwrap_or(0);
+    let now = ids::now_millis();
     let expired = user
         .get(kind.expiry_field())
         .and_then(|e| e.get("iso"))
@@ -206,7 +218,7 @@ pub fn check_reset_link(api: &Api, username: &str, token: &str) -> Result<(), Pa
 /// of the user ended (Parse Server's `revokeSessionOnPasswordReset`).
 pub async fn reset_password(api: &Arc<Api>, username: String, token: String, new_password: String) -> Result<(), ParseError> {
     if new_password.is_empty() {
-        return Err(ParseError::new(ErrorCode(201), "password is required"));
+        return Err(ParseError::new(ErrorCode::PASSWORD_MISSING, "password is required"));
     }
     let api = api.clone();
     blocking(move || {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
+use super::email::{self, Kind};
 use super::{auth_data, blocking, classes, pipeline, Api, Ctx, Reply};
 use crate::data::{self, Access};
 use crate::data::users::{Origin, SESSION};
@@ -40,12 +41,31 @@ pub async fn sign_up(api: &Arc<Api>, ctx: &Ctx, mut body: Map<String, Value>) ->
             body.remove("authData");
         }
     }
-    let signup = {
+    refuse_client_email_verification(ctx, &body)?;
+    let verifies = email::verifies(api, body.get("email"), body.get("authData"));
+    if verifies {
+        body.entry("emailVerified").or_insert(Value::Bool(false));
+    }
+    let mut signup = {
         let api = api.clone();
         blocking(move || api.accounts.prepare_signup(&api.db, body).map_err(ParseError::from)).await?
     };
+    let token = verifies.then(|| email::arm_link(&mut signup.prepared, Kind::VerifyEmail));
     let saved = pipeline::save(api, ctx, signup.prepared).await?;
     let id = saved.object.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
+    if let Some(token) = token {
+        mail_verification(api, ctx, saved.object.clone(), token);
+    }
+    let mut response = saved.response;
+    if let Some(username) = signup.generated_username {
+        response.insert("username".into(), Value::String(username));
+    }
+    let location = format!("{}/users/{id}", api.config.mount);
+    // Parse Server's `preventLoginWithUnverifiedEmail`: the new user gets no session until the
+    // e-mail is verified.
+    if api.config.email.prevent_login_with_unverified_email && origin_provider.is_none() {
+        return Ok(Reply::created(Value::Object(response).to_string(), location));
+    }
     let session = {
         let (api, id, installation) = (api.clone(), id.clone(), ctx.installation_id.clone());
         blocking(move || {
@@ -58,17 +78,34 @@ pub async fn sign_up(api: &Arc<Api>, ctx: &Ctx, mut body: Map<String, Value>) ->
         })
         .await?
     };
-    let mut response = saved.response;
     response.insert("sessionToken".into(), session.get("sessionToken").cloned().unwrap_or(Value::Null));
-    if let Some(username) = signup.generated_username {
-        response.insert("username".into(), Value::String(username));
+    Ok(Reply::created(Value::Object(response).to_string(), location))
+}
+
+/// Only the master key may set `emailVerified` (119, as Parse Server): a client marking its own
+/// address verified would make verification meaningless.
+fn refuse_client_email_verification(ctx: &Ctx, body: &Map<String, Value>) -> Result<(), ParseError> {
+    if !ctx.access().master && body.contains_key("emailVerified") {
+        return Err(ParseError::new(ErrorCode::OPERATION_FORBIDDEN, "Clients aren't allowed to manually update email verification."));
     }
-    Ok(Reply::created(Value::Object(response).to_string(), format!("{}/users/{id}", api.config.mount)))
+    Ok(())
+}
+
+/// Mails a verification link once the write that armed it is stored. Fire and forget, as Parse
+/// Server sends it: the sign-up or update has succeeded whatever the mail server does, and the
+/// user can ask again through `/verificationEmailRequest`.
+fn mail_verification(api: &Arc<Api>, ctx: &Ctx, user: Map<String, Value>, token: String) {
+    let (api, ctx) = (api.clone(), ctx.clone());
+    tokio::spawn(async move {
+        if let Err(error) = email::deliver(&api, &ctx, Kind::VerifyEmail, &user, &token).await {
+            tracing::warn!("the verification e-mail was not sent: {}", error.message);
+        }
+    });
 }
 
 /// A `_User` row as stored, hidden fields removed (for an adapter's or a trigger's request).
 fn stored_user(api: &Api, id: &str) -> Result<Map<String, Value>, ParseError> {
-    let user = api.db.store().get(USER, id).map_err(|e| ParseError::new(ErrorCode(1), e.to_string()))?;
+    let user = api.db.store().get(USER, id)?;
     let user = user.ok_or_else(|| ParseError::new(ErrorCode::OBJECT_NOT_FOUND, "Object not found."))?;
     Ok(api.db.visible(&user))
 }
@@ -142,8 +179,14 @@ async fn authenticate(api: &Arc<Api>, params: &Map<String, Value>) -> Result<Map
 }
 
 /// `GET|POST /login` with username (or email) and password → the user with a new session token.
+///
+/// With `--prevent-login-with-unverified-email`, a user whose `emailVerified` is not true is
+/// refused (205), as Parse Server refuses it.
 pub async fn log_in(api: &Arc<Api>, ctx: &Ctx, params: Map<String, Value>) -> Result<Reply, ParseError> {
     let user = authenticate(api, &params).await?;
+    if api.config.email.prevent_login_with_unverified_email && user.get("emailVerified") != Some(&Value::Bool(true)) {
+        return Err(ParseError::new(ErrorCode::EMAIL_NOT_FOUND, "User email is not verified."));
+    }
     finish_log_in(api, ctx, user, Origin::password("login")).await
 }
 
@@ -243,11 +286,26 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, id: &str, body: Map<String, Value
     if let (false, Some(Value::Object(acl))) = (access.master, body.get_mut("ACL")) {
         acl.insert(id.to_string(), json!({"read": true, "write": true}));
     }
-    let prepared = {
+    refuse_client_email_verification(ctx, &body)?;
+    // A new address must be verified anew; re-sending the stored one changes nothing.
+    let verifies = body.contains_key("email") && {
+        let stored = api.db.store().get(USER, id)?;
+        let stored = stored.as_deref();
+        stored.and_then(|u| u.get("email")) != body.get("email")
+            && email::verifies(api, body.get("email"), body.get("authData").or_else(|| stored.and_then(|u| u.get("authData"))))
+    };
+    if verifies {
+        body.entry("emailVerified").or_insert(Value::Bool(false));
+    }
+    let mut prepared = {
         let (api, id) = (api.clone(), id.to_string());
         blocking(move || api.accounts.prepare_user_update(&api.db, &access, &id, body).map_err(ParseError::from)).await?
     };
+    let token = verifies.then(|| email::arm_link(&mut prepared, Kind::VerifyEmail));
     let saved = pipeline::save(api, ctx, prepared).await?;
+    if let Some(token) = token {
+        mail_verification(api, ctx, saved.object.clone(), token);
+    }
     Ok(Reply::json(&Value::Object(saved.response)))
 }
 

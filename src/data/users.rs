@@ -58,6 +58,21 @@ fn invalid_login() -> DataError {
     DataError::new(101, "Invalid username/password.")
 }
 
+/// An e-mail as Parse Server accepts one (`/^.+@.+$/`): something on each side of an `@`, on
+/// one line. A line break would let the address add headers to the messages mailed to it.
+fn check_email(email: Option<&Value>) -> Result<(), DataError> {
+    let one_line = |part: &str| !part.is_empty() && !part.contains(['\n', '\r', '\u{2028}', '\u{2029}']);
+    match email {
+        None => Ok(()),
+        Some(Value::String(email)) if email.rsplit_once('@').is_some_and(|(name, domain)| one_line(name) && one_line(domain)) => Ok(()),
+        Some(_) => Err(DataError::new(125, "Email address format is invalid.")),
+    }
+}
+
+fn is_delete_op(value: Option<&Value>) -> bool {
+    value.and_then(|v| v.get("__op")).and_then(Value::as_str) == Some("Delete")
+}
+
 fn field<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     object.get(key).and_then(Value::as_str)
 }
@@ -81,11 +96,7 @@ impl Accounts {
             None | Some(Value::Null) if by_auth_data => None,
             _ => return Err(DataError::new(201, "password is required")),
         };
-        if let Some(email) = body.get("email") {
-            if !email.as_str().is_some_and(|e| e.contains('@')) {
-                return Err(DataError::new(125, "Email address format is invalid."));
-            }
-        }
+        check_email(body.get("email"))?;
         let generated_username = username_missing.then(|| ids::random_string(GENERATED_USERNAME_LEN));
         if let Some(username) = &generated_username {
             body.insert("username".into(), Value::String(username.clone()));
@@ -115,6 +126,9 @@ impl Accounts {
             Some(Value::String(p)) if !p.is_empty() => Some(p),
             Some(_) => return Err(DataError::new(201, "password must be a non-empty string")),
         };
+        if !matches!(body.get("email"), None | Some(Value::Null)) && !is_delete_op(body.get("email")) {
+            check_email(body.get("email"))?;
+        }
         db.check_user_keys(&body, Some(id))?;
         // A reset link mailed before a change of password or email must not work after it.
         let spends_reset_link = password.is_some() || body.contains_key("email");
@@ -305,5 +319,21 @@ impl Accounts {
             index.remove(token);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_email_is_something_at_something_on_one_line() {
+        for good in ["a@b", "first.last@example.com", "a@b@c"] {
+            assert!(check_email(Some(&json!(good))).is_ok(), "{good}");
+        }
+        for bad in [json!("@b"), json!("a@"), json!("ab"), json!("a@b\r\nBcc: c@d"), json!("a\n@b"), json!("a@b\u{2028}"), json!(5), json!(null)] {
+            assert_eq!(check_email(Some(&bad)).unwrap_err().code, 125, "{bad}");
+        }
+        assert!(check_email(None).is_ok());
     }
 }
