@@ -62,3 +62,26 @@ pub struct HttpSettings {
     /// Largest response body read (`--http-max-body`).
     pub max_body: usize,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_passed_deadline_leaves_no_time() {
+        assert_eq!(RequestBudget::new(Instant::now() - Duration::from_secs(1)).remaining(), Duration::ZERO);
+        let later = RequestBudget::new(Instant::now() + Duration::from_secs(60));
+        assert!(later.remaining() > Duration::from_secs(59));
+        assert_eq!(later.http_slots.available_permits(), HTTP_CONCURRENCY);
+    }
+
+    #[test]
+    fn an_answered_call_has_no_budget_left_to_spend() {
+        let mut budgets = CallBudgets::default();
+        budgets.insert(7, RequestBudget::new(Instant::now() + Duration::from_secs(1)));
+        assert!(budgets.get(7).is_some());
+        assert!(budgets.get(8).is_none(), "budgets are per call");
+        budgets.remove(7);
+        assert!(budgets.get(7).is_none());
+    }
+}

@@ -125,3 +125,56 @@ fn watch(shared: &Shared, isolate: &v8::IsolateHandle) {
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use deno_core::{JsRuntime, RuntimeOptions};
+
+    use super::*;
+
+    fn runtime() -> (JsRuntime, Watchdog) {
+        let mut js = JsRuntime::new(RuntimeOptions::default());
+        let watchdog = Watchdog::spawn(js.v8_isolate().thread_safe_handle(), "test-watchdog".into()).unwrap();
+        (js, watchdog)
+    }
+
+    #[test]
+    fn javascript_running_past_the_deadline_is_stopped() {
+        let (mut js, watchdog) = runtime();
+        watchdog.arm(Instant::now() + Duration::from_millis(50));
+        watchdog.enter();
+        let outcome = js.execute_script("spin.js", "while (true) {}");
+        watchdog.leave();
+        assert!(outcome.is_err(), "the loop was terminated");
+        assert!(watchdog.disarm(), "the firing is reported once");
+        js.v8_isolate().cancel_terminate_execution();
+        assert!(js.execute_script("after.js", "1 + 1").is_ok(), "the runtime serves the next call");
+    }
+
+    #[test]
+    fn a_deadline_passing_outside_javascript_terminates_nothing() {
+        let (mut js, watchdog) = runtime();
+        watchdog.arm(Instant::now() + Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(120));
+        assert!(!watchdog.take_fired(), "no JS ran, so nothing was stopped");
+        watchdog.disarm();
+        watchdog.enter();
+        let outcome = js.execute_script("innocent.js", "let n = 0; for (let i = 0; i < 1000; i++) n += i; n");
+        watchdog.leave();
+        assert!(outcome.is_ok(), "the next call is not hit by a stale termination");
+    }
+
+    #[test]
+    fn a_later_deadline_does_not_delay_an_earlier_one() {
+        let (mut js, watchdog) = runtime();
+        watchdog.arm(Instant::now() + Duration::from_secs(60));
+        watchdog.arm(Instant::now() + Duration::from_millis(50));
+        let started = Instant::now();
+        watchdog.enter();
+        let outcome = js.execute_script("spin.js", "while (true) {}");
+        watchdog.leave();
+        assert!(outcome.is_err());
+        assert!(started.elapsed() < Duration::from_secs(30), "the earlier deadline fired");
+        assert!(watchdog.disarm());
+    }
+}
