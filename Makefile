@@ -2,7 +2,7 @@
 APP_ID ?= myapp
 MASTER_KEY ?= myMasterKey
 
-.PHONY: setup serve test bench dashboard
+.PHONY: setup serve test bench versus dashboard
 
 setup:
 	./scripts/setup.sh
@@ -30,3 +30,8 @@ test: setup
 bench:
 	./scripts/setup.sh --bench
 	./bench/run.sh
+
+# cloudrt and Parse Server 8 on PostgreSQL side by side, same cloud code, same wrk scenarios.
+versus:
+	./scripts/setup.sh --bench
+	python3 bench/versus.py

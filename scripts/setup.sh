@@ -7,7 +7,8 @@
 #   - Chromium (Debian's) and the pinned parse-dashboard + playwright-core (npm, pinned in
 #     tests/dashboard/package-lock.json) for tests/dashboard.rs and `make dashboard`. The browser
 #     is Debian's package: never a browser download (no `playwright install`).
-#   - wrk, for `make bench` only (pass --bench).
+#   - wrk and Parse Server 8 (npm, pinned in bench/parse_server/package-lock.json), for
+#     `make bench` and `make versus` only (pass --bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,4 +41,9 @@ fi
 if [[ ! -d tests/dashboard/node_modules/parse-dashboard ]] || [[ tests/dashboard/package-lock.json -nt tests/dashboard/node_modules/.package-lock.json ]]; then
   echo "setup: installing Parse Dashboard and playwright-core for tests/dashboard"
   npm ci --prefix tests/dashboard --no-audit --no-fund --loglevel=error
+fi
+
+if [[ "${1:-}" == "--bench" ]] && { [[ ! -d bench/parse_server/node_modules/parse-server ]] || [[ bench/parse_server/package-lock.json -nt bench/parse_server/node_modules/.package-lock.json ]]; }; then
+  echo "setup: installing Parse Server 8 for bench/versus.py"
+  npm ci --prefix bench/parse_server --no-audit --no-fund --loglevel=error
 fi

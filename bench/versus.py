@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Side by side: cloudrt (default flags, its embedded store) and Parse Server 8 on PostgreSQL,
+running the same cloud code (bench/cloud/main.js), driven by the same wrk scenarios in one run.
+
+Scenarios (wrk -t2 -cCONNECTIONS -dDURATION each, servers taking turns):
+  hello          POST /functions/hello
+  create         POST /classes/BenchItem (master key): one durable write
+  get            GET  /classes/BenchItem/<id>
+  triggers       POST /classes/BenchTriggered: a beforeSave that changes the object + an afterSave
+  findTen        POST /functions/findTen: a cloud function running a 10-object query over
+                 10,000 seeded BenchRow objects
+  waiting        POST /functions/fetchStatus: one Parse.Cloud.httpRequest to an upstream that
+                 answers after 20 ms (bench/slow_upstream.rs), always -c64
+and each server's RSS when idle and at the end (Parse Server's Node process only: PostgreSQL's
+own memory is not counted). Not a test: figures go in the README.
+
+Usage: bench/versus.py [seconds] [connections]   (defaults 10, 32; env DATABASE=postgres://…)
+Needs: wrk, Node 20, PostgreSQL on 127.0.0.1:5432 (a database is created and dropped), and
+`npm ci --prefix bench/parse_server` (done by `./scripts/setup.sh --bench`).
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DURATION = sys.argv[1] if len(sys.argv) > 1 else "10"
+CONNECTIONS = sys.argv[2] if len(sys.argv) > 2 else "32"
+APP_ID, MASTER_KEY = "myapp", "bench-master"  # also in bench/*.lua
+ROWS = 10_000
+PG = os.environ.get("DATABASE", "postgres://postgres@127.0.0.1:5432")
+BENCH = os.path.join(ROOT, "bench")
+
+
+def die(message):
+    sys.exit(f"versus: {message}")
+
+
+def wait_for(log_path, pattern, process, what):
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if process.poll() is not None:
+            die(f"{what} exited: {open(log_path).read()[-2000:]}")
+        found = re.search(pattern, open(log_path).read())
+        if found:
+            return found.group(1)
+        time.sleep(0.05)
+    die(f"{what} did not start: {open(log_path).read()[-2000:]}")
+
+
+def api(base, method, path, body=None, master=True):
+    headers = {"X-Parse-Application-Id": APP_ID, "Content-Type": "application/json"}
+    if master:
+        headers["X-Parse-Master-Key"] = MASTER_KEY
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        die(f"{method} {base}{path} answered {error.code}: {error.read()[:500]!r}")
+
+
+def rss_mb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def seed(base):
+    for start in range(0, ROWS, 50):
+        requests = [{"method": "POST", "path": "/parse/classes/BenchRow", "body": {"score": i, "group": f"g{i % 10}", "label": f"row {i}"}}
+                    for i in range(start, start + 50)]
+        api(base, "POST", "/batch", {"requests": requests})
+
+
+def wrk(base, script, path, connections):
+    origin = base[: -len("/parse")]
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{DURATION}s", "--latency", "-s", script, origin + path],
+                         capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = re.search(r"50%\s+([\d.]+\w+)", out).group(1)
+    p99 = re.search(r"99%\s+([\d.]+\w+)", out).group(1)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rate, p50, p99, int(errors.group(1)) if errors else 0
+
+
+def lua(name, body, master=False):
+    path = os.path.join(WORK, name + ".lua")
+    with open(path, "w") as f:
+        f.write('wrk.method = "POST"\n')
+        f.write(f"wrk.body = '{json.dumps(body)}'\n")
+        f.write(f'wrk.headers["X-Parse-Application-Id"] = "{APP_ID}"\n')
+        if master:
+            f.write(f'wrk.headers["X-Parse-Master-Key"] = "{MASTER_KEY}"\n')
+        f.write('wrk.headers["Content-Type"] = "application/json"\n')
+    return path
+
+
+if shutil.which("wrk") is None:
+    die("wrk is not installed (./scripts/setup.sh --bench installs it)")
+if not os.path.isdir(os.path.join(BENCH, "parse_server", "node_modules", "parse-server")):
+    die("Parse Server is not installed: npm ci --prefix bench/parse_server (or ./scripts/setup.sh --bench)")
+subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "cloudrt", "--example", "slow-upstream"], cwd=ROOT, check=True)
+
+WORK = tempfile.mkdtemp(prefix="cloudrt-versus.")
+database = f"cloudrt_versus_{os.getpid()}"
+subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {database}"], check=True)
+processes = []
+try:
+    def start(command, log_name, pattern, what, cwd=ROOT):
+        log = os.path.join(WORK, log_name)
+        process = subprocess.Popen(command, stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=cwd)
+        processes.append(process)
+        return process, wait_for(log, pattern, process, what)
+
+    slow, slow_url = start([os.path.join(ROOT, "target/release/examples/slow-upstream"), "20"], "slow.log",
+                           r"slow-upstream: listening on (\S+)", "the slow upstream")
+    cloudrt, cloudrt_url = start([os.path.join(ROOT, "target/release/cloudrt"), "serve", os.path.join(BENCH, "cloud"), "--port", "0",
+                                  "--app-id", APP_ID, "--master-key", MASTER_KEY, "--data-dir", os.path.join(WORK, "data"),
+                                  "--allow-client-class-creation"], "cloudrt.log", r"listening on (http://\S+)", "cloudrt")
+    port = 20000 + os.getpid() % 20000
+    parse, parse_url = start(["node", "server.mjs", f"{PG}/{database}", str(port), os.path.join(BENCH, "cloud", "main.js")], "parse.log",
+                             r"parse-server: listening on (\S+)", "Parse Server", cwd=os.path.join(BENCH, "parse_server"))
+    servers = [("cloudrt", cloudrt, cloudrt_url), ("Parse Server 8", parse, parse_url)]
+    time.sleep(1)
+    idle = {name: rss_mb(process.pid) for name, process, _ in servers}
+    ids = {}
+    for name, _, base in servers:
+        seed(base)
+        ids[name] = api(base, "POST", "/classes/BenchItem", {"name": "the one", "n": 1})["objectId"]
+    scenarios = [
+        ("hello", lua("hello", {"name": "Ada"}), lambda name: "/parse/functions/hello", CONNECTIONS),
+        ("create", os.path.join(BENCH, "create.lua"), lambda name: "/parse/classes/BenchItem", CONNECTIONS),
+        ("get", os.path.join(BENCH, "get.lua"), lambda name: f"/parse/classes/BenchItem/{ids[name]}", CONNECTIONS),
+        ("triggers", lua("triggered", {"n": 1}), lambda name: "/parse/classes/BenchTriggered", CONNECTIONS),
+        ("findTen", lua("find_ten", {}), lambda name: "/parse/functions/findTen", CONNECTIONS),
+        ("waiting", lua("fetch", {"url": slow_url + "/"}), lambda name: "/parse/functions/fetchStatus", "64"),
+    ]
+    print(f"wrk -t2 -c{CONNECTIONS} -d{DURATION}s per scenario (waiting: -c64), servers taking turns\n")
+    print(f"| scenario | cloudrt req/s (p50, p99) | Parse Server 8 req/s (p50, p99) | ratio |")
+    print(f"|---|---:|---:|---:|")
+    for scenario, script, path, connections in scenarios:
+        figures = {}
+        for name, process, base in servers:
+            figures[name] = wrk(base, script, path(name), connections)
+            if process.poll() is not None:
+                die(f"{name} died during {scenario}")
+        (ours, theirs) = (figures["cloudrt"], figures["Parse Server 8"])
+        errors = "".join(f" ({f[3]} non-2xx from {n})" for n, f in figures.items() if f[3])
+        print(f"| {scenario} | {ours[0]:,.0f} ({ours[1]}, {ours[2]}) | {theirs[0]:,.0f} ({theirs[1]}, {theirs[2]}) | "
+              f"{ours[0] / theirs[0]:.1f}× |{errors}")
+    end = {name: rss_mb(process.pid) for name, process, _ in servers}
+    print(f"| RSS idle → at the end | {idle['cloudrt']:.0f} → {end['cloudrt']:.0f} MB | "
+          f"{idle['Parse Server 8']:.0f} → {end['Parse Server 8']:.0f} MB (PostgreSQL not counted) | |")
+finally:
+    for process in processes:
+        process.kill()
+        process.wait()
+    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {database}"])
+    shutil.rmtree(WORK, ignore_errors=True)
