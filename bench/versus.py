@@ -127,8 +127,10 @@ try:
                                   "--app-id", APP_ID, "--master-key", MASTER_KEY, "--data-dir", os.path.join(WORK, "data"),
                                   "--allow-client-class-creation"], "cloudrt.log", r"listening on (http://\S+)", "cloudrt")
     port = 20000 + os.getpid() % 20000
-    parse, parse_url = start(["node", "server.mjs", f"{PG}/{database}", str(port), os.path.join(BENCH, "cloud", "main.js")], "parse.log",
-                             r"parse-server: listening on (\S+)", "Parse Server", cwd=os.path.join(BENCH, "parse_server"))
+    # Run in the scratch directory: Parse Server writes a logs/ folder into its working directory.
+    parse, parse_url = start(["node", os.path.join(BENCH, "parse_server", "server.mjs"), f"{PG}/{database}", str(port),
+                              os.path.join(BENCH, "cloud", "main.js")], "parse.log",
+                             r"parse-server: listening on (\S+)", "Parse Server", cwd=WORK)
     servers = [("cloudrt", cloudrt, cloudrt_url), ("Parse Server 8", parse, parse_url)]
     time.sleep(1)
     idle = {name: rss_mb(process.pid) for name, process, _ in servers}
