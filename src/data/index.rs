@@ -21,6 +21,10 @@ use serde_json::{Map, Value};
 
 use super::acl::{self, Principal};
 
+/// What a build's scan of the class calls for each object (the store's scan visitor): an index
+/// is built from a stream, never from the whole class in memory.
+pub type Visitor<'a> = &'a mut dyn FnMut(Arc<Map<String, Value>>) -> bool;
+
 /// The natural order's "field": no value, so entries sort by (createdAt, objectId).
 pub const NATURAL: &str = "";
 
@@ -283,7 +287,7 @@ impl Indexes {
         &self,
         class: &str,
         fields: &[&str],
-        all: impl FnOnce() -> Result<Vec<Arc<Map<String, Value>>>, E>,
+        all: impl FnOnce(Visitor<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let missing = |classes: &Classes| {
             let built = classes.get(class);
@@ -296,18 +300,21 @@ impl Indexes {
         if !missing(&classes) {
             return Ok(());
         }
-        let objects = all()?;
         let built = classes.entry(class.to_string()).or_default();
-        for field in fields {
-            if built.contains_key(*field) {
-                continue;
+        let mut fresh: Vec<(String, FieldIndex)> = fields
+            .iter()
+            .filter(|field| !built.contains_key(**field))
+            .map(|field| (field.to_string(), FieldIndex { keys: BTreeMap::new(), usable: true }))
+            .collect();
+        fresh.sort_by(|a, b| a.0.cmp(&b.0));
+        fresh.dedup_by(|a, b| a.0 == b.0);
+        all(&mut |object| {
+            for (field, index) in fresh.iter_mut() {
+                index.add(&object, field);
             }
-            let mut index = FieldIndex { keys: BTreeMap::new(), usable: true };
-            for object in &objects {
-                index.add(object, field);
-            }
-            built.insert(field.to_string(), index);
-        }
+            true
+        })?;
+        built.extend(fresh);
         Ok(())
     }
 
@@ -317,7 +324,7 @@ impl Indexes {
         &self,
         class: &str,
         constraints: &[Constraint],
-        all: impl FnOnce() -> Result<Vec<Arc<Map<String, Value>>>, E>,
+        all: impl FnOnce(Visitor<'_>) -> Result<(), E>,
     ) -> Result<Option<Plan>, E> {
         let fields: Vec<&str> = constraints.iter().map(|c| c.field.as_str()).collect();
         self.build(class, &fields, all)?;
@@ -372,7 +379,7 @@ impl Indexes {
         class: &str,
         field: &str,
         descending: bool,
-        all: impl FnOnce() -> Result<Vec<Arc<Map<String, Value>>>, E>,
+        all: impl FnOnce(Visitor<'_>) -> Result<(), E>,
         visit: impl FnMut(&str) -> bool,
     ) -> Result<bool, E> {
         self.build(class, &[field], all)?;
@@ -390,9 +397,21 @@ mod tests {
         Arc::new(json!({"objectId": id, "createdAt": created, "score": score}).as_object().unwrap().clone())
     }
 
+    /// A scan over `objects`, as the store would run it.
+    fn feed(objects: &[Arc<Map<String, Value>>]) -> impl FnOnce(Visitor<'_>) -> Result<(), ()> + '_ {
+        move |visit| {
+            for object in objects {
+                if !visit(Arc::clone(object)) {
+                    break;
+                }
+            }
+            Ok(())
+        }
+    }
+
     fn walk(indexes: &Indexes, objects: &[Arc<Map<String, Value>>], field: &str, descending: bool) -> Option<Vec<String>> {
         let mut seen = Vec::new();
-        let usable = indexes.walk("C", field, descending, || Ok::<_, ()>(objects.to_vec()), |id| {
+        let usable = indexes.walk("C", field, descending, feed(objects), |id| {
             seen.push(id.to_string());
             true
         });
@@ -433,7 +452,7 @@ mod tests {
     fn planned(indexes: &Indexes, objects: &[Arc<Map<String, Value>>], probes: &[(&str, Probe)]) -> Plan {
         let constraints: Vec<Constraint> =
             probes.iter().map(|(field, probe)| Constraint { field: field.to_string(), probe: probe.clone() }).collect();
-        indexes.plan("C", &constraints, || Ok::<_, ()>(objects.to_vec())).unwrap().expect("a usable index")
+        indexes.plan("C", &constraints, feed(objects)).unwrap().expect("a usable index")
     }
 
     fn yielded(indexes: &Indexes, plan: &Plan, walk: Walk) -> Vec<String> {

@@ -68,13 +68,14 @@ impl UserKeys {
         let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
         if claims.is_none() {
             let mut built = Claims::new();
-            for user in store.scan(USER)? {
+            store.scan(USER, &mut |user| {
                 if let Some(id) = id_of(&user) {
                     for claim in claimed_values(&user) {
                         built.insert(claim, id.to_string());
                     }
                 }
-            }
+                true
+            })?;
             *claims = Some(built);
         }
         Ok(ClaimsGuard { claims })

@@ -262,11 +262,14 @@ impl Accounts {
             Some(hit) => hit,
             None => {
                 let mut index = HashMap::new();
-                for session in db.store().scan(SESSION).map_err(|e| DataError::new(1, e.to_string()))? {
-                    if let (Some(t), Some(id)) = (field(&session, "sessionToken"), field(&session, "objectId")) {
-                        index.insert(t.to_string(), id.to_string());
-                    }
-                }
+                db.store()
+                    .scan(SESSION, &mut |session| {
+                        if let (Some(t), Some(id)) = (field(&session, "sessionToken"), field(&session, "objectId")) {
+                            index.insert(t.to_string(), id.to_string());
+                        }
+                        true
+                    })
+                    .map_err(|e| DataError::new(1, e.to_string()))?;
                 let hit = index.get(token).cloned();
                 *self.index() = Some(index);
                 hit

@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod doc_cache;
 pub mod files;
 pub mod postgres;
 mod sled_store;
@@ -16,8 +17,8 @@ mod sled_store;
 pub use postgres::PostgresStore;
 pub use sled_store::SledStore;
 
-/// One stored object: a JSON object, owned by the store and shared with readers through `Arc`
-/// so that scanning a class copies pointers, not documents.
+/// One stored object: a JSON object, shared with readers through `Arc` so that the store's
+/// decoded-object cache and its readers hold one copy.
 pub type Document = serde_json::Map<String, serde_json::Value>;
 
 /// Why a store operation failed.
@@ -67,9 +68,11 @@ pub trait Store: Send + Sync + 'static {
     /// The document `id` of `class`, if it exists.
     fn get(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError>;
 
-    /// All documents of a class (snapshot), in no particular order. Cheap: Arcs from the in-memory
-    /// cache. An unknown class has no documents.
-    fn scan(&self, class: &str) -> Result<Vec<Arc<Document>>, StoreError>;
+    /// Visits every document of a class, in no particular order, until `visit` answers false.
+    /// Streams: a class far larger than memory is never held whole, so a caller that needs
+    /// the documents afterwards keeps only those it wants. Documents written during the scan may
+    /// or may not be visited. An unknown class has no documents.
+    fn scan(&self, class: &str, visit: &mut dyn FnMut(Arc<Document>) -> bool) -> Result<(), StoreError>;
 
     /// Adds a document; [`StoreError::Duplicate`] if `id` already exists in `class`.
     fn insert(&self, class: &str, id: &str, doc: Document) -> Result<(), StoreError>;
@@ -131,4 +134,25 @@ pub trait Store: Send + Sync + 'static {
     /// Whether some write visible to readers is not yet durable. Cheap (no lock): checked on
     /// every request before its answer goes out.
     fn has_unsynced_writes(&self) -> bool;
+}
+
+/// [`Store::scan`] for a visitor that can fail: the first error it answers stops the scan and is
+/// returned; a failure of the store itself becomes the caller's error through `store_error`.
+pub fn try_scan<E>(
+    store: &dyn Store,
+    class: &str,
+    store_error: fn(StoreError) -> E,
+    mut visit: impl FnMut(Arc<Document>) -> Result<bool, E>,
+) -> Result<(), E> {
+    let mut failure = None;
+    store
+        .scan(class, &mut |doc| match visit(doc) {
+            Ok(more) => more,
+            Err(error) => {
+                failure = Some(error);
+                false
+            }
+        })
+        .map_err(store_error)?;
+    failure.map_or(Ok(()), Err)
 }

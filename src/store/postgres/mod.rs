@@ -42,6 +42,10 @@ fn texts(values: &[String]) -> Box<dyn ToSql + Send + Sync> {
     Box::new(values.to_vec())
 }
 
+/// Rows a scan reads per statement: large enough that a round trip is small beside decoding
+/// the page, small enough that a page of large objects stays a few megabytes.
+const SCAN_PAGE_ROWS: i64 = 1_000;
+
 /// The PostgreSQL store.
 pub struct PostgresStore {
     connections: Connections,
@@ -102,6 +106,22 @@ impl PostgresStore {
                 let Some(statement) = prepare_unless_no_table(&client, &sql).await? else { return Ok(None) };
                 let rows = client.query(&statement, &refs(&values)).await?;
                 rows.iter().map(|row| row.try_get::<_, String>(0)).collect::<Result<Vec<_>, _>>().map(Some).map_err(SqlError::from)
+            }
+        })
+    }
+
+    /// Like [`PostgresStore::texts`] for statements answering (objectId, JSON text) rows.
+    fn id_texts(&self, sql: String, values: Params) -> Result<Option<Vec<(String, String)>>, StoreError> {
+        self.connections.run(move |client| {
+            let (sql, values) = (sql.clone(), values.clone());
+            async move {
+                let Some(statement) = prepare_unless_no_table(&client, &sql).await? else { return Ok(None) };
+                let rows = client.query(&statement, &refs(&values)).await?;
+                rows.iter()
+                    .map(|row| Ok((row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?)))
+                    .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+                    .map(Some)
+                    .map_err(SqlError::from)
             }
         })
     }
@@ -249,12 +269,26 @@ impl Store for PostgresStore {
         Ok(self.decode(class, rows)?.into_iter().next())
     }
 
-    fn scan(&self, class: &str) -> Result<Vec<Arc<Document>>, StoreError> {
+    fn scan(&self, class: &str, visit: &mut dyn FnMut(Arc<Document>) -> bool) -> Result<(), StoreError> {
         if self.table(class)?.is_none() {
-            return Ok(Vec::new());
+            return Ok(());
         }
-        let rows = self.texts(tables::select_all(class), params(vec![]))?.unwrap_or_default();
-        self.decode(class, rows)
+        let mut after = String::new();
+        loop {
+            let values = params(vec![text(&after), Box::new(SCAN_PAGE_ROWS)]);
+            let Some(page) = self.id_texts(tables::select_page(class), values)? else { return Ok(()) };
+            let full = page.len() as i64 == SCAN_PAGE_ROWS;
+            let Some((last, _)) = page.last() else { return Ok(()) };
+            after = last.clone();
+            for doc in self.decode(class, page.into_iter().map(|(_, json)| json).collect())? {
+                if !visit(doc) {
+                    return Ok(());
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
     }
 
     fn insert(&self, class: &str, id: &str, mut doc: Document) -> Result<(), StoreError> {

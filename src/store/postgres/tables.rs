@@ -140,8 +140,13 @@ pub fn select_one(class: &str) -> String {
     format!("SELECT to_jsonb(t)::text FROM {} t WHERE t.\"objectId\" = $1", quoted(class))
 }
 
-pub fn select_all(class: &str) -> String {
-    format!("SELECT to_jsonb(t)::text FROM {} t", quoted(class))
+/// One page of a scan: up to `$2` rows after objectId `$1`, in objectId order (the primary
+/// key, so each page is an index range and a scan never holds the whole table).
+pub fn select_page(class: &str) -> String {
+    format!(
+        "SELECT t.\"objectId\", to_jsonb(t)::text FROM {} t WHERE t.\"objectId\" > $1 ORDER BY t.\"objectId\" LIMIT $2",
+        quoted(class)
+    )
 }
 
 pub fn exists(class: &str) -> String {
