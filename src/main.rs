@@ -199,7 +199,7 @@ fn serve(mut config: ServeConfig, capture: &Capture) -> ExitCode {
             config,
             db,
             files,
-            accounts: Accounts::default(),
+            accounts: Accounts,
             pool,
             jobs: JobWorkers::new(job_pool),
             code_viewer: api::releases::CodeViewer::new(snapshot),

@@ -23,6 +23,7 @@ use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
 use super::roles::{self, Roles};
 use super::schema::{validate_class_name, ClassSchema, DataError};
 use super::unique::{self, ClaimsGuard, UserKeys};
+use super::users;
 use crate::store::{try_scan, Store, StoreError};
 
 mod analytics;
@@ -261,7 +262,7 @@ pub struct Database {
 /// so doing it for every few matches of a small page would cost more than the memory it saves.
 const PRUNE_AT_LEAST: usize = 1_024;
 
-fn store_error(error: StoreError) -> DataError {
+pub(crate) fn store_error(error: StoreError) -> DataError {
     let unavailable = matches!(error, StoreError::Unavailable(_));
     let error = DataError::new(1, format!("storage failure: {error}"));
     // A database that is down is the server's state, not a fault in the request: 503 tells
@@ -288,6 +289,8 @@ impl Database {
             }
         }
         let roles = Roles::load(&*store).map_err(store_error)?;
+        UserKeys::declare(&*store).map_err(store_error)?;
+        store.add_lookup(users::SESSION, users::SESSION_TOKEN).map_err(store_error)?;
         Ok(Database {
             store,
             schemas: RwLock::new(schemas),
@@ -1023,24 +1026,24 @@ impl Database {
         if class != unique::USER {
             return Ok(None);
         }
-        self.user_keys.lock(&*self.store).map(Some).map_err(store_error)
+        Ok(Some(self.user_keys.lock(&*self.store)))
     }
 
     /// Refuses a user body whose username or email another user holds (202 / 203), before
     /// any trigger runs; [`commit`](Self::commit) checks again under the lock.
     pub fn check_user_keys(&self, body: &Map<String, Value>, own_id: Option<&str>) -> Result<(), DataError> {
-        self.user_keys.lock(&*self.store).map_err(store_error)?.check(body, own_id)
+        self.user_keys.lock(&*self.store).check(body, own_id)
     }
 
     /// The objectId of the user whose `field` (`username` or `email`) is `value`, compared
     /// case-insensitively.
     pub fn user_id_by(&self, field: &'static str, value: &str) -> Result<Option<String>, DataError> {
-        Ok(self.user_keys.lock(&*self.store).map_err(store_error)?.holder(field, value))
+        self.user_keys.lock(&*self.store).holder(field, value).map_err(store_error)
     }
 
     /// The objectId of the user linked to identity `id` of authData `provider`.
     pub fn user_id_by_auth_data(&self, provider: &str, id: &str) -> Result<Option<String>, DataError> {
-        Ok(self.user_keys.lock(&*self.store).map_err(store_error)?.auth_data_holder(provider, id))
+        self.user_keys.lock(&*self.store).auth_data_holder(provider, id).map_err(store_error)
     }
 
     fn schema_for(&self, class: &str) -> Result<ClassSchema, DataError> {

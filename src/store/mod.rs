@@ -21,6 +21,33 @@ pub use sled_store::SledStore;
 /// decoded-object cache and its readers hold one copy.
 pub type Document = serde_json::Map<String, serde_json::Value>;
 
+/// A top-level string field that objects of a class are found by without a scan (a user by
+/// username, a session by token). The store knows no Parse meaning of it: the data layer
+/// declares the fields with [`Store::add_lookup`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LookupField {
+    pub field: &'static str,
+    /// Values compare lower-cased (Parse's usernames and e-mails).
+    pub case_insensitive: bool,
+}
+
+impl LookupField {
+    /// The value of the field in `doc` as lookups compare it; None when it is not a string.
+    pub fn value_in(&self, doc: &Document) -> Option<String> {
+        let value = doc.get(self.field)?.as_str()?;
+        Some(if self.case_insensitive { value.to_lowercase() } else { value.to_owned() })
+    }
+
+    /// `value` as lookups compare it.
+    pub fn normalize(&self, value: &str) -> String {
+        if self.case_insensitive {
+            value.to_lowercase()
+        } else {
+            value.to_owned()
+        }
+    }
+}
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -91,6 +118,16 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a document; [`StoreError::NotFound`] if `id` does not exist. Returns the removed
     /// document when the backend knows it (a shared database may delete without reading back).
     fn delete(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError>;
+
+    /// Declares that objects of `class` are found by `lookup.field` (see [`Store::lookup`]).
+    /// From then on every write of the class keeps the lookup current with the object itself,
+    /// so a crash never leaves them disagreeing; objects stored before are indexed once, here.
+    fn add_lookup(&self, class: &str, lookup: LookupField) -> Result<(), StoreError>;
+
+    /// The ids of the objects of `class` whose `lookup.field` equals `value` (as the lookup
+    /// compares), sorted. Does not scan. `lookup` must have been declared with
+    /// [`Store::add_lookup`].
+    fn lookup(&self, class: &str, lookup: LookupField, value: &str) -> Result<Vec<String>, StoreError>;
 
     /// Every class that has ever held a document or has a schema, sorted by name.
     fn classes(&self) -> Result<Vec<String>, StoreError>;

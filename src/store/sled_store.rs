@@ -7,7 +7,8 @@
 //! sled first and then to the cache, under a per-class writer lock so that read-compare-write
 //! updates see one order.
 //!
-//! Layout in sled: one tree `obj:<class>` per class (id → document JSON), a `schemas` tree
+//! Layout in sled: one tree `obj:<class>` per class (id → document JSON, and the class's lookup
+//! entries under keys starting with NUL, which no objectId does; see [`lookup_key`]), a `schemas` tree
 //! (class → schema JSON) and a `relations` tree whose keys are
 //! `owner_class \0 owner_id \0 key \0 related_id` with empty values, so that a relation's members
 //! are one prefix scan.
@@ -20,7 +21,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockRead
 use std::time::{Duration, Instant};
 
 use super::doc_cache::{self, DocCache};
-use super::{Document, Store, StoreError};
+use super::{Document, LookupField, Store, StoreError};
 
 const OBJECT_TREE_PREFIX: &[u8] = b"obj:";
 const SCHEMA_TREE: &str = "schemas";
@@ -54,6 +55,9 @@ pub struct SledStore {
     classes: RwLock<HashMap<String, Arc<Class>>>,
     /// Recently read and written documents, decoded.
     cache: DocCache,
+    /// Lookups declared for classes that have no tree yet; the tree gets them when created,
+    /// so that declaring one leaves no class on disk.
+    pending_lookups: RwLock<HashMap<String, Vec<LookupField>>>,
     /// Decoded schemas: they are read on most requests and written rarely.
     schemas: RwLock<HashMap<String, serde_json::Value>>,
     /// Serializes schema writers so that sled and `schemas` apply them in the same order.
@@ -64,9 +68,10 @@ pub struct SledStore {
     _lock: File,
 }
 
-/// One class: its sled tree.
+/// One class: its sled tree and the fields it is looked up by.
 struct Class {
     tree: sled::Tree,
+    lookups: RwLock<Vec<LookupField>>,
     /// Held across a write's (read, sled, cache) steps so that an update's comparison with the
     /// expected document and its write are one step for other writers. Readers never take it.
     writer: Mutex<()>,
@@ -145,6 +150,7 @@ impl SledStore {
             relation_tree,
             classes: RwLock::new(classes),
             cache: DocCache::new(cache_bytes.saturating_sub(sled_cache as usize)),
+            pending_lookups: RwLock::new(HashMap::new()),
             schemas: RwLock::new(schemas),
             schema_writer: Mutex::new(()),
             commit: GroupCommit::default(),
@@ -170,6 +176,11 @@ impl SledStore {
         tree_name.extend_from_slice(name.as_bytes());
         let tree = self.db.open_tree(tree_name).map_err(sled_error)?;
         let class = Arc::new(Class::new(tree));
+        if let Some(lookups) = write(&self.pending_lookups).remove(name) {
+            for lookup in lookups {
+                class.add_lookup(lookup)?;
+            }
+        }
         classes.insert(name.to_owned(), Arc::clone(&class));
         Ok(class)
     }
@@ -183,7 +194,75 @@ impl SledStore {
 
 impl Class {
     fn new(tree: sled::Tree) -> Self {
-        Class { tree, writer: Mutex::new(()) }
+        Class { tree, lookups: RwLock::new(Vec::new()), writer: Mutex::new(()) }
+    }
+
+    /// Starts keeping `lookup` current, first indexing the objects stored before unless the
+    /// tree says it already has (its built marker is written in the same batch as the entries).
+    fn add_lookup(&self, lookup: LookupField) -> Result<(), StoreError> {
+        let _writer = lock(&self.writer);
+        if read(&self.lookups).contains(&lookup) {
+            return Ok(());
+        }
+        let marker = built_marker(lookup);
+        if self.tree.get(&marker).map_err(sled_error)?.is_none() {
+            let mut batch = sled::Batch::default();
+            for entry in self.objects() {
+                let (id, bytes) = entry.map_err(sled_error)?;
+                let Ok(doc) = serde_json::from_slice::<Document>(&bytes) else { continue };
+                if let Some(value) = lookup.value_in(&doc) {
+                    batch.insert(lookup_key(lookup.field, &value, &id), sled::IVec::default());
+                }
+            }
+            batch.insert(marker, sled::IVec::default());
+            self.tree.apply_batch(batch).map_err(sled_error)?;
+        }
+        write(&self.lookups).push(lookup);
+        Ok(())
+    }
+
+    /// The object entries of the tree (lookup entries, which start with NUL, left out).
+    fn objects(&self) -> impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>> {
+        self.tree.range(..[0u8].as_slice()).chain(self.tree.range([1u8].as_slice()..))
+    }
+
+    /// A write of object `id` from `old` to `new` (either None for an insert or delete), with
+    /// the lookup entries that change, as one batch: a crash keeps all or none of it.
+    fn write_with_lookups(
+        &self,
+        id: &str,
+        old: Option<&Document>,
+        new: Option<Vec<u8>>,
+        new_doc: Option<&Document>,
+    ) -> Result<(), StoreError> {
+        let lookups = read(&self.lookups);
+        if lookups.is_empty() {
+            match new {
+                Some(bytes) => self.tree.insert(id, bytes).map(drop),
+                None => self.tree.remove(id).map(drop),
+            }
+            .map_err(sled_error)?;
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for lookup in lookups.iter() {
+            let before = old.and_then(|doc| lookup.value_in(doc));
+            let after = new_doc.and_then(|doc| lookup.value_in(doc));
+            if before == after {
+                continue;
+            }
+            if let Some(before) = before {
+                batch.remove(lookup_key(lookup.field, &before, id.as_bytes()));
+            }
+            if let Some(after) = after {
+                batch.insert(lookup_key(lookup.field, &after, id.as_bytes()), sled::IVec::default());
+            }
+        }
+        match new {
+            Some(bytes) => batch.insert(id, bytes),
+            None => batch.remove(id),
+        }
+        self.tree.apply_batch(batch).map_err(sled_error)
     }
 }
 
@@ -203,7 +282,7 @@ impl Store for SledStore {
 
     fn scan(&self, class_name: &str, visit: &mut dyn FnMut(Arc<Document>) -> bool) -> Result<(), StoreError> {
         let Some(class) = self.class(class_name) else { return Ok(()) };
-        for entry in class.tree.iter() {
+        for entry in class.objects() {
             let (id, bytes) = entry.map_err(sled_error)?;
             let cached = std::str::from_utf8(&id).ok().and_then(|id| self.cache.peek(class_name, id));
             let doc = match cached {
@@ -225,13 +304,20 @@ impl Store for SledStore {
         let _writer = lock(&class.writer);
         let bytes = encode(&doc);
         let cost = doc_cache::cost_of(bytes.len());
-        let swapped = class.tree.compare_and_swap(id, None as Option<&[u8]>, Some(bytes)).map_err(sled_error)?;
-        if let Err(taken) = swapped {
-            // An entry that does not decode is served as absent, so a new object may take its id.
-            if decode_document(class_name, id.as_bytes(), &taken.current.unwrap_or_default()).is_some() {
+        if read(&class.lookups).is_empty() {
+            let swapped = class.tree.compare_and_swap(id, None as Option<&[u8]>, Some(bytes)).map_err(sled_error)?;
+            if let Err(taken) = swapped {
+                // An entry that does not decode is served as absent, so a new object may take its id.
+                if decode_document(class_name, id.as_bytes(), &taken.current.unwrap_or_default()).is_some() {
+                    return Err(StoreError::Duplicate);
+                }
+                class.tree.insert(id, taken.proposed.unwrap_or_default()).map_err(sled_error)?;
+            }
+        } else {
+            if self.get(class_name, id)?.is_some() {
                 return Err(StoreError::Duplicate);
             }
-            class.tree.insert(id, taken.proposed.unwrap_or_default()).map_err(sled_error)?;
+            class.write_with_lookups(id, None, Some(bytes), Some(&doc))?;
         }
         self.commit.wrote();
         self.cache.put(class_name, id, Arc::new(doc), cost);
@@ -255,7 +341,7 @@ impl Store for SledStore {
         }
         let bytes = encode(&doc);
         let cost = doc_cache::cost_of(bytes.len());
-        class.tree.insert(id, bytes).map_err(sled_error)?;
+        class.write_with_lookups(id, Some(&current), Some(bytes), Some(&doc))?;
         self.commit.wrote();
         self.cache.put(class_name, id, Arc::new(doc), cost);
         Ok(())
@@ -265,10 +351,40 @@ impl Store for SledStore {
         let class = self.class(class_name).ok_or(StoreError::NotFound)?;
         let _writer = lock(&class.writer);
         let current = self.get(class_name, id)?.ok_or(StoreError::NotFound)?;
-        class.tree.remove(id).map_err(sled_error)?;
+        class.write_with_lookups(id, Some(&current), None, None)?;
         self.commit.wrote();
         self.cache.remove(class_name, id);
         Ok(Some(current))
+    }
+
+    fn add_lookup(&self, class_name: &str, lookup: LookupField) -> Result<(), StoreError> {
+        match self.class(class_name) {
+            Some(class) => class.add_lookup(lookup),
+            None => {
+                let mut pending = write(&self.pending_lookups);
+                // The tree may have been created since `class` looked.
+                if let Some(class) = self.class(class_name) {
+                    drop(pending);
+                    return class.add_lookup(lookup);
+                }
+                let lookups = pending.entry(class_name.to_owned()).or_default();
+                if !lookups.contains(&lookup) {
+                    lookups.push(lookup);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn lookup(&self, class_name: &str, lookup: LookupField, value: &str) -> Result<Vec<String>, StoreError> {
+        let Some(class) = self.class(class_name) else { return Ok(Vec::new()) };
+        let prefix = lookup_key(lookup.field, &lookup.normalize(value), b"");
+        class
+            .tree
+            .scan_prefix(&prefix)
+            .keys()
+            .map(|key| decode_name(&key.map_err(sled_error)?[prefix.len()..], "looked-up object id"))
+            .collect()
     }
 
     fn classes(&self) -> Result<Vec<String>, StoreError> {
@@ -498,6 +614,27 @@ fn load_schemas(tree: &sled::Tree) -> Result<HashMap<String, serde_json::Value>,
     Ok(schemas)
 }
 
+/// `\0 field \0 value-length value id`: the lookup entry saying object `id` has `value` in
+/// `field`. The leading NUL keeps entries apart from objects (objectIds never hold one) and
+/// sorts them first; the length makes a value that holds a NUL unambiguous, so that all ids
+/// of one value are one prefix scan.
+fn lookup_key(field: &str, value: &str, id: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(field.len() + value.len() + id.len() + 6);
+    key.push(0);
+    key.extend_from_slice(field.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&(value.len() as u32).to_be_bytes());
+    key.extend_from_slice(value.as_bytes());
+    key.extend_from_slice(id);
+    key
+}
+
+/// `\0 \0 field`: present once a lookup's entries cover every object of the tree. Field
+/// names are never empty, so no entry key starts with two NULs.
+fn built_marker(lookup: LookupField) -> Vec<u8> {
+    [&[0u8, 0][..], lookup.field.as_bytes()].concat()
+}
+
 /// `owner_class \0 owner_id \0 key \0`: the common prefix of one relation's keys.
 fn relation_prefix(owner_class: &str, owner_id: &str, key: &str) -> Result<Vec<u8>, StoreError> {
     let mut prefix = Vec::with_capacity(owner_class.len() + owner_id.len() + key.len() + 3);
@@ -630,6 +767,38 @@ mod tests {
             })
             .unwrap();
         assert_eq!(visited, 10, "a scan stops when its visitor says so");
+    }
+
+    #[test]
+    fn lookups_follow_every_write_and_survive_a_reopen() {
+        let _no_spawn = read(&SPAWNING);
+        let name = LookupField { field: "name", case_insensitive: true };
+        let dir = TempDir::new("lookups");
+        {
+            let store = SledStore::open(&dir.0).unwrap();
+            store.insert("User", "old", doc(json!({"name": "Ann"}))).unwrap();
+            store.add_lookup("User", name).unwrap();
+            store.add_lookup("Later", name).unwrap();
+            assert!(!store.classes().unwrap().contains(&"Later".to_string()), "declaring a lookup creates no class");
+            assert_eq!(store.lookup("User", name, "ANN").unwrap(), ids(&["old"]), "objects stored before are indexed");
+
+            store.insert("User", "b", doc(json!({"name": "ann"}))).unwrap();
+            store.insert("User", "c", doc(json!({"name": "Bob"}))).unwrap();
+            store.insert("Later", "x", doc(json!({"name": "Zed"}))).unwrap();
+            assert_eq!(store.lookup("User", name, "ann").unwrap(), ids(&["b", "old"]));
+            store.update("User", "old", doc(json!({"name": "Cy"})), None).unwrap();
+            store.delete("User", "c").unwrap();
+            assert_eq!(store.lookup("User", name, "ann").unwrap(), ids(&["b"]));
+            assert!(store.lookup("User", name, "bob").unwrap().is_empty());
+            assert_eq!(store.lookup("Later", name, "zed").unwrap(), ids(&["x"]));
+            assert_eq!(all(&store, "User").len(), 2, "a scan sees objects, not lookup entries");
+            store.sync().unwrap();
+        }
+        let store = SledStore::open(&dir.0).unwrap();
+        store.add_lookup("User", name).unwrap();
+        assert_eq!(store.lookup("User", name, "cy").unwrap(), ids(&["old"]));
+        assert_eq!(store.lookup("User", name, "Ann").unwrap(), ids(&["b"]));
+        assert!(store.lookup("Nobody", name, "x").unwrap().is_empty());
     }
 
     fn doc(value: serde_json::Value) -> Document {

@@ -21,7 +21,7 @@ use tokio_postgres::types::ToSql;
 use self::columns::{Columns, Kind, Table};
 use self::connections::{Connections, SqlError};
 pub use self::rows::FileUrl;
-use super::{Document, Store, StoreError};
+use super::{Document, LookupField, Store, StoreError};
 
 /// Parameters of one statement: texts and text arrays, shared by a retry.
 type Params = Arc<Vec<Box<dyn ToSql + Send + Sync>>>;
@@ -318,6 +318,23 @@ impl Store for PostgresStore {
         let rows = self.texts(tables::delete(class), params(vec![text(id)]))?.unwrap_or_default();
         let removed = self.decode(class, rows)?.into_iter().next().ok_or(StoreError::NotFound)?;
         Ok(Some(removed))
+    }
+
+    /// Nothing to declare: a lookup is a `WHERE` on the field's column, which PostgreSQL
+    /// answers from Parse Server's indexes where it made them.
+    fn add_lookup(&self, _class: &str, _lookup: LookupField) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn lookup(&self, class: &str, lookup: LookupField, value: &str) -> Result<Vec<String>, StoreError> {
+        let Some(table) = self.table(class)? else { return Ok(Vec::new()) };
+        if !table.columns.contains_key(lookup.field) {
+            return Ok(Vec::new());
+        }
+        let sql = tables::select_ids_by(class, lookup.field, lookup.case_insensitive);
+        let mut ids = self.texts(sql, params(vec![text(value)]))?.unwrap_or_default();
+        ids.sort();
+        Ok(ids)
     }
 
     fn classes(&self) -> Result<Vec<String>, StoreError> {
