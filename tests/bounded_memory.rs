@@ -1,6 +1,7 @@
 //! Objects live on disk, not decoded in memory: a server whose `--cache-mb` holds a small
 //! fraction of its objects still answers every one of them exactly, through gets, queries,
-//! updates and deletes, and after a `kill -9` and restart (which reads no object up front).
+//! updates and deletes, and after a `kill -9` and restart (which reads no object up front);
+//! users and sessions are found by name and token through the store's lookups across restarts.
 
 mod common;
 
@@ -103,4 +104,36 @@ async fn a_cache_size_that_is_not_a_number_is_refused() {
     let exited = Server::try_start(&common::fixture("basics"), &["--cache-mb", "lots"]).err().expect("the server must not start");
     assert_ne!(exited.code, Some(0));
     assert!(exited.stderr.contains("--cache-mb"), "{}", exited.stderr);
+}
+
+#[tokio::test]
+async fn log_in_and_sessions_survive_a_restart_as_lookups() {
+    let server = Server::start("basics", &["--cache-mb", "1"]);
+    let (carol, token) = server.sign_up("Carol", "secret-1").await;
+    server.sign_up("dave", "secret-2").await;
+    let (status, answer) = server.request("POST", "/users", Some(json!({"username": "carol", "password": "x"})), &[]).await;
+    assert_eq!((status, answer["code"].clone()), (400, json!(202)), "{answer}");
+
+    let server = server.restart("basics", &["--cache-mb", "1"]);
+    let (status, me) = server.request("GET", "/users/me", None, &[("X-Parse-Session-Token", token.as_str())]).await;
+    assert_eq!(status, 200, "a session from before the restart is found by its token: {me}");
+    assert_eq!(me["objectId"], json!(carol));
+    let (status, login) = server.request("POST", "/login", Some(json!({"username": "Carol", "password": "secret-1"})), &[]).await;
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["objectId"], json!(carol));
+    let (status, answer) = server.request("POST", "/users", Some(json!({"username": "CAROL", "password": "x"})), &[]).await;
+    assert_eq!((status, answer["code"].clone()), (400, json!(202)), "a taken name is still taken after a restart: {answer}");
+
+    let (status, answer) = server
+        .request("PUT", &format!("/users/{carol}"), Some(json!({"username": "caroline"})), &[("X-Parse-Session-Token", token.as_str())])
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let server = server.restart("basics", &[]);
+    server.sign_up("carol", "secret-3").await;
+    let (status, login) = server.request("POST", "/login", Some(json!({"username": "caroline", "password": "secret-1"})), &[]).await;
+    assert_eq!((status, login["objectId"].clone()), (200, json!(carol)), "{login}");
+    let (status, _) = server.request("POST", "/logout", None, &[("X-Parse-Session-Token", token.as_str())]).await;
+    assert_eq!(status, 200);
+    let (status, me) = server.request("GET", "/users/me", None, &[("X-Parse-Session-Token", token.as_str())]).await;
+    assert_eq!(status, 400, "a logged-out token is found no more: {me}");
 }
