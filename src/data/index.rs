@@ -2,7 +2,7 @@
 //! range on a top-level field reads only the ids the index holds for those values instead of
 //! matching every object of the class, and a query ordered by one field (or in the natural
 //! order) with a page limit walks the class in that order and stops once the page is full.
-//! Objects are scattered in memory, so a full scan costs a cache miss or several per object;
+//! A full scan reads (and, past the store's decoded-object cache, decodes) every stored object;
 //! an index lookup touches only the objects it yields.
 //!
 //! An index covers one field whose values are all null/missing, numbers or strings (the orders

@@ -270,7 +270,14 @@ impl Store for PostgresStore {
     }
 
     fn scan(&self, class: &str, visit: &mut dyn FnMut(Arc<Document>) -> bool) -> Result<(), StoreError> {
-        if self.table(class)?.is_none() {
+        let Some(table) = self.table(class)? else { return Ok(()) };
+        if !table.columns.contains_key("objectId") {
+            let rows = self.texts(tables::select_all(class), params(vec![]))?.unwrap_or_default();
+            for doc in self.decode(class, rows)? {
+                if !visit(doc) {
+                    break;
+                }
+            }
             return Ok(());
         }
         let mut after = String::new();

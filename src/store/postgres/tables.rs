@@ -151,6 +151,12 @@ pub fn select_ids_by(class: &str, field: &str, case_insensitive: bool) -> String
     }
 }
 
+/// Every row, for the tables Parse Server keeps without an `objectId` (`_Hooks`, …): small
+/// system tables that [`select_page`] cannot page.
+pub fn select_all(class: &str) -> String {
+    format!("SELECT to_jsonb(t)::text FROM {} t", quoted(class))
+}
+
 /// One page of a scan: up to `$2` rows after objectId `$1`, in objectId order (the primary
 /// key, so each page is an index range and a scan never holds the whole table).
 pub fn select_page(class: &str) -> String {
