@@ -189,6 +189,12 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOUDRT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// Memory for stored objects, in MB: decoded objects recently read or written plus sled's
+    /// page cache. Objects live on disk; this bounds how many stay in memory, not how many the
+    /// store holds (ignored with --database-uri).
+    #[arg(long, env = "CLOUDRT_CACHE_MB", default_value_t = 64)]
+    pub cache_mb: usize,
+
     /// Store objects in PostgreSQL, in Parse Server's own tables (`postgres://user@host/db`),
     /// instead of the data directory; files stay in the data directory.
     #[arg(long, env = "CLOUDRT_DATABASE_URI")]
@@ -340,6 +346,8 @@ pub struct ServeConfig {
     pub connections: ConnectionLimits,
     pub bodies: BodyLimits,
     pub data_dir: PathBuf,
+    /// Bytes the sled store keeps in memory (--cache-mb).
+    pub cache_bytes: usize,
     /// PostgreSQL instead of the sled store in `data_dir`.
     pub database_uri: Option<String>,
     pub files: FileSettings,
@@ -570,6 +578,7 @@ impl ServeArgs {
             connections,
             bodies,
             data_dir,
+            cache_bytes: self.cache_mb.clamp(1, 1 << 20) << 20,
             database_uri: self.database_uri,
             files,
             email,

@@ -102,7 +102,7 @@ fn serve(mut config: ServeConfig, capture: &Capture) -> ExitCode {
             data::password::write_bcrypt();
             postgres.clone()
         }
-        None => match SledStore::open(&config.data_dir) {
+        None => match SledStore::open_with_cache(&config.data_dir, config.cache_bytes) {
             Ok(store) => Arc::new(store),
             Err(e) => return fail(&e.to_string()),
         },
@@ -200,7 +200,7 @@ fn serve(mut config: ServeConfig, capture: &Capture) -> ExitCode {
             config,
             db,
             files,
-            accounts: Accounts::default(),
+            accounts: Accounts,
             pool,
             jobs: JobWorkers::new(job_pool),
             code_viewer: api::releases::CodeViewer::new(snapshot),

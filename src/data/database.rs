@@ -23,7 +23,8 @@ use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
 use super::roles::{self, Roles};
 use super::schema::{validate_class_name, ClassSchema, DataError};
 use super::unique::{self, ClaimsGuard, UserKeys};
-use crate::store::{Store, StoreError};
+use super::users;
+use crate::store::{try_scan, Store, StoreError};
 
 mod analytics;
 mod class_admin;
@@ -257,7 +258,11 @@ pub struct Database {
     settings: DataSettings,
 }
 
-fn store_error(error: StoreError) -> DataError {
+/// The fewest matches a scan keeps before pruning them to its page: pruning sorts what it keeps,
+/// so doing it for every few matches of a small page would cost more than the memory it saves.
+const PRUNE_AT_LEAST: usize = 1_024;
+
+pub(crate) fn store_error(error: StoreError) -> DataError {
     let unavailable = matches!(error, StoreError::Unavailable(_));
     let error = DataError::new(1, format!("storage failure: {error}"));
     // A database that is down is the server's state, not a fault in the request: 503 tells
@@ -284,6 +289,8 @@ impl Database {
             }
         }
         let roles = Roles::load(&*store).map_err(store_error)?;
+        UserKeys::declare(&*store).map_err(store_error)?;
+        store.add_lookup(users::SESSION, users::SESSION_TOKEN).map_err(store_error)?;
         Ok(Database {
             store,
             schemas: RwLock::new(schemas),
@@ -408,14 +415,52 @@ impl Database {
         if let Some(page) = self.walk_index(access, class, &query, &order, options, limit, &deadline)? {
             return self.finish_page(access, class, page, options, limit).map(|results| (results, None));
         }
-        let candidates = match query.object_id_equality() {
-            Some(id) => self.store.get(class, id).map_err(store_error)?.into_iter().collect(),
-            None => self.store.scan(class).map_err(store_error)?,
+        let wanted = options.skip.saturating_add(limit);
+        let (mut matches, count) = match query.object_id_equality() {
+            Some(id) => {
+                let candidates = self.store.get(class, id).map_err(store_error)?.into_iter().collect();
+                let matches = matching(access, &query, candidates, &deadline)?;
+                let count = matches.len();
+                (matches, count)
+            }
+            None => self.scan_page(access, class, &query, &order, wanted, &deadline)?,
         };
-        let mut matches = matching(access, &query, candidates, &deadline)?;
-        let count = options.count.then_some(matches.len());
-        sort_page(&mut matches, &query, &order, options.skip.saturating_add(limit));
-        Ok((self.finish_page(access, class, matches, options, limit)?, count))
+        sort_page(&mut matches, &query, &order, wanted);
+        Ok((self.finish_page(access, class, matches, options, limit)?, options.count.then_some(count)))
+    }
+
+    /// A query no index serves: the class streamed past the query, keeping only the best
+    /// `wanted` matches so far (pruned in batches as [`sort_page`] would order them), so memory
+    /// follows the page, not the class. Answers them (unordered past the pruning) and how many
+    /// matched in all.
+    fn scan_page(
+        &self,
+        access: &Access,
+        class: &str,
+        query: &Query,
+        order: &Order,
+        wanted: usize,
+        deadline: &Deadline,
+    ) -> Result<(Matches, usize), DataError> {
+        let prune_at = wanted.saturating_mul(2).max(PRUNE_AT_LEAST);
+        let mut kept = Vec::new();
+        let mut count = 0usize;
+        let mut seen = 0usize;
+        try_scan(self.store.as_ref(), class, store_error, |object| {
+            if seen.is_multiple_of(CHECK_EVERY) {
+                deadline.check()?;
+            }
+            seen += 1;
+            if access.can_read(&object) && query.matches(&object) {
+                count += 1;
+                kept.push(object);
+                if kept.len() >= prune_at {
+                    sort_page(&mut kept, query, order, wanted);
+                }
+            }
+            Ok(true)
+        })?;
+        Ok((kept, count))
     }
 
     /// A query served by the index of its most selective constrained field (equality, `$in`
@@ -442,7 +487,7 @@ impl Database {
         if constraints.is_empty() {
             return Ok(None);
         }
-        let Some(plan) = self.indexes.plan(class, &constraints, || self.store.scan(class)).map_err(store_error)? else {
+        let Some(plan) = self.indexes.plan(class, &constraints, |visit| self.store.scan(class, visit)).map_err(store_error)? else {
             return Ok(None);
         };
         let wanted = options.skip.saturating_add(limit);
@@ -543,7 +588,7 @@ impl Database {
             return Ok(best);
         }
         let Some(constraint) = constraints.iter().find(|c| c.field == field) else { return Ok(best) };
-        let Some(walk) = self.indexes.plan(class, std::slice::from_ref(constraint), || self.store.scan(class)).map_err(store_error)? else {
+        let Some(walk) = self.indexes.plan(class, std::slice::from_ref(constraint), |visit| self.store.scan(class, visit)).map_err(store_error)? else {
             return Ok(best);
         };
         let walk_reads = (wanted as u128) * (walk.candidates as u128) / (best.candidates.max(1) as u128);
@@ -579,7 +624,7 @@ impl Database {
         }
         let mut failure = None;
         let mut visited = 0usize;
-        let served = self.indexes.walk(class, field, descending, || self.store.scan(class), |id| {
+        let served = self.indexes.walk(class, field, descending, |visit| self.store.scan(class, visit), |id| {
             visited += 1;
             match self.take_if_match(access, class, id, query, deadline, visited, &mut page) {
                 Ok(()) => page.len() < wanted,
@@ -661,7 +706,19 @@ impl Database {
         let mut query = Query::parse(&options.where_).map_err(query_error)?;
         Self::check_query_keys(access, class, &query, None)?;
         self.resolve_subqueries(access, &mut query, deadline)?;
-        matching(access, &query, self.store.scan(class).map_err(store_error)?, deadline)
+        let mut matches = Vec::new();
+        let mut seen = 0usize;
+        try_scan(self.store.as_ref(), class, store_error, |object| {
+            if seen.is_multiple_of(CHECK_EVERY) {
+                deadline.check()?;
+            }
+            seen += 1;
+            if access.can_read(&object) && query.matches(&object) {
+                matches.push(object);
+            }
+            Ok(true)
+        })?;
+        Ok(matches)
     }
 
     /// Replaces pointers named by `include` paths (`post`, `post.author`) with the objects.
@@ -969,24 +1026,24 @@ impl Database {
         if class != unique::USER {
             return Ok(None);
         }
-        self.user_keys.lock(&*self.store).map(Some).map_err(store_error)
+        Ok(Some(self.user_keys.lock(&*self.store)))
     }
 
     /// Refuses a user body whose username or email another user holds (202 / 203), before
     /// any trigger runs; [`commit`](Self::commit) checks again under the lock.
     pub fn check_user_keys(&self, body: &Map<String, Value>, own_id: Option<&str>) -> Result<(), DataError> {
-        self.user_keys.lock(&*self.store).map_err(store_error)?.check(body, own_id)
+        self.user_keys.lock(&*self.store).check(body, own_id)
     }
 
     /// The objectId of the user whose `field` (`username` or `email`) is `value`, compared
     /// case-insensitively.
     pub fn user_id_by(&self, field: &'static str, value: &str) -> Result<Option<String>, DataError> {
-        Ok(self.user_keys.lock(&*self.store).map_err(store_error)?.holder(field, value))
+        self.user_keys.lock(&*self.store).holder(field, value).map_err(store_error)
     }
 
     /// The objectId of the user linked to identity `id` of authData `provider`.
     pub fn user_id_by_auth_data(&self, provider: &str, id: &str) -> Result<Option<String>, DataError> {
-        Ok(self.user_keys.lock(&*self.store).map_err(store_error)?.auth_data_holder(provider, id))
+        self.user_keys.lock(&*self.store).auth_data_holder(provider, id).map_err(store_error)
     }
 
     fn schema_for(&self, class: &str) -> Result<ClassSchema, DataError> {

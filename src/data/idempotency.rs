@@ -95,14 +95,21 @@ impl RequestIds {
             }
             *last = Some(Instant::now());
         }
-        for row in store.scan(IDEMPOTENCY).map_err(store_error)? {
-            if expire_of(&row).is_some_and(|expire| expire <= now) {
-                if let Some(id) = row.get("objectId").and_then(Value::as_str) {
-                    match store.delete(IDEMPOTENCY, id) {
-                        Ok(_) | Err(StoreError::NotFound) => {}
-                        Err(error) => return Err(store_error(error)),
+        let mut expired = Vec::new();
+        store
+            .scan(IDEMPOTENCY, &mut |row| {
+                if expire_of(&row).is_some_and(|expire| expire <= now) {
+                    if let Some(id) = row.get("objectId").and_then(Value::as_str) {
+                        expired.push(id.to_owned());
                     }
                 }
+                true
+            })
+            .map_err(store_error)?;
+        for id in expired {
+            match store.delete(IDEMPOTENCY, &id) {
+                Ok(_) | Err(StoreError::NotFound) => {}
+                Err(error) => return Err(store_error(error)),
             }
         }
         Ok(())
@@ -126,7 +133,9 @@ mod tests {
         }
         std::thread::sleep(Duration::from_millis(250));
         ids.claim(&store, "req-1").expect("an expired id is free again");
-        assert_eq!(store.scan(IDEMPOTENCY).unwrap().len(), 1, "the sweep removed req-2, req-1 was claimed anew");
+        let mut rows = 0;
+        store.scan(IDEMPOTENCY, &mut |_| { rows += 1; true }).unwrap();
+        assert_eq!(rows, 1, "the sweep removed req-2, req-1 was claimed anew");
         drop(store);
         let _ = std::fs::remove_dir_all(dir);
     }

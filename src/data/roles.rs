@@ -78,13 +78,14 @@ impl RoleGraph {
     /// Reads every role and its two relations.
     fn load(store: &dyn Store) -> Result<RoleGraph, StoreError> {
         let mut graph = RoleGraph::default();
-        for row in store.scan(ROLE)? {
-            let Some(id) = row.get("objectId").and_then(Value::as_str) else { continue };
+        crate::store::try_scan(store, ROLE, std::convert::identity, |row| {
+            let Some(id) = row.get("objectId").and_then(Value::as_str) else { return Ok(true) };
             graph.saved(id, &row);
             let users = store.related(ROLE, id, "users")?;
             let roles = store.related(ROLE, id, "roles")?;
             graph.relate(id, &[("users".into(), users), ("roles".into(), roles)], true);
-        }
+            Ok(true)
+        })?;
         Ok(graph)
     }
 

@@ -3,10 +3,14 @@
 //!
 //! Checking uniqueness by a query and then writing lets concurrent sign-ups with one name all
 //! pass the check before any of them is stored. Here the check and the write happen under one
-//! lock, against an index of every claimed value that is updated by the same write: the first
-//! writer wins and the others get 202/203. Values are compared case-insensitively, as Parse
-//! Server does, so "Carol" cannot sign up beside "carol"; authData ids are compared exactly,
-//! since providers' ids are case-sensitive.
+//! lock: the first writer wins and the others get 202/203. Values are compared
+//! case-insensitively, as Parse Server does, so "Carol" cannot sign up beside "carol"; authData
+//! ids are compared exactly, since providers' ids are case-sensitive.
+//!
+//! Usernames and e-mails are store lookups ([`Store::lookup`]), kept by the store in the same
+//! write as the user, so a log-in or sign-up reads a few keys however many users there are.
+//! Linked identities are nested in `authData`, which a lookup cannot name; they are read from
+//! the users once, on the first check or log-in that involves one, and kept in memory.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -14,122 +18,121 @@ use std::sync::{Mutex, MutexGuard};
 use serde_json::{Map, Value};
 
 use super::auth_data;
+use super::database::store_error;
 use super::schema::DataError;
-use crate::store::{Store, StoreError};
+use crate::store::{LookupField, Store, StoreError};
 
 /// The class whose rows carry unique fields.
 pub const USER: &str = "_User";
 
 /// A unique field, the code a second claimant gets, and its message (Parse Server's wording).
-const FIELDS: &[(&str, i32, &str)] = &[
-    ("username", 202, "Account already exists for this username."),
-    ("email", 203, "Account already exists for this email address."),
+const FIELDS: &[(LookupField, i32, &str)] = &[
+    (LookupField { field: "username", case_insensitive: true }, 202, "Account already exists for this username."),
+    (LookupField { field: "email", case_insensitive: true }, 203, "Account already exists for this email address."),
 ];
 
-/// One claimed value: a unique field's (lower-cased) value, or a linked identity.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Claim {
-    Field(&'static str, String),
-    AuthData { provider: String, id: String },
-}
+/// Linked identity (provider, id) → the objectId of the user holding it.
+type Identities = HashMap<(String, String), String>;
 
-type Claims = HashMap<Claim, String>;
-
-/// Claimed values → the objectId of the user holding each. Built from the store on first use.
+/// The lock that makes check-then-write one step, and the identities once read.
 #[derive(Default)]
 pub struct UserKeys {
-    claims: Mutex<Option<Claims>>,
+    identities: Mutex<Option<Identities>>,
 }
 
 /// The claims, locked: hold it from the check until the write is in the store.
 pub struct ClaimsGuard<'a> {
-    claims: MutexGuard<'a, Option<Claims>>,
-}
-
-fn key(value: &str) -> String {
-    value.to_lowercase()
-}
-
-fn claimed_values(object: &Map<String, Value>) -> impl Iterator<Item = Claim> + '_ {
-    let fields = FIELDS
-        .iter()
-        .filter_map(|(field, _, _)| object.get(*field).and_then(Value::as_str).map(|value| Claim::Field(field, key(value))));
-    let identities = auth_data::ids_of(object).into_iter().map(|(provider, id)| Claim::AuthData { provider, id });
-    fields.chain(identities)
+    identities: MutexGuard<'a, Option<Identities>>,
+    store: &'a dyn Store,
 }
 
 fn id_of(object: &Map<String, Value>) -> Option<&str> {
     object.get("objectId").and_then(Value::as_str)
 }
 
+fn lookup_of(field: &str) -> Option<LookupField> {
+    FIELDS.iter().map(|(lookup, _, _)| *lookup).find(|lookup| lookup.field == field)
+}
+
 impl UserKeys {
-    /// Locks the claims, reading every user once if this is the first use.
-    pub fn lock(&self, store: &dyn Store) -> Result<ClaimsGuard<'_>, StoreError> {
-        let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
-        if claims.is_none() {
-            let mut built = Claims::new();
-            for user in store.scan(USER)? {
-                if let Some(id) = id_of(&user) {
-                    for claim in claimed_values(&user) {
-                        built.insert(claim, id.to_string());
-                    }
-                }
-            }
-            *claims = Some(built);
-        }
-        Ok(ClaimsGuard { claims })
+    /// Declares the unique fields as lookups of the store (indexing stored users once).
+    pub fn declare(store: &dyn Store) -> Result<(), StoreError> {
+        FIELDS.iter().try_for_each(|(lookup, _, _)| store.add_lookup(USER, *lookup))
+    }
+
+    /// Locks the claims. Reads nothing.
+    pub fn lock<'a>(&'a self, store: &'a dyn Store) -> ClaimsGuard<'a> {
+        ClaimsGuard { identities: self.identities.lock().unwrap_or_else(|p| p.into_inner()), store }
     }
 }
 
 impl ClaimsGuard<'_> {
-    fn map(&mut self) -> &mut Claims {
-        self.claims.get_or_insert_with(Claims::new)
+    /// The linked identities, reading every user the first time.
+    fn identities(&mut self) -> Result<&mut Identities, StoreError> {
+        if self.identities.is_none() {
+            let mut built = Identities::new();
+            self.store.scan(USER, &mut |user| {
+                if let Some(id) = id_of(&user) {
+                    for identity in auth_data::ids_of(&user) {
+                        built.insert(identity, id.to_string());
+                    }
+                }
+                true
+            })?;
+            *self.identities = Some(built);
+        }
+        Ok(self.identities.get_or_insert_with(Identities::new))
     }
 
     /// Refuses `object` (a user as it would be stored) if another user holds one of its values.
     pub fn check(&mut self, object: &Map<String, Value>, own_id: Option<&str>) -> Result<(), DataError> {
-        let claims = self.map();
-        for claim in claimed_values(object) {
-            let Some(holder) = claims.get(&claim) else { continue };
-            if Some(holder.as_str()) == own_id {
-                continue;
+        for (lookup, code, message) in FIELDS {
+            let Some(value) = object.get(lookup.field).and_then(Value::as_str) else { continue };
+            let holders = self.store.lookup(USER, *lookup, value).map_err(store_error)?;
+            if holders.iter().any(|holder| Some(holder.as_str()) != own_id) {
+                return Err(DataError::new(*code, *message));
             }
-            return Err(match claim {
-                Claim::Field(field, _) => {
-                    let (_, code, message) = FIELDS.iter().find(|(name, _, _)| *name == field).copied().unwrap_or(FIELDS[0]);
-                    DataError::new(code, message)
-                }
-                Claim::AuthData { .. } => auth_data::already_linked(),
-            });
+        }
+        let linked = auth_data::ids_of(object);
+        if linked.is_empty() {
+            return Ok(());
+        }
+        let identities = self.identities().map_err(store_error)?;
+        for identity in linked {
+            if identities.get(&identity).is_some_and(|holder| Some(holder.as_str()) != own_id) {
+                return Err(auth_data::already_linked());
+            }
         }
         Ok(())
     }
 
-    /// The user holding `value` of `field`, if any.
-    pub fn holder(&mut self, field: &'static str, value: &str) -> Option<String> {
-        self.map().get(&Claim::Field(field, key(value))).cloned()
+    /// The user holding `value` of `field` (`username` or `email`), if any.
+    pub fn holder(&mut self, field: &str, value: &str) -> Result<Option<String>, StoreError> {
+        let Some(lookup) = lookup_of(field) else { return Ok(None) };
+        Ok(self.store.lookup(USER, lookup, value)?.into_iter().next())
     }
 
     /// The user linked to identity `id` of `provider`, if any.
-    pub fn auth_data_holder(&mut self, provider: &str, id: &str) -> Option<String> {
-        self.map().get(&Claim::AuthData { provider: provider.to_string(), id: id.to_string() }).cloned()
+    pub fn auth_data_holder(&mut self, provider: &str, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.identities()?.get(&(provider.to_string(), id.to_string())).cloned())
     }
 
-    /// Records a write that reached the store: `old` released, `new` claimed.
+    /// Records a write that reached the store: `old`'s identities released, `new`'s claimed.
+    /// (The store keeps usernames and e-mails itself.)
     pub fn record(&mut self, old: Option<&Map<String, Value>>, new: Option<&Map<String, Value>>) {
-        let claims = self.map();
+        let Some(identities) = self.identities.as_mut() else { return };
         if let Some(old) = old {
             let id = id_of(old);
-            for claim in claimed_values(old) {
-                if claims.get(&claim).map(String::as_str) == id {
-                    claims.remove(&claim);
+            for identity in auth_data::ids_of(old) {
+                if identities.get(&identity).map(String::as_str) == id {
+                    identities.remove(&identity);
                 }
             }
         }
         if let Some(new) = new {
             if let Some(id) = id_of(new) {
-                for claim in claimed_values(new) {
-                    claims.insert(claim, id.to_string());
+                for identity in auth_data::ids_of(new) {
+                    identities.insert(identity, id.to_string());
                 }
             }
         }
@@ -151,36 +154,47 @@ mod tests {
 
     #[test]
     fn second_claim_of_a_value_is_refused_case_insensitively() {
-        let keys = UserKeys::default();
-        let store = crate::store::SledStore::open(&std::env::temp_dir().join(format!("cloudrt-unique-{}", std::process::id()))).unwrap();
-        let mut claims = keys.lock(&store).unwrap();
+        let dir = std::env::temp_dir().join(format!("cloudrt-unique-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = crate::store::SledStore::open(&dir).unwrap();
         let carol = user("a", "carol", Some("carol@example.com"));
-        claims.check(&carol, None).unwrap();
-        claims.record(None, Some(&carol));
-        assert_eq!(claims.check(&user("b", "Carol", None), None).unwrap_err().code, 202);
+        store.insert(USER, "a", carol.clone()).unwrap();
+        UserKeys::declare(&store).unwrap();
+        let keys = UserKeys::default();
+        let mut claims = keys.lock(&store);
+        assert_eq!(claims.check(&user("b", "Carol", None), None).unwrap_err().code, 202, "a user stored before the lookup was declared");
         assert_eq!(claims.check(&user("b", "dave", Some("CAROL@example.com")), None).unwrap_err().code, 203);
         claims.check(&carol, Some("a")).expect("a user keeps its own values");
-        assert_eq!(claims.holder("username", "CAROL").as_deref(), Some("a"));
+        assert_eq!(claims.holder("username", "CAROL").unwrap().as_deref(), Some("a"));
 
         let renamed = user("a", "caroline", Some("carol@example.com"));
-        claims.record(Some(&carol), Some(&renamed));
+        store.update(USER, "a", renamed, None).unwrap();
         claims.check(&user("b", "carol", None), None).expect("a released name is free again");
-        claims.record(Some(&renamed), None);
+        assert_eq!(claims.check(&user("b", "CAROLINE", None), None).unwrap_err().code, 202);
+        store.delete(USER, "a").unwrap();
         claims.check(&user("b", "caroline", Some("carol@example.com")), None).expect("a deleted user frees both");
 
         let mut linked = user("c", "anon1", None);
         linked.insert("authData".into(), json!({"anonymous": {"id": "Device-1"}}));
         claims.check(&linked, None).unwrap();
+        store.insert(USER, "c", linked.clone()).unwrap();
         claims.record(None, Some(&linked));
-        assert_eq!(claims.auth_data_holder("anonymous", "Device-1").as_deref(), Some("c"));
-        assert_eq!(claims.auth_data_holder("anonymous", "device-1"), None, "provider ids are case-sensitive");
+        assert_eq!(claims.auth_data_holder("anonymous", "Device-1").unwrap().as_deref(), Some("c"));
+        assert_eq!(claims.auth_data_holder("anonymous", "device-1").unwrap(), None, "provider ids are case-sensitive");
         let mut thief = user("d", "anon2", None);
         thief.insert("authData".into(), json!({"anonymous": {"id": "Device-1"}}));
         assert_eq!(claims.check(&thief, None).unwrap_err().code, 208);
         claims.record(Some(&linked), Some(&user("c", "anon1", None)));
         claims.check(&thief, None).expect("an unlinked identity is free again");
         drop(claims);
+        store.sync().unwrap();
         drop(store);
-        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("cloudrt-unique-{}", std::process::id())));
+
+        let store = crate::store::SledStore::open(&dir).unwrap();
+        UserKeys::declare(&store).unwrap();
+        let keys = UserKeys::default();
+        assert_eq!(keys.lock(&store).holder("username", "Anon1").unwrap().as_deref(), Some("c"), "lookups survive a restart");
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

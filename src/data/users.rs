@@ -4,8 +4,7 @@
 //! `_User._hashed_password`, which no read ever returns. Usernames and emails are unique
 //! through the database's user keys, checked again atomically with the write.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
@@ -13,6 +12,7 @@ use super::database::{Access, Database, FindOptions, PreparedSave};
 use super::ids;
 use super::password as hashing;
 use super::schema::DataError;
+use crate::store::LookupField;
 
 pub const USER: &str = "_User";
 
@@ -47,12 +47,13 @@ impl Origin<'static> {
 /// Sessions last a year, as Parse Server's default `sessionLength`.
 const SESSION_LENGTH_MS: i64 = 365 * 24 * 3600 * 1000;
 
-/// Token → session objectId, so resolving a token is not a scan of `_Session`. Built on first
-/// use; every hit is checked against the store, so a stale entry cannot grant access.
+/// Sessions are found by token through this store lookup, so resolving a token reads a key,
+/// not `_Session`, and needs no memory per session.
+pub const SESSION_TOKEN: LookupField = LookupField { field: "sessionToken", case_insensitive: false };
+
+/// Log-in, sign-up checks and sessions.
 #[derive(Default)]
-pub struct Accounts {
-    tokens: RwLock<Option<HashMap<String, String>>>,
-}
+pub struct Accounts;
 
 fn invalid_login() -> DataError {
     DataError::new(101, "Invalid username/password.")
@@ -211,9 +212,6 @@ impl Accounts {
         }
         let prepared = db.prepare_create(&Access::master(), SESSION, body)?;
         let saved = db.commit(prepared)?;
-        if let (Some(id), Some(index)) = (field(&saved.object, "objectId"), self.index().as_mut()) {
-            index.insert(token.clone(), id.to_string());
-        }
         if let Some(installation_id) = installation_id {
             self.end_installation_sessions(db, user_id, installation_id, &token)?;
         }
@@ -258,36 +256,15 @@ impl Accounts {
                     Err(error) if error.code == 101 => {}
                     Err(error) => return Err(error),
                 }
-                if let (Some(token), Some(index)) = (field(&session, "sessionToken"), self.index().as_mut()) {
-                    index.remove(token);
-                }
             }
         }
     }
 
-    fn index(&self) -> std::sync::RwLockWriteGuard<'_, Option<HashMap<String, String>>> {
-        self.tokens.write().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// The session and user a token stands for, if the session exists and has not expired.
     pub fn session(&self, db: &Database, token: &str) -> Result<Option<SessionAndUser>, DataError> {
-        let cached = self.tokens.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|t| t.get(token).cloned());
-        let session_id = match cached {
-            Some(hit) => hit,
-            None => {
-                let mut index = HashMap::new();
-                for session in db.store().scan(SESSION).map_err(|e| DataError::new(1, e.to_string()))? {
-                    if let (Some(t), Some(id)) = (field(&session, "sessionToken"), field(&session, "objectId")) {
-                        index.insert(t.to_string(), id.to_string());
-                    }
-                }
-                let hit = index.get(token).cloned();
-                *self.index() = Some(index);
-                hit
-            }
-        };
-        let Some(session_id) = session_id else { return Ok(None) };
         let store_error = |e: crate::store::StoreError| DataError::new(1, e.to_string());
+        let ids = db.store().lookup(SESSION, SESSION_TOKEN, token).map_err(store_error)?;
+        let Some(session_id) = ids.into_iter().next() else { return Ok(None) };
         let Some(session) = db.store().get(SESSION, &session_id).map_err(store_error)? else { return Ok(None) };
         if field(&session, "sessionToken") != Some(token) {
             return Ok(None);
@@ -314,9 +291,6 @@ impl Accounts {
             if let Some(id) = field(&session, "objectId") {
                 db.delete(SESSION, id)?;
             }
-        }
-        if let Some(index) = self.index().as_mut() {
-            index.remove(token);
         }
         Ok(())
     }

@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod doc_cache;
 pub mod files;
 pub mod postgres;
 mod sled_store;
@@ -16,9 +17,36 @@ mod sled_store;
 pub use postgres::PostgresStore;
 pub use sled_store::SledStore;
 
-/// One stored object: a JSON object, owned by the store and shared with readers through `Arc`
-/// so that scanning a class copies pointers, not documents.
+/// One stored object: a JSON object, shared with readers through `Arc` so that the store's
+/// decoded-object cache and its readers hold one copy.
 pub type Document = serde_json::Map<String, serde_json::Value>;
+
+/// A top-level string field that objects of a class are found by without a scan (a user by
+/// username, a session by token). The store knows no Parse meaning of it: the data layer
+/// declares the fields with [`Store::add_lookup`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LookupField {
+    pub field: &'static str,
+    /// Values compare lower-cased (Parse's usernames and e-mails).
+    pub case_insensitive: bool,
+}
+
+impl LookupField {
+    /// The value of the field in `doc` as lookups compare it; None when it is not a string.
+    pub fn value_in(&self, doc: &Document) -> Option<String> {
+        let value = doc.get(self.field)?.as_str()?;
+        Some(if self.case_insensitive { value.to_lowercase() } else { value.to_owned() })
+    }
+
+    /// `value` as lookups compare it.
+    pub fn normalize(&self, value: &str) -> String {
+        if self.case_insensitive {
+            value.to_lowercase()
+        } else {
+            value.to_owned()
+        }
+    }
+}
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,9 +95,11 @@ pub trait Store: Send + Sync + 'static {
     /// The document `id` of `class`, if it exists.
     fn get(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError>;
 
-    /// All documents of a class (snapshot), in no particular order. Cheap: Arcs from the in-memory
-    /// cache. An unknown class has no documents.
-    fn scan(&self, class: &str) -> Result<Vec<Arc<Document>>, StoreError>;
+    /// Visits every document of a class, in no particular order, until `visit` answers false.
+    /// Streams: a class far larger than memory is never held whole, so a caller that needs
+    /// the documents afterwards keeps only those it wants. Documents written during the scan may
+    /// or may not be visited. An unknown class has no documents.
+    fn scan(&self, class: &str, visit: &mut dyn FnMut(Arc<Document>) -> bool) -> Result<(), StoreError>;
 
     /// Adds a document; [`StoreError::Duplicate`] if `id` already exists in `class`.
     fn insert(&self, class: &str, id: &str, doc: Document) -> Result<(), StoreError>;
@@ -88,6 +118,16 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a document; [`StoreError::NotFound`] if `id` does not exist. Returns the removed
     /// document when the backend knows it (a shared database may delete without reading back).
     fn delete(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError>;
+
+    /// Declares that objects of `class` are found by `lookup.field` (see [`Store::lookup`]).
+    /// From then on every write of the class keeps the lookup current with the object itself,
+    /// so a crash never leaves them disagreeing; objects stored before are indexed once, here.
+    fn add_lookup(&self, class: &str, lookup: LookupField) -> Result<(), StoreError>;
+
+    /// The ids of the objects of `class` whose `lookup.field` equals `value` (as the lookup
+    /// compares), sorted. Does not scan. `lookup` must have been declared with
+    /// [`Store::add_lookup`].
+    fn lookup(&self, class: &str, lookup: LookupField, value: &str) -> Result<Vec<String>, StoreError>;
 
     /// Every class that has ever held a document or has a schema, sorted by name.
     fn classes(&self) -> Result<Vec<String>, StoreError>;
@@ -131,4 +171,25 @@ pub trait Store: Send + Sync + 'static {
     /// Whether some write visible to readers is not yet durable. Cheap (no lock): checked on
     /// every request before its answer goes out.
     fn has_unsynced_writes(&self) -> bool;
+}
+
+/// [`Store::scan`] for a visitor that can fail: the first error it answers stops the scan and is
+/// returned; a failure of the store itself becomes the caller's error through `store_error`.
+pub fn try_scan<E>(
+    store: &dyn Store,
+    class: &str,
+    store_error: fn(StoreError) -> E,
+    mut visit: impl FnMut(Arc<Document>) -> Result<bool, E>,
+) -> Result<(), E> {
+    let mut failure = None;
+    store
+        .scan(class, &mut |doc| match visit(doc) {
+            Ok(more) => more,
+            Err(error) => {
+                failure = Some(error);
+                false
+            }
+        })
+        .map_err(store_error)?;
+    failure.map_or(Ok(()), Err)
 }

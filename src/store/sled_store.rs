@@ -1,11 +1,14 @@
-//! [`Store`] on an embedded sled database, with every class decoded in memory.
+//! [`Store`] on an embedded sled database.
 //!
-//! Queries scan whole classes, so decoding JSON out of sled on every read would dominate their
-//! cost. Each class's documents therefore live in a map of `Arc<Document>` that readers share,
-//! and sled is the durable copy: every change is written to sled first and then to the map, under
-//! a per-class writer lock so the two never disagree.
+//! Documents live in sled as compact JSON, not decoded in memory: a store of millions of
+//! objects needs no more RAM than a few thousand, and opening it reads only the schemas and the
+//! class names, so start-up does not grow with the data. Reads go through a bounded cache of
+//! decoded documents ([`DocCache`]) so that hot objects are decoded once; every write goes to
+//! sled first and then to the cache, under a per-class writer lock so that read-compare-write
+//! updates see one order.
 //!
-//! Layout in sled: one tree `obj:<class>` per class (id → document JSON), a `schemas` tree
+//! Layout in sled: one tree `obj:<class>` per class (id → document JSON, and the class's lookup
+//! entries under keys starting with NUL, which no objectId does; see [`lookup_key`]), a `schemas` tree
 //! (class → schema JSON) and a `relations` tree whose keys are
 //! `owner_class \0 owner_id \0 key \0 related_id` with empty values, so that a relation's members
 //! are one prefix scan.
@@ -17,7 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use super::{Document, Store, StoreError};
+use super::doc_cache::{self, DocCache};
+use super::{Document, LookupField, Store, StoreError};
 
 const OBJECT_TREE_PREFIX: &[u8] = b"obj:";
 const SCHEMA_TREE: &str = "schemas";
@@ -31,9 +35,12 @@ const SLED_LOG_FILE: &str = "db";
 /// checks; see [`open_sled`].
 const SLED_RELEASE_WAIT: Duration = Duration::from_secs(5);
 const SLED_RELEASE_POLL: Duration = Duration::from_millis(5);
-/// sled's page cache defaults to 1 GiB. Reads are served from our decoded copy, so sled's cache
-/// only needs to hold the pages that writes touch; a smaller cap avoids keeping most data twice.
-const SLED_CACHE_BYTES: u64 = 128 * 1024 * 1024;
+/// sled's page cache gets this fraction of the cache budget, the decoded objects the rest. Every
+/// insert reads the page its key falls in (the duplicate check), so at a million objects a half
+/// filled ~10% faster than a quarter for the same RSS (bench/scale.py).
+const SLED_CACHE_SHARE: u64 = 2;
+/// sled's cache never below this, so a tiny `--cache-mb` still leaves its write path room.
+const SLED_CACHE_MIN_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The sled-backed store. Opening it locks the data directory for this process.
 pub struct SledStore {
@@ -45,6 +52,11 @@ pub struct SledStore {
     schema_tree: sled::Tree,
     relation_tree: sled::Tree,
     classes: RwLock<HashMap<String, Arc<Class>>>,
+    /// Recently read and written documents, decoded.
+    cache: DocCache,
+    /// Lookups declared for classes that have no tree yet; the tree gets them when created,
+    /// so that declaring one leaves no class on disk.
+    pending_lookups: RwLock<HashMap<String, Vec<LookupField>>>,
     /// Decoded schemas: they are read on most requests and written rarely.
     schemas: RwLock<HashMap<String, serde_json::Value>>,
     /// Serializes schema writers so that sled and `schemas` apply them in the same order.
@@ -55,12 +67,12 @@ pub struct SledStore {
     _lock: File,
 }
 
-/// One class: its sled tree and its decoded documents.
+/// One class: its sled tree and the fields it is looked up by.
 struct Class {
     tree: sled::Tree,
-    docs: RwLock<HashMap<String, Arc<Document>>>,
-    /// Held across a write's (sled, `docs`) pair so concurrent writers of one class apply their
-    /// changes to both in the same order. Separate from `docs` so readers never wait on sled.
+    lookups: RwLock<Vec<LookupField>>,
+    /// Held across a write's (read, sled, cache) steps so that an update's comparison with the
+    /// expected document and its write are one step for other writers. Readers never take it.
     writer: Mutex<()>,
 }
 
@@ -91,17 +103,25 @@ impl SledStore {
         Ok(())
     }
 
-    /// Opens (creating) the store in `dir`. A second process opening the same dir fails with
-    /// [`StoreError::Locked`] at once instead of waiting. Loads every class into memory.
+    /// [`SledStore::open_with_cache`] with `--cache-mb`'s default, for tests.
+    #[cfg(test)]
+    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        SledStore::open_with_cache(dir, 64 << 20)
+    }
+
+    /// Opens (creating) the store in `dir`, with about `cache_bytes` for decoded documents and
+    /// sled's pages together. A second process opening the same dir fails with
+    /// [`StoreError::Locked`] at once instead of waiting. Reads the schemas and class names only.
     ///
     /// A document, schema or class name that cannot be decoded is logged (with its class and
     /// id) and left out, and the rest is served: one damaged entry must not keep every other
     /// object offline. What cloudrt itself writes always decodes, since the data layer bounds
     /// the nesting of what it stores well below serde_json's limit (`ops::MAX_VALUE_DEPTH`).
-    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+    pub fn open_with_cache(dir: &Path, cache_bytes: usize) -> Result<SledStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
         let lock = lock_dir(dir)?;
-        let db = open_sled(dir)?;
+        let sled_cache = (cache_bytes as u64 / SLED_CACHE_SHARE).max(SLED_CACHE_MIN_BYTES);
+        let db = open_sled(dir, sled_cache)?;
         let log_path = dir.join(SLED_LOG_FILE);
         let log_file = File::open(&log_path).map_err(|e| io_error(&log_path, e))?;
         let schema_tree = db.open_tree(SCHEMA_TREE).map_err(sled_error)?;
@@ -118,8 +138,7 @@ impl SledStore {
                 }
             };
             let tree = db.open_tree(&tree_name).map_err(sled_error)?;
-            let docs = load_documents(&class, &tree)?;
-            classes.insert(class, Arc::new(Class::new(tree, docs)));
+            classes.insert(class, Arc::new(Class::new(tree)));
         }
         let schemas = load_schemas(&schema_tree)?;
 
@@ -129,6 +148,8 @@ impl SledStore {
             schema_tree,
             relation_tree,
             classes: RwLock::new(classes),
+            cache: DocCache::new(cache_bytes.saturating_sub(sled_cache as usize)),
+            pending_lookups: RwLock::new(HashMap::new()),
             schemas: RwLock::new(schemas),
             schema_writer: Mutex::new(()),
             commit: GroupCommit::default(),
@@ -153,7 +174,12 @@ impl SledStore {
         let mut tree_name = OBJECT_TREE_PREFIX.to_vec();
         tree_name.extend_from_slice(name.as_bytes());
         let tree = self.db.open_tree(tree_name).map_err(sled_error)?;
-        let class = Arc::new(Class::new(tree, HashMap::new()));
+        let class = Arc::new(Class::new(tree));
+        if let Some(lookups) = write(&self.pending_lookups).remove(name) {
+            for lookup in lookups {
+                class.add_lookup(lookup)?;
+            }
+        }
         classes.insert(name.to_owned(), Arc::clone(&class));
         Ok(class)
     }
@@ -166,63 +192,198 @@ impl SledStore {
 }
 
 impl Class {
-    fn new(tree: sled::Tree, docs: HashMap<String, Arc<Document>>) -> Self {
-        Class { tree, docs: RwLock::new(docs), writer: Mutex::new(()) }
+    fn new(tree: sled::Tree) -> Self {
+        Class { tree, lookups: RwLock::new(Vec::new()), writer: Mutex::new(()) }
+    }
+
+    /// Starts keeping `lookup` current, first indexing the objects stored before unless the
+    /// tree says it already has (its built marker is written in the same batch as the entries).
+    fn add_lookup(&self, lookup: LookupField) -> Result<(), StoreError> {
+        let _writer = lock(&self.writer);
+        if read(&self.lookups).contains(&lookup) {
+            return Ok(());
+        }
+        let marker = built_marker(lookup);
+        if self.tree.get(&marker).map_err(sled_error)?.is_none() {
+            let mut batch = sled::Batch::default();
+            for entry in self.objects() {
+                let (id, bytes) = entry.map_err(sled_error)?;
+                let Ok(doc) = serde_json::from_slice::<Document>(&bytes) else { continue };
+                if let Some(value) = lookup.value_in(&doc) {
+                    batch.insert(lookup_key(lookup.field, &value, &id), sled::IVec::default());
+                }
+            }
+            batch.insert(marker, sled::IVec::default());
+            self.tree.apply_batch(batch).map_err(sled_error)?;
+        }
+        write(&self.lookups).push(lookup);
+        Ok(())
+    }
+
+    /// The object entries of the tree (lookup entries, which start with NUL, left out).
+    fn objects(&self) -> impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>> {
+        self.tree.range(..[0u8].as_slice()).chain(self.tree.range([1u8].as_slice()..))
+    }
+
+    /// A write of object `id` from `old` to `new` (either None for an insert or delete), with
+    /// the lookup entries that change, as one batch: a crash keeps all or none of it.
+    fn write_with_lookups(
+        &self,
+        id: &str,
+        old: Option<&Document>,
+        new: Option<Vec<u8>>,
+        new_doc: Option<&Document>,
+    ) -> Result<(), StoreError> {
+        let lookups = read(&self.lookups);
+        if lookups.is_empty() {
+            match new {
+                Some(bytes) => self.tree.insert(id, bytes).map(drop),
+                None => self.tree.remove(id).map(drop),
+            }
+            .map_err(sled_error)?;
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for lookup in lookups.iter() {
+            let before = old.and_then(|doc| lookup.value_in(doc));
+            let after = new_doc.and_then(|doc| lookup.value_in(doc));
+            if before == after {
+                continue;
+            }
+            if let Some(before) = before {
+                batch.remove(lookup_key(lookup.field, &before, id.as_bytes()));
+            }
+            if let Some(after) = after {
+                batch.insert(lookup_key(lookup.field, &after, id.as_bytes()), sled::IVec::default());
+            }
+        }
+        match new {
+            Some(bytes) => batch.insert(id, bytes),
+            None => batch.remove(id),
+        }
+        self.tree.apply_batch(batch).map_err(sled_error)
     }
 }
 
 impl Store for SledStore {
-    fn get(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError> {
-        Ok(self.class(class).and_then(|class| read(&class.docs).get(id).cloned()))
-    }
-
-    fn scan(&self, class: &str) -> Result<Vec<Arc<Document>>, StoreError> {
-        Ok(self.class(class).map(|class| read(&class.docs).values().cloned().collect()).unwrap_or_default())
-    }
-
-    fn insert(&self, class: &str, id: &str, doc: Document) -> Result<(), StoreError> {
-        let class = self.class_for_write(class)?;
-        let _writer = lock(&class.writer);
-        if read(&class.docs).contains_key(id) {
-            return Err(StoreError::Duplicate);
+    fn get(&self, class_name: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError> {
+        if let Some(doc) = self.cache.get(class_name, id) {
+            return Ok(Some(doc));
         }
-        class.tree.insert(id, encode(&doc)).map_err(sled_error)?;
+        let Some(class) = self.class(class_name) else { return Ok(None) };
+        let ticket = self.cache.ticket(class_name, id);
+        let Some(bytes) = class.tree.get(id).map_err(sled_error)? else { return Ok(None) };
+        let Some(doc) = decode_document(class_name, id.as_bytes(), &bytes) else { return Ok(None) };
+        let doc = Arc::new(doc);
+        self.cache.fill(class_name, id, &doc, doc_cache::cost_of(bytes.len()), ticket);
+        Ok(Some(doc))
+    }
+
+    fn scan(&self, class_name: &str, visit: &mut dyn FnMut(Arc<Document>) -> bool) -> Result<(), StoreError> {
+        let Some(class) = self.class(class_name) else { return Ok(()) };
+        for entry in class.objects() {
+            let (id, bytes) = entry.map_err(sled_error)?;
+            let cached = std::str::from_utf8(&id).ok().and_then(|id| self.cache.peek(class_name, id));
+            let doc = match cached {
+                Some(doc) => doc,
+                None => match decode_document(class_name, &id, &bytes) {
+                    Some(doc) => Arc::new(doc),
+                    None => continue,
+                },
+            };
+            if !visit(doc) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn insert(&self, class_name: &str, id: &str, doc: Document) -> Result<(), StoreError> {
+        let class = self.class_for_write(class_name)?;
+        let _writer = lock(&class.writer);
+        let bytes = encode(&doc);
+        let cost = doc_cache::cost_of(bytes.len());
+        if read(&class.lookups).is_empty() {
+            let swapped = class.tree.compare_and_swap(id, None as Option<&[u8]>, Some(bytes)).map_err(sled_error)?;
+            if let Err(taken) = swapped {
+                // An entry that does not decode is served as absent, so a new object may take its id.
+                if decode_document(class_name, id.as_bytes(), &taken.current.unwrap_or_default()).is_some() {
+                    return Err(StoreError::Duplicate);
+                }
+                class.tree.insert(id, taken.proposed.unwrap_or_default()).map_err(sled_error)?;
+            }
+        } else {
+            if self.get(class_name, id)?.is_some() {
+                return Err(StoreError::Duplicate);
+            }
+            class.write_with_lookups(id, None, Some(bytes), Some(&doc))?;
+        }
         self.commit.wrote();
-        write(&class.docs).insert(id.to_owned(), Arc::new(doc));
+        self.cache.put(class_name, id, Arc::new(doc), cost);
         Ok(())
     }
 
     fn update(
         &self,
-        class: &str,
+        class_name: &str,
         id: &str,
         doc: Document,
         expected: Option<&Arc<Document>>,
     ) -> Result<(), StoreError> {
-        let class = self.class(class).ok_or(StoreError::NotFound)?;
+        let class = self.class(class_name).ok_or(StoreError::NotFound)?;
         let _writer = lock(&class.writer);
-        let current = read(&class.docs).get(id).cloned().ok_or(StoreError::NotFound)?;
+        let current = self.get(class_name, id)?.ok_or(StoreError::NotFound)?;
         if let Some(expected) = expected {
             if !Arc::ptr_eq(&current, expected) && *current != **expected {
                 return Err(StoreError::Conflict);
             }
         }
-        class.tree.insert(id, encode(&doc)).map_err(sled_error)?;
+        let bytes = encode(&doc);
+        let cost = doc_cache::cost_of(bytes.len());
+        class.write_with_lookups(id, Some(&current), Some(bytes), Some(&doc))?;
         self.commit.wrote();
-        write(&class.docs).insert(id.to_owned(), Arc::new(doc));
+        self.cache.put(class_name, id, Arc::new(doc), cost);
         Ok(())
     }
 
-    fn delete(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError> {
-        let class = self.class(class).ok_or(StoreError::NotFound)?;
+    fn delete(&self, class_name: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError> {
+        let class = self.class(class_name).ok_or(StoreError::NotFound)?;
         let _writer = lock(&class.writer);
-        if !read(&class.docs).contains_key(id) {
-            return Err(StoreError::NotFound);
-        }
-        class.tree.remove(id).map_err(sled_error)?;
+        let current = self.get(class_name, id)?.ok_or(StoreError::NotFound)?;
+        class.write_with_lookups(id, Some(&current), None, None)?;
         self.commit.wrote();
-        let removed = write(&class.docs).remove(id);
-        Ok(removed)
+        self.cache.remove(class_name, id);
+        Ok(Some(current))
+    }
+
+    fn add_lookup(&self, class_name: &str, lookup: LookupField) -> Result<(), StoreError> {
+        match self.class(class_name) {
+            Some(class) => class.add_lookup(lookup),
+            None => {
+                let mut pending = write(&self.pending_lookups);
+                // The tree may have been created since `class` looked.
+                if let Some(class) = self.class(class_name) {
+                    drop(pending);
+                    return class.add_lookup(lookup);
+                }
+                let lookups = pending.entry(class_name.to_owned()).or_default();
+                if !lookups.contains(&lookup) {
+                    lookups.push(lookup);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn lookup(&self, class_name: &str, lookup: LookupField, value: &str) -> Result<Vec<String>, StoreError> {
+        let Some(class) = self.class(class_name) else { return Ok(Vec::new()) };
+        let prefix = lookup_key(lookup.field, &lookup.normalize(value), b"");
+        class
+            .tree
+            .scan_prefix(&prefix)
+            .keys()
+            .map(|key| decode_name(&key.map_err(sled_error)?[prefix.len()..], "looked-up object id"))
+            .collect()
     }
 
     fn classes(&self) -> Result<Vec<String>, StoreError> {
@@ -394,8 +555,8 @@ fn lock_dir(dir: &Path) -> Result<File, StoreError> {
 /// The caller holds `LOCK`, so no other process and no live store uses `dir`; a sled lock failure
 /// can only come from a closed sled whose file handle is still referenced by its background
 /// threads or by memory it reclaims lazily, which happens within milliseconds.
-fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
-    let config = sled::Config::new().path(dir).cache_capacity(SLED_CACHE_BYTES);
+fn open_sled(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
+    let config = sled::Config::new().path(dir).cache_capacity(cache_bytes);
     let deadline = Instant::now() + SLED_RELEASE_WAIT;
     loop {
         match config.open() {
@@ -413,28 +574,20 @@ fn is_sled_lock_error(error: &std::io::Error) -> bool {
     error.to_string().contains("could not acquire lock")
 }
 
-/// Decodes a class's documents, skipping (and logging) those that do not decode. A failure of
-/// sled itself is still an error: then nothing read can be trusted.
-fn load_documents(class: &str, tree: &sled::Tree) -> Result<HashMap<String, Arc<Document>>, StoreError> {
-    let mut docs = HashMap::new();
-    for entry in tree.iter() {
-        let (id, bytes) = entry.map_err(sled_error)?;
-        let decoded = decode_name(&id, "object id").and_then(|id| {
-            serde_json::from_slice(&bytes)
-                .map(|doc| (id.clone(), doc))
-                .map_err(|e| StoreError::Corrupt(format!("document {class}/{id}: {e}")))
-        });
-        match decoded {
-            Ok((id, doc)) => {
-                docs.insert(id, Arc::new(doc));
-            }
-            Err(error) => {
-                let id = String::from_utf8_lossy(&id);
-                tracing::error!(class = %class, id = %id, "skipping stored object {class}/{id}: {error}");
-            }
+/// A stored document, or None (logged with its class and id) when it does not decode: one
+/// damaged entry is served as absent rather than failing every read of its class.
+fn decode_document(class: &str, id: &[u8], bytes: &[u8]) -> Option<Document> {
+    let decoded = decode_name(id, "object id").and_then(|id| {
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("document {class}/{id}: {e}")))
+    });
+    match decoded {
+        Ok(doc) => Some(doc),
+        Err(error) => {
+            let id = String::from_utf8_lossy(id);
+            tracing::error!(class = %class, id = %id, "skipping stored object {class}/{id}: {error}");
+            None
         }
     }
-    Ok(docs)
 }
 
 /// Decodes the stored schemas, skipping (and logging) those that do not decode.
@@ -458,6 +611,27 @@ fn load_schemas(tree: &sled::Tree) -> Result<HashMap<String, serde_json::Value>,
         }
     }
     Ok(schemas)
+}
+
+/// `\0 field \0 value-length value id`: the lookup entry saying object `id` has `value` in
+/// `field`. The leading NUL keeps entries apart from objects (objectIds never hold one) and
+/// sorts them first; the length makes a value that holds a NUL unambiguous, so that all ids
+/// of one value are one prefix scan.
+fn lookup_key(field: &str, value: &str, id: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(field.len() + value.len() + id.len() + 6);
+    key.push(0);
+    key.extend_from_slice(field.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&(value.len() as u32).to_be_bytes());
+    key.extend_from_slice(value.as_bytes());
+    key.extend_from_slice(id);
+    key
+}
+
+/// `\0 \0 field`: present once a lookup's entries cover every object of the tree. Field
+/// names are never empty, so no entry key starts with two NULs.
+fn built_marker(lookup: LookupField) -> Vec<u8> {
+    [&[0u8, 0][..], lookup.field.as_bytes()].concat()
 }
 
 /// `owner_class \0 owner_id \0 key \0`: the common prefix of one relation's keys.
@@ -554,6 +728,78 @@ mod tests {
         }
     }
 
+    /// Every document of `class`, as a scan visits them.
+    fn all(store: &SledStore, class: &str) -> Vec<Arc<Document>> {
+        let mut docs = Vec::new();
+        store
+            .scan(class, &mut |doc| {
+                docs.push(doc);
+                true
+            })
+            .unwrap();
+        docs
+    }
+
+    #[test]
+    fn a_store_larger_than_its_cache_reads_back_whole() {
+        const OBJECTS: usize = 5_000;
+        let dir = TempDir::new("bounded");
+        let store = SledStore::open_with_cache(&dir.0, 1 << 20).unwrap();
+        let body = "x".repeat(500);
+        for i in 0..OBJECTS {
+            store.insert("Big", &i.to_string(), doc(json!({"i": i, "body": body}))).unwrap();
+        }
+        store.update("Big", "7", doc(json!({"i": -7})), None).unwrap();
+        store.delete("Big", "8").unwrap();
+        assert!(store.cache.bytes() <= 1 << 20, "the cache holds {} bytes", store.cache.bytes());
+        for i in (0..OBJECTS).filter(|i| ![7, 8].contains(i)) {
+            assert_eq!(*store.get("Big", &i.to_string()).unwrap().unwrap(), doc(json!({"i": i, "body": body})));
+        }
+        assert_eq!(*store.get("Big", "7").unwrap().unwrap(), doc(json!({"i": -7})));
+        assert!(store.get("Big", "8").unwrap().is_none());
+        assert_eq!(all(&store, "Big").len(), OBJECTS - 1);
+        let mut visited = 0;
+        store
+            .scan("Big", &mut |_| {
+                visited += 1;
+                visited < 10
+            })
+            .unwrap();
+        assert_eq!(visited, 10, "a scan stops when its visitor says so");
+    }
+
+    #[test]
+    fn lookups_follow_every_write_and_survive_a_reopen() {
+        let _no_spawn = read(&SPAWNING);
+        let name = LookupField { field: "name", case_insensitive: true };
+        let dir = TempDir::new("lookups");
+        {
+            let store = SledStore::open(&dir.0).unwrap();
+            store.insert("User", "old", doc(json!({"name": "Ann"}))).unwrap();
+            store.add_lookup("User", name).unwrap();
+            store.add_lookup("Later", name).unwrap();
+            assert!(!store.classes().unwrap().contains(&"Later".to_string()), "declaring a lookup creates no class");
+            assert_eq!(store.lookup("User", name, "ANN").unwrap(), ids(&["old"]), "objects stored before are indexed");
+
+            store.insert("User", "b", doc(json!({"name": "ann"}))).unwrap();
+            store.insert("User", "c", doc(json!({"name": "Bob"}))).unwrap();
+            store.insert("Later", "x", doc(json!({"name": "Zed"}))).unwrap();
+            assert_eq!(store.lookup("User", name, "ann").unwrap(), ids(&["b", "old"]));
+            store.update("User", "old", doc(json!({"name": "Cy"})), None).unwrap();
+            store.delete("User", "c").unwrap();
+            assert_eq!(store.lookup("User", name, "ann").unwrap(), ids(&["b"]));
+            assert!(store.lookup("User", name, "bob").unwrap().is_empty());
+            assert_eq!(store.lookup("Later", name, "zed").unwrap(), ids(&["x"]));
+            assert_eq!(all(&store, "User").len(), 2, "a scan sees objects, not lookup entries");
+            store.sync().unwrap();
+        }
+        let store = SledStore::open(&dir.0).unwrap();
+        store.add_lookup("User", name).unwrap();
+        assert_eq!(store.lookup("User", name, "cy").unwrap(), ids(&["old"]));
+        assert_eq!(store.lookup("User", name, "Ann").unwrap(), ids(&["b"]));
+        assert!(store.lookup("Nobody", name, "x").unwrap().is_empty());
+    }
+
     fn doc(value: serde_json::Value) -> Document {
         match value {
             serde_json::Value::Object(map) => map,
@@ -574,13 +820,13 @@ mod tests {
         let dir = TempDir::new("round-trip");
         let store = SledStore::open(&dir.0).unwrap();
         assert!(store.get("Game", "a").unwrap().is_none());
-        assert!(store.scan("Game").unwrap().is_empty());
+        assert!(all(&store, "Game").is_empty());
 
         store.insert("Game", "a", doc(json!({"score": 1}))).unwrap();
         store.insert("Game", "b", doc(json!({"score": 2}))).unwrap();
         store.insert("_User", "a", doc(json!({"username": "ann"}))).unwrap();
         assert_eq!(*store.get("Game", "a").unwrap().unwrap(), doc(json!({"score": 1})));
-        let mut scores: Vec<_> = store.scan("Game").unwrap().iter().map(|d| d["score"].clone()).collect();
+        let mut scores: Vec<_> = all(&store, "Game").iter().map(|d| d["score"].clone()).collect();
         scores.sort_by_key(|v| v.as_i64());
         assert_eq!(scores, vec![json!(1), json!(2)]);
 
@@ -590,8 +836,8 @@ mod tests {
         let removed = store.delete("Game", "a").unwrap().unwrap();
         assert_eq!(*removed, doc(json!({"score": 10})));
         assert!(store.get("Game", "a").unwrap().is_none());
-        assert_eq!(store.scan("Game").unwrap().len(), 1);
-        assert_eq!(store.scan("_User").unwrap().len(), 1);
+        assert_eq!(all(&store, "Game").len(), 1);
+        assert_eq!(all(&store, "_User").len(), 1);
         store.sync().unwrap();
     }
 
@@ -682,7 +928,7 @@ mod tests {
         let store = SledStore::open(&dir.0).unwrap();
         assert_eq!(*store.get("Game", "a").unwrap().unwrap(), doc(json!({"score": 1, "tags": ["x"]})));
         assert!(store.get("Game", "b").unwrap().is_none());
-        assert_eq!(store.scan("_JobStatus").unwrap().len(), 1);
+        assert_eq!(all(&store, "_JobStatus").len(), 1);
         assert_eq!(store.schema("Game").unwrap(), Some(json!({"className": "Game"})));
         assert_eq!(store.related("Game", "a", "friends").unwrap(), ids(&["b", "c"]));
         assert_eq!(store.classes().unwrap(), ids(&["Game", "_JobStatus"]));
@@ -726,7 +972,7 @@ mod tests {
         }
         let store = SledStore::open(&dir.0).expect("one bad entry must not stop the store from opening");
         assert_eq!(*store.get("Game", "b").unwrap().unwrap(), doc(json!({"score": 2})));
-        assert_eq!(store.scan("Game").unwrap().len(), 1, "only the decodable document is served");
+        assert_eq!(all(&store, "Game").len(), 1, "only the decodable document is served");
         assert_eq!(store.schema("Game").unwrap(), Some(json!({"className": "Game"})));
         assert_eq!(store.schema("Broken").unwrap(), None);
         assert_eq!(store.classes().unwrap(), ids(&["Game"]));
@@ -735,7 +981,7 @@ mod tests {
         store.sync().unwrap();
         drop(store);
         let store = SledStore::open(&dir.0).unwrap();
-        assert_eq!(store.scan("Game").unwrap().len(), 2, "a new write over a skipped id replaces it");
+        assert_eq!(all(&store, "Game").len(), 2, "a new write over a skipped id replaces it");
     }
 
     #[test]
@@ -771,10 +1017,10 @@ mod tests {
                 "{rounds} flushes for {} syncs",
                 THREADS * PER_THREAD
             );
-            assert_eq!(store.scan("Item").unwrap().len(), THREADS * PER_THREAD);
+            assert_eq!(all(&store, "Item").len(), THREADS * PER_THREAD);
         }
         let store = SledStore::open(&dir.0).unwrap();
-        assert_eq!(store.scan("Item").unwrap().len(), THREADS * PER_THREAD);
+        assert_eq!(all(&store, "Item").len(), THREADS * PER_THREAD);
     }
 
     /// Runs this test binary again as a child process doing `task` on `dir`.
@@ -901,7 +1147,7 @@ mod tests {
             thread.join().unwrap();
         }
         let elapsed = started.elapsed();
-        assert_eq!(store.scan("Bench").unwrap().len(), TOTAL);
+        assert_eq!(all(&store, "Bench").len(), TOTAL);
         println!(
             "{TOTAL} insert+sync from {THREADS} threads in {elapsed:?}: {:.0} inserts/s, {} flushes",
             TOTAL as f64 / elapsed.as_secs_f64(),

@@ -10,6 +10,7 @@ use crate::data::aggregate::{self, Pipeline};
 use crate::data::deadline::Deadline;
 use crate::data::query::Query;
 use crate::data::schema::{validate_class_name, DataError};
+use crate::store::try_scan;
 
 impl Database {
     /// Every object of `class` that `where_` matches, as stored, oldest first. `where_` may not hold
@@ -21,14 +22,17 @@ impl Database {
             return Err(DataError::new(DataError::INVALID_QUERY, "an aggregate's where does not take subqueries"));
         }
         let mut out = Vec::new();
-        for (i, object) in self.store.scan(class).map_err(store_error)?.into_iter().enumerate() {
-            if i % crate::data::deadline::CHECK_EVERY == 0 {
+        let mut seen = 0usize;
+        try_scan(self.store.as_ref(), class, store_error, |object| {
+            if seen.is_multiple_of(crate::data::deadline::CHECK_EVERY) {
                 deadline.check()?;
             }
+            seen += 1;
             if query.matches(&object) {
                 out.push(object);
             }
-        }
+            Ok(true)
+        })?;
         // MongoDB feeds a pipeline in natural (insertion) order; `$first`, `$push` and a
         // `$limit` without `$sort` answer the same way here.
         out.sort_by(|a, b| natural(a, b));

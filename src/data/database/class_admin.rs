@@ -122,7 +122,13 @@ impl Database {
     pub fn delete_class(&self, class: &str) -> Result<(), DataError> {
         validate_schema_class(class)?;
         let _guard = self.schema_writes.lock().unwrap_or_else(|p| p.into_inner());
-        let count = self.store.scan(class).map_err(store_error)?.len();
+        let mut count = 0usize;
+        self.store
+            .scan(class, &mut |_| {
+                count += 1;
+                true
+            })
+            .map_err(store_error)?;
         if count > 0 {
             return Err(DataError::new(
                 DataError::CLASS_CHANGE_REFUSED,
@@ -141,9 +147,8 @@ impl Database {
     /// so indexes, `_User` names and the role graph stay true.
     pub fn purge_class(&self, class: &str) -> Result<(), DataError> {
         validate_class_name(class)?;
-        for object in self.store.scan(class).map_err(store_error)? {
-            let Some(id) = object.get("objectId").and_then(Value::as_str) else { continue };
-            match self.delete_unsynced(class, id) {
+        for id in self.object_ids(class)? {
+            match self.delete_unsynced(class, &id) {
                 Ok(()) => {}
                 // Deleted meanwhile by someone else: what a purge wants anyway.
                 Err(error) if error == not_found() => {}
@@ -151,6 +156,21 @@ impl Database {
             }
         }
         self.sync()
+    }
+
+    /// The objectIds of every object of the class: what a pass that writes each object walks,
+    /// so that it does not write into the scan it reads (ids only, not the documents).
+    fn object_ids(&self, class: &str) -> Result<Vec<String>, DataError> {
+        let mut ids = Vec::new();
+        self.store
+            .scan(class, &mut |object| {
+                if let Some(id) = object.get("objectId").and_then(Value::as_str) {
+                    ids.push(id.to_owned());
+                }
+                true
+            })
+            .map_err(store_error)?;
+        Ok(ids)
     }
 
     fn save_schema(&self, schema: ClassSchema) -> Result<ClassSchema, DataError> {
@@ -163,8 +183,7 @@ impl Database {
     /// Removes deleted fields' values from every stored object of the class, and empties
     /// their relations, each object under its stripe lock as an update would.
     fn delete_field_values(&self, class: &str, deleted: &[(String, FieldType)]) -> Result<(), DataError> {
-        for stored in self.store.scan(class).map_err(store_error)? {
-            let Some(id) = stored.get("objectId").and_then(Value::as_str).map(str::to_owned) else { continue };
+        for id in self.object_ids(class)? {
             for (name, field_type) in deleted {
                 if matches!(field_type, FieldType::Relation(_)) {
                     let related = self.store.related(class, &id, name).map_err(store_error)?;
@@ -173,11 +192,11 @@ impl Database {
                     }
                 }
             }
-            if !deleted.iter().any(|(name, _)| stored.contains_key(name)) {
-                continue;
-            }
             let _stripe = self.stripes[stripe_of(class, &id)].lock().unwrap_or_else(|p| p.into_inner());
             let Some(current) = self.store.get(class, &id).map_err(store_error)? else { continue };
+            if !deleted.iter().any(|(name, _)| current.contains_key(name)) {
+                continue;
+            }
             let mut object = (*current).clone();
             for (name, _) in deleted {
                 object.remove(name);

@@ -21,7 +21,7 @@ use tokio_postgres::types::ToSql;
 use self::columns::{Columns, Kind, Table};
 use self::connections::{Connections, SqlError};
 pub use self::rows::FileUrl;
-use super::{Document, Store, StoreError};
+use super::{Document, LookupField, Store, StoreError};
 
 /// Parameters of one statement: texts and text arrays, shared by a retry.
 type Params = Arc<Vec<Box<dyn ToSql + Send + Sync>>>;
@@ -41,6 +41,10 @@ fn maybe_text(value: Option<String>) -> Box<dyn ToSql + Send + Sync> {
 fn texts(values: &[String]) -> Box<dyn ToSql + Send + Sync> {
     Box::new(values.to_vec())
 }
+
+/// Rows a scan reads per statement: large enough that a round trip is small beside decoding
+/// the page, small enough that a page of large objects stays a few megabytes.
+const SCAN_PAGE_ROWS: i64 = 1_000;
 
 /// The PostgreSQL store.
 pub struct PostgresStore {
@@ -102,6 +106,22 @@ impl PostgresStore {
                 let Some(statement) = prepare_unless_no_table(&client, &sql).await? else { return Ok(None) };
                 let rows = client.query(&statement, &refs(&values)).await?;
                 rows.iter().map(|row| row.try_get::<_, String>(0)).collect::<Result<Vec<_>, _>>().map(Some).map_err(SqlError::from)
+            }
+        })
+    }
+
+    /// Like [`PostgresStore::texts`] for statements answering (objectId, JSON text) rows.
+    fn id_texts(&self, sql: String, values: Params) -> Result<Option<Vec<(String, String)>>, StoreError> {
+        self.connections.run(move |client| {
+            let (sql, values) = (sql.clone(), values.clone());
+            async move {
+                let Some(statement) = prepare_unless_no_table(&client, &sql).await? else { return Ok(None) };
+                let rows = client.query(&statement, &refs(&values)).await?;
+                rows.iter()
+                    .map(|row| Ok((row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?)))
+                    .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+                    .map(Some)
+                    .map_err(SqlError::from)
             }
         })
     }
@@ -249,12 +269,33 @@ impl Store for PostgresStore {
         Ok(self.decode(class, rows)?.into_iter().next())
     }
 
-    fn scan(&self, class: &str) -> Result<Vec<Arc<Document>>, StoreError> {
-        if self.table(class)?.is_none() {
-            return Ok(Vec::new());
+    fn scan(&self, class: &str, visit: &mut dyn FnMut(Arc<Document>) -> bool) -> Result<(), StoreError> {
+        let Some(table) = self.table(class)? else { return Ok(()) };
+        if !table.columns.contains_key("objectId") {
+            let rows = self.texts(tables::select_all(class), params(vec![]))?.unwrap_or_default();
+            for doc in self.decode(class, rows)? {
+                if !visit(doc) {
+                    break;
+                }
+            }
+            return Ok(());
         }
-        let rows = self.texts(tables::select_all(class), params(vec![]))?.unwrap_or_default();
-        self.decode(class, rows)
+        let mut after = String::new();
+        loop {
+            let values = params(vec![text(&after), Box::new(SCAN_PAGE_ROWS)]);
+            let Some(page) = self.id_texts(tables::select_page(class), values)? else { return Ok(()) };
+            let full = page.len() as i64 == SCAN_PAGE_ROWS;
+            let Some((last, _)) = page.last() else { return Ok(()) };
+            after = last.clone();
+            for doc in self.decode(class, page.into_iter().map(|(_, json)| json).collect())? {
+                if !visit(doc) {
+                    return Ok(());
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
     }
 
     fn insert(&self, class: &str, id: &str, mut doc: Document) -> Result<(), StoreError> {
@@ -284,6 +325,23 @@ impl Store for PostgresStore {
         let rows = self.texts(tables::delete(class), params(vec![text(id)]))?.unwrap_or_default();
         let removed = self.decode(class, rows)?.into_iter().next().ok_or(StoreError::NotFound)?;
         Ok(Some(removed))
+    }
+
+    /// Nothing to declare: a lookup is a `WHERE` on the field's column, which PostgreSQL
+    /// answers from Parse Server's indexes where it made them.
+    fn add_lookup(&self, _class: &str, _lookup: LookupField) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn lookup(&self, class: &str, lookup: LookupField, value: &str) -> Result<Vec<String>, StoreError> {
+        let Some(table) = self.table(class)? else { return Ok(Vec::new()) };
+        if !table.columns.contains_key(lookup.field) {
+            return Ok(Vec::new());
+        }
+        let sql = tables::select_ids_by(class, lookup.field, lookup.case_insensitive);
+        let mut ids = self.texts(sql, params(vec![text(value)]))?.unwrap_or_default();
+        ids.sort();
+        Ok(ids)
     }
 
     fn classes(&self) -> Result<Vec<String>, StoreError> {

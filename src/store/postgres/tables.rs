@@ -140,8 +140,30 @@ pub fn select_one(class: &str) -> String {
     format!("SELECT to_jsonb(t)::text FROM {} t WHERE t.\"objectId\" = $1", quoted(class))
 }
 
+/// The objectIds of the rows whose `field` equals `$1`, lower-cased on both sides when
+/// `case_insensitive`.
+pub fn select_ids_by(class: &str, field: &str, case_insensitive: bool) -> String {
+    let (table, column) = (quoted(class), quoted(field));
+    if case_insensitive {
+        format!("SELECT t.\"objectId\" FROM {table} t WHERE lower(t.{column}) = lower($1)")
+    } else {
+        format!("SELECT t.\"objectId\" FROM {table} t WHERE t.{column} = $1")
+    }
+}
+
+/// Every row, for the tables Parse Server keeps without an `objectId` (`_Hooks`, …): small
+/// system tables that [`select_page`] cannot page.
 pub fn select_all(class: &str) -> String {
     format!("SELECT to_jsonb(t)::text FROM {} t", quoted(class))
+}
+
+/// One page of a scan: up to `$2` rows after objectId `$1`, in objectId order (the primary
+/// key, so each page is an index range and a scan never holds the whole table).
+pub fn select_page(class: &str) -> String {
+    format!(
+        "SELECT t.\"objectId\", to_jsonb(t)::text FROM {} t WHERE t.\"objectId\" > $1 ORDER BY t.\"objectId\" LIMIT $2",
+        quoted(class)
+    )
 }
 
 pub fn exists(class: &str) -> String {
