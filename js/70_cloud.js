@@ -14,10 +14,12 @@
 
   const functions = new Map();
   const jobs = new Map();
-  /** "className|triggerName" -> handler */
+  /** triggerKey(className, triggerName) -> { className, triggerName, handler } */
   const triggers = new Map();
-  /** function name or "className|triggerName" -> validator (an options object or a function) */
+  /** function name or triggerKey(…) -> validator (an options object or a function) */
   const validators = new Map();
+  /** The key of a trigger in the tables; Rust names a trigger by its class and kind apart. */
+  const triggerKey = (className, triggerName) => triggerName + " " + className;
   const TRIGGER_NAMES = ["beforeSave", "afterSave", "beforeDelete", "afterDelete"];
   /** The trigger name an auth adapter is registered under, with its provider as the class. */
   const AUTH_PROVIDER = "authProvider";
@@ -52,8 +54,9 @@
     return (target, handler, validator) => {
       const name = className(target);
       checkHandler(triggerName, name, handler);
-      triggers.set(name + "|" + triggerName, handler);
-      setValidator(name + "|" + triggerName, validator);
+      const key = triggerKey(name, triggerName);
+      triggers.set(key, { className: name, triggerName, handler });
+      setValidator(key, validator);
     };
   }
 
@@ -294,9 +297,9 @@
    * the write as dirty changes, so `dirty()` works) and answers the write as the handler left
    * it; every trigger answers its context, so what beforeSave put there reaches afterSave.
    */
-  function runTrigger(key, requestJson) {
-    const handler = triggers.get(key);
-    const [className, triggerName] = key.split("|");
+  function runTrigger(triggerName, className, requestJson) {
+    const key = triggerKey(className, triggerName);
+    const { handler } = triggers.get(key) || {};
     if (!handler) {
       return refused(ParseError.SCRIPT_FAILED, "No " + triggerName + " trigger for " + className);
     }
@@ -443,14 +446,14 @@
 
   /**
    * The worker's one entry point: kind is "function", "trigger" or "job"; `id` names the call
-   * in Rust. The handler runs in a request scope of its own, which everything it schedules
+   * in Rust; a trigger's `name` is its kind (beforeSave …) and `className` its class. The handler runs in a request scope of its own, which everything it schedules
    * keeps, so calls interleaving on this runtime (nested triggers included) never see each
    * other's credentials, tag or budget.
    */
-  function dispatch(kind, name, requestJson, id) {
-    const scope = new RequestScope(Number(id), kind + " " + name);
+  function dispatch(kind, name, requestJson, id, className) {
+    const scope = new RequestScope(Number(id), kind === "trigger" ? name + " " + className : kind + " " + name);
     return inScope(scope, () => {
-      if (kind === "trigger") return runTrigger(name, requestJson);
+      if (kind === "trigger") return runTrigger(name, className, requestJson);
       if (kind === "job") return runJob(name, requestJson);
       return runFunction(name, requestJson);
     });
@@ -461,10 +464,7 @@
     return {
       functions: [...functions.keys()],
       jobs: [...jobs.keys()],
-      triggers: [...triggers.keys()].map((key) => {
-        const [className, triggerName] = key.split("|");
-        return { className, triggerName };
-      }),
+      triggers: [...triggers.values()].map(({ className, triggerName }) => ({ className, triggerName })),
     };
   }
 
@@ -560,7 +560,7 @@
    */
   Cloud.authProvider = (name, handler) => {
     checkHandler(AUTH_PROVIDER, name, handler);
-    triggers.set(name + "|" + AUTH_PROVIDER, handler);
+    triggers.set(triggerKey(name, AUTH_PROVIDER), { className: name, triggerName: AUTH_PROVIDER, handler });
   };
   globalThis.Parse.Cloud = Cloud;
 

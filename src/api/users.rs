@@ -9,6 +9,7 @@ use super::{auth_data, blocking, classes, pipeline, Api, Ctx, Reply};
 use crate::data::{self, Access};
 use crate::data::users::{Origin, SESSION};
 use crate::error::{ErrorCode, ParseError};
+use crate::runtime::TriggerKind;
 
 pub use crate::data::users::USER;
 
@@ -78,7 +79,7 @@ fn stored_user(api: &Api, id: &str) -> Result<Map<String, Value>, ParseError> {
 /// for a password.
 async fn log_in_linked(api: &Arc<Api>, ctx: &Ctx, id: &str, links: &[data::auth_data::Link]) -> Result<Reply, ParseError> {
     let user = stored_user(api, id)?;
-    pipeline::run_hook(api, ctx, USER, "beforeLogin", Value::Object(user.clone())).await?;
+    pipeline::run_hook(api, ctx, USER, TriggerKind::BeforeLogin, Value::Object(user.clone())).await?;
     let merged = Value::Object(data::auth_data::merged(user.get("authData"), links));
     let user = if user.get("authData") != Some(&merged) {
         let (api, id) = (api.clone(), id.to_string());
@@ -98,7 +99,7 @@ async fn log_in_linked(api: &Arc<Api>, ctx: &Ctx, id: &str, links: &[data::auth_
 
 /// Runs beforeLogin (which may refuse), then opens the session.
 async fn finish_log_in(api: &Arc<Api>, ctx: &Ctx, user: Map<String, Value>, origin: Origin<'_>) -> Result<Reply, ParseError> {
-    pipeline::run_hook(api, ctx, USER, "beforeLogin", Value::Object(api.db.visible(&user))).await?;
+    pipeline::run_hook(api, ctx, USER, TriggerKind::BeforeLogin, Value::Object(api.db.visible(&user))).await?;
     open_session(api, ctx, user, origin).await
 }
 
@@ -117,7 +118,7 @@ async fn open_session(api: &Arc<Api>, ctx: &Ctx, user: Map<String, Value>, origi
     };
     let mut user = api.db.visible(&user);
     user.insert("sessionToken".into(), session.get("sessionToken").cloned().unwrap_or(Value::Null));
-    if let Err(error) = pipeline::run_hook(api, ctx, USER, "afterLogin", Value::Object(user.clone())).await {
+    if let Err(error) = pipeline::run_hook(api, ctx, USER, TriggerKind::AfterLogin, Value::Object(user.clone())).await {
         tracing::warn!("afterLogin failed: {}", error.message);
     }
     Ok(Reply::json(&Value::Object(user)))
@@ -210,7 +211,7 @@ pub async fn log_out(api: &Arc<Api>, ctx: &Ctx) -> Result<Reply, ParseError> {
     let api2 = api.clone();
     blocking(move || api2.accounts.end_session(&api2.db, &token).map_err(ParseError::from)).await?;
     if let Some(session) = session {
-        if let Err(error) = pipeline::run_hook(api, ctx, SESSION, "afterLogout", Value::Object(api.db.visible(&session))).await {
+        if let Err(error) = pipeline::run_hook(api, ctx, SESSION, TriggerKind::AfterLogout, Value::Object(api.db.visible(&session))).await {
             tracing::warn!("afterLogout failed: {}", error.message);
         }
     }
