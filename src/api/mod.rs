@@ -8,6 +8,7 @@ mod batch;
 mod classes;
 mod config;
 pub mod email;
+mod file_triggers;
 pub mod files;
 mod find_triggers;
 mod functions;
@@ -34,6 +35,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::auth::Caller;
 use crate::config::ServeConfig;
 use crate::data::roles::ROLE;
 use crate::data::users::Accounts;
@@ -113,7 +115,36 @@ pub struct Ctx {
     pub defer_sync: bool,
 }
 
+/// What a client's request says of its caller, once its keys are checked.
+pub struct ClientRequest {
+    pub caller: Caller,
+    pub session_token: Option<String>,
+    /// Request headers (lower-case names).
+    pub headers: Value,
+    pub ip: String,
+    pub context: Value,
+}
+
 impl Ctx {
+    /// The context of a request from a client: its user (209 for a bad session token) and
+    /// roles looked up once, and the cloud code it causes run on any free worker of the pool.
+    pub fn for_client(api: &Api, request: ClientRequest) -> Result<Ctx, ParseError> {
+        let user = api.user_of(request.session_token.as_deref())?;
+        let roles = api.roles_of(user.as_deref());
+        Ok(Ctx {
+            master: request.caller.master,
+            user,
+            roles,
+            session_token: request.session_token,
+            installation_id: request.caller.installation_id,
+            headers: request.headers,
+            ip: request.ip,
+            context: request.context,
+            invoker: api.pool.invoker().clone(),
+            defer_sync: false,
+        })
+    }
+
     pub fn access(&self) -> Access {
         Access {
             master: self.master,
