@@ -492,7 +492,7 @@
       if (finished) return;
       const body = JSON.stringify({ message: String(text) });
       written = written
-        .then(() => op_parse_request({ method: "PUT", path: "classes/_JobStatus/" + wire.jobId, body, auth }, scopeId()))
+        .then(() => op_parse_request({ method: "PUT", path: "jobs/status/" + wire.jobId, body, auth }, scopeId()))
         .then(undefined, () => {});
     };
     request.message = message;

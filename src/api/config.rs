@@ -7,10 +7,10 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use super::{blocking, jobs::master_required, Api, Ctx, Reply};
-use crate::data::{Access, DataError};
+use crate::data::{DataError, SystemClass, SystemWrite};
 use crate::error::{ErrorCode, ParseError};
 
-const GLOBAL_CONFIG: &str = "_GlobalConfig";
+const GLOBAL_CONFIG: &str = SystemClass::GlobalConfig.name();
 const ID: &str = "1";
 
 /// `GET /config`: every parameter; those marked master-key-only only with the master key.
@@ -70,16 +70,14 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Resu
         let mut write = Map::new();
         write.insert("params".into(), Value::Object(params));
         write.insert("masterKeyOnly".into(), Value::Object(flags));
-        let prepared = match current {
-            Some(_) => api.db.prepare_update(&Access::master(), GLOBAL_CONFIG, ID, write)?,
+        let write = match current {
+            Some(_) => SystemWrite::Update { id: ID.to_string(), fields: write },
             None => {
                 write.insert("ACL".into(), json!({}));
-                let mut prepared = api.db.prepare_create(&Access::master(), GLOBAL_CONFIG, write)?;
-                prepared.assign_id(ID.to_string());
-                prepared
+                SystemWrite::Create { id: Some(ID.to_string()), fields: write }
             }
         };
-        api.db.commit(prepared)?;
+        api.db.write_system(SystemClass::GlobalConfig, write)?;
         Ok(Reply::json(&json!({ "result": true })))
     })
     .await

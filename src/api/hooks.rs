@@ -7,12 +7,12 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use super::{blocking, jobs::master_required, Api, Ctx, Reply};
-use crate::data::{Access, Database, FindOptions};
+use crate::data::{Access, Database, FindOptions, SystemClass, SystemWrite};
 use crate::error::{ErrorCode, ParseError};
 use crate::registry::Webhooks;
 use crate::runtime::TriggerKind;
 
-pub const HOOKS: &str = "_Hooks";
+pub const HOOKS: &str = SystemClass::Hooks.name();
 
 fn hook_error(message: impl Into<String>) -> ParseError {
     ParseError::new(ErrorCode(143), message)
@@ -196,8 +196,7 @@ pub async fn create(api: &Arc<Api>, ctx: &Ctx, functions: bool, body: Map<String
     {
         let api = api.clone();
         blocking(move || {
-            let prepared = api.db.prepare_create(&Access::master(), HOOKS, record)?;
-            api.db.commit(prepared)?;
+            api.db.write_system(SystemClass::Hooks, SystemWrite::Create { id: None, fields: record })?;
             Ok(())
         })
         .await?;
@@ -220,15 +219,15 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, hook: Hook, body: Map<String, Val
     {
         let (api, url) = (api.clone(), url.clone());
         blocking(move || {
-            match url {
-                None => api.db.delete(HOOKS, &id)?,
+            let write = match url {
+                None => SystemWrite::Delete { id },
                 Some(url) => {
-                    let mut change = Map::new();
-                    change.insert("url".into(), Value::String(url));
-                    let prepared = api.db.prepare_update(&Access::master(), HOOKS, &id, change)?;
-                    api.db.commit(prepared)?;
+                    let mut fields = Map::new();
+                    fields.insert("url".into(), Value::String(url));
+                    SystemWrite::Update { id, fields }
                 }
-            }
+            };
+            api.db.write_system(SystemClass::Hooks, write)?;
             Ok(())
         })
         .await?;

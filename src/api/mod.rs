@@ -256,6 +256,7 @@ async fn route_call(api: &Arc<Api>, ctx: &Ctx, method: &str, route: &str, params
         ("PUT", ["hooks", "triggers", class, trigger]) => {
             hooks::update(api, ctx, Hook::Trigger(class.to_string(), trigger.to_string()), params).await
         }
+        ("PUT", ["jobs", "status", id]) => jobs::progress(api, ctx, id, params).await,
         ("POST", ["jobs", name]) => jobs::start_route(api, ctx, Some(name), params).await,
         ("POST", ["jobs"]) => jobs::start_route(api, ctx, None, params).await,
         ("GET", ["cloud_code", "jobs"]) => schedules::list(api, ctx),

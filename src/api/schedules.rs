@@ -15,10 +15,10 @@ use serde_json::{json, Map, Value};
 
 use super::jobs::{self, master_required, Source};
 use super::{blocking, Api, Ctx, Reply};
-use crate::data::{ids, Access, FindOptions};
+use crate::data::{ids, Access, FindOptions, SystemClass, SystemWrite};
 use crate::error::{ErrorCode, ParseError};
 
-pub const JOB_SCHEDULE: &str = "_JobSchedule";
+pub const JOB_SCHEDULE: &str = SystemClass::JobSchedule.name();
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
@@ -131,8 +131,8 @@ pub async fn create(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Resu
     fields.insert("ACL".into(), json!({}));
     let api = api.clone();
     blocking(move || {
-        let prepared = api.db.prepare_create(&Access::master(), JOB_SCHEDULE, fields)?;
-        Ok(Reply::json(&Value::Object(api.db.commit(prepared)?.response)))
+        let saved = api.db.write_system(SystemClass::JobSchedule, SystemWrite::Create { id: None, fields })?;
+        Ok(Reply::json(&Value::Object(saved.map(|saved| saved.response).unwrap_or_default())))
     })
     .await
 }
@@ -145,8 +145,7 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, id: &str, body: Map<String, Value
     let fields = schedule_fields(api, &body, false)?;
     let (api, id) = (api.clone(), id.to_string());
     blocking(move || {
-        let prepared = api.db.prepare_update(&Access::master(), JOB_SCHEDULE, &id, fields)?;
-        api.db.commit(prepared)?;
+        api.db.write_system(SystemClass::JobSchedule, SystemWrite::Update { id, fields })?;
         Ok(Reply::ok("{}"))
     })
     .await
@@ -160,7 +159,7 @@ pub async fn delete(api: &Arc<Api>, ctx: &Ctx, id: &str) -> Result<Reply, ParseE
     let (api, id) = (api.clone(), id.to_string());
     blocking(move || {
         api.db.prepare_delete(&Access::master(), JOB_SCHEDULE, &id)?;
-        api.db.delete(JOB_SCHEDULE, &id)?;
+        api.db.write_system(SystemClass::JobSchedule, SystemWrite::Delete { id })?;
         Ok(Reply::ok("{}"))
     })
     .await
@@ -215,8 +214,7 @@ async fn run_due(api: &Arc<Api>) -> Result<(), ParseError> {
         {
             let (api, id) = (api.clone(), id.clone());
             blocking(move || {
-                let prepared = api.db.prepare_update(&Access::master(), JOB_SCHEDULE, &id, jobs::as_map(update))?;
-                api.db.commit(prepared)?;
+                api.db.write_system(SystemClass::JobSchedule, SystemWrite::Update { id, fields: jobs::as_map(update) })?;
                 Ok(())
             })
             .await?;

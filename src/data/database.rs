@@ -28,6 +28,9 @@ use crate::store::{Store, StoreError};
 mod analytics;
 mod class_admin;
 mod permissions;
+mod system_writes;
+
+pub use system_writes::{SystemClass, SystemWrite};
 
 /// Fields the server keeps; clients may not set them.
 const SERVER_FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt"];

@@ -20,5 +20,5 @@ pub mod schema;
 mod unique;
 pub mod users;
 
-pub use database::{Access, DataSettings, Database, FindOptions, PreparedSave, SavedObject};
+pub use database::{Access, DataSettings, Database, FindOptions, PreparedSave, SavedObject, SystemClass, SystemWrite};
 pub use schema::DataError;
