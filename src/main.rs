@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::api::jobs::{self, JobWorkers};
+use crate::api::jobs;
+use crate::api::JobWorkers;
 use crate::api::idempotency::Idempotency;
 use crate::api::{hooks as hooks_api, reload, schedules, Api, ApiHost};
 use crate::hooks::client::WebhookClient;
@@ -202,7 +203,7 @@ fn serve(mut config: ServeConfig, capture: &Capture) -> ExitCode {
             accounts: Accounts::default(),
             pool,
             jobs: JobWorkers::new(job_pool),
-            code_viewer: api::releases::CodeViewer::new(snapshot),
+            code_viewer: api::CodeViewer::new(snapshot),
             script_log,
         });
         host.install(Arc::new(ApiHost(api.clone())));

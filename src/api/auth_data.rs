@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{trigger_timeout, Api, Ctx};
+use super::context::{trigger_timeout, Api, Ctx};
 use crate::data::auth_data::{self, Link, ANONYMOUS};
 use crate::error::ParseError;
 use crate::registry::Handler;
@@ -73,7 +73,7 @@ pub async fn validate(api: &Arc<Api>, ctx: &Ctx, mut links: Vec<Link>, user: Val
             "ip": ctx.ip,
         });
         let target = Target::Trigger { class_name: link.provider.clone(), kind: TriggerKind::AuthProvider };
-        let reply = ctx.invoker.run(target, request.to_string(), trigger_timeout(api)).await?;
+        let reply = ctx.cloud_code_runs_on.run(target, request.to_string(), trigger_timeout(api)).await?;
         if let Ok(Value::Object(mut reply)) = serde_json::from_str::<Value>(&reply) {
             if let Some(Value::Object(save)) = reply.remove("save") {
                 link.data = Some(save);

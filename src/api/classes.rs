@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
+use super::context::{blocking, Api, Ctx, Reply};
 use super::find_triggers::{self, Before};
-use super::{blocking, pipeline, query_rules, users, Api, Ctx, Reply};
+use super::{pipeline, query_rules};
 use crate::data::clp::Operation;
 use crate::data::{Access, DataError, Database, FindOptions};
 use crate::error::{ErrorCode, ParseError};
@@ -98,9 +99,6 @@ pub async fn create(api: &Arc<Api>, ctx: &Ctx, class: &str, body: Map<String, Va
 }
 
 pub async fn update(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, body: Map<String, Value>) -> Result<Reply, ParseError> {
-    if class == users::USER {
-        return users::update(api, ctx, id, body).await;
-    }
     let access = ctx.access();
     api.db.permit_object(&access, class, Operation::Update, id)?;
     permit_new_fields(&api.db, &access, class, &body)?;
@@ -114,21 +112,6 @@ pub async fn delete(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str) -> Result<
     let object = api.db.prepare_delete(&ctx.access(), class, id)?;
     pipeline::delete(api, ctx, class, object).await?;
     Ok(Reply::ok("{}"))
-}
-
-/// Deletes on a blocking thread (the store fsyncs before answering, unless `defer_sync` leaves
-/// that to the batch the delete belongs to).
-pub async fn delete_stored(api: &Arc<Api>, class: &str, id: &str, defer_sync: bool) -> Result<(), ParseError> {
-    let (api, class, id) = (api.clone(), class.to_string(), id.to_string());
-    blocking(move || {
-        if defer_sync {
-            api.db.delete_unsynced(&class, &id)
-        } else {
-            api.db.delete(&class, &id)
-        }
-        .map_err(ParseError::from)
-    })
-    .await
 }
 
 /// The class-level permissions of a query: refused outright, or its `where` narrowed to what a

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{blocking, jobs::master_required, Api, Ctx, Reply};
+use super::context::{blocking, master_required, Api, Ctx, Reply};
 use crate::data::{DataError, SystemClass, SystemWrite};
 use crate::error::{ErrorCode, ParseError};
 

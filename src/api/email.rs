@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{blocking, Api, Ctx, Reply};
+use super::context::{blocking, Api, Ctx, Reply};
 use crate::auth::constant_time_eq;
 use crate::data::{ids, Access};
 use crate::error::{ErrorCode, ParseError};

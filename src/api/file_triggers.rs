@@ -13,7 +13,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{files, trigger_timeout, Api, Ctx};
+use super::context::{trigger_timeout, Api, Ctx};
 use crate::error::{ErrorCode, ParseError};
 use crate::registry::Handler;
 use crate::runtime::{Target, TriggerKind};
@@ -24,7 +24,7 @@ pub const FILE_CLASS: &str = "@File";
 /// A file whose bytes are all in hand, on its way to the store.
 #[derive(Debug)]
 pub struct NewFile {
-    /// The name the client gave, checked by [`files::filename`].
+    /// The name the client gave, checked by Parse's rules (`files::filename`).
     pub name: String,
     pub content_type: String,
     pub bytes: Vec<u8>,
@@ -61,13 +61,13 @@ pub struct SavedFile {
     pub tags: Map<String, Value>,
 }
 
-/// What beforeSaveFile decided.
+/// What beforeSaveFile decided, before Parse's rules check it (`files::save`).
 #[derive(Debug)]
 pub enum BeforeSave {
-    /// Store this file (the one uploaded, or the one the trigger made of it).
-    Store(NewFile),
-    /// The trigger answered a file that is saved already: store nothing.
-    Saved(SavedFile),
+    /// No trigger: store the file as uploaded.
+    Unchanged(NewFile),
+    /// The trigger answered the file to store (or one saved already); `sent` is the upload.
+    Answered { sent: NewFile, answer: Box<AnsweredFile> },
 }
 
 /// Whether cloud code defined the `kind` trigger of files.
@@ -75,27 +75,29 @@ pub fn defined(api: &Api, kind: TriggerKind) -> bool {
     api.registry.trigger(FILE_CLASS, kind) == Some(Handler::CloudCode)
 }
 
-/// The file as a trigger's answer describes it (js/70_cloud.js `fileAnswer`).
-#[derive(Deserialize)]
+/// The file beforeSaveFile left to store, as its answer describes it (js/70_cloud.js
+/// `fileAnswer`): the one it returned, else the one it was given as it left it.
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct AnsweredFile {
-    name: Option<String>,
-    url: Option<String>,
-    content_type: Option<String>,
+pub struct AnsweredFile {
+    pub name: Option<String>,
+    /// Set for a file saved already (elsewhere): nothing is to be stored.
+    pub url: Option<String>,
+    pub content_type: Option<String>,
     /// Set when the bytes are the ones sent, so they need not travel back.
     #[serde(default)]
-    same_data: bool,
-    base64: Option<String>,
+    pub same_data: bool,
+    pub base64: Option<String>,
     #[serde(default)]
-    metadata: Map<String, Value>,
+    pub metadata: Map<String, Value>,
     #[serde(default)]
-    tags: Map<String, Value>,
+    pub tags: Map<String, Value>,
 }
 
 /// Runs beforeSaveFile over `file`, if cloud code defined it.
 pub async fn before_save(api: &Api, ctx: &Ctx, file: NewFile) -> Result<BeforeSave, ParseError> {
     if !defined(api, TriggerKind::BeforeSaveFile) {
-        return Ok(BeforeSave::Store(file));
+        return Ok(BeforeSave::Unchanged(file));
     }
     let sent = json!({
         "name": file.name,
@@ -105,26 +107,9 @@ pub async fn before_save(api: &Api, ctx: &Ctx, file: NewFile) -> Result<BeforeSa
         "tags": file.tags,
     });
     let mut answer = run(api, ctx, TriggerKind::BeforeSaveFile, sent, Some(file.bytes.len() as u64)).await?;
-    let answered: AnsweredFile = serde_json::from_value(answer.remove("file").unwrap_or(Value::Null))
+    let answer: Box<AnsweredFile> = serde_json::from_value(answer.remove("file").unwrap_or(Value::Null))
         .map_err(|e| ParseError::new(ErrorCode::SCRIPT_FAILED, format!("beforeSaveFile answered badly: {e}")))?;
-    let name = match answered.name {
-        Some(name) => files::filename(&name)?,
-        None => return Err(ParseError::new(ErrorCode::INVALID_FILE_NAME, "Filename not provided.")),
-    };
-    if let Some(url) = answered.url {
-        return Ok(BeforeSave::Saved(SavedFile { name, url, size: None, metadata: answered.metadata, tags: answered.tags }));
-    }
-    let bytes = match (answered.same_data, answered.base64) {
-        (true, _) => file.bytes,
-        (false, Some(base64)) => files::decode_base64(&base64)?,
-        (false, None) => return Err(files::empty_upload()),
-    };
-    let content_type = match answered.content_type {
-        Some(given) => files::content_type(&name, Some(&given))?,
-        None if name == file.name => file.content_type,
-        None => files::content_type(&name, None)?,
-    };
-    Ok(BeforeSave::Store(NewFile { name, content_type, bytes, metadata: answered.metadata, tags: answered.tags }))
+    Ok(BeforeSave::Answered { sent: file, answer })
 }
 
 /// Runs afterSaveFile over the stored `file`, if cloud code defined it.
@@ -159,7 +144,7 @@ async fn run(api: &Api, ctx: &Ctx, kind: TriggerKind, file: Value, size: Option<
         "roles": ctx.roles.to_vec(),
     });
     let target = Target::Trigger { class_name: FILE_CLASS.to_string(), kind };
-    let reply = ctx.invoker.run(target, request.to_string(), trigger_timeout(api)).await.map_err(|error| {
+    let reply = ctx.cloud_code_runs_on.run(target, request.to_string(), trigger_timeout(api)).await.map_err(|error| {
         tracing::error!(target: "cloud", "[{kind} Parse.File] failed: {error}");
         ParseError::from(error)
     })?;

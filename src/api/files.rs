@@ -9,9 +9,9 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 use tokio::io::AsyncReadExt;
 
-use super::file_triggers::{self, BeforeSave, SavedFile};
+use super::context::{Api, Ctx, Reply};
+use super::file_triggers::{self, AnsweredFile, BeforeSave, SavedFile};
 pub use super::file_triggers::NewFile;
-use super::{Api, Ctx, Reply};
 use crate::error::{ErrorCode, ParseError};
 use crate::runtime::TriggerKind;
 use crate::store::files::MAX_CONTENT_TYPE;
@@ -220,9 +220,13 @@ pub fn check_size(api: &Api, len: u64) -> Result<(), ParseError> {
 /// JSON, cloud code's `Parse.File#save`, a raw upload that beforeSaveFile must see whole).
 pub async fn save(api: &Api, ctx: &Ctx, host: Option<&str>, file: NewFile) -> Result<Reply, ParseError> {
     check_size(api, file.bytes.len() as u64)?;
-    let saved_file = match file_triggers::before_save(api, ctx, file).await? {
-        BeforeSave::Saved(saved) => saved,
-        BeforeSave::Store(file) => {
+    let outcome = match file_triggers::before_save(api, ctx, file).await? {
+        BeforeSave::Unchanged(file) => Outcome::Store(file),
+        BeforeSave::Answered { sent, answer } => answered_file(sent, *answer)?,
+    };
+    let saved_file = match outcome {
+        Outcome::SavedElsewhere(saved) => saved,
+        Outcome::Store(file) => {
             let stored = store_bytes(api, &file.name, &file.content_type, &file.bytes).await?;
             let size = Some(file.bytes.len() as u64);
             SavedFile { url: url(api, host, &stored), name: stored, size, metadata: file.metadata, tags: file.tags }
@@ -230,6 +234,36 @@ pub async fn save(api: &Api, ctx: &Ctx, host: Option<&str>, file: NewFile) -> Re
     };
     file_triggers::after_save(api, ctx, &saved_file).await?;
     Ok(saved(saved_file.url, &saved_file.name))
+}
+
+/// Where an upload goes once beforeSaveFile has answered.
+enum Outcome {
+    Store(NewFile),
+    /// The trigger answered a file saved already (elsewhere): nothing is stored.
+    SavedElsewhere(SavedFile),
+}
+
+/// The file beforeSaveFile answered, checked as an upload is: its name must be valid (122),
+/// its data present (130).
+fn answered_file(sent: NewFile, answer: AnsweredFile) -> Result<Outcome, ParseError> {
+    let name = match answer.name {
+        Some(name) => filename(&name)?,
+        None => return Err(no_name()),
+    };
+    if let Some(url) = answer.url {
+        return Ok(Outcome::SavedElsewhere(SavedFile { name, url, size: None, metadata: answer.metadata, tags: answer.tags }));
+    }
+    let bytes = match (answer.same_data, answer.base64) {
+        (true, _) => sent.bytes,
+        (false, Some(base64)) => decode_base64(&base64)?,
+        (false, None) => return Err(empty_upload()),
+    };
+    let content_type = match answer.content_type {
+        Some(given) => content_type(&name, Some(&given))?,
+        None if name == sent.name => sent.content_type,
+        None => content_type(&name, None)?,
+    };
+    Ok(Outcome::Store(NewFile { name, content_type, bytes, metadata: answer.metadata, tags: answer.tags }))
 }
 
 /// Whether an upload must be read whole before it is stored: beforeSaveFile sees its bytes.
@@ -264,7 +298,7 @@ pub fn base64_data(body: &Map<String, Value>) -> Result<Vec<u8>, ParseError> {
 }
 
 /// Base64 as the SDK and Node's `Buffer.from(s, 'base64')` write it: padding optional.
-pub(super) fn decode_base64(data: &str) -> Result<Vec<u8>, ParseError> {
+fn decode_base64(data: &str) -> Result<Vec<u8>, ParseError> {
     let engine = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),

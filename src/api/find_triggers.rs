@@ -8,8 +8,8 @@
 
 use serde_json::{json, Map, Value};
 
+use super::context::{trigger_timeout, Api, Ctx};
 use super::pipeline::trigger_request;
-use super::{trigger_timeout, Api, Ctx};
 use crate::error::{ErrorCode, ParseError};
 use crate::registry::Handler;
 use crate::runtime::{Target, TriggerKind};
@@ -54,7 +54,7 @@ fn query_json(params: &Map<String, Value>) -> Result<Value, ParseError> {
 async fn run(api: &Api, ctx: &Ctx, class: &str, trigger: TriggerKind, mut request: Value) -> Result<Map<String, Value>, ParseError> {
     request["roles"] = json!(ctx.roles.to_vec());
     let target = Target::Trigger { class_name: class.to_string(), kind: trigger };
-    let reply = ctx.invoker.run(target, request.to_string(), trigger_timeout(api)).await?;
+    let reply = ctx.cloud_code_runs_on.run(target, request.to_string(), trigger_timeout(api)).await?;
     serde_json::from_str(&reply).map_err(|e| ParseError::new(ErrorCode::SCRIPT_FAILED, format!("{trigger} answered badly: {e}")))
 }
 

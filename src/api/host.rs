@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{dispatch, Api, Ctx};
+use super::context::{Api, Ctx};
+use super::routes::dispatch;
 use crate::error::ParseError;
 use crate::runtime::{Host, HostError, HostFuture, HostRequest};
 
@@ -39,7 +40,7 @@ async fn serve(api: &Arc<Api>, request: HostRequest) -> Result<String, ParseErro
         headers: Value::Object(Map::new()),
         ip: String::new(),
         context: Value::Object(Map::new()),
-        invoker: request.invoker,
+        cloud_code_runs_on: request.invoker,
         defer_sync: false,
     };
     let route = request.path.trim_matches('/');

@@ -2,31 +2,18 @@
 //! once with `X-Parse-Job-Status-Id`; the run goes on in the background on the job workers,
 //! and its progress lives in a `_JobStatus` object (status running → succeeded / failed).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{blocking, Api, Ctx, Reply};
+use super::context::{blocking, master_required, Api, Ctx, Reply};
 use crate::data::{ids, Access, FindOptions, SystemClass, SystemWrite};
 use crate::error::{ErrorCode, ParseError};
 use crate::registry::Handler;
-use crate::runtime::{CloudError, Pool, Target};
+use crate::runtime::{CloudError, Target};
 
 pub const JOB_STATUS: &str = SystemClass::JobStatus.name();
-
-/// The workers that run jobs (apart from the function workers, so a 15-minute job never
-/// takes a function's worker) and how many jobs run now.
-pub struct JobWorkers {
-    pub pool: Pool,
-    running: AtomicUsize,
-}
-
-impl JobWorkers {
-    pub fn new(pool: Pool) -> JobWorkers {
-        JobWorkers { pool, running: AtomicUsize::new(0) }
-    }
-}
 
 /// Where a run came from, as `_JobStatus.source` records it.
 #[derive(Clone, Copy)]
@@ -42,10 +29,6 @@ impl Source {
             Source::Schedule => "schedule",
         }
     }
-}
-
-pub fn master_required() -> ParseError {
-    ParseError::new(ErrorCode(119), "unauthorized: master key is required").with_status(403)
 }
 
 /// `POST /jobs/:name` (or `POST /jobs` with `jobName`): the body is the job's params. The

@@ -1,14 +1,15 @@
 //! The one data pipeline: beforeSave → write → afterSave, and beforeDelete → delete →
 //! afterDelete, whether the request came from REST or from cloud code. A trigger is a
-//! webhook when one is registered (it always wins), else cloud code, which runs through the
-//! caller's invoker: from REST on any free worker, from cloud code on the worker already
-//! running it (so `--workers 1` cannot deadlock).
+//! webhook when one is registered (it always wins), else cloud code, which runs where the
+//! caller's `cloud_code_runs_on` says: from REST on any free worker, from cloud code on the
+//! worker already running it (so `--workers 1` cannot deadlock).
 
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{blocking, classes, trigger_timeout, webhook, Api, Ctx};
+use super::context::{blocking, trigger_timeout, Api, Ctx};
+use super::webhook;
 use crate::data::{PreparedSave, SavedObject};
 use crate::error::{ErrorCode, ParseError};
 use crate::registry::Handler;
@@ -72,9 +73,24 @@ pub async fn delete(api: &Arc<Api>, ctx: &Ctx, class: &str, object: Arc<Map<Stri
         None => {}
     }
     let id = object.get("objectId").and_then(Value::as_str).unwrap_or_default();
-    classes::delete_stored(api, class, id, ctx.defer_sync).await?;
+    delete_stored(api, class, id, ctx.defer_sync).await?;
     after(api, ctx, class, TriggerKind::AfterDelete, visible, None, &context).await;
     Ok(())
+}
+
+/// Deletes on a blocking thread (the store fsyncs before answering, unless `defer_sync` leaves
+/// that to the batch the delete belongs to).
+async fn delete_stored(api: &Arc<Api>, class: &str, id: &str, defer_sync: bool) -> Result<(), ParseError> {
+    let (api, class, id) = (api.clone(), class.to_string(), id.to_string());
+    blocking(move || {
+        if defer_sync {
+            api.db.delete_unsynced(&class, &id)
+        } else {
+            api.db.delete(&class, &id)
+        }
+        .map_err(ParseError::from)
+    })
+    .await
 }
 
 /// afterSave / afterDelete: run after the write; failures are logged, never answered.
@@ -125,7 +141,7 @@ struct TriggerReply {
 
 async fn run_cloud_trigger(ctx: &Ctx, class: &str, trigger: TriggerKind, request: Value, api: &Api) -> Result<TriggerReply, ParseError> {
     let target = Target::Trigger { class_name: class.to_string(), kind: trigger };
-    let reply = ctx.invoker.run(target, request.to_string(), trigger_timeout(api)).await.map_err(|error| {
+    let reply = ctx.cloud_code_runs_on.run(target, request.to_string(), trigger_timeout(api)).await.map_err(|error| {
         tracing::error!(target: "cloud", "[{trigger} {class}] failed: {error}");
         ParseError::from(error)
     })?;

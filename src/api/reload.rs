@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use super::Api;
+use super::context::Api;
 use crate::data::ids;
 use crate::runtime::code_snapshot::CodeSnapshot;
 use crate::runtime::{BootError, Handlers, Release};

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::jobs::{self, master_required, Source};
-use super::{blocking, Api, Ctx, Reply};
+use super::context::{blocking, master_required, Api, Ctx, Reply};
+use super::jobs::{self, Source};
 use crate::data::{ids, Access, FindOptions, SystemClass, SystemWrite};
 use crate::error::{ErrorCode, ParseError};
 

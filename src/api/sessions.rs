@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{blocking, classes, Api, Ctx, Reply};
+use super::context::{blocking, Api, Ctx, Reply};
+use super::classes;
 use crate::data::users::{Origin, SESSION};
 use crate::error::{ErrorCode, ParseError};
 

@@ -5,17 +5,14 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{auth_data, blocking, classes, pipeline, Api, Ctx, Reply};
+use super::context::{blocking, session_missing, Api, Ctx, Reply};
+use super::{auth_data, classes, pipeline};
 use crate::data::{self, Access};
 use crate::data::users::{Origin, SESSION};
 use crate::error::{ErrorCode, ParseError};
 use crate::runtime::TriggerKind;
 
 pub use crate::data::users::USER;
-
-pub(super) fn session_missing() -> ParseError {
-    ParseError::new(ErrorCode::INVALID_SESSION_TOKEN, "Invalid session token")
-}
 
 /// `POST /users`: creates the user and its first session → 201 `{objectId, createdAt, sessionToken}`.
 ///

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{Api, Ctx};
+use super::context::{Api, Ctx};
 use crate::error::{ErrorCode, ParseError};
 use crate::hooks::client::WebhookError;
 use crate::runtime::TriggerKind;
