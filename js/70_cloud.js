@@ -7,7 +7,7 @@
   const internals = globalThis.__cloudrtInternals;
   const { op_parse_request } = globalThis.Deno.core.ops;
   const { RequestScope, currentScope, inScope, scopeId, makeLogger } = internals;
-  // Looked up at call time: 40_object.js upgrades encode/decode to all Parse types.
+  // Looked up at call time: 44_encode.js upgrades encode/decode to all Parse types.
   const decode = (value) => internals.decode(value);
   const encode = (value, full) => internals.encode(value, full);
   const ParseError = globalThis.Parse.Error;
