@@ -24,7 +24,7 @@ use crate::api::idempotency::Idempotency;
 use crate::api::{hooks as hooks_api, reload, schedules, Api, ApiHost};
 use crate::hooks::client::WebhookClient;
 use crate::config::{ServeArgs, ServeConfig};
-use crate::data::users::Accounts;
+use crate::data::accounts::Accounts;
 use crate::data::{DataSettings, Database};
 use crate::store::files::FileStore;
 use crate::store::{PostgresStore, SledStore, Store};

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::idempotency::Idempotency;
 use crate::auth::Caller;
 use crate::config::ServeConfig;
-use crate::data::users::Accounts;
+use crate::data::accounts::Accounts;
 use crate::data::{Access, Database};
 use crate::error::{ErrorCode, ParseError};
 use crate::hooks::client::WebhookClient;

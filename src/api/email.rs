@@ -16,7 +16,7 @@ use crate::auth::constant_time_eq;
 use crate::data::{ids, Access};
 use crate::error::{ErrorCode, ParseError};
 
-pub use crate::data::users::USER;
+pub use crate::data::accounts::USER;
 
 /// How long a reset or verification link stays valid.
 const TOKEN_LIFETIME_MS: i64 = 24 * 3600 * 1000;

@@ -14,7 +14,7 @@ pub mod files;
 mod find_triggers;
 mod functions;
 pub mod hooks;
-mod host;
+mod cloud_requests;
 pub mod idempotency;
 pub mod installations;
 pub mod jobs;
@@ -33,5 +33,5 @@ mod users;
 mod webhook;
 
 pub use context::{Api, ClientRequest, CodeViewer, Ctx, JobWorkers, Reply};
-pub use host::ApiHost;
+pub use cloud_requests::ApiHost;
 pub use routes::{dispatch, unknown_route};

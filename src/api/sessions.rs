@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::context::{blocking, Api, Ctx, Reply};
 use super::classes;
-use crate::data::users::{Origin, SESSION};
+use crate::data::accounts::{Origin, SESSION};
 use crate::error::{ErrorCode, ParseError};
 
 /// Fields of a session the server owns. `installationId` is one too: Parse Server takes it

@@ -8,11 +8,11 @@ use serde_json::{json, Map, Value};
 use super::context::{blocking, session_missing, Api, Ctx, Reply};
 use super::{auth_data, classes, pipeline};
 use crate::data::{self, Access};
-use crate::data::users::{Origin, SESSION};
+use crate::data::accounts::{Origin, SESSION};
 use crate::error::{ErrorCode, ParseError};
 use crate::runtime::TriggerKind;
 
-pub use crate::data::users::USER;
+pub use crate::data::accounts::USER;
 
 /// `POST /users`: creates the user and its first session → 201 `{objectId, createdAt, sessionToken}`.
 ///

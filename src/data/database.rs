@@ -17,7 +17,7 @@ use super::clp::Operation;
 use super::deadline::{Deadline, CHECK_EVERY};
 use super::ids;
 use super::index::{Constraint, Indexes, Plan, Walk, NATURAL};
-use super::ops::{apply_update, check_nesting, RelationChanges};
+use super::field_ops::{apply_update, check_nesting, RelationChanges};
 use super::protected::{self, Use};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
 use super::roles::{self, Roles};

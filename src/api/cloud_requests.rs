@@ -1,4 +1,5 @@
-//! Cloud code's data requests (`op_parse_request`) served by the API: the runtime's [`Host`].
+//! Cloud code's data requests (`op_parse_request`) served by the API: the runtime's [`Host`]
+//! (named apart from runtime/host.rs, which defines that trait and the calls into JavaScript).
 
 use std::sync::Arc;
 
