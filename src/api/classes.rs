@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use super::context::{blocking, Api, Ctx, Reply};
+use super::find_params;
 use super::find_triggers::{self, Before};
 use super::{pipeline, query_rules};
 use crate::data::clp::Operation;
@@ -46,7 +47,7 @@ async fn find_results(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String
             return Ok(Found { results, count: None, redirected: None });
         }
     };
-    let mut options = FindOptions::from_params(&params)?;
+    let mut options = find_params::find_options(&params)?;
     let prepared = query_rules::prepare(&api.db, class, &params, &mut options)?;
     let (access, target) = (ctx.access(), prepared.class.clone());
     permit_find(&api.db, &access, &target, &mut options)?;
@@ -72,7 +73,7 @@ pub async fn get(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, mut params: M
         let object = found.results.into_iter().next().ok_or_else(|| ParseError::new(ErrorCode::OBJECT_NOT_FOUND, "Object not found."))?;
         return Ok(Reply::json(&object));
     }
-    let options = FindOptions::from_params(&params)?;
+    let options = find_params::find_options(&params)?;
     api.db.permit_object(&ctx.access(), class, Operation::Get, id)?;
     let read = {
         let (api, access, class, id) = (api.clone(), ctx.access(), class.to_string(), id.to_string());

@@ -11,6 +11,7 @@ mod context;
 pub mod email;
 mod file_triggers;
 pub mod files;
+mod find_params;
 mod find_triggers;
 mod functions;
 pub mod hooks;
