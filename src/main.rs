@@ -10,6 +10,7 @@ mod hooks;
 mod http;
 mod registry;
 mod runtime;
+mod scheduler;
 mod script_log;
 mod store;
 
@@ -21,7 +22,7 @@ use clap::{Parser, Subcommand};
 use crate::api::jobs;
 use crate::api::JobWorkers;
 use crate::api::idempotency::Idempotency;
-use crate::api::{hooks as hooks_api, reload, schedules, Api, ApiHost};
+use crate::api::{hooks as hooks_api, reload, Api, ApiHost};
 use crate::hooks::client::WebhookClient;
 use crate::config::{ServeArgs, ServeConfig};
 use crate::data::accounts::Accounts;
@@ -212,7 +213,7 @@ fn serve(mut config: ServeConfig, capture: &Capture) -> ExitCode {
             Ok(n) => tracing::warn!("{n} job run(s) were interrupted by the last stop; marked failed"),
             Err(e) => tracing::error!("cannot check for interrupted jobs: {}", e.message),
         }
-        tokio::spawn(schedules::run_scheduler(api.clone()));
+        tokio::spawn(scheduler::run(api.clone()));
         tokio::spawn(reload::run_reloader(api.clone(), reloads));
         http::serve(listener, api).await;
         ExitCode::SUCCESS
