@@ -7,17 +7,19 @@
   const internals = globalThis.__cloudrtInternals;
   const { op_parse_request } = globalThis.Deno.core.ops;
   const { RequestScope, currentScope, inScope, scopeId, makeLogger } = internals;
-  // Looked up at call time: 40_object.js upgrades encode/decode to all Parse types.
+  // Looked up at call time: 44_encode.js upgrades encode/decode to all Parse types.
   const decode = (value) => internals.decode(value);
   const encode = (value, full) => internals.encode(value, full);
   const ParseError = globalThis.Parse.Error;
 
   const functions = new Map();
   const jobs = new Map();
-  /** "className|triggerName" -> handler */
+  /** triggerKey(className, triggerName) -> { className, triggerName, handler } */
   const triggers = new Map();
-  /** function name or "className|triggerName" -> validator (an options object or a function) */
+  /** function name or triggerKey(…) -> validator (an options object or a function) */
   const validators = new Map();
+  /** The key of a trigger in the tables; Rust names a trigger by its class and kind apart. */
+  const triggerKey = (className, triggerName) => triggerName + " " + className;
   const TRIGGER_NAMES = ["beforeSave", "afterSave", "beforeDelete", "afterDelete"];
   /** The trigger name an auth adapter is registered under, with its provider as the class. */
   const AUTH_PROVIDER = "authProvider";
@@ -25,6 +27,15 @@
   const SESSION_TRIGGERS = { beforeLogin: "_User", afterLogin: "_User", afterLogout: "_Session" };
   /** Query triggers, registered per class like the save triggers. */
   const FIND_TRIGGERS = ["beforeFind", "afterFind"];
+  /** Parse Server's class name for Parse.File, which file triggers are registered under. */
+  const FILE_CLASS = "@File";
+  /** The file trigger each object trigger stands for on Parse.File (`beforeSave(Parse.File, …)`). */
+  const FILE_TRIGGERS = {
+    beforeSave: "beforeSaveFile",
+    afterSave: "afterSaveFile",
+    beforeDelete: "beforeDeleteFile",
+    afterDelete: "afterDeleteFile",
+  };
 
   function checkHandler(kind, name, handler) {
     if (typeof name !== "string" || name === "") {
@@ -38,6 +49,7 @@
   /** 'Parse.User', Parse.User-like classes and subclasses of Parse.Object -> the stored class name. */
   function className(target) {
     let name = target;
+    if (target && target === globalThis.Parse.File) return FILE_CLASS;
     if (typeof target === "function" || (target && typeof target === "object")) {
       name = target.className;
     }
@@ -52,9 +64,21 @@
     return (target, handler, validator) => {
       const name = className(target);
       checkHandler(triggerName, name, handler);
-      triggers.set(name + "|" + triggerName, handler);
-      setValidator(name + "|" + triggerName, validator);
+      if (name === FILE_CLASS) {
+        if (!FILE_TRIGGERS[triggerName]) {
+          throw new TypeError("Parse.Cloud." + triggerName + " cannot be set for Parse.File: its triggers are " +
+            Object.keys(FILE_TRIGGERS).join(", "));
+        }
+        return addTrigger(FILE_CLASS, FILE_TRIGGERS[triggerName], handler, validator);
+      }
+      addTrigger(name, triggerName, handler, validator);
     };
+  }
+
+  function addTrigger(name, triggerName, handler, validator) {
+    const key = triggerKey(name, triggerName);
+    triggers.set(key, { className: name, triggerName, handler });
+    setValidator(key, validator);
   }
 
   function setValidator(key, validator) {
@@ -186,12 +210,15 @@
     return check.then((skip) => (skip ? skipped() : handler()));
   }
 
-  /** The Parse error a thrown value stands for (same rules as Parse Server's resolveError). */
-  function toParseError(thrown) {
+  /**
+   * The Parse error a thrown value stands for (same rules as Parse Server's resolveError):
+   * anything but a Parse.Error gets `code`, 141 unless the caller says otherwise.
+   */
+  function toParseError(thrown, code = ParseError.SCRIPT_FAILED) {
     if (thrown instanceof ParseError) return { code: thrown.code, error: thrown.message };
-    if (!thrown) return { code: ParseError.SCRIPT_FAILED, error: "Script failed." };
-    if (typeof thrown === "string") return { code: ParseError.SCRIPT_FAILED, error: thrown };
-    return { code: ParseError.SCRIPT_FAILED, error: thrown.message || thrown };
+    if (!thrown) return { code, error: "Script failed." };
+    if (typeof thrown === "string") return { code, error: thrown };
+    return { code, error: thrown.message || thrown };
   }
 
   /** Runs a handler in either style; returns its value or a promise of it. */
@@ -213,8 +240,8 @@
   const done = (answer) => ({ body: JSON.stringify(answer) });
   const reply = (result) => done({ result: encode(result, true) });
   /** A message that is not a string (`response.error({...})`) travels as its JSON value. */
-  const failure = (thrown) => {
-    const { code, error } = toParseError(thrown);
+  const failure = (thrown, fallbackCode) => {
+    const { code, error } = toParseError(thrown, fallbackCode);
     return { code, error: typeof error === "string" ? error : JSON.parse(JSON.stringify(error) ?? "null") };
   };
   const refused = (code, error) => ({ code, error });
@@ -266,9 +293,9 @@
   }
 
   /** Answers `{body}` or `{code, error}`, synchronously when it can. */
-  function settle(result, done) {
+  function settle(result, done, fail = failure) {
     if (result && typeof result.then === "function") {
-      return Promise.resolve(result).then(done).then(undefined, failure);
+      return Promise.resolve(result).then(done).then(undefined, fail);
     }
     return done(result);
   }
@@ -294,14 +321,15 @@
    * the write as dirty changes, so `dirty()` works) and answers the write as the handler left
    * it; every trigger answers its context, so what beforeSave put there reaches afterSave.
    */
-  function runTrigger(key, requestJson) {
-    const handler = triggers.get(key);
-    const [className, triggerName] = key.split("|");
+  function runTrigger(triggerName, className, requestJson) {
+    const key = triggerKey(className, triggerName);
+    const { handler } = triggers.get(key) || {};
     if (!handler) {
       return refused(ParseError.SCRIPT_FAILED, "No " + triggerName + " trigger for " + className);
     }
     try {
       const wire = JSON.parse(requestJson);
+      if (className === FILE_CLASS) return runFileTrigger(key, handler, triggerName, wire);
       if (triggerName === AUTH_PROVIDER) return runAuthProvider(handler, className, wire);
       if (triggerName === "beforeFind") return runBeforeFind(key, handler, className, wire);
       if (triggerName === "afterFind") return runAfterFind(key, handler, className, wire);
@@ -376,6 +404,57 @@
     return settle(validated(key, request, wire, () => invoke(handler, request), () => request.objects), answered);
   }
 
+  /** The file a file trigger sees: a Parse.File with its data (beforeSaveFile) or its URL. */
+  function fileFromWire(json) {
+    const data = typeof json.base64 === "string" ? { base64: json.base64 } : undefined;
+    const file = new globalThis.Parse.File(json.name, data, json.contentType, json.metadata, json.tags);
+    if (json.url) file._url = json.url;
+    return file;
+  }
+
+  /**
+   * What beforeSaveFile leaves to store (src/api/file_triggers.rs `AnsweredFile`): the file
+   * it returned, else the one it was given as it left it. The bytes travel back only when
+   * they changed.
+   */
+  function fileAnswer(file, sent) {
+    const source = file._source || {};
+    const answer = {
+      name: file.name(),
+      url: file.url(),
+      contentType: source.type || (file._data === sent.base64 ? sent.contentType : undefined),
+      metadata: file.metadata(),
+      tags: file.tags(),
+    };
+    if (file._data !== undefined && file._data === sent.base64) answer.sameData = true;
+    else if (typeof file._data === "string") answer.base64 = file._data;
+    return answer;
+  }
+
+  /**
+   * Runs a file trigger with `request.file` and `request.fileSize`, as Parse Server's
+   * maybeRunFileTrigger: what is thrown refuses the upload (130) or the delete (153) unless
+   * it is a Parse.Error; beforeSaveFile answers the file to store.
+   */
+  function runFileTrigger(key, handler, triggerName, wire) {
+    const fallback = triggerName.endsWith("DeleteFile") ? ParseError.FILE_DELETE_ERROR : ParseError.FILE_SAVE_ERROR;
+    const fail = (thrown) => failure(thrown, fallback);
+    try {
+      const request = baseRequest(wire, triggerName + " Parse.File");
+      request.triggerName = triggerName;
+      request.file = fileFromWire(wire.file || {});
+      request.fileSize = wire.fileSize == null ? null : wire.fileSize;
+      const answered = (result) => {
+        if (triggerName !== "beforeSaveFile") return done({});
+        const file = result instanceof globalThis.Parse.File ? result : request.file;
+        return done({ file: fileAnswer(file, wire.file || {}) });
+      };
+      return settle(validated(key, request, wire, () => invoke(handler, request), () => undefined), answered, fail);
+    } catch (thrown) {
+      return fail(thrown);
+    }
+  }
+
   /**
    * Runs an auth adapter: `handler(authData, request)` resolves to accept the identity (or to
    * `{ save: {...} }` to store other data for it) and throws to refuse it.
@@ -413,7 +492,7 @@
       if (finished) return;
       const body = JSON.stringify({ message: String(text) });
       written = written
-        .then(() => op_parse_request({ method: "PUT", path: "classes/_JobStatus/" + wire.jobId, body, auth }, scopeId()))
+        .then(() => op_parse_request({ method: "PUT", path: "jobs/status/" + wire.jobId, body, auth }, scopeId()))
         .then(undefined, () => {});
     };
     request.message = message;
@@ -443,14 +522,14 @@
 
   /**
    * The worker's one entry point: kind is "function", "trigger" or "job"; `id` names the call
-   * in Rust. The handler runs in a request scope of its own, which everything it schedules
+   * in Rust; a trigger's `name` is its kind (beforeSave …) and `className` its class. The handler runs in a request scope of its own, which everything it schedules
    * keeps, so calls interleaving on this runtime (nested triggers included) never see each
    * other's credentials, tag or budget.
    */
-  function dispatch(kind, name, requestJson, id) {
-    const scope = new RequestScope(Number(id), kind + " " + name);
+  function dispatch(kind, name, requestJson, id, className) {
+    const scope = new RequestScope(Number(id), kind === "trigger" ? name + " " + className : kind + " " + name);
     return inScope(scope, () => {
-      if (kind === "trigger") return runTrigger(name, requestJson);
+      if (kind === "trigger") return runTrigger(name, className, requestJson);
       if (kind === "job") return runJob(name, requestJson);
       return runFunction(name, requestJson);
     });
@@ -461,10 +540,7 @@
     return {
       functions: [...functions.keys()],
       jobs: [...jobs.keys()],
-      triggers: [...triggers.keys()].map((key) => {
-        const [className, triggerName] = key.split("|");
-        return { className, triggerName };
-      }),
+      triggers: [...triggers.values()].map(({ className, triggerName }) => ({ className, triggerName })),
     };
   }
 
@@ -553,6 +629,10 @@
   for (const [triggerName, target] of Object.entries(SESSION_TRIGGERS)) {
     Cloud[triggerName] = (handler, validator) => registerTrigger(triggerName)(target, handler, validator);
   }
+  // Parse Server 4's names of the Parse.File triggers.
+  for (const [objectTrigger, fileTrigger] of Object.entries(FILE_TRIGGERS)) {
+    Cloud[fileTrigger] = (handler, validator) => registerTrigger(objectTrigger)(FILE_CLASS, handler, validator);
+  }
   /**
    * Registers the validation of authData provider `name` (cloudrt's counterpart of Parse
    * Server's auth adapters): sign-ups, log-ins and links naming it run `handler(authData,
@@ -560,7 +640,7 @@
    */
   Cloud.authProvider = (name, handler) => {
     checkHandler(AUTH_PROVIDER, name, handler);
-    triggers.set(name + "|" + AUTH_PROVIDER, handler);
+    triggers.set(triggerKey(name, AUTH_PROVIDER), { className: name, triggerName: AUTH_PROVIDER, handler });
   };
   globalThis.Parse.Cloud = Cloud;
 

@@ -11,6 +11,7 @@ mod http;
 mod mail;
 mod registry;
 mod runtime;
+mod scheduler;
 mod script_log;
 mod store;
 
@@ -19,12 +20,13 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::api::jobs::{self, JobWorkers};
+use crate::api::jobs;
+use crate::api::JobWorkers;
 use crate::api::idempotency::Idempotency;
-use crate::api::{hooks as hooks_api, reload, schedules, Api, ApiHost};
+use crate::api::{hooks as hooks_api, reload, Api, ApiHost};
 use crate::hooks::client::WebhookClient;
 use crate::config::{ServeArgs, ServeConfig};
-use crate::data::users::Accounts;
+use crate::data::accounts::Accounts;
 use crate::data::{DataSettings, Database};
 use crate::store::files::FileStore;
 use crate::store::{PostgresStore, SledStore, Store};
@@ -203,7 +205,7 @@ fn serve(mut config: ServeConfig, capture: &Capture) -> ExitCode {
             accounts: Accounts,
             pool,
             jobs: JobWorkers::new(job_pool),
-            code_viewer: api::releases::CodeViewer::new(snapshot),
+            code_viewer: api::CodeViewer::new(snapshot),
             script_log,
         });
         host.install(Arc::new(ApiHost(api.clone())));
@@ -212,7 +214,7 @@ fn serve(mut config: ServeConfig, capture: &Capture) -> ExitCode {
             Ok(n) => tracing::warn!("{n} job run(s) were interrupted by the last stop; marked failed"),
             Err(e) => tracing::error!("cannot check for interrupted jobs: {}", e.message),
         }
-        tokio::spawn(schedules::run_scheduler(api.clone()));
+        tokio::spawn(scheduler::run(api.clone()));
         tokio::spawn(reload::run_reloader(api.clone(), reloads));
         http::serve(listener, api).await;
         ExitCode::SUCCESS

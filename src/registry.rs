@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
-use crate::runtime::Handlers;
+use crate::runtime::{Handlers, TriggerKind};
 
 /// What answers a call by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,19 +18,18 @@ pub enum Handler {
     Webhook(String),
 }
 
-/// The webhooks registered now: function name → URL, (className, triggerName) → URL.
+/// The webhooks registered now: function name → URL, (className, trigger) → URL.
 #[derive(Debug, Default, Clone)]
 pub struct Webhooks {
     pub functions: HashMap<String, String>,
-    pub triggers: HashMap<(String, String), String>,
+    pub triggers: HashMap<(String, TriggerKind), String>,
 }
 
 /// The names the cloud code now serving registered.
 #[derive(Debug, Default)]
 struct CloudCode {
     functions: HashSet<String>,
-    /// (className, triggerName)
-    triggers: HashSet<(String, String)>,
+    triggers: HashSet<(String, TriggerKind)>,
     jobs: Vec<String>,
 }
 
@@ -38,7 +37,7 @@ impl CloudCode {
     fn of(handlers: &Handlers) -> CloudCode {
         CloudCode {
             functions: handlers.functions.iter().cloned().collect(),
-            triggers: handlers.triggers.iter().map(|t| (t.class_name.clone(), t.trigger_name.clone())).collect(),
+            triggers: handlers.triggers.iter().map(|t| (t.class_name.clone(), t.kind)).collect(),
             jobs: handlers.jobs.clone(),
         }
     }
@@ -73,9 +72,9 @@ impl Registry {
         self.cloud().functions.contains(name).then_some(Handler::CloudCode)
     }
 
-    /// The handler for trigger `trigger_name` (beforeSave …) of `class_name`, if there is one.
-    pub fn trigger(&self, class_name: &str, trigger_name: &str) -> Option<Handler> {
-        let key = (class_name.to_string(), trigger_name.to_string());
+    /// The handler for the `kind` trigger of `class_name`, if there is one.
+    pub fn trigger(&self, class_name: &str, kind: TriggerKind) -> Option<Handler> {
+        let key = (class_name.to_string(), kind);
         if let Some(url) = self.webhooks.read().unwrap_or_else(|p| p.into_inner()).triggers.get(&key) {
             return Some(Handler::Webhook(url.clone()));
         }
@@ -99,9 +98,9 @@ impl Registry {
         names
     }
 
-    /// Every trigger main.js defined, as (className, triggerName).
-    pub fn cloud_triggers(&self) -> Vec<(String, String)> {
-        let mut triggers: Vec<(String, String)> = self.cloud().triggers.iter().cloned().collect();
+    /// Every trigger main.js defined, as (className, kind).
+    pub fn cloud_triggers(&self) -> Vec<(String, TriggerKind)> {
+        let mut triggers: Vec<(String, TriggerKind)> = self.cloud().triggers.iter().cloned().collect();
         triggers.sort();
         triggers
     }
@@ -115,24 +114,24 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::TriggerName;
+    use crate::runtime::TriggerRegistration;
 
     #[test]
     fn a_webhook_wins_over_cloud_code_until_removed() {
         let handlers = Handlers {
             functions: vec!["hello".into()],
             jobs: vec![],
-            triggers: vec![TriggerName { class_name: "Review".into(), trigger_name: "beforeSave".into() }],
+            triggers: vec![TriggerRegistration { class_name: "Review".into(), kind: TriggerKind::BeforeSave }],
         };
         let registry = Registry::new(&handlers, Webhooks::default());
         assert_eq!(registry.function("hello"), Some(Handler::CloudCode));
         assert_eq!(registry.function("nope"), None);
         registry.update_webhooks(|w| {
             w.functions.insert("hello".into(), "https://h/1".into());
-            w.triggers.insert(("Review".into(), "beforeSave".into()), "https://h/2".into());
+            w.triggers.insert(("Review".into(), TriggerKind::BeforeSave), "https://h/2".into());
         });
         assert_eq!(registry.function("hello"), Some(Handler::Webhook("https://h/1".into())));
-        assert_eq!(registry.trigger("Review", "beforeSave"), Some(Handler::Webhook("https://h/2".into())));
+        assert_eq!(registry.trigger("Review", TriggerKind::BeforeSave), Some(Handler::Webhook("https://h/2".into())));
         registry.update_webhooks(|w| w.functions.clear());
         assert_eq!(registry.function("hello"), Some(Handler::CloudCode));
     }

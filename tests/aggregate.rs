@@ -132,3 +132,22 @@ async fn bad_aggregates_are_parse_errors_and_clients_are_refused() {
     let (status, bad_class) = server.master("GET", "/aggregate/no%20way?distinct=x", None).await;
     assert_eq!((status, bad_class["code"].as_i64()), (400, Some(103)), "{bad_class}");
 }
+
+#[tokio::test]
+async fn cloud_code_queries_distinct_and_aggregate_through_the_route() {
+    let server = Server::start("basics", &[]);
+    seed(&server).await;
+    let (status, body) = server.call("distinctPlayers", json!({"above": 3}), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let mut players: Vec<String> = serde_json::from_value(body["result"].clone()).unwrap();
+    players.sort();
+    assert_eq!(players, ["ann", "bob"]);
+    let pipeline = json!([{"$group": {"_id": "$player", "total": {"$sum": "$score"}}}, {"$sort": {"total": -1}}]);
+    let (status, body) = server.call("totalsByPlayer", json!({"pipeline": pipeline}), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"][0], json!({"objectId": "ann", "total": 16}), "{body}");
+    // A bad stage is the route's Parse error, passed on to the caller.
+    let (status, body) = server.call("totalsByPlayer", json!({"pipeline": [{"$nope": 1}]}), &[]).await;
+    assert_eq!((status, &body), (400, &json!({"code": 102, "error": "Unrecognized pipeline stage name: '$nope'"})));
+}
+

@@ -118,6 +118,25 @@ async fn job_requests_results_and_failures() {
 }
 
 #[tokio::test]
+async fn progress_is_written_past_the_triggers_of_job_status() {
+    let server = Server::start("jobs", &[]);
+    let id = start_job(&server, "progress", json!({})).await;
+    let (done, _) = wait_for(&server, &id, Duration::from_secs(10)).await;
+    assert_eq!((&done["status"], &done["message"]), (&json!("succeeded"), &json!("half way")), "{done}");
+    // The progress route: the master key only, and a text message.
+    let path = format!("/jobs/status/{id}");
+    let (code, answer) = server.request("PUT", &path, Some(json!({"message": "x"})), &[]).await;
+    assert_eq!((code, &answer["code"]), (403, &json!(119)), "{answer}");
+    for bad in [json!({}), json!({"message": 5})] {
+        let (code, answer) = server.master("PUT", &path, Some(bad)).await;
+        assert_eq!((code, &answer["code"]), (400, &json!(107)), "{answer}");
+    }
+    let (code, answer) = server.master("PUT", "/jobs/status/nope", Some(json!({"message": "x"}))).await;
+    assert_eq!((code, &answer["code"]), (404, &json!(101)), "{answer}");
+    assert_eq!(status(&server, &id).await["message"], json!("half way"), "nothing stored by a refused write");
+}
+
+#[tokio::test]
 async fn a_job_that_never_finishes_is_terminated_and_its_worker_reused() {
     let server = Server::start("jobs", &["--job-timeout", "1", "--max-concurrent-jobs", "1"]);
     let id = start_job(&server, "neverSettles", json!({})).await;

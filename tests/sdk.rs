@@ -49,6 +49,11 @@ fn official_js_sdk_saves_reads_and_deletes_files() {
 }
 
 #[test]
+fn official_js_sdk_files_pass_the_file_triggers() {
+    run_sdk_tests("file_triggers.test.mjs", "file_triggers", &[]);
+}
+
+#[test]
 fn official_js_sdk_roles() {
     run_sdk_tests("roles.test.mjs", "roles", &[]);
 }

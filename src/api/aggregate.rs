@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{blocking, jobs::master_required, Api, Ctx, Reply};
+use super::context::{blocking, master_required, Api, Ctx, Reply};
 use crate::data::aggregate::Pipeline;
 use crate::data::DataError;
 use crate::error::ParseError;

@@ -10,15 +10,11 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{trigger_timeout, Api, Ctx};
+use super::context::{trigger_timeout, Api, Ctx};
 use crate::data::auth_data::{self, Link, ANONYMOUS};
 use crate::error::ParseError;
 use crate::registry::Handler;
-use crate::runtime::Target;
-
-/// The trigger name a cloud-code auth adapter is registered under (with the provider as its
-/// "class"), so the registry and the worker's dispatch need no new kind of handler.
-pub const ADAPTER_TRIGGER: &str = "authProvider";
+use crate::runtime::{Target, TriggerKind};
 
 /// The links of a `_User` body's `authData`; `None` when it has none. `authData: null` is
 /// 252, as Parse Server answers it.
@@ -62,7 +58,9 @@ pub async fn validate(api: &Arc<Api>, ctx: &Ctx, mut links: Vec<Link>, user: Val
         if link.provider == ANONYMOUS {
             continue;
         }
-        if api.registry.trigger(&link.provider, ADAPTER_TRIGGER) != Some(Handler::CloudCode) {
+        if // An adapter is registered as a trigger of its provider (the "class"), so the registry
+        // and the worker's dispatch need no new kind of handler.
+        api.registry.trigger(&link.provider, TriggerKind::AuthProvider) != Some(Handler::CloudCode) {
             return Err(auth_data::unsupported().into());
         }
         let request = json!({
@@ -74,8 +72,8 @@ pub async fn validate(api: &Arc<Api>, ctx: &Ctx, mut links: Vec<Link>, user: Val
             "headers": ctx.headers,
             "ip": ctx.ip,
         });
-        let target = Target::Trigger { class_name: link.provider.clone(), trigger_name: ADAPTER_TRIGGER.into() };
-        let reply = ctx.invoker.run(target, request.to_string(), trigger_timeout(api)).await?;
+        let target = Target::Trigger { class_name: link.provider.clone(), kind: TriggerKind::AuthProvider };
+        let reply = ctx.cloud_code_runs_on.run(target, request.to_string(), trigger_timeout(api)).await?;
         if let Ok(Value::Object(mut reply)) = serde_json::from_str::<Value>(&reply) {
             if let Some(Value::Object(save)) = reply.remove("save") {
                 link.data = Some(save);

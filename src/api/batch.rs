@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{dispatch, Api, Ctx, Reply};
+use super::context::{Api, Ctx, Reply};
+use super::routes::dispatch;
 use crate::error::{ErrorCode, ParseError};
 
 /// Most requests one batch may carry.

@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
+use super::context::{blocking, Api, Ctx, Reply};
+use super::find_params;
 use super::find_triggers::{self, Before};
-use super::{blocking, pipeline, query_rules, users, Api, Ctx, Reply};
+use super::{pipeline, query_rules};
 use crate::data::clp::Operation;
 use crate::data::{Access, DataError, Database, FindOptions};
 use crate::error::{ErrorCode, ParseError};
@@ -45,7 +47,7 @@ async fn find_results(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String
             return Ok(Found { results, count: None, redirected: None });
         }
     };
-    let mut options = FindOptions::from_params(&params)?;
+    let mut options = find_params::find_options(&params)?;
     let prepared = query_rules::prepare(&api.db, class, &params, &mut options)?;
     let (access, target) = (ctx.access(), prepared.class.clone());
     permit_find(&api.db, &access, &target, &mut options)?;
@@ -71,7 +73,7 @@ pub async fn get(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, mut params: M
         let object = found.results.into_iter().next().ok_or_else(|| ParseError::new(ErrorCode::OBJECT_NOT_FOUND, "Object not found."))?;
         return Ok(Reply::json(&object));
     }
-    let options = FindOptions::from_params(&params)?;
+    let options = find_params::find_options(&params)?;
     api.db.permit_object(&ctx.access(), class, Operation::Get, id)?;
     let read = {
         let (api, access, class, id) = (api.clone(), ctx.access(), class.to_string(), id.to_string());
@@ -98,9 +100,6 @@ pub async fn create(api: &Arc<Api>, ctx: &Ctx, class: &str, body: Map<String, Va
 }
 
 pub async fn update(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, body: Map<String, Value>) -> Result<Reply, ParseError> {
-    if class == users::USER {
-        return users::update(api, ctx, id, body).await;
-    }
     let access = ctx.access();
     api.db.permit_object(&access, class, Operation::Update, id)?;
     permit_new_fields(&api.db, &access, class, &body)?;
@@ -114,21 +113,6 @@ pub async fn delete(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str) -> Result<
     let object = api.db.prepare_delete(&ctx.access(), class, id)?;
     pipeline::delete(api, ctx, class, object).await?;
     Ok(Reply::ok("{}"))
-}
-
-/// Deletes on a blocking thread (the store fsyncs before answering, unless `defer_sync` leaves
-/// that to the batch the delete belongs to).
-pub async fn delete_stored(api: &Arc<Api>, class: &str, id: &str, defer_sync: bool) -> Result<(), ParseError> {
-    let (api, class, id) = (api.clone(), class.to_string(), id.to_string());
-    blocking(move || {
-        if defer_sync {
-            api.db.delete_unsynced(&class, &id)
-        } else {
-            api.db.delete(&class, &id)
-        }
-        .map_err(ParseError::from)
-    })
-    .await
 }
 
 /// The class-level permissions of a query: refused outright, or its `where` narrowed to what a

@@ -11,13 +11,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{blocking, Api, Ctx, Reply};
+use super::context::{blocking, Api, Ctx, Reply};
 use crate::auth::constant_time_eq;
 use crate::data::{ids, Access, PreparedSave};
 use crate::error::{ErrorCode, ParseError};
 use crate::mail::{self, Email};
 
-pub use crate::data::users::USER;
+pub use crate::data::accounts::USER;
 
 /// How long a reset or verification link stays valid.
 const TOKEN_LIFETIME_MS: i64 = 24 * 3600 * 1000;

@@ -9,8 +9,11 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 use tokio::io::AsyncReadExt;
 
-use super::{Api, Ctx, Reply};
+use super::context::{Api, Ctx, Reply};
+use super::file_triggers::{self, AnsweredFile, BeforeSave, SavedFile};
+pub use super::file_triggers::NewFile;
 use crate::error::{ErrorCode, ParseError};
+use crate::runtime::TriggerKind;
 use crate::store::files::MAX_CONTENT_TYPE;
 
 /// Parse's longest file name (FilesAdapter `validateFilename`).
@@ -178,39 +181,112 @@ pub fn no_name() -> ParseError {
 }
 
 /// `DELETE files/:name`: the master key only (403, as Parse's `enforceMasterKeyAccess`), 153
-/// when there is no such file or it could not be removed.
+/// when there is no such file or it could not be removed. beforeDeleteFile may refuse it;
+/// both delete triggers run whether the file exists or not, as in Parse Server.
 pub async fn delete(api: &Arc<Api>, ctx: &Ctx, raw: &str) -> Result<Reply, ParseError> {
     if !ctx.master {
         return Err(ParseError::new(ErrorCode::OPERATION_FORBIDDEN, "unauthorized: master key is required").with_status(403));
     }
     let failed = || ParseError::new(ErrorCode::FILE_DELETE_ERROR, "Could not delete file.");
     let name = stored_name(raw).ok_or_else(failed)?;
+    let location = url(api, None, &name);
+    file_triggers::on_delete(api, ctx, TriggerKind::BeforeDeleteFile, &name, &location).await?;
     match api.files.delete(&name).await {
-        Ok(true) => Ok(Reply::ok("{}")),
-        Ok(false) => Err(failed()),
+        Ok(true) => {}
+        Ok(false) => return Err(failed()),
         Err(e) => {
             tracing::error!("could not delete file {name}: {e}");
-            Err(failed())
+            return Err(failed());
         }
     }
+    file_triggers::on_delete(api, ctx, TriggerKind::AfterDeleteFile, &name, &location).await?;
+    Ok(Reply::ok("{}"))
 }
 
-/// Stores `bytes` as a new file named after `name` (already checked by [`filename`]) and
-/// answers `{url, name}`: the end of both upload forms that carry their bytes whole, the SDK's
-/// base64 JSON and cloud code's `Parse.File#save`.
-pub async fn store_bytes(api: &Api, host: Option<&str>, name: &str, content_type: &str, bytes: &[u8]) -> Result<Reply, ParseError> {
+/// 130 for no bytes, 130 with 413 for more than `--max-file-size`.
+pub fn check_size(api: &Api, len: u64) -> Result<(), ParseError> {
     let limit = api.config.files.max_file_size;
-    if bytes.len() as u64 > limit {
+    if len > limit {
         return Err(too_large(limit));
     }
-    if bytes.is_empty() {
+    if len == 0 {
         return Err(empty_upload());
     }
+    Ok(())
+}
+
+/// Saves a file whose bytes are all in hand through the file triggers and answers `{url,
+/// name}`: the end of every upload form but a raw one without beforeSaveFile (the SDK's base64
+/// JSON, cloud code's `Parse.File#save`, a raw upload that beforeSaveFile must see whole).
+pub async fn save(api: &Api, ctx: &Ctx, host: Option<&str>, file: NewFile) -> Result<Reply, ParseError> {
+    check_size(api, file.bytes.len() as u64)?;
+    let outcome = match file_triggers::before_save(api, ctx, file).await? {
+        BeforeSave::Unchanged(file) => Outcome::Store(file),
+        BeforeSave::Answered { sent, answer } => answered_file(sent, *answer)?,
+    };
+    let saved_file = match outcome {
+        Outcome::SavedElsewhere(saved) => saved,
+        Outcome::Store(file) => {
+            let stored = store_bytes(api, &file.name, &file.content_type, &file.bytes).await?;
+            let size = Some(file.bytes.len() as u64);
+            SavedFile { url: url(api, host, &stored), name: stored, size, metadata: file.metadata, tags: file.tags }
+        }
+    };
+    file_triggers::after_save(api, ctx, &saved_file).await?;
+    Ok(saved(saved_file.url, &saved_file.name))
+}
+
+/// Where an upload goes once beforeSaveFile has answered.
+enum Outcome {
+    Store(NewFile),
+    /// The trigger answered a file saved already (elsewhere): nothing is stored.
+    SavedElsewhere(SavedFile),
+}
+
+/// The file beforeSaveFile answered, checked as an upload is: its name must be valid (122),
+/// its data present (130).
+fn answered_file(sent: NewFile, answer: AnsweredFile) -> Result<Outcome, ParseError> {
+    let name = match answer.name {
+        Some(name) => filename(&name)?,
+        None => return Err(no_name()),
+    };
+    if let Some(url) = answer.url {
+        return Ok(Outcome::SavedElsewhere(SavedFile { name, url, size: None, metadata: answer.metadata, tags: answer.tags }));
+    }
+    let bytes = match (answer.same_data, answer.base64) {
+        (true, _) => sent.bytes,
+        (false, Some(base64)) => decode_base64(&base64)?,
+        (false, None) => return Err(empty_upload()),
+    };
+    let content_type = match answer.content_type {
+        Some(given) => content_type(&name, Some(&given))?,
+        None if name == sent.name => sent.content_type,
+        None => content_type(&name, None)?,
+    };
+    Ok(Outcome::Store(NewFile { name, content_type, bytes, metadata: answer.metadata, tags: answer.tags }))
+}
+
+/// Whether an upload must be read whole before it is stored: beforeSaveFile sees its bytes.
+pub fn sees_bytes(api: &Api) -> bool {
+    file_triggers::defined(api, TriggerKind::BeforeSaveFile)
+}
+
+/// Answers a raw upload streamed to disk as `stored` (`size` bytes), once afterSaveFile ran.
+pub async fn stored(api: &Api, ctx: &Ctx, host: Option<&str>, stored: String, size: u64) -> Result<Reply, ParseError> {
+    let file = SavedFile { url: url(api, host, &stored), name: stored, size: Some(size), metadata: Map::new(), tags: Map::new() };
+    file_triggers::after_save(api, ctx, &file).await?;
+    Ok(saved(file.url, &file.name))
+}
+
+/// Stores `bytes` as a new file named after `name` (already checked by [`filename`]); answers
+/// the stored name.
+async fn store_bytes(api: &Api, name: &str, content_type: &str, bytes: &[u8]) -> Result<String, ParseError> {
+    check_size(api, bytes.len() as u64)?;
     let stored = new_stored_name(name, content_type);
     let mut upload = api.files.begin(content_type).await.map_err(|e| not_stored(name, e))?;
     upload.write(bytes).await.map_err(|e| not_stored(name, e))?;
     upload.finish(&api.files, &stored).await.map_err(|e| not_stored(name, e))?;
-    Ok(saved(url(api, host, &stored), &stored))
+    Ok(stored)
 }
 
 /// The `base64` of the SDK's JSON upload form: 130 when it is missing or not valid base64.
@@ -232,15 +308,23 @@ fn decode_base64(data: &str) -> Result<Vec<u8>, ParseError> {
         .map_err(|e| ParseError::new(ErrorCode::FILE_SAVE_ERROR, format!("Invalid file upload: the base64 data is not valid ({e}).")))
 }
 
-/// `POST files/:name` from cloud code (`Parse.File#save`) or a `/batch`: the SDK's JSON form
-/// (`base64`, `_ContentType`), under the caller's upload rights. Raw uploads over HTTP never
-/// reach the route table; `http::files` streams them.
+/// `POST files/:name` from cloud code (`Parse.File#save`): the SDK's JSON form (`base64`,
+/// `_ContentType`, `fileData`), under the caller's upload rights. Uploads over HTTP never
+/// reach the route table; `http::files` reads them.
 pub async fn save_json(api: &Arc<Api>, ctx: &Ctx, raw: &str, body: Map<String, Value>) -> Result<Reply, ParseError> {
     let name = filename(raw)?;
     may_upload(api, ctx.master, ctx.user.is_some())?;
-    let bytes = base64_data(&body)?;
-    let content_type = content_type(&name, body.get("_ContentType").and_then(Value::as_str))?;
-    store_bytes(api, None, &name, &content_type, &bytes).await
+    let file = json_file(name, None, &body)?;
+    save(api, ctx, None, file).await
+}
+
+/// The file of the SDK's JSON upload form; `content_type` is the SDK's `_ContentType` when the
+/// HTTP layer has lifted it out of the body already.
+pub fn json_file(name: String, content_type: Option<&str>, body: &Map<String, Value>) -> Result<NewFile, ParseError> {
+    let bytes = base64_data(body)?;
+    let given = content_type.or_else(|| body.get("_ContentType").and_then(Value::as_str));
+    let content_type = self::content_type(&name, given)?;
+    Ok(NewFile::plain(name, content_type, bytes).with_file_data(body))
 }
 
 /// `GET files/:appId/:name` from cloud code (`Parse.File#getData`): the bytes as `{base64}`.

@@ -8,11 +8,11 @@
 
 use serde_json::{json, Map, Value};
 
+use super::context::{trigger_timeout, Api, Ctx};
 use super::pipeline::trigger_request;
-use super::{trigger_timeout, Api, Ctx};
 use crate::error::{ErrorCode, ParseError};
 use crate::registry::Handler;
-use crate::runtime::Target;
+use crate::runtime::{Target, TriggerKind};
 
 /// The query options a trigger may rewrite (Parse Server's list, less Mongo-only hints).
 const QUERY_KEYS: &[&str] = &["where", "limit", "skip", "order", "keys", "excludeKeys", "include"];
@@ -25,13 +25,13 @@ pub enum Before {
     Objects(Vec<Value>),
 }
 
-fn has_trigger(api: &Api, class: &str, trigger: &str) -> bool {
+fn has_trigger(api: &Api, class: &str, trigger: TriggerKind) -> bool {
     api.registry.trigger(class, trigger) == Some(Handler::CloudCode)
 }
 
 /// Whether `class` has either find trigger, so a get must run as a query.
 pub fn any(api: &Api, class: &str) -> bool {
-    has_trigger(api, class, "beforeFind") || has_trigger(api, class, "afterFind")
+    has_trigger(api, class, TriggerKind::BeforeFind) || has_trigger(api, class, TriggerKind::AfterFind)
 }
 
 /// The query of `params` as `Parse.Query#toJSON` writes it: `where` parsed when it came as a
@@ -51,10 +51,10 @@ fn query_json(params: &Map<String, Value>) -> Result<Value, ParseError> {
     Ok(Value::Object(query))
 }
 
-async fn run(api: &Api, ctx: &Ctx, class: &str, trigger: &str, mut request: Value) -> Result<Map<String, Value>, ParseError> {
+async fn run(api: &Api, ctx: &Ctx, class: &str, trigger: TriggerKind, mut request: Value) -> Result<Map<String, Value>, ParseError> {
     request["roles"] = json!(ctx.roles.to_vec());
-    let target = Target::Trigger { class_name: class.to_string(), trigger_name: trigger.to_string() };
-    let reply = ctx.invoker.run(target, request.to_string(), trigger_timeout(api)).await?;
+    let target = Target::Trigger { class_name: class.to_string(), kind: trigger };
+    let reply = ctx.cloud_code_runs_on.run(target, request.to_string(), trigger_timeout(api)).await?;
     serde_json::from_str(&reply).map_err(|e| ParseError::new(ErrorCode::SCRIPT_FAILED, format!("{trigger} answered badly: {e}")))
 }
 
@@ -68,11 +68,11 @@ fn find_request(api: &Api, ctx: &Ctx, class: &str, params: &Map<String, Value>, 
 
 /// Runs beforeFind of `class`, if cloud code defined one.
 pub async fn before_find(api: &Api, ctx: &Ctx, class: &str, mut params: Map<String, Value>, is_get: bool) -> Result<Before, ParseError> {
-    if !has_trigger(api, class, "beforeFind") {
+    if !has_trigger(api, class, TriggerKind::BeforeFind) {
         return Ok(Before::Query(params));
     }
     let request = find_request(api, ctx, class, &params, is_get)?;
-    let mut answer = run(api, ctx, class, "beforeFind", request).await?;
+    let mut answer = run(api, ctx, class, TriggerKind::BeforeFind, request).await?;
     if let Some(Value::Array(objects)) = answer.remove("objects") {
         return Ok(Before::Objects(objects));
     }
@@ -91,12 +91,12 @@ pub async fn before_find(api: &Api, ctx: &Ctx, class: &str, mut params: Map<Stri
 /// Runs afterFind of `class` over `objects`, if cloud code defined one; answers the objects
 /// to send.
 pub async fn after_find(api: &Api, ctx: &Ctx, class: &str, params: &Map<String, Value>, objects: Vec<Value>, is_get: bool) -> Result<Vec<Value>, ParseError> {
-    if !has_trigger(api, class, "afterFind") {
+    if !has_trigger(api, class, TriggerKind::AfterFind) {
         return Ok(objects);
     }
     let mut request = find_request(api, ctx, class, params, is_get)?;
     request["objects"] = Value::Array(objects);
-    let mut answer = run(api, ctx, class, "afterFind", request).await?;
+    let mut answer = run(api, ctx, class, TriggerKind::AfterFind, request).await?;
     match answer.remove("objects") {
         Some(Value::Array(objects)) => Ok(objects),
         _ => Ok(Vec::new()),

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{webhook, Api, Ctx, Reply};
+use super::context::{Api, Ctx, Reply};
+use super::webhook;
 use crate::error::{ErrorCode, ParseError};
 use crate::registry::Handler;
 use crate::runtime::Target;
@@ -31,7 +32,7 @@ pub async fn run(api: &Arc<Api>, ctx: &Ctx, name: &str, params: Map<String, Valu
         "roles": ctx.roles.to_vec(),
     });
     let body = ctx
-        .invoker
+        .cloud_code_runs_on
         .run(Target::Function(name.to_string()), request.to_string(), api.config.function_timeout)
         .await
         .map_err(|error| {

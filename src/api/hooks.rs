@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{blocking, jobs::master_required, Api, Ctx, Reply};
-use crate::data::{Access, Database, FindOptions};
+use super::context::{blocking, master_required, Api, Ctx, Reply};
+use crate::data::{Access, Database, FindOptions, SystemClass, SystemWrite};
 use crate::error::{ErrorCode, ParseError};
 use crate::registry::Webhooks;
+use crate::runtime::TriggerKind;
 
-pub const HOOKS: &str = "_Hooks";
-const TRIGGERS: [&str; 4] = ["beforeSave", "afterSave", "beforeDelete", "afterDelete"];
+pub const HOOKS: &str = SystemClass::Hooks.name();
 
 fn hook_error(message: impl Into<String>) -> ParseError {
     ParseError::new(ErrorCode(143), message)
@@ -28,12 +28,19 @@ pub fn load(db: &Database) -> Result<Webhooks, ParseError> {
                 webhooks.functions.insert(name, url);
             }
             (None, Some(class), Some(trigger), Some(url)) => {
-                webhooks.triggers.insert((class, trigger), url);
+                if let Some(kind) = webhook_kind(&trigger) {
+                    webhooks.triggers.insert((class, kind), url);
+                }
             }
             _ => {}
         }
     }
     Ok(webhooks)
+}
+
+/// The trigger kind `name` stands for, if a webhook may answer it.
+fn webhook_kind(name: &str) -> Option<TriggerKind> {
+    name.parse().ok().filter(|kind| TriggerKind::WEBHOOK.contains(kind))
 }
 
 fn stored(db: &Database) -> Result<Vec<Map<String, Value>>, ParseError> {
@@ -91,28 +98,30 @@ impl Hook {
                 Err(hook_error(format!("webhooks cannot be set for the special class {class}")))
             }
             Hook::Trigger(class, _) if class.is_empty() => Err(hook_error("invalid hook declaration: className is required")),
-            Hook::Trigger(_, trigger) if !TRIGGERS.contains(&trigger.as_str()) => {
-                Err(hook_error(format!("invalid trigger name: {trigger}; use one of {}", TRIGGERS.join(", "))))
+            Hook::Trigger(_, trigger) if webhook_kind(trigger).is_none() => {
+                let names: Vec<&str> = TriggerKind::WEBHOOK.iter().map(|kind| kind.as_str()).collect();
+                Err(hook_error(format!("invalid trigger name: {trigger}; use one of {}", names.join(", "))))
             }
             _ => Ok(()),
         }
     }
 
+    /// Changes the live registrations to match the stored ones. Runs after `check`, so a
+    /// trigger's name is one a webhook may answer.
     fn apply(&self, webhooks: &mut Webhooks, url: Option<&str>) {
-        match (self, url) {
-            (Hook::Function(name), Some(url)) => {
-                webhooks.functions.insert(name.clone(), url.to_string());
+        match self {
+            Hook::Function(name) => match url {
+                Some(url) => webhooks.functions.insert(name.clone(), url.to_string()),
+                None => webhooks.functions.remove(name),
+            },
+            Hook::Trigger(class, trigger) => {
+                let Some(key) = webhook_kind(trigger).map(|kind| (class.clone(), kind)) else { return };
+                match url {
+                    Some(url) => webhooks.triggers.insert(key, url.to_string()),
+                    None => webhooks.triggers.remove(&key),
+                }
             }
-            (Hook::Function(name), None) => {
-                webhooks.functions.remove(name);
-            }
-            (Hook::Trigger(class, trigger), Some(url)) => {
-                webhooks.triggers.insert((class.clone(), trigger.clone()), url.to_string());
-            }
-            (Hook::Trigger(class, trigger), None) => {
-                webhooks.triggers.remove(&(class.clone(), trigger.clone()));
-            }
-        }
+        };
     }
 }
 
@@ -142,7 +151,7 @@ pub fn list(api: &Arc<Api>, ctx: &Ctx, functions: bool) -> Result<Reply, ParseEr
         hooks.extend(api.registry.cloud_functions().into_iter().map(|name| json!({ "functionName": name })));
     } else {
         let triggers = api.registry.cloud_triggers().into_iter();
-        hooks.extend(triggers.map(|(class, trigger)| json!({ "className": class, "triggerName": trigger })));
+        hooks.extend(triggers.map(|(class, kind)| json!({ "className": class, "triggerName": kind.as_str() })));
     }
     Ok(Reply::json(&Value::Array(hooks)))
 }
@@ -187,8 +196,7 @@ pub async fn create(api: &Arc<Api>, ctx: &Ctx, functions: bool, body: Map<String
     {
         let api = api.clone();
         blocking(move || {
-            let prepared = api.db.prepare_create(&Access::master(), HOOKS, record)?;
-            api.db.commit(prepared)?;
+            api.db.write_system(SystemClass::Hooks, SystemWrite::Create { id: None, fields: record })?;
             Ok(())
         })
         .await?;
@@ -211,15 +219,15 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, hook: Hook, body: Map<String, Val
     {
         let (api, url) = (api.clone(), url.clone());
         blocking(move || {
-            match url {
-                None => api.db.delete(HOOKS, &id)?,
+            let write = match url {
+                None => SystemWrite::Delete { id },
                 Some(url) => {
-                    let mut change = Map::new();
-                    change.insert("url".into(), Value::String(url));
-                    let prepared = api.db.prepare_update(&Access::master(), HOOKS, &id, change)?;
-                    api.db.commit(prepared)?;
+                    let mut fields = Map::new();
+                    fields.insert("url".into(), Value::String(url));
+                    SystemWrite::Update { id, fields }
                 }
-            }
+            };
+            api.db.write_system(SystemClass::Hooks, write)?;
             Ok(())
         })
         .await?;

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{blocking, classes, pipeline, Api, Ctx, Reply};
+use super::context::{blocking, Api, Ctx, Reply};
+use super::{classes, pipeline};
 use crate::data::{Access, FindOptions};
 use crate::error::{ErrorCode, ParseError};
 
@@ -23,12 +24,6 @@ const MISSING_ID: ErrorCode = ErrorCode(135);
 const FIELD_CANNOT_CHANGE: ErrorCode = ErrorCode(136);
 /// Parse's code for an installation write it cannot attribute to one row.
 const INVALID_INSTALLATION: ErrorCode = ErrorCode(132);
-
-/// Serialises installation saves (lookup, merge, write).
-#[derive(Default)]
-pub struct Installations {
-    writes: tokio::sync::Mutex<()>,
-}
 
 fn forbidden(operation: &str) -> ParseError {
     ParseError::new(

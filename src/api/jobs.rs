@@ -2,31 +2,18 @@
 //! once with `X-Parse-Job-Status-Id`; the run goes on in the background on the job workers,
 //! and its progress lives in a `_JobStatus` object (status running → succeeded / failed).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{blocking, Api, Ctx, Reply};
-use crate::data::{ids, Access, FindOptions};
+use super::context::{blocking, master_required, Api, Ctx, Reply};
+use crate::data::{ids, Access, FindOptions, SystemClass, SystemWrite};
 use crate::error::{ErrorCode, ParseError};
 use crate::registry::Handler;
-use crate::runtime::{CloudError, Pool, Target};
+use crate::runtime::{CloudError, Target};
 
-pub const JOB_STATUS: &str = "_JobStatus";
-
-/// The workers that run jobs (apart from the function workers, so a 15-minute job never
-/// takes a function's worker) and how many jobs run now.
-pub struct JobWorkers {
-    pub pool: Pool,
-    running: AtomicUsize,
-}
-
-impl JobWorkers {
-    pub fn new(pool: Pool) -> JobWorkers {
-        JobWorkers { pool, running: AtomicUsize::new(0) }
-    }
-}
+pub const JOB_STATUS: &str = SystemClass::JobStatus.name();
 
 /// Where a run came from, as `_JobStatus.source` records it.
 #[derive(Clone, Copy)]
@@ -42,10 +29,6 @@ impl Source {
             Source::Schedule => "schedule",
         }
     }
-}
-
-pub fn master_required() -> ParseError {
-    ParseError::new(ErrorCode(119), "unauthorized: master key is required").with_status(403)
 }
 
 /// `POST /jobs/:name` (or `POST /jobs` with `jobName`): the body is the job's params. The
@@ -76,6 +59,25 @@ pub async fn start_route(api: &Arc<Api>, ctx: &Ctx, name: Option<&str>, mut para
     Ok(Reply { status: 200, body: "{}".into(), headers: vec![("x-parse-job-status-id", id)] })
 }
 
+/// `PUT jobs/status/:id` `{message}`: a running job's progress (`request.message` /
+/// `status.message` in cloud code; master key only), written to its `_JobStatus` through the
+/// same door as the run's start and end, so no trigger of `_JobStatus` ever sees it.
+pub async fn progress(api: &Arc<Api>, ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Reply, ParseError> {
+    if !ctx.master {
+        return Err(master_required());
+    }
+    let Some(Value::String(message)) = body.get("message") else {
+        return Err(ParseError::new(ErrorCode::INVALID_JSON, "a job's progress is {\"message\": text}"));
+    };
+    let fields = as_map(json!({ "message": message }));
+    let (api, id) = (api.clone(), id.to_string());
+    blocking(move || {
+        api.db.write_system(SystemClass::JobStatus, SystemWrite::Update { id, fields })?;
+        Ok(Reply::ok("{}"))
+    })
+    .await
+}
+
 /// Records a run and starts it in the background; answers its `_JobStatus` id. Beyond
 /// `--max-concurrent-jobs` the run is recorded as failed at once, as Parse.com did.
 pub async fn start(api: &Arc<Api>, name: &str, params: Map<String, Value>, source: Source) -> Result<String, ParseError> {
@@ -93,9 +95,8 @@ pub async fn start(api: &Arc<Api>, name: &str, params: Map<String, Value>, sourc
     let id = {
         let api = api.clone();
         blocking(move || {
-            let prepared = api.db.prepare_create(&Access::master(), JOB_STATUS, as_map(record))?;
-            let saved = api.db.commit(prepared)?;
-            Ok(saved.object.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string())
+            let saved = api.db.write_system(SystemClass::JobStatus, SystemWrite::Create { id: None, fields: as_map(record) })?;
+            Ok(saved.and_then(|saved| saved.object.get("objectId").and_then(Value::as_str).map(str::to_string)).unwrap_or_default())
         })
         .await?
     };
@@ -138,8 +139,7 @@ async fn finish(api: &Arc<Api>, id: &str, status: &str, message: Option<String>)
     }
     let (api, id) = (api.clone(), id.to_string());
     blocking(move || {
-        let prepared = api.db.prepare_update(&Access::master(), JOB_STATUS, &id, as_map(update))?;
-        api.db.commit(prepared)?;
+        api.db.write_system(SystemClass::JobStatus, SystemWrite::Update { id, fields: as_map(update) })?;
         Ok(())
     })
     .await
@@ -156,8 +156,7 @@ pub fn fail_interrupted(api: &Api) -> Result<usize, ParseError> {
             "message": "interrupted by restart",
             "finishedAt": {"__type": "Date", "iso": ids::now_iso()},
         });
-        let prepared = api.db.prepare_update(&Access::master(), JOB_STATUS, id, as_map(update))?;
-        api.db.commit(prepared)?;
+        api.db.write_system(SystemClass::JobStatus, SystemWrite::Update { id: id.to_string(), fields: as_map(update) })?;
     }
     Ok(running.len())
 }

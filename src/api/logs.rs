@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{jobs::master_required, Api, Ctx, Reply};
+use super::context::{master_required, Api, Ctx, Reply};
 use crate::data::ids;
 use crate::error::{ErrorCode, ParseError};
 use crate::script_log::{Level, Query};

@@ -1,35 +1,36 @@
 //! The one data pipeline: beforeSave → write → afterSave, and beforeDelete → delete →
 //! afterDelete, whether the request came from REST or from cloud code. A trigger is a
-//! webhook when one is registered (it always wins), else cloud code, which runs through the
-//! caller's invoker: from REST on any free worker, from cloud code on the worker already
-//! running it (so `--workers 1` cannot deadlock).
+//! webhook when one is registered (it always wins), else cloud code, which runs where the
+//! caller's `cloud_code_runs_on` says: from REST on any free worker, from cloud code on the
+//! worker already running it (so `--workers 1` cannot deadlock).
 
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{blocking, classes, trigger_timeout, webhook, Api, Ctx};
+use super::context::{blocking, trigger_timeout, Api, Ctx};
+use super::webhook;
 use crate::data::{PreparedSave, SavedObject};
 use crate::error::{ErrorCode, ParseError};
 use crate::registry::Handler;
-use crate::runtime::Target;
+use crate::runtime::{Target, TriggerKind};
 
 /// Saves through the triggers; answers what was stored.
 pub async fn save(api: &Arc<Api>, ctx: &Ctx, mut prepared: PreparedSave) -> Result<SavedObject, ParseError> {
     let class = prepared.class_name.clone();
     let original = prepared.original.as_ref().map(|o| Value::Object(api.db.visible(o)));
     let mut context = ctx.context.clone();
-    match api.registry.trigger(&class, "beforeSave") {
+    match api.registry.trigger(&class, TriggerKind::BeforeSave) {
         Some(Handler::CloudCode) => {
             let mut request = trigger_request(api, ctx, &class, object_of(&prepared), original.clone(), &context);
             request["body"] = Value::Object(prepared.body().clone());
-            let reply = run_cloud_trigger(ctx, &class, "beforeSave", request, api).await?;
+            let reply = run_cloud_trigger(ctx, &class, TriggerKind::BeforeSave, request, api).await?;
             context = reply.context;
             let body = reply.object.ok_or_else(|| ParseError::new(ErrorCode::SCRIPT_FAILED, "beforeSave answered no object"))?;
             prepared.replace_body(&api.db, body)?;
         }
         Some(Handler::Webhook(url)) => {
-            let payload = webhook::trigger_payload(api, ctx, "beforeSave", object_of(&prepared), original.clone());
+            let payload = webhook::trigger_payload(api, ctx, TriggerKind::BeforeSave, object_of(&prepared), original.clone());
             let answer = api.webhooks.call(&url, &payload).await.map_err(|e| webhook::error(&format!("beforeSave {class}"), &url, e))?;
             if let Value::Object(values) = answer {
                 let mut body = prepared.body().clone();
@@ -52,7 +53,7 @@ pub async fn save(api: &Arc<Api>, ctx: &Ctx, mut prepared: PreparedSave) -> Resu
         blocking(move || api.db.commit(prepared).map_err(ParseError::from)).await?
     };
     let object = Value::Object(saved.object.clone());
-    after(api, ctx, &class, "afterSave", object, original, &context).await;
+    after(api, ctx, &class, TriggerKind::AfterSave, object, original, &context).await;
     Ok(saved)
 }
 
@@ -60,25 +61,40 @@ pub async fn save(api: &Arc<Api>, ctx: &Ctx, mut prepared: PreparedSave) -> Resu
 pub async fn delete(api: &Arc<Api>, ctx: &Ctx, class: &str, object: Arc<Map<String, Value>>) -> Result<(), ParseError> {
     let visible = Value::Object(api.db.visible(&object));
     let mut context = ctx.context.clone();
-    match api.registry.trigger(class, "beforeDelete") {
+    match api.registry.trigger(class, TriggerKind::BeforeDelete) {
         Some(Handler::CloudCode) => {
             let request = trigger_request(api, ctx, class, visible.clone(), None, &context);
-            context = run_cloud_trigger(ctx, class, "beforeDelete", request, api).await?.context;
+            context = run_cloud_trigger(ctx, class, TriggerKind::BeforeDelete, request, api).await?.context;
         }
         Some(Handler::Webhook(url)) => {
-            let payload = webhook::trigger_payload(api, ctx, "beforeDelete", with_class(visible.clone(), class), None);
+            let payload = webhook::trigger_payload(api, ctx, TriggerKind::BeforeDelete, with_class(visible.clone(), class), None);
             api.webhooks.call(&url, &payload).await.map_err(|e| webhook::error(&format!("beforeDelete {class}"), &url, e))?;
         }
         None => {}
     }
     let id = object.get("objectId").and_then(Value::as_str).unwrap_or_default();
-    classes::delete_stored(api, class, id, ctx.defer_sync).await?;
-    after(api, ctx, class, "afterDelete", visible, None, &context).await;
+    delete_stored(api, class, id, ctx.defer_sync).await?;
+    after(api, ctx, class, TriggerKind::AfterDelete, visible, None, &context).await;
     Ok(())
 }
 
+/// Deletes on a blocking thread (the store fsyncs before answering, unless `defer_sync` leaves
+/// that to the batch the delete belongs to).
+async fn delete_stored(api: &Arc<Api>, class: &str, id: &str, defer_sync: bool) -> Result<(), ParseError> {
+    let (api, class, id) = (api.clone(), class.to_string(), id.to_string());
+    blocking(move || {
+        if defer_sync {
+            api.db.delete_unsynced(&class, &id)
+        } else {
+            api.db.delete(&class, &id)
+        }
+        .map_err(ParseError::from)
+    })
+    .await
+}
+
 /// afterSave / afterDelete: run after the write; failures are logged, never answered.
-async fn after(api: &Arc<Api>, ctx: &Ctx, class: &str, trigger: &str, object: Value, original: Option<Value>, context: &Value) {
+async fn after(api: &Arc<Api>, ctx: &Ctx, class: &str, trigger: TriggerKind, object: Value, original: Option<Value>, context: &Value) {
     let outcome = match api.registry.trigger(class, trigger) {
         Some(Handler::CloudCode) => {
             let request = trigger_request(api, ctx, class, object, original, context);
@@ -97,7 +113,7 @@ async fn after(api: &Arc<Api>, ctx: &Ctx, class: &str, trigger: &str, object: Va
 /// Runs cloud code's `trigger` of `class` with `object`, if main.js defined one (these
 /// triggers have no webhook form): beforeLogin, afterLogin, afterLogout. An error fails the
 /// call for the `before` kinds; the caller logs it for the `after` ones.
-pub(super) async fn run_hook(api: &Arc<Api>, ctx: &Ctx, class: &str, trigger: &str, object: Value) -> Result<(), ParseError> {
+pub(super) async fn run_hook(api: &Arc<Api>, ctx: &Ctx, class: &str, trigger: TriggerKind, object: Value) -> Result<(), ParseError> {
     if api.registry.trigger(class, trigger) != Some(Handler::CloudCode) {
         return Ok(());
     }
@@ -123,9 +139,9 @@ struct TriggerReply {
     context: Value,
 }
 
-async fn run_cloud_trigger(ctx: &Ctx, class: &str, trigger: &str, request: Value, api: &Api) -> Result<TriggerReply, ParseError> {
-    let target = Target::Trigger { class_name: class.to_string(), trigger_name: trigger.to_string() };
-    let reply = ctx.invoker.run(target, request.to_string(), trigger_timeout(api)).await.map_err(|error| {
+async fn run_cloud_trigger(ctx: &Ctx, class: &str, trigger: TriggerKind, request: Value, api: &Api) -> Result<TriggerReply, ParseError> {
+    let target = Target::Trigger { class_name: class.to_string(), kind: trigger };
+    let reply = ctx.cloud_code_runs_on.run(target, request.to_string(), trigger_timeout(api)).await.map_err(|error| {
         tracing::error!(target: "cloud", "[{trigger} {class}] failed: {error}");
         ParseError::from(error)
     })?;

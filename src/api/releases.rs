@@ -4,35 +4,12 @@
 //! Parse.com used and the dashboard still reads: `checksums` and `userFiles` as JSON strings
 //! of `{"cloud": {path: …}}`.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{jobs::master_required, Api, Ctx, Reply};
+use super::context::{master_required, Api, Ctx, Reply};
 use crate::error::ParseError;
-use crate::runtime::code_snapshot::CodeSnapshot;
-
-/// The files of the release that runs now. One value, swapped whole: a reload snapshots what
-/// it loaded and [`install`](CodeViewer::install)s it (api/reload.rs), and the next request
-/// sees it.
-pub struct CodeViewer {
-    current: RwLock<Arc<CodeSnapshot>>,
-}
-
-impl CodeViewer {
-    pub fn new(snapshot: CodeSnapshot) -> CodeViewer {
-        CodeViewer { current: RwLock::new(Arc::new(snapshot)) }
-    }
-
-    pub fn current(&self) -> Arc<CodeSnapshot> {
-        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Makes `snapshot` the one shown.
-    pub fn install(&self, snapshot: CodeSnapshot) {
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(snapshot);
-    }
-}
 
 /// `GET /releases/latest`: `[{version, parseVersion, timestamp, checksums, userFiles}]`.
 pub fn latest(api: &Arc<Api>, ctx: &Ctx) -> Result<Reply, ParseError> {
@@ -65,17 +42,4 @@ pub fn script(api: &Arc<Api>, ctx: &Ctx, segments: &[&str], params: &Map<String,
     let release = api.code_viewer.current();
     let file = release.script(&path, params.get("checksum").and_then(Value::as_str))?;
     Ok(Reply::json(&Value::String(file.source.clone())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_installed_release_replaces_the_current_one_whole() {
-        let viewer = CodeViewer::new(CodeSnapshot { version: 1, loaded_at: "a".into(), files: Default::default() });
-        let before = viewer.current();
-        viewer.install(CodeSnapshot { version: 2, loaded_at: "b".into(), files: Default::default() });
-        assert_eq!((before.version, viewer.current().version), (1, 2), "a reader keeps the snapshot it took");
-    }
 }

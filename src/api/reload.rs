@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use super::Api;
+use super::context::Api;
 use crate::data::ids;
 use crate::runtime::code_snapshot::CodeSnapshot;
 use crate::runtime::{BootError, Handlers, Release};
@@ -103,7 +103,7 @@ pub fn print_handlers(handlers: &Handlers) {
         println!("cloudrt: function {name}");
     }
     for trigger in &handlers.triggers {
-        println!("cloudrt: trigger {} {}", trigger.trigger_name, trigger.class_name);
+        println!("cloudrt: trigger {} {}", trigger.kind, trigger.class_name);
     }
     for name in &handlers.jobs {
         println!("cloudrt: job {name}");

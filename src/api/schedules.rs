@@ -1,5 +1,6 @@
 //! Job schedules: `{mount}/cloud_code/jobs` stores them as `_JobSchedule` objects (as Parse
-//! Server does), and — unlike Parse Server, like Parse.com — cloudrt runs them.
+//! Server does), and — unlike Parse Server, like Parse.com — cloudrt runs them: the clock that
+//! decides when is src/scheduler.rs, a front door of its own beside http/.
 //!
 //! When a schedule runs (never before `startAfter`): with `repeatMinutes` alone, from
 //! `startAfter` every that many minutes; with `timeOfDay` (UTC), on each day `daysOfWeek`
@@ -9,18 +10,16 @@
 //! records each occurrence (epoch milliseconds) before it starts, so none runs twice, even across restarts.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::jobs::{self, master_required, Source};
-use super::{blocking, Api, Ctx, Reply};
-use crate::data::{ids, Access, FindOptions};
+use super::context::{blocking, master_required, Api, Ctx, Reply};
+use super::jobs::{self, Source};
+use crate::data::{ids, Access, FindOptions, SystemClass, SystemWrite};
 use crate::error::{ErrorCode, ParseError};
 
-pub const JOB_SCHEDULE: &str = "_JobSchedule";
+pub const JOB_SCHEDULE: &str = SystemClass::JobSchedule.name();
 
-const DAY_MS: i64 = 24 * 3600 * 1000;
 
 fn invalid(message: &str) -> ParseError {
     ParseError::new(ErrorCode::SCRIPT_FAILED, message.to_string())
@@ -131,8 +130,8 @@ pub async fn create(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Resu
     fields.insert("ACL".into(), json!({}));
     let api = api.clone();
     blocking(move || {
-        let prepared = api.db.prepare_create(&Access::master(), JOB_SCHEDULE, fields)?;
-        Ok(Reply::json(&Value::Object(api.db.commit(prepared)?.response)))
+        let saved = api.db.write_system(SystemClass::JobSchedule, SystemWrite::Create { id: None, fields })?;
+        Ok(Reply::json(&Value::Object(saved.map(|saved| saved.response).unwrap_or_default())))
     })
     .await
 }
@@ -145,8 +144,7 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, id: &str, body: Map<String, Value
     let fields = schedule_fields(api, &body, false)?;
     let (api, id) = (api.clone(), id.to_string());
     blocking(move || {
-        let prepared = api.db.prepare_update(&Access::master(), JOB_SCHEDULE, &id, fields)?;
-        api.db.commit(prepared)?;
+        api.db.write_system(SystemClass::JobSchedule, SystemWrite::Update { id, fields })?;
         Ok(Reply::ok("{}"))
     })
     .await
@@ -160,7 +158,7 @@ pub async fn delete(api: &Arc<Api>, ctx: &Ctx, id: &str) -> Result<Reply, ParseE
     let (api, id) = (api.clone(), id.to_string());
     blocking(move || {
         api.db.prepare_delete(&Access::master(), JOB_SCHEDULE, &id)?;
-        api.db.delete(JOB_SCHEDULE, &id)?;
+        api.db.write_system(SystemClass::JobSchedule, SystemWrite::Delete { id })?;
         Ok(Reply::ok("{}"))
     })
     .await
@@ -186,114 +184,33 @@ async fn run(api: &Arc<Api>, schedule: &Map<String, Value>) -> Result<String, Pa
     jobs::start(api, name, params, Source::Schedule).await
 }
 
-/// Runs due schedules, forever: checks every quarter of a schedule minute (at most 1 s).
-pub async fn run_scheduler(api: Arc<Api>) {
-    let tick = (api.config.minute / 4).min(Duration::from_secs(1));
-    let mut interval = tokio::time::interval(tick);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        interval.tick().await;
-        if let Err(error) = run_due(&api).await {
-            tracing::error!("scheduler: {}", error.message);
-        }
-    }
+/// Every stored schedule, for the scheduler.
+pub fn stored(api: &Api) -> Result<Vec<Map<String, Value>>, ParseError> {
+    Ok(all(api)?.into_iter().filter_map(|schedule| match schedule {
+        Value::Object(schedule) => Some(schedule),
+        _ => None,
+    }).collect())
 }
 
-async fn run_due(api: &Arc<Api>) -> Result<(), ParseError> {
-    let now = ids::now_millis();
-    let minute_ms = api.config.minute.as_millis() as i64;
-    for schedule in all(api)? {
-        let Value::Object(schedule) = schedule else { continue };
-        let Some(occurrence) = latest_occurrence(&schedule, now, minute_ms) else { continue };
-        let last = schedule.get("lastRun").and_then(Value::as_i64);
-        if last.is_some_and(|last| last >= occurrence) {
-            continue;
-        }
-        let id = schedule.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
-        // Milliseconds since the epoch, as Parse Server's _JobSchedule schema types it.
-        let update = json!({ "lastRun": occurrence });
-        {
-            let (api, id) = (api.clone(), id.clone());
-            blocking(move || {
-                let prepared = api.db.prepare_update(&Access::master(), JOB_SCHEDULE, &id, jobs::as_map(update))?;
-                api.db.commit(prepared)?;
-                Ok(())
-            })
-            .await?;
-        }
-        if let Err(error) = run(api, &schedule).await {
-            tracing::warn!("schedule {id}: {}", error.message);
-        }
+/// Runs `schedule`'s `occurrence` (epoch milliseconds): records it as the schedule's `lastRun`
+/// first, so no occurrence runs twice even across restarts, then starts the job.
+pub async fn run_occurrence(api: &Arc<Api>, schedule: &Map<String, Value>, occurrence: i64) -> Result<(), ParseError> {
+    let id = schedule.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
+    // Milliseconds since the epoch, as Parse Server's _JobSchedule schema types it.
+    let fields = jobs::as_map(json!({ "lastRun": occurrence }));
+    {
+        let api = api.clone();
+        blocking(move || {
+            api.db.write_system(SystemClass::JobSchedule, SystemWrite::Update { id, fields })?;
+            Ok(())
+        })
+        .await?;
     }
-    Ok(())
-}
-
-/// The latest time ≤ `now` at which the schedule should have run, if any.
-fn latest_occurrence(schedule: &Map<String, Value>, now: i64, minute_ms: i64) -> Option<i64> {
-    let start = schedule
-        .get("startAfter")
-        .and_then(Value::as_str)
-        .and_then(ids::millis_from_iso)
-        .or_else(|| schedule.get("createdAt").and_then(Value::as_str).and_then(ids::millis_from_iso))?;
-    if now < start {
-        return None;
-    }
-    let repeat = schedule.get("repeatMinutes").and_then(Value::as_f64).filter(|m| *m > 0.0);
-    let period = repeat.map(|minutes| ((minutes * minute_ms as f64) as i64).max(1));
-    let time = schedule.get("timeOfDay").and_then(Value::as_str).and_then(time_of_day_ms);
-    let days = enabled_days(schedule.get("daysOfWeek"));
-    match (period, time) {
-        (Some(period), None) => Some(start + (now - start) / period * period),
-        // Each enabled day, from timeOfDay to midnight every `period` (the dashboard's "each
-        // day, every N minutes, after HH:MM"; 1440 minutes is once a day at timeOfDay).
-        (period, Some(time)) => {
-            let today = now.div_euclid(DAY_MS);
-            (0..8).find_map(|back| {
-                let day = today - back;
-                let anchor = day * DAY_MS + time;
-                if !days[weekday(day)] || anchor > now {
-                    return None;
-                }
-                let last_in_day = now.min((day + 1) * DAY_MS - 1);
-                let at = match period {
-                    Some(period) => anchor + (last_in_day - anchor) / period * period,
-                    None => anchor,
-                };
-                (at >= start).then_some(at)
-            })
-        }
-        (None, None) => Some(start),
-    }
-}
-
-/// The weekday (0 = Sunday) of a day counted from the epoch; 1970-01-01 was a Thursday.
-fn weekday(day: i64) -> usize {
-    (day + 4).rem_euclid(7) as usize
-}
-
-/// Which weekdays (Sunday first) a schedule runs on. `daysOfWeek` is either the dashboard's
-/// seven flags (`[1,1,1,1,1,1,1]`, Sunday first) or a list of day numbers (0 = Sunday);
-/// missing or empty means every day.
-fn enabled_days(days: Option<&Value>) -> [bool; 7] {
-    let numbers: Vec<u64> = days.and_then(Value::as_array).map(|d| d.iter().filter_map(Value::as_u64).collect()).unwrap_or_default();
-    if numbers.is_empty() {
-        return [true; 7];
-    }
-    let mut enabled = [false; 7];
-    if numbers.len() == 7 && numbers.iter().all(|&n| n <= 1) {
-        for (day, flag) in numbers.iter().enumerate() {
-            enabled[day] = *flag == 1;
-        }
-    } else {
-        for day in numbers.into_iter().filter(|&d| d < 7) {
-            enabled[day as usize] = true;
-        }
-    }
-    enabled
+    run(api, schedule).await.map(drop)
 }
 
 /// "HH:MM", "HH:MM:SS" or "HH:MM:SS.sssZ" → milliseconds after midnight UTC.
-fn time_of_day_ms(text: &str) -> Option<i64> {
+pub fn time_of_day_ms(text: &str) -> Option<i64> {
     let text = text.trim_end_matches('Z');
     let mut parts = text.split(':');
     let hours: i64 = parts.next()?.parse().ok()?;
@@ -308,51 +225,6 @@ fn time_of_day_ms(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn schedule(fields: Value) -> Map<String, Value> {
-        fields.as_object().unwrap().clone()
-    }
-
-    const MIN: i64 = 60_000;
-
-    #[test]
-    fn repeating_schedules_run_at_the_latest_occurrence_only() {
-        let s = schedule(json!({"startAfter": "2020-01-01T00:00:00.000Z", "repeatMinutes": 10}));
-        let start = ids::millis_from_iso("2020-01-01T00:00:00.000Z").unwrap();
-        assert_eq!(latest_occurrence(&s, start - 1, MIN), None);
-        assert_eq!(latest_occurrence(&s, start, MIN), Some(start));
-        assert_eq!(latest_occurrence(&s, start + 9 * MIN, MIN), Some(start));
-        assert_eq!(latest_occurrence(&s, start + 35 * MIN, MIN), Some(start + 30 * MIN), "a day's downtime runs once");
-    }
-
-    #[test]
-    fn daily_schedules_follow_time_of_day_and_days() {
-        // 2020-01-01 was a Wednesday (3).
-        let s = schedule(json!({"startAfter": "2020-01-01T00:00:00.000Z", "timeOfDay": "09:30:00", "daysOfWeek": [5]}));
-        let friday_noon = ids::millis_from_iso("2020-01-03T12:00:00.000Z").unwrap();
-        assert_eq!(latest_occurrence(&s, friday_noon, MIN), ids::millis_from_iso("2020-01-03T09:30:00.000Z"));
-        let thursday = ids::millis_from_iso("2020-01-02T12:00:00.000Z").unwrap();
-        assert_eq!(latest_occurrence(&s, thursday, MIN), None);
-        let once = schedule(json!({"startAfter": "2020-01-01T00:00:00.000Z"}));
-        assert_eq!(latest_occurrence(&once, friday_noon, MIN), ids::millis_from_iso("2020-01-01T00:00:00.000Z"));
-    }
-
-    #[test]
-    fn the_dashboards_interval_form_runs_each_day_from_time_of_day() {
-        // "Each day, every 30 minutes, after 09:00", every day flagged, as the dashboard sends it.
-        let s = schedule(json!({"startAfter": "2020-01-01T00:00:00.000Z", "timeOfDay": "09:00:00.000Z",
-            "repeatMinutes": 30, "daysOfWeek": [1, 1, 1, 1, 1, 1, 1]}));
-        let at = |iso: &str| ids::millis_from_iso(iso).unwrap();
-        assert_eq!(latest_occurrence(&s, at("2020-01-02T10:10:00.000Z"), MIN), Some(at("2020-01-02T10:00:00.000Z")));
-        assert_eq!(latest_occurrence(&s, at("2020-01-02T08:59:00.000Z"), MIN), Some(at("2020-01-01T23:30:00.000Z")));
-        let daily = schedule(json!({"startAfter": "2020-01-01T00:00:00.000Z", "timeOfDay": "09:00:00.000Z",
-            "repeatMinutes": 1440, "daysOfWeek": [1, 1, 1, 1, 1, 1, 1]}));
-        assert_eq!(latest_occurrence(&daily, at("2020-01-02T23:00:00.000Z"), MIN), Some(at("2020-01-02T09:00:00.000Z")));
-        // Flags: Sundays only (2020-01-05 was a Sunday).
-        let sundays = schedule(json!({"startAfter": "2020-01-01T00:00:00.000Z", "timeOfDay": "09:00",
-            "daysOfWeek": [1, 0, 0, 0, 0, 0, 0]}));
-        assert_eq!(latest_occurrence(&sundays, at("2020-01-07T12:00:00.000Z"), MIN), Some(at("2020-01-05T09:00:00.000Z")));
-    }
 
     #[test]
     fn time_of_day_forms() {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{blocking, jobs::master_required, Api, Ctx, Reply};
+use super::context::{blocking, master_required, Api, Ctx, Reply};
 use crate::data::clp::ClassPermissions;
 use crate::data::DataError;
 use crate::error::{ErrorCode, ParseError};

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{jobs::master_required, schemas, Api, Ctx, Reply};
+use super::context::{master_required, Api, Ctx, Reply};
+use super::schemas;
 use crate::error::ParseError;
 
 /// The Parse Server release whose REST behaviour cloudrt follows. A plain semver: the

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{blocking, classes, Api, Ctx, Reply};
-use crate::data::users::{Origin, SESSION};
+use super::context::{blocking, Api, Ctx, Reply};
+use super::classes;
+use crate::data::accounts::{Origin, SESSION};
 use crate::error::{ErrorCode, ParseError};
 
 /// Fields of a session the server owns. `installationId` is one too: Parse Server takes it

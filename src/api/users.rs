@@ -5,17 +5,15 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
+use super::context::{blocking, session_missing, Api, Ctx, Reply};
 use super::email::{self, Kind};
-use super::{auth_data, blocking, classes, pipeline, Api, Ctx, Reply};
+use super::{auth_data, classes, pipeline};
 use crate::data::{self, Access};
-use crate::data::users::{Origin, SESSION};
+use crate::data::accounts::{Origin, SESSION};
 use crate::error::{ErrorCode, ParseError};
+use crate::runtime::TriggerKind;
 
-pub use crate::data::users::USER;
-
-pub(super) fn session_missing() -> ParseError {
-    ParseError::new(ErrorCode::INVALID_SESSION_TOKEN, "Invalid session token")
-}
+pub use crate::data::accounts::USER;
 
 /// `POST /users`: creates the user and its first session → 201 `{objectId, createdAt, sessionToken}`.
 ///
@@ -115,7 +113,7 @@ fn stored_user(api: &Api, id: &str) -> Result<Map<String, Value>, ParseError> {
 /// for a password.
 async fn log_in_linked(api: &Arc<Api>, ctx: &Ctx, id: &str, links: &[data::auth_data::Link]) -> Result<Reply, ParseError> {
     let user = stored_user(api, id)?;
-    pipeline::run_hook(api, ctx, USER, "beforeLogin", Value::Object(user.clone())).await?;
+    pipeline::run_hook(api, ctx, USER, TriggerKind::BeforeLogin, Value::Object(user.clone())).await?;
     let merged = Value::Object(data::auth_data::merged(user.get("authData"), links));
     let user = if user.get("authData") != Some(&merged) {
         let (api, id) = (api.clone(), id.to_string());
@@ -135,7 +133,7 @@ async fn log_in_linked(api: &Arc<Api>, ctx: &Ctx, id: &str, links: &[data::auth_
 
 /// Runs beforeLogin (which may refuse), then opens the session.
 async fn finish_log_in(api: &Arc<Api>, ctx: &Ctx, user: Map<String, Value>, origin: Origin<'_>) -> Result<Reply, ParseError> {
-    pipeline::run_hook(api, ctx, USER, "beforeLogin", Value::Object(api.db.visible(&user))).await?;
+    pipeline::run_hook(api, ctx, USER, TriggerKind::BeforeLogin, Value::Object(api.db.visible(&user))).await?;
     open_session(api, ctx, user, origin).await
 }
 
@@ -154,7 +152,7 @@ async fn open_session(api: &Arc<Api>, ctx: &Ctx, user: Map<String, Value>, origi
     };
     let mut user = api.db.visible(&user);
     user.insert("sessionToken".into(), session.get("sessionToken").cloned().unwrap_or(Value::Null));
-    if let Err(error) = pipeline::run_hook(api, ctx, USER, "afterLogin", Value::Object(user.clone())).await {
+    if let Err(error) = pipeline::run_hook(api, ctx, USER, TriggerKind::AfterLogin, Value::Object(user.clone())).await {
         tracing::warn!("afterLogin failed: {}", error.message);
     }
     Ok(Reply::json(&Value::Object(user)))
@@ -253,7 +251,7 @@ pub async fn log_out(api: &Arc<Api>, ctx: &Ctx) -> Result<Reply, ParseError> {
     let api2 = api.clone();
     blocking(move || api2.accounts.end_session(&api2.db, &token).map_err(ParseError::from)).await?;
     if let Some(session) = session {
-        if let Err(error) = pipeline::run_hook(api, ctx, SESSION, "afterLogout", Value::Object(api.db.visible(&session))).await {
+        if let Err(error) = pipeline::run_hook(api, ctx, SESSION, TriggerKind::AfterLogout, Value::Object(api.db.visible(&session))).await {
             tracing::warn!("afterLogout failed: {}", error.message);
         }
     }

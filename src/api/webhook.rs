@@ -3,9 +3,10 @@
 
 use serde_json::{json, Value};
 
-use super::{Api, Ctx};
+use super::context::{Api, Ctx};
 use crate::error::{ErrorCode, ParseError};
 use crate::hooks::client::WebhookError;
+use crate::runtime::TriggerKind;
 
 /// `{master, user, installationId, params, functionName}`; `user` is left out when the master
 /// key was used, as the seed says.
@@ -17,8 +18,8 @@ pub fn function_payload(api: &Api, ctx: &Ctx, name: &str, params: Value) -> Valu
 
 /// `{master, user, installationId, triggerName, object, original?}`; `user` is left out when
 /// the master key was used, as for functions.
-pub fn trigger_payload(api: &Api, ctx: &Ctx, trigger: &str, object: Value, original: Option<Value>) -> Value {
-    let mut payload = json!({ "master": ctx.master, "triggerName": trigger, "object": object });
+pub fn trigger_payload(api: &Api, ctx: &Ctx, trigger: TriggerKind, object: Value, original: Option<Value>) -> Value {
+    let mut payload = json!({ "master": ctx.master, "triggerName": trigger.as_str(), "object": object });
     if let Some(original) = original {
         payload["original"] = original;
     }

@@ -17,18 +17,21 @@ use super::clp::Operation;
 use super::deadline::{Deadline, CHECK_EVERY};
 use super::ids;
 use super::index::{Constraint, Indexes, Plan, Walk, NATURAL};
-use super::ops::{apply_update, check_nesting, RelationChanges};
+use super::field_ops::{apply_update, check_nesting, RelationChanges};
 use super::protected::{self, Use};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
 use super::roles::{self, Roles};
 use super::schema::{validate_class_name, ClassSchema, DataError};
 use super::unique::{self, ClaimsGuard, UserKeys};
-use super::users;
+use super::accounts;
 use crate::store::{try_scan, Store, StoreError};
 
 mod analytics;
 mod class_admin;
 mod permissions;
+mod system_writes;
+
+pub use system_writes::{SystemClass, SystemWrite};
 
 /// Fields the server keeps; clients may not set them.
 const SERVER_FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt"];
@@ -104,68 +107,6 @@ pub struct FindOptions {
     pub exclude_keys: Option<String>,
     pub include: Vec<String>,
     pub count: bool,
-}
-
-impl FindOptions {
-    /// Reads options from REST parameters: `where` as a JSON string (URL query) or an object
-    /// (the SDK's POST body); numbers as numbers or strings.
-    pub fn from_params(params: &Map<String, Value>) -> Result<FindOptions, DataError> {
-        let invalid = |what: &str| DataError::new(DataError::INVALID_QUERY, what.to_string());
-        let where_ = match params.get("where") {
-            None | Some(Value::Null) => Value::Object(Map::new()),
-            Some(Value::String(text)) => serde_json::from_str(text)
-                .map_err(|e| DataError::new(DataError::INVALID_JSON, format!("where is not valid JSON: {e}")))?,
-            Some(other) => other.clone(),
-        };
-        if !where_.is_object() {
-            return Err(invalid("where must be a JSON object"));
-        }
-        let number = |key: &str| -> Result<Option<usize>, DataError> {
-            match params.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::Number(n)) => n
-                    .as_i64()
-                    .filter(|n| *n >= 0)
-                    .map(|n| Some(n as usize))
-                    .ok_or_else(|| invalid(&format!("{key} must be a non-negative integer"))),
-                Some(Value::String(s)) => s
-                    .trim()
-                    .parse::<usize>()
-                    .map(Some)
-                    .map_err(|_| invalid(&format!("{key} must be a non-negative integer"))),
-                Some(_) => Err(invalid(&format!("{key} must be a non-negative integer"))),
-            }
-        };
-        let text = |key: &str| -> Result<Option<String>, DataError> {
-            match params.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(Value::Array(items)) => Ok(Some(
-                    items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
-                )),
-                Some(_) => Err(invalid(&format!("{key} must be a string"))),
-            }
-        };
-        let count = match params.get("count") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(Value::Number(n)) => n.as_i64() == Some(1),
-            Some(Value::String(s)) => s == "1" || s == "true",
-            Some(_) => return Err(invalid("count must be 1 or true")),
-        };
-        Ok(FindOptions {
-            where_,
-            order: text("order")?,
-            limit: number("limit")?,
-            skip: number("skip")?.unwrap_or(0),
-            keys: text("keys")?,
-            exclude_keys: text("excludeKeys")?,
-            include: text("include")?
-                .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
-                .unwrap_or_default(),
-            count,
-        })
-    }
 }
 
 /// A save checked and computed, waiting for beforeSave.
@@ -290,7 +231,7 @@ impl Database {
         }
         let roles = Roles::load(&*store).map_err(store_error)?;
         UserKeys::declare(&*store).map_err(store_error)?;
-        store.add_lookup(users::SESSION, users::SESSION_TOKEN).map_err(store_error)?;
+        store.add_lookup(accounts::SESSION, accounts::SESSION_TOKEN).map_err(store_error)?;
         Ok(Database {
             store,
             schemas: RwLock::new(schemas),

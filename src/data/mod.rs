@@ -11,14 +11,14 @@ mod deadline;
 mod index;
 pub mod ids;
 pub mod idempotency;
-pub mod ops;
+pub mod field_ops;
 pub mod password;
 pub mod protected;
 pub mod query;
 pub mod roles;
 pub mod schema;
 mod unique;
-pub mod users;
+pub mod accounts;
 
-pub use database::{Access, DataSettings, Database, FindOptions, PreparedSave, SavedObject};
+pub use database::{Access, DataSettings, Database, FindOptions, PreparedSave, SavedObject, SystemClass, SystemWrite};
 pub use schema::DataError;

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use serde_json::{Map, Value};
 
-use super::ops::RelationChanges;
+use super::field_ops::RelationChanges;
 use super::schema::DataError;
 use crate::store::{Store, StoreError};
 

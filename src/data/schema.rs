@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use super::acl::Acl;
 use super::clp::ClassPermissions;
 use super::ids::millis_from_iso;
-use super::ops::Op;
+use super::field_ops::Op;
 
 /// A failure with the Parse error code a client should see.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -91,7 +91,7 @@ const SERVER_OWNED_KEYS: &[&str] = &["objectId", "createdAt", "updatedAt"];
 pub const MAX_NAME_LEN: usize = 128;
 
 /// Most segments a dotted key (`"a.b.c"`) may have. Each segment is one level of nesting in
-/// the stored object, and what is stored must stay within [`super::ops::MAX_VALUE_DEPTH`].
+/// the stored object, and what is stored must stay within [`super::field_ops::MAX_VALUE_DEPTH`].
 pub const MAX_PATH_SEGMENTS: usize = 32;
 
 /// Most fields one class may have; a write that would add more is refused and the schema is

@@ -373,199 +373,47 @@ fn excerpt(body: &[u8]) -> String {
     short
 }
 
+/// The test CA and webhook server, shared with tests/webhooks.rs.
+#[cfg(test)]
+#[path = "../../tests/support/webhook_server.rs"]
+mod test_webhook_server;
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    use std::convert::Infallible;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
     use std::time::Instant;
 
-    use http_body_util::{BodyExt, Full};
-    use hyper::body::{Bytes, Incoming};
-    use hyper::server::conn::http1;
-    use hyper::service::service_fn;
-    use hyper::{Request, Response};
-    use hyper_util::rt::TokioIo;
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
-        KeyUsagePurpose,
-    };
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
     use serde_json::json;
     use tokio::net::TcpListener;
-    use tokio_rustls::TlsAcceptor;
+
+    use super::test_webhook_server::{raw, slow, Answer, Pki, TempFile, WebhookServer};
 
     const KEY: &str = "test-webhook-key";
 
-    /// A CA made for this test run, and a certificate for "localhost" that it signed: the
-    /// situation of a webhook server behind a private CA.
-    struct TestPki {
-        ca_pem: String,
-        server_cert: CertificateDer<'static>,
-        server_key: PrivatePkcs8KeyDer<'static>,
-    }
-
-    impl TestPki {
-        fn new() -> Self {
-            let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-            ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            ca_params.distinguished_name.push(DnType::CommonName, "cloudrt webhook test CA");
-            ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-            let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-
-            let server_key = KeyPair::generate().unwrap();
-            let server_cert = CertificateParams::new(vec!["localhost".to_owned()])
-                .unwrap()
-                .signed_by(&server_key, &ca)
-                .unwrap();
-            TestPki {
-                ca_pem: ca.pem(),
-                server_cert: server_cert.der().clone(),
-                server_key: PrivatePkcs8KeyDer::from(server_key.serialize_der()),
-            }
-        }
-
-        fn server_config(&self) -> Arc<rustls::ServerConfig> {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ServerConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_no_client_auth()
-                .with_single_cert(
-                    vec![self.server_cert.clone()],
-                    PrivateKeyDer::Pkcs8(self.server_key.clone_key()),
-                )
-                .unwrap();
-            Arc::new(config)
-        }
-    }
-
-    /// A file in the temp directory, removed on drop so failing tests leave nothing behind.
-    struct TempFile(PathBuf);
-
-    impl TempFile {
-        fn with_contents(contents: &[u8]) -> Self {
-            static NEXT: AtomicUsize = AtomicUsize::new(0);
-            let name = format!(
-                "cloudrt-webhook-test-{}-{}.pem",
-                std::process::id(),
-                NEXT.fetch_add(1, Ordering::Relaxed)
-            );
-            let path = std::env::temp_dir().join(name);
-            std::fs::write(&path, contents).unwrap();
-            TempFile(path)
-        }
-    }
-
-    impl Drop for TempFile {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-
-    /// What the test webhook saw of one request.
-    #[derive(Debug, Clone)]
-    struct Seen {
-        method: String,
-        path: String,
-        content_type: Option<String>,
-        key: Option<String>,
-        body: Vec<u8>,
-    }
-
-    /// A webhook server on 127.0.0.1 that records every request and answers according to the
-    /// request path, one path per answer shape.
-    struct TestServer {
-        port: u16,
-        seen: Arc<Mutex<Vec<Seen>>>,
-    }
-
-    impl TestServer {
-        async fn start(tls: Option<Arc<rustls::ServerConfig>>) -> Self {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let port = listener.local_addr().unwrap().port();
-            let seen = Arc::new(Mutex::new(Vec::new()));
-            let acceptor = tls.map(TlsAcceptor::from);
-            let log = Arc::clone(&seen);
-            tokio::spawn(async move {
-                while let Ok((tcp, _)) = listener.accept().await {
-                    let acceptor = acceptor.clone();
-                    let log = Arc::clone(&log);
-                    tokio::spawn(async move {
-                        let service = service_fn(move |request| answer(request, Arc::clone(&log)));
-                        let connection = http1::Builder::new();
-                        // Failed handshakes are expected: the refusal tests cause them.
-                        match acceptor {
-                            Some(acceptor) => {
-                                if let Ok(tls) = acceptor.accept(tcp).await {
-                                    let _ = connection
-                                        .serve_connection(TokioIo::new(tls), service)
-                                        .await;
-                                }
-                            }
-                            None => {
-                                let _ =
-                                    connection.serve_connection(TokioIo::new(tcp), service).await;
-                            }
-                        }
-                    });
-                }
-            });
-            TestServer { port, seen }
-        }
-
-        fn https(&self, path: &str) -> String {
-            format!("https://localhost:{}{path}", self.port)
-        }
-
-        fn http(&self, path: &str) -> String {
-            format!("http://localhost:{}{path}", self.port)
-        }
-
-        fn seen(&self) -> Vec<Seen> {
-            self.seen.lock().unwrap().clone()
-        }
-    }
-
-    async fn answer(
-        request: Request<Incoming>,
-        log: Arc<Mutex<Vec<Seen>>>,
-    ) -> Result<Response<Full<Bytes>>, Infallible> {
-        let header = |name: &str| {
-            request.headers().get(name).map(|value| value.to_str().unwrap().to_owned())
-        };
-        let content_type = header("content-type");
-        let key = header(KEY_HEADER);
-        let method = request.method().to_string();
-        let path = request.uri().path().to_owned();
-        let body = request.into_body().collect().await.unwrap().to_bytes().to_vec();
-        log.lock().unwrap().push(Seen { method, path: path.clone(), content_type, key, body });
-
-        let (status, text) = match path.as_str() {
-            "/value" => (200, r#"{"success": {"comment": "short", "stars": 5}}"#),
-            "/true" => (200, r#"{"success": true}"#),
-            "/error-null" => (200, r#"{"success": "fine", "error": null}"#),
-            "/error-string" => (200, r#"{"error": "Card declined"}"#),
-            "/error-object" => (200, r#"{"error": {"code": 42, "message": "quota"}}"#),
-            "/status-500" => (500, "database down"),
-            "/not-json" => (200, "<html>hello</html>"),
-            "/neither" => (200, r#"{"result": 1}"#),
-            "/array" => (200, "[1, 2]"),
-            "/empty" => (200, ""),
-            "/redirect" => (302, ""),
-            "/slow" => {
-                tokio::time::sleep(Duration::from_secs(3)).await;
-                (200, r#"{"success": true}"#)
-            }
-            _ => (404, "no such webhook"),
-        };
-        let mut response = Response::builder().status(status);
-        if path == "/redirect" {
-            response = response.header("location", "/true");
-        }
-        Ok(response.body(Full::new(Bytes::from(text))).unwrap())
+    /// A webhook server answering one path per answer shape.
+    async fn test_server(tls: Option<&Pki>) -> WebhookServer {
+        let server = WebhookServer::start(tls).await;
+        let json = |body: &str| raw(200, "application/json", body);
+        server.answer("/value", json(r#"{"success": {"comment": "short", "stars": 5}}"#));
+        server.answer("/true", json(r#"{"success": true}"#));
+        server.answer("/error-null", json(r#"{"success": "fine", "error": null}"#));
+        server.answer("/error-string", json(r#"{"error": "Card declined"}"#));
+        server.answer("/error-object", json(r#"{"error": {"code": 42, "message": "quota"}}"#));
+        server.answer("/status-500", raw(500, "text/plain", "database down"));
+        server.answer("/not-json", raw(200, "text/html", "<html>hello</html>"));
+        server.answer("/neither", json(r#"{"result": 1}"#));
+        server.answer("/array", json("[1, 2]"));
+        server.answer("/empty", raw(200, "text/plain", ""));
+        server.answer("/redirect", Arc::new(|_: &Value| Answer {
+            status: 302,
+            content_type: "text/plain",
+            body: String::new(),
+            delay: Duration::ZERO,
+            location: Some("/true"),
+        }));
+        server.answer("/slow", slow(Duration::from_secs(3), json!(true)));
+        server
     }
 
     fn settings() -> WebhookSettings {
@@ -578,16 +426,16 @@ mod tests {
 
     /// An HTTPS webhook server with a private-CA certificate, and a client trusting that CA.
     struct Fixture {
-        server: TestServer,
+        server: WebhookServer,
         client: WebhookClient,
         ca_file: TempFile,
     }
 
     impl Fixture {
         async fn new() -> Self {
-            let pki = TestPki::new();
+            let pki = Pki::private_ca("cloudrt webhook test CA");
             let ca_file = TempFile::with_contents(pki.ca_pem.as_bytes());
-            let server = TestServer::start(Some(pki.server_config())).await;
+            let server = test_server(Some(&pki)).await;
             let client = WebhookClient::new(WebhookSettings {
                 ca_file: Some(ca_file.0.clone()),
                 ..settings()
@@ -598,12 +446,12 @@ mod tests {
 
         /// Calls the webhook at `path` with an empty payload.
         async fn call(&self, path: &str) -> Result<Value, WebhookError> {
-            self.client.call(&self.server.https(path), &json!({})).await
+            self.client.call(&self.server.url(path), &json!({})).await
         }
 
         /// Notifies the webhook at `path` with an empty payload.
         async fn notify(&self, path: &str) -> Result<(), WebhookError> {
-            self.client.notify(&self.server.https(path), &json!({})).await
+            self.client.notify(&self.server.url(path), &json!({})).await
         }
     }
 
@@ -616,28 +464,28 @@ mod tests {
             "installationId": "b7f0c4e2",
             "params": {"text": "héllo \"quoted\" ✓\n", "list": [1, 2.5, null, true], "nested": {}},
         });
-        let result = fixture.client.call(&fixture.server.https("/true"), &payload).await.unwrap();
+        let result = fixture.client.call(&fixture.server.url("/true"), &payload).await.unwrap();
         assert_eq!(result, json!(true));
 
         let seen = fixture.server.seen();
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].method, "POST");
         assert_eq!(seen[0].path, "/true");
-        assert_eq!(seen[0].content_type.as_deref(), Some("application/json"));
-        assert_eq!(seen[0].key.as_deref(), Some(KEY));
-        assert_eq!(serde_json::from_slice::<Value>(&seen[0].body).unwrap(), payload);
+        assert_eq!(seen[0].headers.get("content-type").map(String::as_str), Some("application/json"));
+        assert_eq!(seen[0].headers.get("x-parse-webhook-key").map(String::as_str), Some(KEY));
+        assert_eq!(seen[0].body, payload);
     }
 
     #[tokio::test]
     async fn notify_posts_too() {
         let fixture = Fixture::new().await;
         let payload = json!({"triggerName": "afterSave", "object": {"className": "Review"}});
-        fixture.client.notify(&fixture.server.https("/true"), &payload).await.unwrap();
+        fixture.client.notify(&fixture.server.url("/true"), &payload).await.unwrap();
 
         let seen = fixture.server.seen();
         assert_eq!(seen[0].method, "POST");
-        assert_eq!(seen[0].key.as_deref(), Some(KEY));
-        assert_eq!(serde_json::from_slice::<Value>(&seen[0].body).unwrap(), payload);
+        assert_eq!(seen[0].headers.get("x-parse-webhook-key").map(String::as_str), Some(KEY));
+        assert_eq!(seen[0].body, payload);
     }
 
     #[tokio::test]
@@ -649,8 +497,8 @@ mod tests {
             ..settings()
         })
         .unwrap();
-        client.call(&fixture.server.https("/true"), &json!({})).await.unwrap();
-        assert_eq!(fixture.server.seen()[0].key, None);
+        client.call(&fixture.server.url("/true"), &json!({})).await.unwrap();
+        assert_eq!(fixture.server.seen()[0].headers.get("x-parse-webhook-key"), None);
     }
 
     #[tokio::test]
@@ -689,7 +537,7 @@ mod tests {
             ("/redirect", "302 Found (redirects are not followed"),
         ];
         for (path, expected) in cases {
-            let url = fixture.server.https(path);
+            let url = fixture.server.url(path);
             match fixture.client.call(&url, &json!({})).await {
                 Err(WebhookError::BadAnswer(message)) => {
                     assert!(message.contains(&url), "{path}: {message}");
@@ -705,7 +553,7 @@ mod tests {
     #[tokio::test]
     async fn a_certificate_from_an_unknown_ca_is_refused_without_the_ca_file() {
         let fixture = Fixture::new().await;
-        let url = fixture.server.https("/true");
+        let url = fixture.server.url("/true");
         let untrusting = WebhookClient::new(settings()).unwrap();
         match untrusting.call(&url, &json!({})).await {
             Err(WebhookError::Transport(message)) => {
@@ -724,14 +572,14 @@ mod tests {
         let fixture = Fixture::new().await;
         let insecure =
             WebhookClient::new(WebhookSettings { allow_insecure: true, ..settings() }).unwrap();
-        let answer = insecure.call(&fixture.server.https("/true"), &json!({})).await.unwrap();
+        let answer = insecure.call(&fixture.server.url("/true"), &json!({})).await.unwrap();
         assert_eq!(answer, json!(true));
     }
 
     #[tokio::test]
     async fn plain_http_is_refused_unless_allowed() {
-        let server = TestServer::start(None).await;
-        let url = server.http("/true");
+        let server = test_server(None).await;
+        let url = server.http_url("/true");
 
         let strict = WebhookClient::new(settings()).unwrap();
         assert!(matches!(strict.check_url(&url), Err(WebhookError::InsecureUrl(_))));
@@ -779,7 +627,7 @@ mod tests {
             ..settings()
         })
         .unwrap();
-        let url = fixture.server.https("/slow");
+        let url = fixture.server.url("/slow");
         let started = Instant::now();
         let err = client.call(&url, &json!({})).await.unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());

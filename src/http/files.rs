@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use http_body_util::BodyExt;
+use serde_json::Value;
 use hyper::header::{HeaderValue, ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HOST, RANGE, X_CONTENT_TYPE_OPTIONS};
 use hyper::{Response, StatusCode};
 use tokio::io::AsyncSeekExt;
@@ -17,7 +18,8 @@ use super::file_body::FileBody;
 use super::request::PendingRequest;
 use super::response::{self, Body};
 use crate::api::files::{self, FileRoute};
-use crate::api::{Api, Reply};
+use crate::api::files::NewFile;
+use crate::api::{Api, ClientRequest, Ctx, Reply};
 use crate::auth::{self, Credentials, HeaderCheck};
 use crate::error::{ErrorCode, ParseError};
 
@@ -56,6 +58,8 @@ impl From<crate::error::Unauthorized> for Refused {
     }
 }
 
+/// A raw upload is streamed to disk unless beforeSaveFile must see it: then it is read whole
+/// (within `--max-file-size`) and saved like the JSON form.
 async fn upload(api: &Arc<Api>, budget: &Arc<BodyBudget>, pending: PendingRequest, raw: &str, ip: IpAddr) -> Result<Reply, Refused> {
     let name = files::filename(raw)?;
     let keys = &api.config.keys;
@@ -64,15 +68,20 @@ async fn upload(api: &Arc<Api>, budget: &Arc<BodyBudget>, pending: PendingReques
     match auth::check_headers(keys, pending.header_credentials(), ip)? {
         HeaderCheck::Authenticated => {
             let credentials = pending.header_credentials().clone();
-            allowed(api, &credentials, ip)?;
+            let ctx = allowed(api, &credentials, ip, pending.headers_json(), pending.context())?;
             let given = pending.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
             let content_type = files::content_type(&name, given)?;
             if pending.content_length().is_some_and(|n| n > limit) {
                 return Err(files::too_large(limit).into());
             }
+            if files::sees_bytes(api) {
+                let bytes = read_whole(api, pending).await?;
+                let file = NewFile::plain(name, content_type, bytes);
+                return Ok(files::save(api, &ctx, host.as_deref(), file).await?);
+            }
             let stored = files::new_stored_name(&name, &content_type);
-            stream_to_disk(api, pending, &content_type, &stored).await?;
-            Ok(files::saved(files::url(api, host.as_deref(), &stored), &stored))
+            let size = stream_to_disk(api, pending, &content_type, &stored).await?;
+            Ok(files::stored(api, &ctx, host.as_deref(), stored, size).await?)
         }
         HeaderCheck::Undecided => {
             let bounds = Bounds {
@@ -84,25 +93,49 @@ async fn upload(api: &Arc<Api>, budget: &Arc<BodyBudget>, pending: PendingReques
                 BodyError::TooLarge { .. } | BodyError::TooLargeUnauthenticated { .. } => files::too_large(limit),
                 other => other.into(),
             })?;
-            allowed(api, &request.credentials, ip)?;
-            let body = request.json_body()?;
-            let bytes = files::base64_data(body)?;
-            let content_type = files::content_type(&name, request.content_type.as_deref())?;
-            Ok(files::store_bytes(api, host.as_deref(), &name, &content_type, &bytes).await?)
+            let ctx = allowed(api, &request.credentials, ip, request.headers_json(), request.context.clone())?;
+            let file = files::json_file(name, request.content_type.as_deref(), request.json_body()?)?;
+            Ok(files::save(api, &ctx, host.as_deref(), file).await?)
         }
     }
 }
 
-/// The keys, the session token (209 when it is bad) and Parse's `fileUpload` rules.
-fn allowed(api: &Api, credentials: &Credentials, ip: IpAddr) -> Result<(), Refused> {
+/// The keys, the session token (209 when it is bad) and Parse's `fileUpload` rules; answers
+/// the caller as file triggers see it.
+fn allowed(api: &Api, credentials: &Credentials, ip: IpAddr, headers: Value, context: Value) -> Result<Ctx, Refused> {
     let caller = auth::authenticate(&api.config.keys, credentials, ip)?;
-    let user = api.user_of(credentials.session_token.as_deref())?;
-    files::may_upload(api, caller.master, user.is_some())?;
-    Ok(())
+    let client = ClientRequest { caller, session_token: credentials.session_token.clone(), headers, ip: ip.to_string(), context };
+    let ctx = Ctx::for_client(api, client)?;
+    files::may_upload(api, ctx.master, ctx.user.is_some())?;
+    Ok(ctx)
 }
 
-/// Writes the raw body to a new file `stored`, frame by frame, durably.
-async fn stream_to_disk(api: &Arc<Api>, pending: PendingRequest, content_type: &str, stored: &str) -> Result<(), ParseError> {
+/// The raw body whole, within `--max-file-size` and the body deadline.
+async fn read_whole(api: &Api, pending: PendingRequest) -> Result<Vec<u8>, ParseError> {
+    let limit = api.config.files.max_file_size;
+    let timeout = api.config.bodies.timeout;
+    let mut bytes = Vec::new();
+    let mut body = pending.into_body();
+    let receive = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| ParseError::from(BodyError::Broken(e.to_string())))?;
+            let Ok(data) = frame.into_data() else { continue };
+            if bytes.len() as u64 + data.len() as u64 > limit {
+                return Err(files::too_large(limit));
+            }
+            bytes.extend_from_slice(&data);
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(timeout, receive).await {
+        Ok(received) => received?,
+        Err(_) => return Err(BodyError::Timeout(timeout).into()),
+    }
+    Ok(bytes)
+}
+
+/// Writes the raw body to a new file `stored`, frame by frame, durably; answers its size.
+async fn stream_to_disk(api: &Arc<Api>, pending: PendingRequest, content_type: &str, stored: &str) -> Result<u64, ParseError> {
     let limit = api.config.files.max_file_size;
     let timeout = api.config.bodies.timeout;
     let not_stored = |e| files::not_stored(stored, e);
@@ -123,10 +156,12 @@ async fn stream_to_disk(api: &Arc<Api>, pending: PendingRequest, content_type: &
         Ok(received) => received?,
         Err(_) => return Err(BodyError::Timeout(timeout).into()),
     }
-    if upload.len() == 0 {
+    let size = upload.len();
+    if size == 0 {
         return Err(files::empty_upload());
     }
-    upload.finish(&api.files, stored).await.map_err(not_stored)
+    upload.finish(&api.files, stored).await.map_err(not_stored)?;
+    Ok(size)
 }
 
 /// `GET files/:appId/:name`: no credentials needed, as file URLs are handed around.

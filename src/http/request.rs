@@ -101,6 +101,17 @@ impl PendingRequest {
         self.body
     }
 
+    /// The headers as [`ApiRequest::headers_json`] gives them, for a request whose body is
+    /// not read as JSON (a raw file upload).
+    pub fn headers_json(&self) -> Value {
+        headers_json(&self.parts.headers)
+    }
+
+    /// `X-Parse-Cloud-Context` (a JSON object), else `{}`.
+    pub fn context(&self) -> Value {
+        header_context(&self.parts.headers).filter(Value::is_object).unwrap_or_else(|| Value::Object(Map::new()))
+    }
+
     /// What the `X-Parse-*` headers carry (the body may add to it).
     pub fn header_credentials(&self) -> &Credentials {
         &self.credentials
@@ -119,8 +130,7 @@ impl PendingRequest {
         let (mut body, body_error) = parse_body(&bytes);
         drop(bytes);
         let lifted = lift_body_fields(&mut body, &mut credentials);
-        let context = header(&parts.headers, "x-parse-cloud-context")
-            .and_then(|v| serde_json::from_str::<Value>(&v).ok())
+        let context = header_context(&parts.headers)
             .or(lifted.context)
             .filter(Value::is_object)
             .unwrap_or_else(|| Value::Object(Map::new()));
@@ -151,14 +161,23 @@ impl ApiRequest {
 
     /// Request headers as a lower-case name → value object, as cloud code sees them.
     pub fn headers_json(&self) -> Value {
-        let mut out = Map::new();
-        for (name, value) in &self.headers {
-            if let Ok(value) = value.to_str() {
-                out.insert(name.as_str().to_string(), Value::String(value.to_string()));
-            }
-        }
-        Value::Object(out)
+        headers_json(&self.headers)
     }
+}
+
+/// `X-Parse-Cloud-Context`, when it is JSON.
+fn header_context(headers: &HeaderMap) -> Option<Value> {
+    header(headers, "x-parse-cloud-context").and_then(|v| serde_json::from_str::<Value>(&v).ok())
+}
+
+fn headers_json(headers: &HeaderMap) -> Value {
+    let mut out = Map::new();
+    for (name, value) in headers {
+        if let Ok(value) = value.to_str() {
+            out.insert(name.as_str().to_string(), Value::String(value.to_string()));
+        }
+    }
+    Value::Object(out)
 }
 
 /// `/parse/functions/hello/` under mount `/parse` → `functions/hello`.

@@ -13,7 +13,7 @@ use super::body::{BodyBudget, Bounds};
 use super::{email_links, files};
 use super::request::{ApiRequest, PendingRequest};
 use super::response::{self, Body};
-use crate::api::{self, Api, Ctx};
+use crate::api::{self, Api, ClientRequest, Ctx};
 use crate::auth::{self, HeaderCheck};
 use crate::error::ParseError;
 
@@ -79,21 +79,15 @@ pub(super) fn reply(reply: api::Reply) -> Response<Body> {
 async fn answer(api: &Arc<Api>, request: ApiRequest, caller: auth::Caller) -> Result<api::Reply, ParseError> {
     let request_id = request.headers.get("x-parse-request-id").and_then(|id| id.to_str().ok());
     api.check_idempotency(request.method.as_str(), &request.route, request_id)?;
-    let user = api.user_of(request.credentials.session_token.as_deref())?;
-    let params = params(&request)?;
-    let roles = api.roles_of(user.as_deref());
-    let ctx = Ctx {
-        master: caller.master,
-        user,
-        roles,
+    let client = ClientRequest {
+        caller,
         session_token: request.credentials.session_token.clone(),
-        installation_id: caller.installation_id,
         headers: request.headers_json(),
         ip: request.ip.to_string(),
         context: request.context.clone(),
-        invoker: api.pool.invoker().clone(),
-        defer_sync: false,
     };
+    let ctx = Ctx::for_client(api, client)?;
+    let params = params(&request)?;
     api::dispatch(api, &ctx, request.method.as_str(), &request.route, params).await
 }
 

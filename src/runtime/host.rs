@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::budget::CallId;
-use super::CloudError;
+use super::{CloudError, TriggerKind};
 
 /// A request from cloud code to the Parse API (`Parse.Object#save`, `Parse.Query#find` …).
 #[derive(Debug)]
@@ -72,8 +72,8 @@ impl HostSlot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Function(String),
-    /// `trigger_name` is beforeSave, afterSave, beforeDelete or afterDelete.
-    Trigger { class_name: String, trigger_name: String },
+    /// The `kind` trigger of `class_name` (`@File` for file triggers).
+    Trigger { class_name: String, kind: TriggerKind },
     /// A background job run; `job_id` is its `_JobStatus` objectId.
     Job { name: String, job_id: String },
 }
@@ -83,7 +83,7 @@ impl Target {
     pub fn describe(&self) -> String {
         match self {
             Target::Function(name) => format!("Cloud function \"{name}\""),
-            Target::Trigger { class_name, trigger_name } => format!("{trigger_name} trigger of {class_name}"),
+            Target::Trigger { class_name, kind } => format!("{kind} trigger of {class_name}"),
             Target::Job { name, .. } => format!("Job \"{name}\""),
         }
     }

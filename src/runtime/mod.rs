@@ -8,6 +8,7 @@ mod host;
 pub mod loader;
 mod ops;
 mod pool;
+mod trigger;
 pub mod code_snapshot;
 pub mod release;
 pub mod watch;
@@ -18,13 +19,14 @@ pub use budget::HttpSettings;
 pub use host::{Host, HostError, HostFuture, HostRequest, HostSlot, Invoker, Target};
 pub use pool::{Pool, PoolConfig};
 pub use release::{Release, Releases};
+pub use trigger::{TriggerKind, TriggerRegistration};
 
 /// What main.js registered, read at start-up and after each reload from the first worker.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct Handlers {
     pub functions: Vec<String>,
     pub jobs: Vec<String>,
-    pub triggers: Vec<TriggerName>,
+    pub triggers: Vec<TriggerRegistration>,
 }
 
 /// One load of the cloud code on a worker: what main.js registered and the files it ran
@@ -33,14 +35,6 @@ pub struct Handlers {
 pub struct Loaded {
     pub handlers: Handlers,
     pub files: Vec<String>,
-}
-
-/// A trigger registration: which class, which moment.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TriggerName {
-    pub class_name: String,
-    pub trigger_name: String,
 }
 
 /// Why a call into cloud code did not produce a result.

@@ -424,17 +424,19 @@ impl Worker {
             budgets.insert(id, budget.clone());
             budget
         };
-        let (kind, name) = match &call.target {
-            Target::Function(name) => ("function", name.clone()),
-            Target::Trigger { class_name, trigger_name } => ("trigger", format!("{class_name}|{trigger_name}")),
-            Target::Job { name, .. } => ("job", name.clone()),
+        // The dispatcher's arguments: kind, handler name, request, call id, and the class a
+        // trigger is registered for (empty for the others).
+        let (kind, name, class) = match &call.target {
+            Target::Function(name) => ("function", name.as_str(), ""),
+            Target::Trigger { class_name, kind } => ("trigger", kind.as_str(), class_name.as_str()),
+            Target::Job { name, .. } => ("job", name.as_str(), ""),
         };
         // Its deadline may be the earliest now: the watchdog must know before its JS runs.
         self.watchdog.arm(self.earliest().min(budget.deadline));
         self.watchdog.enter();
         let pending = {
             deno_core::scope!(scope, &mut self.js);
-            let args: Vec<v8::Global<v8::Value>> = strings(scope, &[kind, &name, &call.request, &id.to_string()])
+            let args: Vec<v8::Global<v8::Value>> = strings(scope, &[kind, name, &call.request, &id.to_string(), class])
                 .into_iter()
                 .map(|value| v8::Global::new(scope, value))
                 .collect();

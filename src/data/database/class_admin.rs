@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{not_found, store_error, stripe_of, Database, PreparedSave};
 use crate::data::clp::ClassPermissions;
-use crate::data::ops::Op;
+use crate::data::field_ops::Op;
 use crate::data::schema::{validate_class_name, ClassSchema, DataError, FieldType, SYSTEM_CLASSES};
 use crate::store::StoreError;
 

@@ -14,7 +14,7 @@ use crate::runtime::budget::{CallBudgets, CallId};
 use crate::runtime::host::{CallerAuth, HostRequest, HostSlot, Invoker};
 use crate::runtime::CloudError;
 
-/// A REST request as cloud code's SDK layer (js/40_object.js) makes it.
+/// A REST request as cloud code's SDK layer (js/40_request.js) makes it.
 #[derive(Deserialize)]
 pub struct ParseRequest {
     method: String,

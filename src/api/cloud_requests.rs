@@ -1,10 +1,12 @@
-//! Cloud code's data requests (`op_parse_request`) served by the API: the runtime's [`Host`].
+//! Cloud code's data requests (`op_parse_request`) served by the API: the runtime's [`Host`]
+//! (named apart from runtime/host.rs, which defines that trait and the calls into JavaScript).
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{dispatch, Api, Ctx};
+use super::context::{Api, Ctx};
+use super::routes::dispatch;
 use crate::error::ParseError;
 use crate::runtime::{Host, HostError, HostFuture, HostRequest};
 
@@ -39,7 +41,7 @@ async fn serve(api: &Arc<Api>, request: HostRequest) -> Result<String, ParseErro
         headers: Value::Object(Map::new()),
         ip: String::new(),
         context: Value::Object(Map::new()),
-        invoker: request.invoker,
+        cloud_code_runs_on: request.invoker,
         defer_sync: false,
     };
     let route = request.path.trim_matches('/');

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::database::{Access, Database, FindOptions, PreparedSave};
+use super::database::{Access, Database, FindOptions, PreparedSave, SystemClass, SystemWrite};
 use super::ids;
 use super::password as hashing;
 use super::schema::DataError;
@@ -19,7 +19,7 @@ pub const USER: &str = "_User";
 /// A live session row and the `_User` row it stands for.
 pub type SessionAndUser = (Arc<Map<String, Value>>, Arc<Map<String, Value>>);
 
-pub const SESSION: &str = "_Session";
+pub const SESSION: &str = SystemClass::Session.name();
 
 /// Length of the username a sign-up by authData alone is given (Parse Server's).
 const GENERATED_USERNAME_LEN: usize = 25;
@@ -210,12 +210,12 @@ impl Accounts {
         if let Some(installation_id) = installation_id {
             body.insert("installationId".into(), Value::String(installation_id.to_string()));
         }
-        let prepared = db.prepare_create(&Access::master(), SESSION, body)?;
-        let saved = db.commit(prepared)?;
+        let saved = db.write_system(SystemClass::Session, SystemWrite::Create { id: None, fields: body })?;
+        let session = saved.map(|saved| saved.object).unwrap_or_default();
         if let Some(installation_id) = installation_id {
             self.end_installation_sessions(db, user_id, installation_id, &token)?;
         }
-        Ok(saved.object)
+        Ok(session)
     }
 
     /// Ends every session of `user_id` from `installation_id` but the one holding `keep`.
@@ -250,8 +250,8 @@ impl Accounts {
             }
             for session in sessions {
                 let Some(id) = field(&session, "objectId") else { continue };
-                match db.delete(SESSION, id) {
-                    Ok(()) => {}
+                match db.write_system(SystemClass::Session, SystemWrite::Delete { id: id.to_string() }) {
+                    Ok(_) => {}
                     // Ended by someone else meanwhile: what was asked for.
                     Err(error) if error.code == 101 => {}
                     Err(error) => return Err(error),
@@ -289,7 +289,7 @@ impl Accounts {
     pub fn end_session(&self, db: &Database, token: &str) -> Result<(), DataError> {
         if let Some((session, _)) = self.session(db, token)? {
             if let Some(id) = field(&session, "objectId") {
-                db.delete(SESSION, id)?;
+                db.write_system(SystemClass::Session, SystemWrite::Delete { id: id.to_string() })?;
             }
         }
         Ok(())

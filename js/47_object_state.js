@@ -1,0 +1,195 @@
+// Per-object state: server data, pending op sets, a cache of the estimated attributes.
+// Part of cloud code's SDK layer (split from one file along its seams); each part takes what
+// it needs from the shared `sdk` namespace and adds its exports to it explicitly at the end.
+"use strict";
+
+((globalThis) => {
+  const internals = globalThis.__cloudrtInternals;
+  const sdk = internals.sdk;
+  const {
+    Op, ParseACL, ParseFile, ParseGeoPoint, ParsePolygon, ParseRelation, RelationOp, encodeValue,
+    isDangerousKey, noop,
+  } = sdk;
+
+  const STATES = new WeakMap();
+
+  function newState() {
+    return {
+      serverData: Object.create(null),
+      pendingOps: [Object.create(null)],
+      objectCache: Object.create(null),
+      queue: Promise.resolve(),
+      existed: false,
+    };
+  }
+
+  function stateOf(object) {
+    let state = STATES.get(object);
+    if (!state) {
+      state = newState();
+      STATES.set(object, state);
+    }
+    return state;
+  }
+
+  function enqueue(object, task) {
+    const state = stateOf(object);
+    const run = state.queue.then(() => task());
+    state.queue = run.then(noop, noop);
+    return run;
+  }
+
+  function nestedSet(target, key, value) {
+    const paths = key.split(".");
+    for (let i = 0; i < paths.length - 1; i++) {
+      const path = paths[i];
+      if (!(path in target) || target[path] === null || typeof target[path] !== "object") {
+        target[path] = isNaN(paths[i + 1]) ? {} : [];
+      }
+      target = target[path];
+    }
+    const last = paths[paths.length - 1];
+    if (value === undefined) delete target[last];
+    else target[last] = value;
+  }
+
+  function isCachedValue(value) {
+    return value && typeof value === "object" && !(value instanceof sdk.ParseObject) &&
+      !(value instanceof ParseFile) && !(value instanceof ParseRelation);
+  }
+
+  function commitServerChanges(state, changes) {
+    for (const attr of Object.keys(changes)) {
+      if (isDangerousKey(attr)) continue;
+      const value = changes[attr];
+      nestedSet(state.serverData, attr, value);
+      if (isCachedValue(value)) {
+        try {
+          state.objectCache[attr] = JSON.stringify(encodeValue(value, false, true));
+        } catch (_) {
+          delete state.objectCache[attr];
+        }
+      }
+    }
+  }
+
+  function estimateAttributes(object) {
+    const state = stateOf(object);
+    const data = {};
+    for (const attr in state.serverData) data[attr] = state.serverData[attr];
+    for (const ops of state.pendingOps) {
+      for (const attr of Object.keys(ops)) {
+        if (isDangerousKey(attr)) continue;
+        const op = ops[attr];
+        if (op instanceof RelationOp) {
+          if (object.id) data[attr] = op.applyTo(data[attr], object, attr);
+        } else if (attr.includes(".")) {
+          const fields = attr.split(".");
+          let target = data;
+          for (let i = 0; i < fields.length - 1; i++) {
+            const key = fields[i];
+            if (!(key in target) || target[key] === null || typeof target[key] !== "object") {
+              target[key] = isNaN(fields[i + 1]) ? {} : [];
+            } else if (Array.isArray(target[key])) {
+              target[key] = [...target[key]];
+            } else {
+              target[key] = { ...target[key] };
+            }
+            target = target[key];
+          }
+          const last = fields[fields.length - 1];
+          target[last] = op.applyTo(target[last]);
+        } else {
+          data[attr] = op.applyTo(data[attr]);
+        }
+      }
+    }
+    return data;
+  }
+
+  /** Objects and files reachable from `object` that must be saved before it (SDK semantics). */
+  function unsavedChildren(object, allowDeepUnsaved) {
+    const encountered = { objects: new Map(), files: [] };
+    const identifier = object.className + ":" + object._getId();
+    encountered.objects.set(identifier, object.dirty() ? object : true);
+    const attributes = object.attributes;
+    for (const attr of Object.keys(attributes)) {
+      if (typeof attributes[attr] === "object") {
+        traverse(attributes[attr], encountered, false, !!allowDeepUnsaved);
+      }
+    }
+    const unsaved = [];
+    for (const [id, value] of encountered.objects) {
+      if (id !== identifier && value !== true) unsaved.push(value);
+    }
+    return unsaved.concat(encountered.files);
+  }
+
+  function traverse(value, encountered, shouldThrow, allowDeepUnsaved) {
+    if (value instanceof sdk.ParseObject) {
+      if (!value.id && shouldThrow) throw new Error("Cannot create a pointer to an unsaved Object.");
+      const identifier = value.className + ":" + value._getId();
+      if (!encountered.objects.has(identifier)) {
+        encountered.objects.set(identifier, value.dirty() ? value : true);
+        const attributes = value.attributes;
+        for (const attr of Object.keys(attributes)) {
+          if (typeof attributes[attr] === "object") {
+            traverse(attributes[attr], encountered, !allowDeepUnsaved, allowDeepUnsaved);
+          }
+        }
+      }
+      return;
+    }
+    if (value instanceof ParseFile) {
+      if (!value.url() && encountered.files.indexOf(value) < 0) encountered.files.push(value);
+      return;
+    }
+    if (value instanceof ParseRelation || value === null || typeof value !== "object") return;
+    if (value instanceof Date || value instanceof ParseACL || value instanceof ParseGeoPoint ||
+        value instanceof ParsePolygon || value instanceof Op) {
+      return;
+    }
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        if (typeof item === "object") traverse(item, encountered, shouldThrow, allowDeepUnsaved);
+      }
+      return;
+    }
+    for (const key of Object.keys(value)) {
+      if (typeof value[key] === "object") traverse(value[key], encountered, shouldThrow, allowDeepUnsaved);
+    }
+  }
+
+  /** True when every object `object` points to has an id (so it can go in this batch). */
+  function canBeSerialized(object) {
+    if (!(object instanceof sdk.ParseObject)) return true;
+    const attributes = object.attributes;
+    for (const attr of Object.keys(attributes)) {
+      if (!canBeSerializedHelper(attributes[attr])) return false;
+    }
+    return true;
+  }
+
+  function canBeSerializedHelper(value) {
+    if (value === null || typeof value !== "object") return true;
+    if (value instanceof ParseRelation) return true;
+    if (value instanceof sdk.ParseObject) return !!value.id;
+    if (value instanceof ParseFile) return !!value.url();
+    if (Array.isArray(value)) return value.every(canBeSerializedHelper);
+    if (value instanceof Date || value instanceof ParseACL || value instanceof ParseGeoPoint) return true;
+    for (const key of Object.keys(value)) {
+      if (!canBeSerializedHelper(value[key])) return false;
+    }
+    return true;
+  }
+
+  Object.assign(sdk, {
+    canBeSerialized,
+    commitServerChanges,
+    enqueue,
+    estimateAttributes,
+    isCachedValue,
+    stateOf,
+    unsavedChildren,
+  });
+})(globalThis);
