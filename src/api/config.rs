@@ -2,20 +2,20 @@
 //! Stored as the one `_GlobalConfig` object (id "1"), as Parse Server keeps it; `PUT` with the
 //! master key merges `params` (a `{"__op":"Delete"}` value removes one) and `masterKeyOnly`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value};
 
-use super::{blocking, jobs::master_required, Api, Ctx, Reply};
-use crate::data::{Access, DataError};
+use super::context::{blocking, master_required, Api, Ctx, Reply};
+use crate::data::{SystemClass, SystemWrite};
 use crate::error::{ErrorCode, ParseError};
 
-const GLOBAL_CONFIG: &str = "_GlobalConfig";
+const GLOBAL_CONFIG: &str = SystemClass::GlobalConfig.name();
 const ID: &str = "1";
 
 /// `GET /config`: every parameter; those marked master-key-only only with the master key.
 pub fn get(api: &Arc<Api>, ctx: &Ctx) -> Result<Reply, ParseError> {
-    let stored = api.db.store().get(GLOBAL_CONFIG, ID).map_err(|e| ParseError::new(ErrorCode(1), e.to_string()))?;
+    let stored = api.db.store().get(GLOBAL_CONFIG, ID)?;
     let field = |key: &str| stored.as_ref().and_then(|c| c.get(key)).and_then(Value::as_object).cloned().unwrap_or_default();
     let (mut params, master_only) = (field("params"), field("masterKeyOnly"));
     if ctx.master {
@@ -28,6 +28,11 @@ pub fn get(api: &Arc<Api>, ctx: &Ctx) -> Result<Reply, ParseError> {
 fn is_delete(value: &Value) -> bool {
     value.get("__op").and_then(Value::as_str) == Some("Delete")
 }
+
+/// Held across a `PUT /config`'s read of the config row and its write: the write holds every
+/// parameter, computed from that read, so two PUTs of different parameters at once would
+/// otherwise each write back the row without the other's.
+static CONFIG_WRITER: Mutex<()> = Mutex::new(());
 
 /// `PUT /config` (master key): `{"params": {...}, "masterKeyOnly": {...}}` → `{"result": true}`.
 pub async fn update(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Result<Reply, ParseError> {
@@ -42,7 +47,8 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Resu
     let (changes, master_only) = (object("params")?, object("masterKeyOnly")?);
     let api = api.clone();
     blocking(move || {
-        let current = api.db.store().get(GLOBAL_CONFIG, ID).map_err(|e| DataError::new(1, e.to_string()))?;
+        let _one_writer = CONFIG_WRITER.lock().unwrap_or_else(|p| p.into_inner());
+        let current = api.db.store().get(GLOBAL_CONFIG, ID)?;
         let field = |key: &str| current.as_ref().and_then(|c| c.get(key)).and_then(Value::as_object).cloned().unwrap_or_default();
         let (mut params, mut flags) = (field("params"), field("masterKeyOnly"));
         // As Parse Server: each changed parameter's flag is set with it (false unless sent).
@@ -70,16 +76,14 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Resu
         let mut write = Map::new();
         write.insert("params".into(), Value::Object(params));
         write.insert("masterKeyOnly".into(), Value::Object(flags));
-        let prepared = match current {
-            Some(_) => api.db.prepare_update(&Access::master(), GLOBAL_CONFIG, ID, write)?,
+        let write = match current {
+            Some(_) => SystemWrite::Update { id: ID.to_string(), fields: write },
             None => {
                 write.insert("ACL".into(), json!({}));
-                let mut prepared = api.db.prepare_create(&Access::master(), GLOBAL_CONFIG, write)?;
-                prepared.assign_id(ID.to_string());
-                prepared
+                SystemWrite::Create { id: Some(ID.to_string()), fields: write }
             }
         };
-        api.db.commit(prepared)?;
+        api.db.write_system(SystemClass::GlobalConfig, write)?;
         Ok(Reply::json(&json!({ "result": true })))
     })
     .await
