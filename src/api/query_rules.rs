@@ -24,8 +24,10 @@ pub struct Prepared {
 
 pub fn prepare(db: &Database, class: &str, params: &Map<String, Value>, options: &mut FindOptions) -> Result<Prepared, DataError> {
     check_where_keys(&options.where_)?;
-    if let Some(order) = &options.order {
-        check_order(order)?;
+    if let Some(order) = options.order.take() {
+        let order = internal_date_names(&order);
+        check_order(&order)?;
+        options.order = Some(order);
     }
     let mut prepared = Prepared { class: class.to_owned(), redirected: false, empty: unsaved_related_to(&options.where_) };
     if let Some(Value::String(key)) = params.get("redirectClassNameForKey") {
@@ -81,6 +83,24 @@ fn check_order(order: &str) -> Result<(), DataError> {
         }
     }
     Ok(())
+}
+
+/// `_created_at` and `_updated_at` (the stored names of the dates, which old clients order by)
+/// mean `createdAt` and `updatedAt`, as Parse Server maps them.
+fn internal_date_names(order: &str) -> String {
+    order
+        .split(',')
+        .map(|key| {
+            let key = key.trim();
+            let (sign, name) = key.strip_prefix('-').map_or(("", key), |name| ("-", name));
+            match name {
+                "_created_at" => format!("{sign}createdAt"),
+                "_updated_at" => format!("{sign}updatedAt"),
+                _ => key.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A `$relatedTo` naming an object without an objectId (never saved) relates to nothing.

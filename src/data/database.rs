@@ -852,6 +852,10 @@ impl Database {
             if is_relation_op(value) || !(is_op(value) || changed_by_trigger) {
                 continue;
             }
+            if key.contains('.') {
+                answer_on_key_path(&mut response, key, value, &stored);
+                continue;
+            }
             let answer = match stored.get(key) {
                 Some(stored) => stored.clone(),
                 None => serde_json::json!({"__op": "Delete"}),
@@ -1084,6 +1088,38 @@ fn normalize_body(class: &str, mut body: Map<String, Value>) -> Result<Map<Strin
         *acl = Acl::parse(acl)?.to_json();
     }
     Ok(body)
+}
+
+/// The answer for an op on a nested key (`a.b.c`), as Parse Server words it: the result nested
+/// under the top-level field (`{"a": {"b": {"c": 20}}}`), never the dotted key itself, which the
+/// SDK would take for a field of that name. An unset nested key answers nothing: the SDK already
+/// knows the value is gone.
+fn answer_on_key_path(response: &mut Map<String, Value>, key: &str, op: &Value, stored: &Map<String, Value>) {
+    if op.get("__op").and_then(Value::as_str) == Some("Delete") {
+        return;
+    }
+    let path: Vec<&str> = key.split('.').collect();
+    let Some(result) = stored.get(path[0]).and_then(|first| path[1..].iter().try_fold(first, |at, segment| at.get(*segment)))
+    else {
+        return;
+    };
+    let mut slot = response.entry(path[0].to_string()).or_insert_with(|| Value::Object(Map::new()));
+    for segment in &path[1..path.len() - 1] {
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        slot = slot
+            .as_object_mut()
+            .expect("made an object above")
+            .entry(segment.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    slot.as_object_mut()
+        .expect("made an object above")
+        .insert(path[path.len() - 1].to_string(), result.clone());
 }
 
 fn is_op(value: &Value) -> bool {
