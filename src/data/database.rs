@@ -21,7 +21,7 @@ use super::ops::{apply_update, check_nesting, RelationChanges};
 use super::protected::{self, Use};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
 use super::roles::{self, Roles};
-use super::schema::{validate_class_name, ClassSchema, DataError};
+use super::schema::{close_polygon_ring, validate_class_name, ClassSchema, DataError};
 use super::unique::{self, ClaimsGuard, UserKeys};
 use crate::store::{Store, StoreError};
 
@@ -654,6 +654,22 @@ impl Database {
         query.resolve(answers).map_err(query_error)
     }
 
+    /// The objectIds of the objects of `class` whose relation `key` holds any of `members`:
+    /// what `equalTo`/`containedIn` on a relation field match, as Parse Server answers them
+    /// from its join table. The store keeps relations by owner only, so this reads the
+    /// relation of every object of the class.
+    pub fn relation_owners(&self, class: &str, key: &str, members: &std::collections::HashSet<String>) -> Result<Vec<String>, DataError> {
+        validate_class_name(class)?;
+        let mut owners = Vec::new();
+        for object in self.store.scan(class).map_err(store_error)? {
+            let Some(id) = object.get("objectId").and_then(Value::as_str) else { continue };
+            if self.store.related(class, id, key).map_err(store_error)?.iter().any(|m| members.contains(m)) {
+                owners.push(id.to_string());
+            }
+        }
+        Ok(owners)
+    }
+
     /// Every match of a query, ignoring the page limit (for subqueries), within the outer
     /// query's deadline and under the same key rules on its own class.
     fn find_all(&self, access: &Access, class: &str, options: &FindOptions, deadline: &Deadline) -> Result<Matches, DataError> {
@@ -1087,6 +1103,7 @@ fn normalize_body(class: &str, mut body: Map<String, Value>) -> Result<Map<Strin
     if let Some(acl) = body.get_mut("ACL").filter(|acl| acl.is_object()) {
         *acl = Acl::parse(acl)?.to_json();
     }
+    body.values_mut().for_each(close_polygon_ring);
     Ok(body)
 }
 
