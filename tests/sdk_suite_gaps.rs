@@ -151,3 +151,62 @@ async fn with_find_triggers_a_get_needs_the_get_permission_not_find() {
     let (status, found) = server.request("GET", "/classes/Secretive", None, &[]).await;
     assert_eq!(status, 200, "find is: {found}");
 }
+
+#[tokio::test]
+async fn full_text_search_with_its_score_and_options() {
+    let server = Server::start("basics", &[]);
+    let subjects = ["coffee", "Coffee Shopping", "Baking a cake", "Café Con Leche", "coffee and cream", "Cafe con Leche", "preparação de cafe"];
+    for subject in subjects {
+        server.master("POST", "/classes/Note", Some(json!({"subject": subject}))).await;
+    }
+    let search = |term: Value| json!({"subject": {"$text": {"$search": term}}});
+    let subjects_of = |found: &Value| -> Vec<String> {
+        found["results"].as_array().unwrap().iter().map(|o| o["subject"].as_str().unwrap_or_default().to_string()).collect()
+    };
+    let find = |where_: Value, extra: &str| format!("/classes/Note?where={}{extra}", encode(&where_.to_string()));
+
+    let (status, found) = server.request("GET", &find(search(json!({"$term": "coffee"})), "&order=$score&keys=$score,subject"), None, &[]).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(subjects_of(&found)[0], "coffee", "best score first: {found}");
+    let scores: Vec<f64> = found["results"].as_array().unwrap().iter().map(|o| o["score"].as_f64().unwrap()).collect();
+    assert_eq!(scores, vec![1.0, 0.75, 0.75], "{found}");
+
+    // Case and diacritics are folded unless asked; a phrase must appear whole; -word excludes.
+    let (_, found) = server.request("GET", &find(search(json!({"$term": "cafe"})), ""), None, &[]).await;
+    assert_eq!(subjects_of(&found).len(), 3, "{found}");
+    let (_, found) = server.request("GET", &find(search(json!({"$term": "cafe", "$diacriticSensitive": true, "$caseSensitive": true})), ""), None, &[]).await;
+    assert_eq!(subjects_of(&found), vec!["preparação de cafe"], "{found}");
+    let (_, found) = server.request("GET", &find(search(json!({"$term": "\"con leche\" -café"})), ""), None, &[]).await;
+    assert_eq!(subjects_of(&found), Vec::<String>::new(), "café folds to cafe and excludes both: {found}");
+    let (_, found) = server.request("GET", &find(search(json!({"$term": "\"con leche\"", "$diacriticSensitive": true})), ""), None, &[]).await;
+    assert_eq!(subjects_of(&found).len(), 2, "{found}");
+    // Without keys=$score no score field is added.
+    let (_, found) = server.request("GET", &find(search(json!({"$term": "cake"})), ""), None, &[]).await;
+    assert!(found["results"][0].get("score").is_none(), "{found}");
+
+    // Malformed searches are 107 in Parse Server's words.
+    for (term, message) in [
+        (json!({"$term": 5}), "bad $text: $term, should be string"),
+        (json!({"$term": "x", "$caseSensitive": "yes"}), "bad $text: $caseSensitive, should be boolean"),
+        (json!({"$term": "x", "notAnOption": true}), "bad $text: notAnOption, unknown option"),
+    ] {
+        let (status, answer) = server.request("GET", &find(search(term.clone()), ""), None, &[]).await;
+        assert_eq!((status, answer["code"].as_i64()), (400, Some(107)), "{term}: {answer}");
+        assert_eq!(answer["error"], message);
+    }
+}
+
+#[tokio::test]
+async fn within_polygon_input_errors_are_107() {
+    let server = Server::start("basics", &[]);
+    server.master("POST", "/classes/Place", Some(json!({"at": {"__type": "GeoPoint", "latitude": 1, "longitude": 1}}))).await;
+    for polygon in [json!(1234), json!([1234]), json!([[0, 0], [1, 1]]), json!({"__type": "Polygon"})] {
+        let where_ = json!({"at": {"$geoWithin": {"$polygon": polygon}}});
+        let (status, answer) = server.request("GET", &format!("/classes/Place?where={}", encode(&where_.to_string())), None, &[]).await;
+        assert_eq!((status, answer["code"].as_i64()), (400, Some(107)), "{polygon}: {answer}");
+        assert!(answer["error"].as_str().unwrap().starts_with("bad $geoWithin value"), "{answer}");
+    }
+    let inside = json!({"at": {"$geoWithin": {"$polygon": [[0, 0], [0, 2], [2, 2], [2, 0]]}}});
+    let (status, found) = server.request("GET", &format!("/classes/Place?where={}", encode(&inside.to_string())), None, &[]).await;
+    assert_eq!((status, found["results"].as_array().map(Vec::len)), (200, Some(1)), "{found}");
+}

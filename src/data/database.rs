@@ -21,6 +21,7 @@ use super::ops::{apply_update, check_nesting, RelationChanges};
 use super::protected::{self, Use};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
 use super::roles::{self, Roles};
+use super::text_search::add_score;
 use super::schema::{close_polygon_ring, validate_class_name, ClassSchema, DataError};
 use super::unique::{self, ClaimsGuard, UserKeys};
 use crate::store::{Store, StoreError};
@@ -397,16 +398,21 @@ impl Database {
         validate_class_name(class)?;
         let deadline = Deadline::after(self.settings.query_timeout);
         let mut query = Query::parse(&options.where_).map_err(query_error)?;
-        let order = Order::parse(options.order.as_deref().unwrap_or("")).map_err(query_error)?;
+        let (order, by_score) = text_score_order(options.order.as_deref().unwrap_or(""));
+        let order = Order::parse(&order).map_err(query_error)?;
         Self::check_query_keys(access, class, &query, Some(&order))?;
         self.resolve_subqueries(access, &mut query, &deadline)?;
         let limit = options.limit.unwrap_or(100).min(self.settings.max_limit);
 
-        if let Some((matches, count)) = self.find_indexed(access, class, &query, &order, options, limit, &deadline)? {
-            return Ok((self.finish_page(access, class, matches, options, limit)?, count));
-        }
-        if let Some(page) = self.walk_index(access, class, &query, &order, options, limit, &deadline)? {
-            return self.finish_page(access, class, page, options, limit).map(|results| (results, None));
+        // A full-text search is scored per object: it is matched by a scan, never an index.
+        let text = query.has_text_search().then_some(&query);
+        if text.is_none() {
+            if let Some((matches, count)) = self.find_indexed(access, class, &query, &order, options, limit, &deadline)? {
+                return Ok((self.finish_page(access, class, matches, options, limit, None)?, count));
+            }
+            if let Some(page) = self.walk_index(access, class, &query, &order, options, limit, &deadline)? {
+                return self.finish_page(access, class, page, options, limit, None).map(|results| (results, None));
+            }
         }
         let candidates = match query.object_id_equality() {
             Some(id) => self.store.get(class, id).map_err(store_error)?.into_iter().collect(),
@@ -414,8 +420,12 @@ impl Database {
         };
         let mut matches = matching(access, &query, candidates, &deadline)?;
         let count = options.count.then_some(matches.len());
-        sort_page(&mut matches, &query, &order, options.skip.saturating_add(limit));
-        Ok((self.finish_page(access, class, matches, options, limit)?, count))
+        if text.is_some() && by_score {
+            sort_by_text_score(&mut matches, &query, &order);
+        } else {
+            sort_page(&mut matches, &query, &order, options.skip.saturating_add(limit));
+        }
+        Ok((self.finish_page(access, class, matches, options, limit, text)?, count))
     }
 
     /// A query served by the index of its most selective constrained field (equality, `$in`
@@ -604,13 +614,22 @@ impl Database {
         matches: Vec<Arc<Map<String, Value>>>,
         options: &FindOptions,
         limit: usize,
+        text: Option<&Query>,
     ) -> Result<Vec<Map<String, Value>>, DataError> {
         let mut results = Vec::with_capacity(limit.min(matches.len()));
         let mut budget = AnswerBudget::new(self.settings.max_response_bytes);
+        // `keys=$score` asks for a full-text search's score, answered as `score`.
+        let keys = options.keys.as_ref().map(|keys| {
+            let asks_score = text.is_some() && keys.split(',').any(|key| key.trim() == "$score");
+            (keys.replace("$score", "score"), asks_score)
+        });
         for stored in matches.iter().skip(options.skip).take(limit) {
             let mut object = self.present(access, class, stored);
             self.include(access, &mut object, &options.include)?;
-            if let Some(keys) = &options.keys {
+            if let Some((keys, asks_score)) = &keys {
+                if *asks_score {
+                    add_score(&mut object, text.and_then(|query| query.text_score(stored)));
+                }
                 object = project_keys(&object, keys);
             }
             if let Some(exclude) = &options.exclude_keys {
@@ -1076,7 +1095,33 @@ fn sort_page(matches: &mut Matches, query: &Query, order: &Order, wanted: usize)
 }
 
 fn query_error(error: super::query::QueryError) -> DataError {
-    DataError::new(DataError::INVALID_QUERY, error.to_string())
+    match error {
+        super::query::QueryError::BadJson(message) => DataError::new(DataError::INVALID_JSON, message),
+        super::query::QueryError::Invalid(message) => DataError::new(DataError::INVALID_QUERY, message),
+    }
+}
+
+/// The order without its `$score` keys, and whether it had one: `$score` orders a full-text
+/// search by its score, best first whichever way it is written (MongoDB's textScore sort).
+fn text_score_order(order: &str) -> (String, bool) {
+    let mut by_score = false;
+    let rest: Vec<&str> = order
+        .split(',')
+        .filter(|key| {
+            let is_score = matches!(key.trim(), "$score" | "-$score");
+            by_score |= is_score;
+            !is_score
+        })
+        .collect();
+    (rest.join(","), by_score)
+}
+
+/// Best score first, then the rest of the order, then the natural order.
+fn sort_by_text_score(matches: &mut Matches, query: &Query, order: &Order) {
+    matches.sort_by(|a, b| {
+        let (sa, sb) = (query.text_score(a).unwrap_or(0.0), query.text_score(b).unwrap_or(0.0));
+        sb.partial_cmp(&sa).unwrap_or(Ordering::Equal).then_with(|| order.compare(a, b)).then_with(|| natural(a, b))
+    });
 }
 
 /// Default order when none is asked for: oldest first, as MongoDB's natural order. Runs for
