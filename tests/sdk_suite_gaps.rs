@@ -106,6 +106,16 @@ async fn polygons_are_closed_on_save_and_in_queries() {
     }
     let (_, count) = server.master("GET", "/classes/Area?count=1&limit=0", None).await;
     assert_eq!(count["count"], 2);
+
+    // A Polygon default declared open is stored closed too.
+    let fields = json!({"shape": {"type": "Polygon", "defaultValue": open}});
+    let (status, schema) = server.master("POST", "/schemas/Plot", Some(json!({"fields": fields}))).await;
+    assert_eq!(status, 200, "{schema}");
+    assert_eq!(schema["fields"]["shape"]["defaultValue"], open, "the schema keeps the default as declared");
+    let (_, plot) = server.master("POST", "/classes/Plot", Some(json!({}))).await;
+    assert_eq!(plot["shape"], closed, "the answer names the default it stored: {plot}");
+    let (_, stored) = server.master("GET", &format!("/classes/Plot/{}", plot["objectId"].as_str().unwrap()), None).await;
+    assert_eq!(stored["shape"], closed, "{stored}");
 }
 
 #[tokio::test]
