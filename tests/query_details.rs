@@ -62,3 +62,52 @@ async fn include_all_redirect_class_name_and_unsaved_related_to() {
     let (status, none) = server.master("GET", &path, None).await;
     assert_eq!((status, none["results"].clone(), none["count"].clone()), (200, json!([]), json!(0)), "{none}");
 }
+
+#[tokio::test]
+async fn ordering_by_the_stored_date_names_orders_by_the_dates() {
+    let server = Server::start("basics", &[]);
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let (_, saved) = server.master("POST", "/classes/Thing", Some(json!({"n": n}))).await;
+        ids.push(saved["objectId"].clone());
+        // Dates have millisecond precision: keep them apart so the order is decided.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let (_, last) = server.master("PUT", &format!("/classes/Thing/{}", ids[0].as_str().unwrap()), Some(json!({"n": 9}))).await;
+    assert!(last["updatedAt"].is_string(), "{last}");
+    for (order, first) in [("_created_at", &ids[0]), ("-_created_at", &ids[2]), ("-_updated_at", &ids[0]), ("_updated_at", &ids[1])] {
+        let (status, found) = server.request("GET", &format!("/classes/Thing?order={order}"), None, &[]).await;
+        assert_eq!(status, 200, "{order}: {found}");
+        assert_eq!(&found["results"][0]["objectId"], first, "{order}: {found}");
+    }
+    // Only the two date names are mapped: other underscore keys stay refused.
+    let (status, answer) = server.request("GET", "/classes/Thing?order=_created", None, &[]).await;
+    assert_eq!((status, answer["error"].as_str()), (400, Some("Invalid field name: _created.")));
+}
+
+#[tokio::test]
+async fn an_op_on_a_nested_key_answers_the_result_under_its_field() {
+    let server = Server::start("basics", &[]);
+    let body = json!({"o": {"n": 5, "letter": "a", "deep": {"er": {"d": 1}}}, "s": "text"});
+    let (_, saved) = server.master("POST", "/classes/Thing", Some(body)).await;
+    let path = format!("/classes/Thing/{}", saved["objectId"].as_str().unwrap());
+
+    let (status, answer) = server.master("PUT", &path, Some(json!({"o.n": {"__op": "Increment", "amount": 15}}))).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["o"], json!({"n": 20}), "{answer}");
+    assert!(answer.get("o.n").is_none(), "the dotted key is no field of the answer: {answer}");
+
+    let (_, answer) = server.master("PUT", &path, Some(json!({"o.deep.er.d": {"__op": "Increment", "amount": 1}, "o.list": {"__op": "Add", "objects": [1]}}))).await;
+    assert_eq!(answer["o"], json!({"deep": {"er": {"d": 2}}, "list": [1]}), "{answer}");
+
+    let (_, answer) = server.master("PUT", &path, Some(json!({"o.letter": {"__op": "Delete"}}))).await;
+    assert!(answer.get("o").is_none() && answer.get("o.letter").is_none(), "an unset answers nothing: {answer}");
+
+    let (_, stored) = server.master("GET", &path, None).await;
+    assert_eq!(stored["o"], json!({"n": 20, "deep": {"er": {"d": 2}}, "list": [1]}), "{stored}");
+
+    // A nested op under a field that is no object is still 111, nothing stored.
+    let (status, answer) = server.master("PUT", &path, Some(json!({"s.dot": {"__op": "Increment", "amount": 1}}))).await;
+    assert_eq!((status, answer["code"].as_i64()), (400, Some(111)), "{answer}");
+    assert_eq!(answer["error"], "schema mismatch for Thing.s; expected String but got Object");
+}

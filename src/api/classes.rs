@@ -50,16 +50,27 @@ async fn find_results(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String
     let mut options = find_params::find_options(&params)?;
     let prepared = query_rules::prepare(&api.db, class, &params, &mut options)?;
     let (access, target) = (ctx.access(), prepared.class.clone());
-    permit_find(&api.db, &access, &target, &mut options)?;
+    permit_find(&api.db, &access, &target, &mut options, is_get)?;
     let (results, count) = if prepared.empty {
         (Vec::new(), options.count.then_some(0))
     } else {
         let (api, target) = (api.clone(), target.clone());
         blocking(move || Ok(api.db.find(&access, &target, &options)?)).await?
     };
-    let results = results.into_iter().map(Value::Object).collect();
+    let redirected = prepared.redirected.then_some(target);
+    let results = results
+        .into_iter()
+        .map(|mut object| {
+            // A redirected query's objects are of the relation's target class: each says so,
+            // as Parse Server's do, since the SDK's `first`/`get` read the class from the object.
+            if let Some(class) = &redirected {
+                object.insert("className".into(), json!(class));
+            }
+            Value::Object(object)
+        })
+        .collect();
     let results = find_triggers::after_find(api, ctx, class, &params, results, is_get).await?;
-    Ok(Found { results, count, redirected: prepared.redirected.then_some(target) })
+    Ok(Found { results, count, redirected })
 }
 
 /// One object by id. Without `include` it is a lookup and runs in place; with it, it reads
@@ -118,11 +129,14 @@ pub async fn delete(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str) -> Result<
 /// The class-level permissions of a query: refused outright, or its `where` narrowed to what a
 /// pointer permission opens; `find` is asked unless only a count is, `count` when one is. A
 /// `where` or `order` on a field the CLP protects from the caller is 119.
-fn permit_find(db: &Database, access: &Access, class: &str, options: &mut FindOptions) -> Result<(), DataError> {
+/// A get run as a query (with find triggers) is still a get: it needs the `get` permission,
+/// not `find`, as Parse Server checks it.
+fn permit_find(db: &Database, access: &Access, class: &str, options: &mut FindOptions, is_get: bool) -> Result<(), DataError> {
     db.check_protected_query(access, class, &options.where_, options.order.as_deref())?;
     let mut where_ = std::mem::take(&mut options.where_);
     if !(options.count && options.limit == Some(0)) {
-        where_ = db.permitted_where(access, class, Operation::Find, where_)?;
+        let operation = if is_get { Operation::Get } else { Operation::Find };
+        where_ = db.permitted_where(access, class, operation, where_)?;
     }
     if options.count {
         where_ = db.permitted_where(access, class, Operation::Count, where_)?;

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::data::schema::{validate_field_name, DataError, FieldType};
+use crate::data::schema::{close_polygon_ring, validate_field_name, DataError, FieldType};
 use crate::data::{Database, FindOptions};
 
 /// The top-level `where` operators Parse accepts.
@@ -24,10 +24,14 @@ pub struct Prepared {
 
 pub fn prepare(db: &Database, class: &str, params: &Map<String, Value>, options: &mut FindOptions) -> Result<Prepared, DataError> {
     check_where_keys(&options.where_)?;
-    if let Some(order) = &options.order {
-        check_order(order)?;
+    if let Some(order) = options.order.take() {
+        let order = internal_date_names(&order);
+        check_order(&order)?;
+        options.order = Some(order);
     }
     let mut prepared = Prepared { class: class.to_owned(), redirected: false, empty: unsaved_related_to(&options.where_) };
+    relation_constraints(db, class, &mut options.where_)?;
+    close_polygons(&mut options.where_);
     if let Some(Value::String(key)) = params.get("redirectClassNameForKey") {
         let target = db.class_schema(class).and_then(|schema| match schema.fields.get(key) {
             Some(FieldType::Relation(target)) => Some(target.clone()),
@@ -81,6 +85,109 @@ fn check_order(order: &str) -> Result<(), DataError> {
         }
     }
     Ok(())
+}
+
+/// `_created_at` and `_updated_at` (the stored names of the dates, which old clients order by)
+/// mean `createdAt` and `updatedAt`, as Parse Server maps them.
+fn internal_date_names(order: &str) -> String {
+    order
+        .split(',')
+        .map(|key| {
+            let key = key.trim();
+            let (sign, name) = key.strip_prefix('-').map_or(("", key), |name| ("-", name));
+            match name {
+                "_created_at" => format!("{sign}createdAt"),
+                "_updated_at" => format!("{sign}updatedAt"),
+                _ => key.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Polygons compared in a query are closed as stored ones are, so an open polygon finds the
+/// object saved with it (Parse Server closes both sides).
+fn close_polygons(where_: &mut Value) {
+    let Some(object) = where_.as_object_mut() else { return };
+    for (key, value) in object.iter_mut() {
+        if matches!(key.as_str(), "$and" | "$or" | "$nor") {
+            value.as_array_mut().into_iter().flatten().for_each(close_polygons);
+            continue;
+        }
+        close_polygon_ring(value);
+        for operator in ["$eq", "$ne"] {
+            if let Some(operand) = value.get_mut(operator) {
+                close_polygon_ring(operand);
+            }
+        }
+        for operator in ["$in", "$nin"] {
+            value.get_mut(operator).and_then(Value::as_array_mut).into_iter().flatten().for_each(close_polygon_ring);
+        }
+    }
+}
+
+/// `equalTo`/`containedIn`/`notEqualTo`/`notContainedIn` on a relation field ask which
+/// objects' relation holds (or holds none of) the objects named: Parse Server rewrites them to
+/// a constraint on `objectId`, and so does this (in `$and`, beside any the query has).
+/// Values that are no pointer name no member; an operand of the wrong shape is left for the
+/// query compiler to refuse.
+fn relation_constraints(db: &Database, class: &str, where_: &mut Value) -> Result<(), DataError> {
+    let Some(object) = where_.as_object_mut() else { return Ok(()) };
+    for key in ["$and", "$or", "$nor"] {
+        for part in object.get_mut(key).and_then(Value::as_array_mut).into_iter().flatten() {
+            relation_constraints(db, class, part)?;
+        }
+    }
+    let Some(schema) = db.class_schema(class) else { return Ok(()) };
+    let relations: Vec<String> = object
+        .keys()
+        .filter(|key| matches!(schema.fields.get(*key), Some(FieldType::Relation(_))))
+        .cloned()
+        .collect();
+    let mut constraints = Vec::new();
+    for key in relations {
+        let Some((members, inside)) = object.get(&key).and_then(relation_members) else { continue };
+        object.remove(&key);
+        let owners = db.relation_owners(class, &key, &members)?;
+        let operator = if inside { "$in" } else { "$nin" };
+        constraints.push(serde_json::json!({ "objectId": { operator: owners } }));
+    }
+    if !constraints.is_empty() {
+        match object.get_mut("$and").and_then(Value::as_array_mut) {
+            Some(and) => and.extend(constraints),
+            None => {
+                object.insert("$and".into(), Value::Array(constraints));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The objectIds a relation constraint names, and whether the relation must hold one of them
+/// (`equalTo`, `$eq`, `$in`) or none (`$ne`, `$nin`). None for any other constraint.
+fn relation_members(constraint: &Value) -> Option<(std::collections::HashSet<String>, bool)> {
+    let ids = |values: &[Value]| values.iter().filter_map(pointer_id).collect();
+    if pointer_id(constraint).is_some() {
+        return Some((ids(std::slice::from_ref(constraint)), true));
+    }
+    let operators = constraint.as_object()?;
+    if operators.len() != 1 {
+        return None;
+    }
+    let (operator, operand) = operators.iter().next()?;
+    match (operator.as_str(), operand) {
+        ("$eq", single) if pointer_id(single).is_some() => Some((ids(std::slice::from_ref(single)), true)),
+        ("$ne", single) if pointer_id(single).is_some() => Some((ids(std::slice::from_ref(single)), false)),
+        ("$in", Value::Array(values)) => Some((ids(values), true)),
+        ("$nin", Value::Array(values)) => Some((ids(values), false)),
+        _ => None,
+    }
+}
+
+fn pointer_id(value: &Value) -> Option<String> {
+    (value.get("__type").and_then(Value::as_str) == Some("Pointer"))
+        .then(|| value.get("objectId").and_then(Value::as_str).map(str::to_string))
+        .flatten()
 }
 
 /// A `$relatedTo` naming an object without an objectId (never saved) relates to nothing.

@@ -272,7 +272,9 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, id: &str, body: Map<String, Value
         return Err(ParseError::new(ErrorCode::SESSION_MISSING, "Cannot modify user ".to_string() + id + "."));
     }
     let mut body = body;
-    if let Some(links) = auth_data::links_of(&body)? {
+    let links = auth_data::links_of(&body)?;
+    let linking = links.is_some();
+    if let Some(links) = links {
         auth_data::check_not_linked_elsewhere(api, id, &links)?;
         let user = stored_user(api, id)?;
         let links = auth_data::validate(api, ctx, links, Value::Object(user.clone())).await?;
@@ -300,9 +302,15 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, id: &str, body: Map<String, Value
         blocking(move || api.accounts.prepare_user_update(&api.db, &access, &id, body).map_err(ParseError::from)).await?
     };
     let token = verifies.then(|| email::arm_link(&mut prepared, Kind::VerifyEmail));
-    let saved = pipeline::save(api, ctx, prepared).await?;
+    let mut saved = pipeline::save(api, ctx, prepared).await?;
     if let Some(token) = token {
         mail_verification(api, ctx, saved.object.clone(), token);
+    }
+    if linking {
+        // The merge with the stored links is ours, not news to the client, which keeps the
+        // authData it sent (the SDK drops the providers it nulled); echoing `Delete` here made
+        // an anonymous user's sign-up lose its authData, as Parse Server never does.
+        saved.response.remove("authData");
     }
     Ok(Reply::json(&Value::Object(saved.response)))
 }

@@ -21,7 +21,8 @@ use super::field_ops::{apply_update, check_nesting, RelationChanges};
 use super::protected::{self, Use};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
 use super::roles::{self, Roles};
-use super::schema::{validate_class_name, ClassSchema, DataError};
+use super::text_search::add_score;
+use super::schema::{close_polygon_ring, validate_class_name, ClassSchema, DataError};
 use super::unique::{self, ClaimsGuard, UserKeys};
 use super::accounts;
 use crate::store::{try_scan, Store, StoreError};
@@ -345,18 +346,25 @@ impl Database {
         validate_class_name(class)?;
         let deadline = Deadline::after(self.settings.query_timeout);
         let mut query = Query::parse(&options.where_).map_err(query_error)?;
-        let order = Order::parse(options.order.as_deref().unwrap_or("")).map_err(query_error)?;
+        let (order, by_score) = text_score_order(options.order.as_deref().unwrap_or(""));
+        let order = Order::parse(&order).map_err(query_error)?;
         Self::check_query_keys(access, class, &query, Some(&order))?;
         self.resolve_subqueries(access, &mut query, &deadline)?;
         let limit = options.limit.unwrap_or(100).min(self.settings.max_limit);
 
-        if let Some((matches, count)) = self.find_indexed(access, class, &query, &order, options, limit, &deadline)? {
-            return Ok((self.finish_page(access, class, matches, options, limit)?, count));
+        // A full-text search is scored per object: it is matched by a scan, never an index.
+        let text = query.has_text_search().then_some(&query);
+        if text.is_none() {
+            if let Some((matches, count)) = self.find_indexed(access, class, &query, &order, options, limit, &deadline)? {
+                return Ok((self.finish_page(access, class, matches, options, limit, None)?, count));
+            }
+            if let Some(page) = self.walk_index(access, class, &query, &order, options, limit, &deadline)? {
+                return self.finish_page(access, class, page, options, limit, None).map(|results| (results, None));
+            }
         }
-        if let Some(page) = self.walk_index(access, class, &query, &order, options, limit, &deadline)? {
-            return self.finish_page(access, class, page, options, limit).map(|results| (results, None));
-        }
-        let wanted = options.skip.saturating_add(limit);
+        // Ranked by text score, every match is kept: the score, not the order, picks the page.
+        let ranked = text.is_some() && by_score;
+        let wanted = if ranked { usize::MAX } else { options.skip.saturating_add(limit) };
         let (mut matches, count) = match query.object_id_equality() {
             Some(id) => {
                 let candidates = self.store.get(class, id).map_err(store_error)?.into_iter().collect();
@@ -366,8 +374,12 @@ impl Database {
             }
             None => self.scan_page(access, class, &query, &order, wanted, &deadline)?,
         };
-        sort_page(&mut matches, &query, &order, wanted);
-        Ok((self.finish_page(access, class, matches, options, limit)?, options.count.then_some(count)))
+        if ranked {
+            sort_by_text_score(&mut matches, &query, &order);
+        } else {
+            sort_page(&mut matches, &query, &order, wanted);
+        }
+        Ok((self.finish_page(access, class, matches, options, limit, text)?, options.count.then_some(count)))
     }
 
     /// A query no index serves: the class streamed past the query, keeping only the best
@@ -590,13 +602,22 @@ impl Database {
         matches: Vec<Arc<Map<String, Value>>>,
         options: &FindOptions,
         limit: usize,
+        text: Option<&Query>,
     ) -> Result<Vec<Map<String, Value>>, DataError> {
         let mut results = Vec::with_capacity(limit.min(matches.len()));
         let mut budget = AnswerBudget::new(self.settings.max_response_bytes);
+        // `keys=$score` asks for a full-text search's score, answered as `score`.
+        let keys = options.keys.as_ref().map(|keys| {
+            let asks_score = text.is_some() && keys.split(',').any(|key| key.trim() == "$score");
+            (keys.replace("$score", "score"), asks_score)
+        });
         for stored in matches.iter().skip(options.skip).take(limit) {
             let mut object = self.present(access, class, stored);
             self.include(access, &mut object, &options.include)?;
-            if let Some(keys) = &options.keys {
+            if let Some((keys, asks_score)) = &keys {
+                if *asks_score {
+                    add_score(&mut object, text.and_then(|query| query.text_score(stored)));
+                }
                 object = project_keys(&object, keys);
             }
             if let Some(exclude) = &options.exclude_keys {
@@ -638,6 +659,24 @@ impl Database {
             });
         }
         query.resolve(answers).map_err(query_error)
+    }
+
+    /// The objectIds of the objects of `class` whose relation `key` holds any of `members`:
+    /// what `equalTo`/`containedIn` on a relation field match, as Parse Server answers them
+    /// from its join table. The store keeps relations by owner only, so this reads the
+    /// relation of every object of the class.
+    pub fn relation_owners(&self, class: &str, key: &str, members: &std::collections::HashSet<String>) -> Result<Vec<String>, DataError> {
+        validate_class_name(class)?;
+        let mut owners = Vec::new();
+        try_scan(self.store.as_ref(), class, store_error, |object| {
+            if let Some(id) = object.get("objectId").and_then(Value::as_str) {
+                if self.store.related(class, id, key).map_err(store_error)?.iter().any(|m| members.contains(m)) {
+                    owners.push(id.to_string());
+                }
+            }
+            Ok(true)
+        })?;
+        Ok(owners)
     }
 
     /// Every match of a query, ignoring the page limit (for subqueries), within the outer
@@ -850,6 +889,10 @@ impl Database {
             if is_relation_op(value) || !(is_op(value) || changed_by_trigger) {
                 continue;
             }
+            if key.contains('.') {
+                answer_on_key_path(&mut response, key, value, &stored);
+                continue;
+            }
             let answer = match stored.get(key) {
                 Some(stored) => stored.clone(),
                 None => serde_json::json!({"__op": "Delete"}),
@@ -1054,7 +1097,33 @@ fn sort_page(matches: &mut Matches, query: &Query, order: &Order, wanted: usize)
 }
 
 fn query_error(error: super::query::QueryError) -> DataError {
-    DataError::new(DataError::INVALID_QUERY, error.to_string())
+    match error {
+        super::query::QueryError::BadJson(message) => DataError::new(DataError::INVALID_JSON, message),
+        super::query::QueryError::Invalid(message) => DataError::new(DataError::INVALID_QUERY, message),
+    }
+}
+
+/// The order without its `$score` keys, and whether it had one: `$score` orders a full-text
+/// search by its score, best first whichever way it is written (MongoDB's textScore sort).
+fn text_score_order(order: &str) -> (String, bool) {
+    let mut by_score = false;
+    let rest: Vec<&str> = order
+        .split(',')
+        .filter(|key| {
+            let is_score = matches!(key.trim(), "$score" | "-$score");
+            by_score |= is_score;
+            !is_score
+        })
+        .collect();
+    (rest.join(","), by_score)
+}
+
+/// Best score first, then the rest of the order, then the natural order.
+fn sort_by_text_score(matches: &mut Matches, query: &Query, order: &Order) {
+    matches.sort_by(|a, b| {
+        let (sa, sb) = (query.text_score(a).unwrap_or(0.0), query.text_score(b).unwrap_or(0.0));
+        sb.partial_cmp(&sa).unwrap_or(Ordering::Equal).then_with(|| order.compare(a, b)).then_with(|| natural(a, b))
+    });
 }
 
 /// Default order when none is asked for: oldest first, as MongoDB's natural order. Runs for
@@ -1081,7 +1150,40 @@ fn normalize_body(class: &str, mut body: Map<String, Value>) -> Result<Map<Strin
     if let Some(acl) = body.get_mut("ACL").filter(|acl| acl.is_object()) {
         *acl = Acl::parse(acl)?.to_json();
     }
+    body.values_mut().for_each(close_polygon_ring);
     Ok(body)
+}
+
+/// The answer for an op on a nested key (`a.b.c`), as Parse Server words it: the result nested
+/// under the top-level field (`{"a": {"b": {"c": 20}}}`), never the dotted key itself, which the
+/// SDK would take for a field of that name. An unset nested key answers nothing: the SDK already
+/// knows the value is gone.
+fn answer_on_key_path(response: &mut Map<String, Value>, key: &str, op: &Value, stored: &Map<String, Value>) {
+    if op.get("__op").and_then(Value::as_str) == Some("Delete") {
+        return;
+    }
+    let path: Vec<&str> = key.split('.').collect();
+    let Some(result) = stored.get(path[0]).and_then(|first| path[1..].iter().try_fold(first, |at, segment| at.get(*segment)))
+    else {
+        return;
+    };
+    let mut slot = response.entry(path[0].to_string()).or_insert_with(|| Value::Object(Map::new()));
+    for segment in &path[1..path.len() - 1] {
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        slot = slot
+            .as_object_mut()
+            .expect("made an object above")
+            .entry(segment.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    slot.as_object_mut()
+        .expect("made an object above")
+        .insert(path[path.len() - 1].to_string(), result.clone());
 }
 
 fn is_op(value: &Value) -> bool {

@@ -17,6 +17,7 @@ pub mod protected;
 pub mod query;
 pub mod roles;
 pub mod schema;
+pub mod text_search;
 mod unique;
 pub mod accounts;
 

@@ -38,6 +38,7 @@ use serde_json::{Map, Value};
 
 use super::ids::{millis_from_iso, now_millis};
 use super::index::{Constraint, Key, Probe};
+use super::text_search::TextSearch;
 
 /// A `where`, `order` or subquery answer that cannot be evaluated. The HTTP layer reports it as
 /// Parse error 102 ("invalid query"); the message says what was wrong and where.
@@ -45,10 +46,18 @@ use super::index::{Constraint, Key, Probe};
 pub enum QueryError {
     #[error("{0}")]
     Invalid(String),
+    /// An operand of the wrong shape where Parse Server answers 107 (`$text`, `$polygon`).
+    #[error("{0}")]
+    BadJson(String),
 }
 
 fn invalid<T>(message: impl Into<String>) -> Result<T, QueryError> {
     Err(QueryError::Invalid(message.into()))
+}
+
+/// A malformed operand Parse Server answers with 107 (INVALID_JSON) rather than 102.
+fn bad_json<T>(message: impl Into<String>) -> Result<T, QueryError> {
+    Err(QueryError::BadJson(message.into()))
 }
 
 /// Bounds recursion through `$or`/`$and`/`$nor` and nested subquery clauses: a hostile
@@ -170,6 +179,7 @@ enum Cond {
     WithinPolygon(Vec<(f64, f64)>),
     WithinSphere { lat: f64, lng: f64, radians: f64 },
     Intersects { lat: f64, lng: f64 },
+    Text(Box<TextSearch>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -496,6 +506,25 @@ impl Query {
         Some(central_angle(lat, lng, point_lat, point_lng))
     }
 
+    /// Whether the where-clause has a `$text` search (whose score may order the results).
+    pub fn has_text_search(&self) -> bool {
+        self.text_field().is_some()
+    }
+
+    /// The full-text score of `object` for the where-clause's `$text` search; `None` without
+    /// one or when the object does not match it.
+    pub fn text_score(&self, object: &Map<String, Value>) -> Option<f64> {
+        let field = self.text_field()?;
+        field.conds.iter().find_map(|cond| match cond {
+            Cond::Text(search) => search.score(lookup(object, &field.path)),
+            _ => None,
+        })
+    }
+
+    fn text_field(&self) -> Option<&FieldNode> {
+        find_in_conjuncts(&self.root, &|field| field.conds.iter().any(|cond| matches!(cond, Cond::Text(_))).then_some(field))
+    }
+
     fn near_field(&self) -> Option<&FieldNode> {
         find_in_conjuncts(&self.root, &|field| {
             field.conds.iter().any(|cond| matches!(cond, Cond::Near { .. })).then_some(field)
@@ -579,6 +608,7 @@ impl Query {
             Cond::WithinSphere { lat, lng, radians } => stored
                 .and_then(geopoint_of)
                 .is_some_and(|(point_lat, point_lng)| central_angle(*lat, *lng, point_lat, point_lng) <= *radians),
+            Cond::Text(search) => search.matches(stored),
             Cond::Intersects { lat, lng } => match stored {
                 Some(Value::Object(map)) if map.get("__type").and_then(Value::as_str) == Some("Polygon") => {
                     match map.get("coordinates") {
@@ -883,6 +913,7 @@ impl Compiler<'_> {
                 "$within" => within_box(key, operand)?,
                 "$geoWithin" => geo_within(key, operand)?,
                 "$geoIntersects" => geo_intersects(key, operand)?,
+                "$text" => Cond::Text(Box::new(TextSearch::parse(operand).map_err(QueryError::BadJson)?)),
                 _ => return invalid(format!("unknown operator {op} on key {key:?}")),
             };
             conds.push(cond);
@@ -1193,13 +1224,13 @@ fn geo_within(key: &str, operand: &Value) -> Result<Cond, QueryError> {
             Value::Object(map) if map.get("__type").and_then(Value::as_str) == Some("Polygon") => {
                 match map.get("coordinates") {
                     Some(Value::Array(points)) => (points, false),
-                    _ => return invalid(format!("bad $polygon on {key:?}: Polygon needs coordinates")),
+                    _ => return bad_json(format!("bad $geoWithin value on {key:?}; $polygon Polygon needs coordinates")),
                 }
             }
-            _ => return invalid(usage()),
+            _ => return bad_json(format!("bad $geoWithin value on {key:?}; $polygon should be Polygon object or Array of Parse.GeoPoint's")),
         };
         if points.len() < 3 {
-            return invalid(format!("bad $polygon on {key:?}: needs at least 3 points"));
+            return bad_json(format!("bad $geoWithin value on {key:?}; $polygon should contain at least 3 GeoPoints"));
         }
         let vertices = points
             .iter()
@@ -1208,9 +1239,10 @@ fn geo_within(key: &str, operand: &Value) -> Result<Cond, QueryError> {
                     ([lng, lat], true) | ([lat, lng], false) => {
                         checked_point(key, "$polygon", lat.as_f64(), lng.as_f64())
                     }
-                    _ => invalid(format!("bad $polygon on {key:?}: points are pairs or GeoPoints")),
+                    _ => bad_json(format!("bad $geoWithin value on {key:?}; $polygon points are pairs or GeoPoints")),
                 },
-                _ => geopoint_operand(key, "$polygon", point),
+                Value::Object(_) => geopoint_operand(key, "$polygon", point),
+                _ => bad_json(format!("bad $geoWithin value on {key:?}; $polygon points are pairs or GeoPoints")),
             })
             .collect::<Result<Vec<_>, _>>()?;
         return Ok(Cond::WithinPolygon(vertices));
@@ -2353,7 +2385,8 @@ mod tests {
             r#"{"tags": {"$size": 2}}"#,
             r#"{"name": {"$bogus": 1}}"#,
             r#"{"name": {"$not": {"$regex": "x"}}}"#,
-            r#"{"name": {"$text": {"$search": {"$term": "x"}}}}"#,
+            r#"{"name": {"$text": {"$search": {"$term": 5}}}}"#,
+            r#"{"name": {"$text": {"$search": "x"}}}"#,
             r#"{"name": {"$in": "Alice"}}"#,
             r#"{"name": {"$in": null}}"#,
             r#"{"name": {"$nin": {}}}"#,
@@ -2458,8 +2491,8 @@ mod tests {
         let mut failures = Vec::new();
         for case in &cases {
             match Query::parse(&json_of(case)) {
-                Err(QueryError::Invalid(message)) if !message.is_empty() => {}
-                Err(QueryError::Invalid(_)) => failures.push(format!("{case}: empty message")),
+                Err(QueryError::Invalid(message) | QueryError::BadJson(message)) if !message.is_empty() => {}
+                Err(_) => failures.push(format!("{case}: empty message")),
                 Ok(_) => failures.push(format!("{case}: accepted")),
             }
         }
@@ -2469,7 +2502,7 @@ mod tests {
     #[test]
     fn error_messages_name_the_problem() {
         let message = |where_: Value| match Query::parse(&where_) {
-            Err(QueryError::Invalid(message)) => message,
+            Err(QueryError::Invalid(message) | QueryError::BadJson(message)) => message,
             Ok(_) => panic!("{where_} should be invalid"),
         };
         assert!(message(json!({"tags": {"$size": 2}})).contains("$size"));

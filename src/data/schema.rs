@@ -432,6 +432,27 @@ fn typed_value_type(object: &Map<String, Value>, type_name: &Value) -> Result<Fi
     }
 }
 
+/// Closes a Polygon's ring (its last point repeats the first), as Parse Server stores every
+/// polygon, whether it was saved open or closed; a query's polygon is closed the same way so
+/// that `equalTo` matches either form. Values that are no well-formed Polygon, and polygons of
+/// fewer than three points (which closing would pad to three), are left as they are, for
+/// [`type_of_value`] to refuse.
+pub fn close_polygon_ring(value: &mut Value) {
+    if value.get("__type").and_then(Value::as_str) != Some("Polygon") {
+        return;
+    }
+    let Some(Value::Array(points)) = value.get_mut("coordinates") else { return };
+    if points.len() < 3 {
+        return;
+    }
+    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+        if first.as_array().is_some_and(|pair| pair.len() == 2) && first != last {
+            let first = first.clone();
+            points.push(first);
+        }
+    }
+}
+
 /// What the schema API may declare about a field beyond its type: whether a save must set it
 /// (`required`, 142 otherwise) and the value a create gets when it leaves it out
 /// (`defaultValue`).

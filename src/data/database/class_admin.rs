@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::{not_found, store_error, stripe_of, Database, PreparedSave};
 use crate::data::clp::ClassPermissions;
 use crate::data::field_ops::Op;
-use crate::data::schema::{validate_class_name, ClassSchema, DataError, FieldType, SYSTEM_CLASSES};
+use crate::data::schema::{close_polygon_ring, validate_class_name, ClassSchema, DataError, FieldType, SYSTEM_CLASSES};
 use crate::store::StoreError;
 
 /// Classes cloudrt keeps for itself that Parse Server does not count as classes at all: the
@@ -231,8 +231,11 @@ impl Database {
             let absent_or_deleted = value.is_none_or(is_delete);
             match &options.default_value {
                 Some(default) if creating && absent_or_deleted => {
+                    // A Polygon default is stored closed, as a saved polygon is.
+                    let mut default = default.clone();
+                    close_polygon_ring(&mut default);
                     prepared.body.insert(name.clone(), default.clone());
-                    prepared.proposed.insert(name.clone(), default.clone());
+                    prepared.proposed.insert(name.clone(), default);
                 }
                 _ if options.required == Some(true) => {
                     return Err(DataError::new(DataError::VALIDATION_ERROR, format!("{name} is required")));
