@@ -247,11 +247,48 @@ async fn parse_schema_in_cloud_code_makes_changes_and_deletes_classes() {
 }
 
 #[tokio::test]
-async fn declared_indexes_are_refused_since_every_queried_field_is_indexed() {
+async fn declared_indexes_are_listed_kept_across_restarts_and_dropped_as_parse_server_does() {
     let server = Server::start("basics", &[]);
-    let body = json!({"fields": {"a": {"type": "String"}}, "indexes": {"by_a": {"a": 1}}});
-    let (status, answer) = server.master("POST", "/schemas/Indexed", Some(body)).await;
-    assert_eq!((status, answer["code"].as_i64()), (400, Some(107)), "{answer}");
-    let (status, _) = server.master("POST", "/schemas/Indexed", Some(json!({"indexes": {}}))).await;
+    let (status, _) = server.master("POST", "/schemas/Empty", Some(json!({"indexes": {}}))).await;
     assert_eq!(status, 200, "an empty indexes object, as the SDK sends it, is fine");
+    let body = json!({"fields": {"name": {"type": "String"}, "rank": {"type": "Number"}}, "indexes": {"by_name": {"name": 1}}});
+    let (status, created) = server.master("POST", "/schemas/Indexed", Some(body)).await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["indexes"], json!({"_id_": {"_id": 1}, "by_name": {"name": 1}}), "{created}");
+
+    for (indexes, code, says) in [
+        (json!({"by_name": {"rank": 1}}), 102, "Index by_name exists, cannot update."),
+        (json!({"gone": {"__op": "Delete"}}), 102, "Index gone does not exist, cannot delete."),
+        (json!({"by_missing": {"missing": 1}}), 102, "Field missing does not exist, cannot add index."),
+        (json!({"by_rank": {"rank": 2}}), 107, "index by_rank: rank must be 1 or -1, got 2"),
+        (json!({"by_rank": {"rank": "text"}}), 107, "index by_rank: rank must be 1 or -1"),
+        (json!({"by_rank": {}}), 107, "index by_rank must be {field: 1 or -1, …}"),
+        (json!({"by_rank": 1}), 107, "index by_rank must be"),
+        (json!({"_id_": {"rank": 1}}), 107, "cannot be an index name"),
+        (json!(["by_rank"]), 107, "indexes must be an object"),
+    ] {
+        let (status, refused) = server.master("PUT", "/schemas/Indexed", Some(json!({"indexes": indexes.clone()}))).await;
+        assert_eq!((status, refused["code"].as_i64()), (400, Some(code)), "{indexes}: {refused}");
+        assert!(refused["error"].as_str().unwrap().contains(says), "{indexes}: {refused}");
+    }
+    let (_, unchanged) = server.master("GET", "/schemas/Indexed", None).await;
+    assert_eq!(unchanged["indexes"], json!({"_id_": {"_id": 1}, "by_name": {"name": 1}}), "a refused change changes nothing");
+
+    let change = json!({"indexes": {"by_rank_name": {"rank": -1, "name": 1}, "by_name": {"__op": "Delete"}}});
+    let (status, updated) = server.master("PUT", "/schemas/Indexed", Some(change)).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["indexes"], json!({"_id_": {"_id": 1}, "by_rank_name": {"rank": -1, "name": 1}}));
+    server.master("POST", "/classes/Indexed", Some(json!({"name": "a", "rank": 2}))).await;
+    server.master("POST", "/classes/Indexed", Some(json!({"name": "b", "rank": 1}))).await;
+    let (_, found) = server.master("GET", "/classes/Indexed?where=%7B%22rank%22%3A1%7D", None).await;
+    assert_eq!(found["results"][0]["name"], json!("b"), "queries are answered as before: {found}");
+
+    let server = server.restart("basics", &[]);
+    let (_, listed) = server.master("GET", "/schemas", None).await;
+    let indexed = listed["results"].as_array().unwrap().iter().find(|s| s["className"] == json!("Indexed")).unwrap().clone();
+    assert_eq!(indexed["indexes"], json!({"_id_": {"_id": 1}, "by_rank_name": {"rank": -1, "name": 1}}), "kept across a restart");
+
+    let (status, updated) = server.master("PUT", "/schemas/Indexed", Some(json!({"fields": {"rank": {"__op": "Delete"}}}))).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["indexes"], json!({"_id_": {"_id": 1}}), "a deleted field's index goes with it; _id_ stays, as in Parse Server");
 }

@@ -65,19 +65,6 @@ fn fields_of(body: &Map<String, Value>) -> Result<Map<String, Value>, ParseError
     }
 }
 
-/// Refuses declared indexes: cloudrt builds an index for every queried field on first use, so
-/// there is nothing to declare, and accepting them silently would claim what is not done.
-fn refuse_indexes(body: &Map<String, Value>) -> Result<(), ParseError> {
-    match body.get("indexes") {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::Object(indexes)) if indexes.is_empty() => Ok(()),
-        Some(_) => Err(ParseError::new(
-            ErrorCode::INVALID_JSON,
-            "indexes cannot be declared: cloudrt indexes every queried field by itself on first use",
-        )),
-    }
-}
-
 /// The class a body names, refusing one that differs from the path's (103, Parse's words).
 fn body_class<'a>(body: &'a Map<String, Value>, path_class: Option<&str>) -> Result<Option<&'a str>, ParseError> {
     let named = match body.get("className") {
@@ -95,7 +82,8 @@ fn body_class<'a>(body: &'a Map<String, Value>, path_class: Option<&str>) -> Res
     }
 }
 
-/// `POST /schemas[/:className]`: a new class with `fields` and `classLevelPermissions`.
+/// `POST /schemas[/:className]`: a new class with `fields`, `classLevelPermissions` and
+/// `indexes`.
 pub async fn create(api: &Arc<Api>, ctx: &Ctx, path_class: Option<&str>, body: Map<String, Value>) -> Result<Reply, ParseError> {
     require_master(ctx)?;
     let class = match (path_class, body_class(&body, path_class)?) {
@@ -103,10 +91,9 @@ pub async fn create(api: &Arc<Api>, ctx: &Ctx, path_class: Option<&str>, body: M
         (None, None) => return Err(ParseError::new(ErrorCode(DataError::MISSING_TARGET_CLASS), "POST /schemas needs a class name.")),
     };
     let fields = fields_of(&body)?;
-    refuse_indexes(&body)?;
     let api = api.clone();
     blocking(move || {
-        let schema = api.db.create_class(&class, &fields, body.get("classLevelPermissions"))?;
+        let schema = api.db.create_class(&class, &fields, body.get("classLevelPermissions"), body.get("indexes"))?;
         Ok(Reply::json(&answer(schema.to_json())))
     })
     .await
@@ -118,10 +105,9 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, class: &str, body: Map<String, Va
     require_master(ctx)?;
     body_class(&body, Some(class))?;
     let fields = fields_of(&body)?;
-    refuse_indexes(&body)?;
     let (api, class) = (api.clone(), class.to_owned());
     blocking(move || {
-        let schema = api.db.update_class(&class, &fields, body.get("classLevelPermissions"))?;
+        let schema = api.db.update_class(&class, &fields, body.get("classLevelPermissions"), body.get("indexes"))?;
         Ok(Reply::json(&answer(schema.to_json())))
     })
     .await

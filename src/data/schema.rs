@@ -510,7 +510,13 @@ pub struct ClassSchema {
     pub options: BTreeMap<String, FieldOptions>,
     /// None until the schema API sets some: then every request but the master key's is held to them.
     pub permissions: Option<ClassPermissions>,
+    /// Indexes declared through the schema API, by name: `{field: 1 | -1, …}` each, listed with
+    /// the schema as Parse Server lists them (with its `_id_` once any was declared).
+    pub indexes: BTreeMap<String, Map<String, Value>>,
 }
+
+/// The index Parse Server lists first on every class that has declared ones: the objectId's.
+const ID_INDEX: &str = "_id_";
 
 impl ClassSchema {
     /// A schema for a new class: the name is validated (103) and the default fields filled in.
@@ -521,7 +527,55 @@ impl ClassSchema {
             fields: Self::default_fields(class_name),
             options: BTreeMap::new(),
             permissions: None,
+            indexes: BTreeMap::new(),
         })
+    }
+
+    /// Applies a schema API `indexes` change as Parse Server does: each entry adds a new index
+    /// `{field: 1 | -1, …}` on fields the class has, or drops one with `{"__op": "Delete"}`.
+    /// An index that exists already or a drop of one that does not is 102, as is a field the
+    /// class lacks; a name or a spec of another shape is 107. Checked whole before any change.
+    pub fn change_indexes(&mut self, submitted: &Value) -> Result<(), DataError> {
+        let invalid = |message: String| DataError::new(DataError::INVALID_JSON, message);
+        let submitted = match submitted {
+            Value::Null => return Ok(()),
+            Value::Object(submitted) => submitted,
+            _ => return Err(invalid("indexes must be an object of {name: {field: 1 or -1}}".into())),
+        };
+        let mut indexes = self.indexes.clone();
+        for (name, spec) in submitted {
+            if name.is_empty() || name == ID_INDEX {
+                return Err(invalid(format!("{name:?} cannot be an index name")));
+            }
+            if spec.get("__op").and_then(Value::as_str) == Some("Delete") {
+                if indexes.remove(name).is_none() {
+                    return Err(DataError::new(DataError::INVALID_QUERY, format!("Index {name} does not exist, cannot delete.")));
+                }
+                continue;
+            }
+            if indexes.contains_key(name) {
+                return Err(DataError::new(DataError::INVALID_QUERY, format!("Index {name} exists, cannot update.")));
+            }
+            let keys = spec.as_object().filter(|keys| !keys.is_empty()).ok_or_else(|| {
+                invalid(format!("index {name} must be {{field: 1 or -1, …}}"))
+            })?;
+            for (field, direction) in keys {
+                if !matches!(direction.as_i64(), Some(1 | -1)) {
+                    return Err(invalid(format!("index {name}: {field} must be 1 or -1, got {direction}")));
+                }
+                if !self.fields.contains_key(field) {
+                    return Err(DataError::new(DataError::INVALID_QUERY, format!("Field {field} does not exist, cannot add index.")));
+                }
+            }
+            indexes.insert(name.clone(), keys.clone());
+        }
+        // Once a class has declared an index, its list keeps `_id_`, even after the others are
+        // dropped, as Parse Server's does.
+        if indexes.keys().any(|name| name != ID_INDEX) {
+            indexes.entry(ID_INDEX.to_owned()).or_insert_with(|| Map::from_iter([("_id".to_owned(), Value::from(1))]));
+        }
+        self.indexes = indexes;
+        Ok(())
     }
 
     /// The fields Parse Server gives every object (`objectId`, `createdAt`, `updatedAt`,
@@ -628,7 +682,7 @@ impl ClassSchema {
 
     /// The schema-API form: `{"className": "...", "fields": {"name": {"type": ...}}}`, with
     /// `required`/`defaultValue` on the fields that declare them and `classLevelPermissions`
-    /// once some were set. Indexes are not modelled here.
+    /// once some were set, and the declared `indexes`.
     pub fn to_json(&self) -> Value {
         let fields: Map<String, Value> = self
             .fields
@@ -651,6 +705,10 @@ impl ClassSchema {
         out.insert("fields".to_owned(), Value::Object(fields));
         if let Some(permissions) = &self.permissions {
             out.insert("classLevelPermissions".to_owned(), permissions.to_json());
+        }
+        if !self.indexes.is_empty() {
+            let indexes = self.indexes.iter().map(|(name, keys)| (name.clone(), Value::Object(keys.clone()))).collect();
+            out.insert("indexes".to_owned(), Value::Object(indexes));
         }
         Value::Object(out)
     }
@@ -706,7 +764,7 @@ impl ClassSchema {
     /// Reads the schema-API form (a stored schema, or a schema POST body). The class's
     /// default fields are always present in the result, whether or not the JSON lists them;
     /// listing one with a different type is 136, as in Parse Server. `fields` may be absent.
-    /// `classLevelPermissions` are validated against the fields; `indexes` are ignored.
+    /// `classLevelPermissions` are validated against the fields; `indexes` are kept as stored.
     pub fn from_json(value: &Value) -> Result<ClassSchema, DataError> {
         let invalid_json = |what: &str| DataError::new(DataError::INVALID_JSON, what.to_owned());
         let object = value.as_object().ok_or_else(|| invalid_json("a schema must be an object"))?;
@@ -742,6 +800,12 @@ impl ClassSchema {
         }
         if let Some(permissions) = object.get("classLevelPermissions").filter(|p| !p.is_null()) {
             schema.permissions = Some(ClassPermissions::parse(permissions, &schema.fields)?);
+        }
+        // Kept as stored (Parse Server's own may hold text indexes or others cloudrt does not
+        // declare), so that rewriting the schema never drops them.
+        if let Some(Value::Object(indexes)) = object.get("indexes") {
+            schema.indexes =
+                indexes.iter().filter_map(|(name, keys)| Some((name.clone(), keys.as_object()?.clone()))).collect();
         }
         Ok(schema)
     }

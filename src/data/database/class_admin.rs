@@ -70,7 +70,13 @@ impl Database {
 
     /// `POST /schemas/:className`: a new class with the declared `fields` and
     /// `classLevelPermissions`. 103 when it exists already or its name is refused.
-    pub fn create_class(&self, class: &str, fields: &Map<String, Value>, permissions: Option<&Value>) -> Result<ClassSchema, DataError> {
+    pub fn create_class(
+        &self,
+        class: &str,
+        fields: &Map<String, Value>,
+        permissions: Option<&Value>,
+        indexes: Option<&Value>,
+    ) -> Result<ClassSchema, DataError> {
         validate_schema_class(class)?;
         let _guard = self.schema_writes.lock().unwrap_or_else(|p| p.into_inner());
         if self.class_exists(class) {
@@ -83,15 +89,25 @@ impl Database {
         if let Some(permissions) = permissions.filter(|p| !p.is_null()) {
             schema.permissions = Some(ClassPermissions::parse(permissions, &schema.fields)?);
         }
+        if let Some(indexes) = indexes {
+            schema.change_indexes(indexes)?;
+        }
         self.save_schema(schema)
     }
 
     /// `PUT /schemas/:className`: adds the declared fields, deletes those given as
     /// `{"__op": "Delete"}` (with their values in every stored object, as Parse Server does),
-    /// and replaces the class-level permissions when given. Checked whole before anything
+    /// replaces the class-level permissions when given, and adds or drops declared indexes
+    /// (a deleted field's indexes are dropped with it). Checked whole before anything
     /// changes: 103 for an unknown class, 255 for adding a field that exists or deleting one
     /// that does not, 136 for a default field.
-    pub fn update_class(&self, class: &str, fields: &Map<String, Value>, permissions: Option<&Value>) -> Result<ClassSchema, DataError> {
+    pub fn update_class(
+        &self,
+        class: &str,
+        fields: &Map<String, Value>,
+        permissions: Option<&Value>,
+        indexes: Option<&Value>,
+    ) -> Result<ClassSchema, DataError> {
         validate_schema_class(class)?;
         let guard = self.schema_writes.lock().unwrap_or_else(|p| p.into_inner());
         let mut schema = self.class_schema(class).ok_or_else(|| class_missing(class))?;
@@ -109,6 +125,11 @@ impl Database {
         if let Some(permissions) = permissions.filter(|p| !p.is_null()) {
             schema.permissions = Some(ClassPermissions::parse(permissions, &schema.fields)?);
         }
+        if let Some(indexes) = indexes {
+            schema.change_indexes(indexes)?;
+        }
+        // A deleted field's indexes go with it, as PostgreSQL drops them with the column.
+        schema.indexes.retain(|_, keys| !deleted.iter().any(|(field, _)| keys.contains_key(field)));
         let saved = self.save_schema(schema)?;
         drop(guard);
         if !deleted.is_empty() {

@@ -372,6 +372,9 @@ impl Store for PostgresStore {
         for index in tables::unique_indexes(class, &columns) {
             statements.push((index, params(vec![])));
         }
+        for index in tables::index_changes(class, previous.as_ref(), &stored, &columns) {
+            statements.push((index, params(vec![])));
+        }
         self.transaction(statements)?;
         self.reload_table(class)?;
         Ok(())

@@ -48,9 +48,39 @@ pub fn to_stored_schema(class: &str, schema: &Value, previous: Option<&Value>) -
     if class == "_User" {
         fields.insert("_hashed_password".to_owned(), json!({"type": "String"}));
     }
+    // The schema API's class-level permissions and declared indexes, once cloudrt's schema
+    // has them; a schema without (a save extending the class) keeps what was stored.
+    for key in ["classLevelPermissions", "indexes"] {
+        if let Some(value) = schema.get(key).filter(|v| !v.is_null()) {
+            stored.insert(key.to_owned(), value.clone());
+        }
+    }
     stored.insert("className".to_owned(), Value::from(class));
     stored.insert("fields".to_owned(), Value::Object(fields));
     Value::Object(stored)
+}
+
+/// The SQL that makes a class's PostgreSQL indexes follow its declared ones: `CREATE INDEX`
+/// for each index `stored` declares and `previous` did not, `DROP INDEX` for each the other
+/// way round, named as declared (Parse Server's adapter names them so too). `_id_` is the
+/// primary key already; an index on a field with no column of its own is left to scans.
+pub fn index_changes(class: &str, previous: Option<&Value>, stored: &Value, columns: &Columns) -> Vec<String> {
+    let declared = |schema: Option<&Value>| schema.and_then(|s| s.get("indexes")).and_then(Value::as_object).cloned().unwrap_or_default();
+    let (before, after) = (declared(previous), declared(Some(stored)));
+    let mut statements = Vec::new();
+    for name in before.keys().filter(|name| !after.contains_key(*name) && *name != "_id_") {
+        statements.push(format!("DROP INDEX IF EXISTS {}", quoted(name)));
+    }
+    for (name, keys) in after.iter().filter(|(name, _)| !before.contains_key(*name) && *name != "_id_") {
+        let Some(keys) = keys.as_object() else { continue };
+        if keys.is_empty() || !keys.keys().all(|field| columns.contains_key(field)) {
+            continue;
+        }
+        let parts: Vec<String> =
+            keys.iter().map(|(field, direction)| format!("{} {}", quoted(field), if direction.as_i64() == Some(-1) { "DESC" } else { "ASC" })).collect();
+        statements.push(format!("CREATE INDEX IF NOT EXISTS {} ON {} ({})", quoted(name), quoted(class), parts.join(", ")));
+    }
+    statements
 }
 
 /// A `_SCHEMA.schema` value → cloudrt's schema JSON (`ACL` back, storage columns out).
@@ -221,6 +251,20 @@ pub fn drop_table(table: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declared_indexes_and_permissions_are_stored_and_become_postgresql_indexes() {
+        let previous = json!({"className": "Item", "fields": {}, "classLevelPermissions": {"find": {"*": true}}});
+        let ours = json!({"className": "Item", "fields": {"a": {"type": "String"}, "b": {"type": "Number"}},
+            "classLevelPermissions": {"find": {}}, "indexes": {"_id_": {"_id": 1}, "a_b": {"a": 1, "b": -1}, "nowhere": {"zzz": 1}}});
+        let stored = to_stored_schema("Item", &ours, Some(&previous));
+        assert_eq!(stored["classLevelPermissions"], json!({"find": {}}), "the schema API's permissions win");
+        assert_eq!(stored["indexes"], ours["indexes"]);
+        let columns = schema_columns("Item", &stored);
+        assert_eq!(index_changes("Item", Some(&previous), &stored, &columns), vec![r#"CREATE INDEX IF NOT EXISTS "a_b" ON "Item" ("a" ASC, "b" DESC)"#]);
+        let dropped = json!({"className": "Item", "fields": {}, "indexes": {"_id_": {"_id": 1}}});
+        assert_eq!(index_changes("Item", Some(&stored), &dropped, &columns), vec![r#"DROP INDEX IF EXISTS "a_b""#, r#"DROP INDEX IF EXISTS "nowhere""#]);
+    }
 
     #[test]
     fn schemas_are_stored_in_parse_servers_shape_and_read_back() {
