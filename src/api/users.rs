@@ -288,7 +288,7 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, id: &str, body: Map<String, Value
     }
     refuse_client_email_verification(ctx, &body)?;
     // A new address must be verified anew; re-sending the stored one changes nothing.
-    let verifies = body.contains_key("email") && {
+    let verifies = api.config.email.verify_user_emails && body.contains_key("email") && {
         let stored = api.db.store().get(USER, id)?;
         let stored = stored.as_deref();
         stored.and_then(|u| u.get("email")) != body.get("email")
