@@ -10,6 +10,21 @@ use serde::Serialize;
 #[serde(transparent)]
 pub struct ErrorCode(pub i32);
 
+impl ErrorCode {
+    /// Codes Parse Server answers that the SDKs leave unnamed (so they stay out of [`ErrorCode::ALL`]
+    /// and of cloud code's `Parse.Error`): a Pointer or Relation declared without its target
+    /// class, a built-in field redefined, an installation without or with a bad id.
+    pub const MISSING_TARGET_CLASS: ErrorCode = ErrorCode(135);
+    pub const FIELD_CANNOT_CHANGE: ErrorCode = ErrorCode(136);
+    pub const INVALID_INSTALLATION_ID: ErrorCode = ErrorCode(132);
+}
+
+impl From<ErrorCode> for i32 {
+    fn from(code: ErrorCode) -> i32 {
+        code.0
+    }
+}
+
 /// Declares every code as an `ErrorCode` constant and lists them all in [`ErrorCode::ALL`],
 /// from one table.
 macro_rules! parse_error_codes {

@@ -175,12 +175,12 @@ pub(super) fn trigger_timeout(api: &Api) -> Duration {
 pub(super) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, ParseError> + Send + 'static) -> Result<T, ParseError> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| ParseError::new(ErrorCode(1), format!("internal failure: {e}")))?
+        .map_err(|e| ParseError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("internal failure: {e}")))?
 }
 
 /// 403 / 119 for a master-key-only route called without it.
 pub(super) fn master_required() -> ParseError {
-    ParseError::new(ErrorCode(119), "unauthorized: master key is required").with_status(403)
+    ParseError::new(ErrorCode::OPERATION_FORBIDDEN, "unauthorized: master key is required").with_status(403)
 }
 
 /// 209 for a session token that names no session.

@@ -15,7 +15,7 @@ use crate::runtime::TriggerKind;
 pub const HOOKS: &str = SystemClass::Hooks.name();
 
 fn hook_error(message: impl Into<String>) -> ParseError {
-    ParseError::new(ErrorCode(143), message)
+    ParseError::new(ErrorCode::INVALID_IMAGE_DATA, message)
 }
 
 /// Every stored registration, for start-up.

@@ -19,11 +19,11 @@ use crate::error::{ErrorCode, ParseError};
 pub const INSTALLATION: &str = "_Installation";
 
 /// Parse's code for a required id field that is missing (unnamed in the SDKs).
-const MISSING_ID: ErrorCode = ErrorCode(135);
+const MISSING_ID: ErrorCode = ErrorCode::MISSING_TARGET_CLASS;
 /// Parse's code for a field that may not change.
-const FIELD_CANNOT_CHANGE: ErrorCode = ErrorCode(136);
+const FIELD_CANNOT_CHANGE: ErrorCode = ErrorCode::FIELD_CANNOT_CHANGE;
 /// Parse's code for an installation write it cannot attribute to one row.
-const INVALID_INSTALLATION: ErrorCode = ErrorCode(132);
+const INVALID_INSTALLATION: ErrorCode = ErrorCode::INVALID_INSTALLATION_ID;
 
 fn forbidden(operation: &str) -> ParseError {
     ParseError::new(
@@ -60,7 +60,7 @@ fn check_types(body: &Map<String, Value>) -> Result<(), ParseError> {
             Some(Value::Bool(_)) => "Boolean",
         };
         return Err(ParseError::new(
-            ErrorCode(111),
+            ErrorCode::INCORRECT_TYPE,
             format!("schema mismatch for _Installation.{field}; expected String but got {kind}"),
         ));
     }
@@ -82,7 +82,7 @@ fn delete_rows(api: &Api, rows: &[Map<String, Value>]) -> Result<(), ParseError>
         if let Some(id) = text(row, "objectId") {
             match api.db.delete(INSTALLATION, id) {
                 Ok(()) => {}
-                Err(error) if error.code == 101 => {}
+                Err(error) if error.code == ErrorCode::OBJECT_NOT_FOUND.0 => {}
                 Err(error) => return Err(error.into()),
             }
         }
@@ -154,7 +154,7 @@ fn resolve(api: &Api, id: Option<&str>, body: &Map<String, Value>, installation_
         return Ok(Target::Update(id.to_string()));
     }
     let by_object_id = match id {
-        Some(id) => Some(api.db.store().get(INSTALLATION, id).map_err(|e| ParseError::new(ErrorCode(1), e.to_string()))?.ok_or_else(
+        Some(id) => Some(api.db.store().get(INSTALLATION, id).map_err(|e| ParseError::new(ErrorCode::INTERNAL_SERVER_ERROR, e.to_string()))?.ok_or_else(
             || ParseError::new(ErrorCode::OBJECT_NOT_FOUND, "Object not found for update."),
         )?),
         None => None,

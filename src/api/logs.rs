@@ -26,7 +26,7 @@ pub fn script_log(api: &Arc<Api>, ctx: &Ctx, params: &Map<String, Value>) -> Res
     }
     let query = query(params, api.script_log.retention())?;
     let entries = api.script_log.query(&query);
-    serde_json::to_string(&entries).map(Reply::ok).map_err(|e| ParseError::new(ErrorCode(1), e.to_string()))
+    serde_json::to_string(&entries).map(Reply::ok).map_err(|e| ParseError::new(ErrorCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
 
 /// The query a request's parameters describe, checked.

@@ -10,7 +10,6 @@ use serde_json::{json, Map, Value};
 
 use super::context::{blocking, master_required, Api, Ctx, Reply};
 use crate::data::clp::ClassPermissions;
-use crate::data::DataError;
 use crate::error::{ErrorCode, ParseError};
 
 /// What `/serverInfo` tells the dashboard this API does with schemas: every class and field
@@ -53,7 +52,7 @@ pub fn get(api: &Arc<Api>, ctx: &Ctx, class: &str) -> Result<Reply, ParseError> 
 }
 
 fn class_missing(class: &str) -> ParseError {
-    ParseError::new(ErrorCode(DataError::INVALID_CLASS_NAME), format!("Class {class} does not exist."))
+    ParseError::new(ErrorCode::INVALID_CLASS_NAME, format!("Class {class} does not exist."))
 }
 
 /// The `fields` of a body: an object, or absent.
@@ -75,7 +74,7 @@ fn body_class<'a>(body: &'a Map<String, Value>, path_class: Option<&str>) -> Res
     };
     match path_class {
         Some(path_class) if path_class != named => Err(ParseError::new(
-            ErrorCode(DataError::INVALID_CLASS_NAME),
+            ErrorCode::INVALID_CLASS_NAME,
             format!("Class name mismatch between {named} and {path_class}."),
         )),
         _ => Ok(Some(named)),
@@ -88,7 +87,7 @@ pub async fn create(api: &Arc<Api>, ctx: &Ctx, path_class: Option<&str>, body: M
     require_master(ctx)?;
     let class = match (path_class, body_class(&body, path_class)?) {
         (Some(class), _) | (None, Some(class)) => class.to_owned(),
-        (None, None) => return Err(ParseError::new(ErrorCode(DataError::MISSING_TARGET_CLASS), "POST /schemas needs a class name.")),
+        (None, None) => return Err(ParseError::new(ErrorCode::MISSING_TARGET_CLASS, "POST /schemas needs a class name.")),
     };
     let fields = fields_of(&body)?;
     let api = api.clone();

@@ -207,7 +207,7 @@ pub async fn log_in_as(api: &Arc<Api>, ctx: &Ctx, params: Map<String, Value>) ->
     let user = match api.db.store().get(USER, &user_id) {
         Ok(Some(user)) => user,
         Ok(None) => return Err(ParseError::new(ErrorCode::OBJECT_NOT_FOUND, "user not found")),
-        Err(error) => return Err(ParseError::new(ErrorCode(1), error.to_string())),
+        Err(error) => return Err(ParseError::new(ErrorCode::INTERNAL_SERVER_ERROR, error.to_string())),
     };
     let installation = ctx.installation_id.clone();
     let api = api.clone();

@@ -4,6 +4,7 @@
 //! `_User._hashed_password`, which no read ever returns. Usernames and emails are unique
 //! through the database's user keys, checked again atomically with the write.
 
+use crate::error::ErrorCode;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
@@ -56,7 +57,7 @@ pub const SESSION_TOKEN: LookupField = LookupField { field: "sessionToken", case
 pub struct Accounts;
 
 fn invalid_login() -> DataError {
-    DataError::new(101, "Invalid username/password.")
+    DataError::new(ErrorCode::OBJECT_NOT_FOUND, "Invalid username/password.")
 }
 
 /// An e-mail as Parse Server accepts one (`/^.+@.+$/`): something on each side of an `@`, on
@@ -66,7 +67,7 @@ fn check_email(email: Option<&Value>) -> Result<(), DataError> {
     match email {
         None => Ok(()),
         Some(Value::String(email)) if email.rsplit_once('@').is_some_and(|(name, domain)| one_line(name) && one_line(domain)) => Ok(()),
-        Some(_) => Err(DataError::new(125, "Email address format is invalid.")),
+        Some(_) => Err(DataError::new(ErrorCode::INVALID_EMAIL_ADDRESS, "Email address format is invalid.")),
     }
 }
 
@@ -90,12 +91,12 @@ impl Accounts {
         let by_auth_data = body.get("authData").and_then(Value::as_object).is_some_and(|links| !links.is_empty());
         let username_missing = body.get("username").and_then(Value::as_str).is_none_or(str::is_empty);
         if username_missing && !by_auth_data {
-            return Err(DataError::new(200, "bad or missing username"));
+            return Err(DataError::new(ErrorCode::USERNAME_MISSING, "bad or missing username"));
         }
         let password = match body.remove("password") {
             Some(Value::String(p)) if !p.is_empty() => Some(p),
             None | Some(Value::Null) if by_auth_data => None,
-            _ => return Err(DataError::new(201, "password is required")),
+            _ => return Err(DataError::new(ErrorCode::PASSWORD_MISSING, "password is required")),
         };
         check_email(body.get("email"))?;
         let generated_username = username_missing.then(|| ids::random_string(GENERATED_USERNAME_LEN));
@@ -125,7 +126,7 @@ impl Accounts {
         let password = match body.remove("password") {
             None => None,
             Some(Value::String(p)) if !p.is_empty() => Some(p),
-            Some(_) => return Err(DataError::new(201, "password must be a non-empty string")),
+            Some(_) => return Err(DataError::new(ErrorCode::PASSWORD_MISSING, "password must be a non-empty string")),
         };
         if !matches!(body.get("email"), None | Some(Value::Null)) && !is_delete_op(body.get("email")) {
             check_email(body.get("email"))?;
@@ -148,10 +149,10 @@ impl Accounts {
     /// as Parse Server's log-in looks it up in both; given both, both must match.
     pub fn log_in(&self, db: &Database, username: &str, email: &str, password: &str) -> Result<Arc<Map<String, Value>>, DataError> {
         if username.is_empty() && email.is_empty() {
-            return Err(DataError::new(200, "username/email is required."));
+            return Err(DataError::new(ErrorCode::USERNAME_MISSING, "username/email is required."));
         }
         if password.is_empty() {
-            return Err(DataError::new(201, "password is required."));
+            return Err(DataError::new(ErrorCode::PASSWORD_MISSING, "password is required."));
         }
         let id = match (username.is_empty(), email.is_empty()) {
             (false, _) => match db.user_id_by("username", username)? {
@@ -166,7 +167,7 @@ impl Accounts {
             let _ = hashing::hash(password);
             return Err(invalid_login());
         };
-        let user = db.store().get(USER, &id).map_err(|e| DataError::new(1, e.to_string()))?.ok_or_else(invalid_login)?;
+        let user = db.store().get(USER, &id).map_err(|e| DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, e.to_string()))?.ok_or_else(invalid_login)?;
         let named = |key: &str, value: &str| field(&user, key).is_some_and(|v| v.eq_ignore_ascii_case(value) && (key == "email" || v == value));
         let matches = match (username.is_empty(), email.is_empty()) {
             (false, false) => named("username", username) && named("email", email),
@@ -253,7 +254,7 @@ impl Accounts {
                 match db.write_system(SystemClass::Session, SystemWrite::Delete { id: id.to_string() }) {
                     Ok(_) => {}
                     // Ended by someone else meanwhile: what was asked for.
-                    Err(error) if error.code == 101 => {}
+                    Err(error) if error.code == ErrorCode::OBJECT_NOT_FOUND.0 => {}
                     Err(error) => return Err(error),
                 }
             }
@@ -262,7 +263,7 @@ impl Accounts {
 
     /// The session and user a token stands for, if the session exists and has not expired.
     pub fn session(&self, db: &Database, token: &str) -> Result<Option<SessionAndUser>, DataError> {
-        let store_error = |e: crate::store::StoreError| DataError::new(1, e.to_string());
+        let store_error = |e: crate::store::StoreError| DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, e.to_string());
         let ids = db.store().lookup(SESSION, SESSION_TOKEN, token).map_err(store_error)?;
         let Some(session_id) = ids.into_iter().next() else { return Ok(None) };
         let Some(session) = db.store().get(SESSION, &session_id).map_err(store_error)? else { return Ok(None) };

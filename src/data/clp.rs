@@ -9,6 +9,7 @@
 //! of them) names that user: the caller narrows the query to those. The master key bypasses
 //! all of it; that decision belongs to the caller.
 
+use crate::error::ErrorCode;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
@@ -179,7 +180,7 @@ impl ClassPermissions {
         // narrow what they reach, as Parse Server applies them after this check.
         let authenticated = perms.get(REQUIRES_AUTHENTICATION) == Some(&Value::Bool(true));
         if authenticated && requester.user_id.is_none() {
-            return Err(DataError::new(101, "Permission denied, user needs to be authenticated."));
+            return Err(DataError::new(ErrorCode::OBJECT_NOT_FOUND, "Permission denied, user needs to be authenticated."));
         }
         let denied = || {
             DataError::new(

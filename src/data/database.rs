@@ -4,6 +4,7 @@
 //! Nothing here knows HTTP or JavaScript: the API layer drives a save as
 //! `prepare_*` → beforeSave (cloud code or webhook) → [`Database::commit`] → afterSave.
 
+use crate::error::ErrorCode;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -206,14 +207,14 @@ const PRUNE_AT_LEAST: usize = 1_024;
 
 pub(crate) fn store_error(error: StoreError) -> DataError {
     let unavailable = matches!(error, StoreError::Unavailable(_));
-    let error = DataError::new(1, format!("storage failure: {error}"));
+    let error = DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("storage failure: {error}"));
     // A database that is down is the server's state, not a fault in the request: 503 tells
     // clients and load balancers to try again.
     if unavailable { error.with_status(503) } else { error }
 }
 
 pub fn not_found() -> DataError {
-    DataError::new(101, "Object not found.")
+    DataError::new(ErrorCode::OBJECT_NOT_FOUND, "Object not found.")
 }
 
 impl Database {

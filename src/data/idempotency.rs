@@ -6,6 +6,7 @@
 //! no race can slip past) and survive a restart. A row past its `expire` frees its id; expired
 //! rows are swept at most once per TTL, so the class stays as large as one TTL of requests.
 
+use crate::error::ErrorCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -27,7 +28,7 @@ pub struct RequestIds {
 }
 
 fn store_error(error: StoreError) -> DataError {
-    DataError::new(1, format!("storage failure: {error}"))
+    DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("storage failure: {error}"))
 }
 
 fn duplicate() -> DataError {

@@ -11,6 +11,7 @@
 //! passwords; on a database Parse Server can also serve (PostgreSQL), new hashes are bcrypt as
 //! well (see [`write_bcrypt`]), so that the move can be undone.
 
+use crate::error::ErrorCode;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -92,13 +93,13 @@ fn on_hasher<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Re
         TrySendError::Full(_) => {
             DataError::new(REQUEST_LIMIT_EXCEEDED, "Too many log-ins and sign-ups at once; try again shortly.").with_status(429)
         }
-        TrySendError::Disconnected(_) => DataError::new(1, "password hashing is not available"),
+        TrySendError::Disconnected(_) => DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, "password hashing is not available"),
     })?;
-    answer.recv().map_err(|_| DataError::new(1, "password hashing failed"))
+    answer.recv().map_err(|_| DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, "password hashing failed"))
 }
 
 fn params() -> Result<Params, DataError> {
-    Params::new(MEMORY_KIB, ITERATIONS, LANES, None).map_err(|e| DataError::new(1, format!("argon2 parameters: {e}")))
+    Params::new(MEMORY_KIB, ITERATIONS, LANES, None).map_err(|e| DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("argon2 parameters: {e}")))
 }
 
 thread_local! {
@@ -113,7 +114,7 @@ thread_local! {
 fn compute(params: &Params, version: Version, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), DataError> {
     let needed = params.block_count();
     if params.m_cost() > MEMORY_KIB {
-        return Err(DataError::new(1, "the stored password hash asks for more memory than cloudrt allows"));
+        return Err(DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, "the stored password hash asks for more memory than cloudrt allows"));
     }
     BLOCKS.with(|blocks| {
         let mut blocks = blocks.borrow_mut();
@@ -122,7 +123,7 @@ fn compute(params: &Params, version: Version, password: &[u8], salt: &[u8], out:
         }
         Argon2::new(Algorithm::Argon2id, version, params.clone())
             .hash_password_into_with_memory(password, salt, out, &mut blocks[..needed])
-            .map_err(|e| DataError::new(1, format!("password hashing failed: {e}")))
+            .map_err(|e| DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("password hashing failed: {e}")))
     })
 }
 
@@ -133,7 +134,7 @@ pub fn hash(password: &str) -> Result<String, DataError> {
         return on_hasher(move || {
             bcrypt::hash_with_result(password, BCRYPT_COST)
                 .map(|hash| hash.format_for_version(bcrypt::Version::TwoA))
-                .map_err(|e| DataError::new(1, format!("password hashing failed: {e}")))
+                .map_err(|e| DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("password hashing failed: {e}")))
         })?;
     }
     on_hasher(move || {
@@ -142,7 +143,7 @@ pub fn hash(password: &str) -> Result<String, DataError> {
         rand::rng().fill_bytes(&mut salt);
         let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
         compute(&params, Version::V0x13, password.as_bytes(), &salt, &mut out)?;
-        let failed = |e: password_hash::Error| DataError::new(1, format!("password hash encoding failed: {e}"));
+        let failed = |e: password_hash::Error| DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("password hash encoding failed: {e}"));
         let salt = SaltString::encode_b64(&salt).map_err(failed)?;
         let hash = PasswordHash {
             algorithm: Algorithm::Argon2id.ident(),

@@ -82,13 +82,14 @@ pub fn hidden_from_others(class: &str, field: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use crate::error::ErrorCode;
     use super::*;
 
     #[test]
     fn internal_fields_are_invalid_keys() {
         for key in ["_hashed_password", "_password_history", "_anything.deep"] {
             let error = check_key("_User", key, Use::Query).unwrap_err();
-            assert_eq!(error, DataError::new(105, format!("Invalid key name: {key}")));
+            assert_eq!(error, DataError::new(ErrorCode::INVALID_KEY_NAME, format!("Invalid key name: {key}")));
         }
         assert_eq!(check_key("Note", "_x", Use::Sort).unwrap_err().code, 105);
     }
@@ -96,7 +97,7 @@ mod tests {
     #[test]
     fn protected_fields_are_forbidden() {
         let error = check_key("_User", "email", Use::Query).unwrap_err();
-        assert_eq!(error, DataError::new(119, "This user is not allowed to query email on class _User"));
+        assert_eq!(error, DataError::new(ErrorCode::OPERATION_FORBIDDEN, "This user is not allowed to query email on class _User"));
         assert_eq!(check_key("_User", "authData.facebook.id", Use::Query).unwrap_err().code, 119);
         assert_eq!(check_key("_Session", "sessionToken", Use::Sort).unwrap_err().code, 119);
         assert!(check_key("_User", "username", Use::Query).is_ok());

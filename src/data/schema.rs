@@ -8,6 +8,7 @@
 //! It is also home to [`DataError`], the one error type of the `data` modules, so the HTTP
 //! layer has a single thing to turn into a Parse error response.
 
+use crate::error::ErrorCode;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -31,29 +32,32 @@ pub struct DataError {
 }
 
 impl DataError {
-    pub const INVALID_QUERY: i32 = 102;
-    pub const INVALID_CLASS_NAME: i32 = 103;
-    pub const INVALID_KEY_NAME: i32 = 105;
-    pub const INVALID_POINTER: i32 = 106;
-    pub const INVALID_JSON: i32 = 107;
-    pub const INCORRECT_TYPE: i32 = 111;
-    pub const OPERATION_FORBIDDEN: i32 = 119;
-    pub const INVALID_ACL: i32 = 123;
-    pub const DUPLICATE_REQUEST: i32 = 159;
-    pub const INVALID_VALUE: i32 = 162;
+    // The codes the data layer names most, as numbers for `code` comparisons; every number
+    // comes from the one table in crate::error.
+    pub const INVALID_QUERY: i32 = ErrorCode::INVALID_QUERY.0;
+    pub const INVALID_CLASS_NAME: i32 = ErrorCode::INVALID_CLASS_NAME.0;
+    pub const INVALID_KEY_NAME: i32 = ErrorCode::INVALID_KEY_NAME.0;
+    pub const INVALID_POINTER: i32 = ErrorCode::INVALID_POINTER.0;
+    pub const INVALID_JSON: i32 = ErrorCode::INVALID_JSON.0;
+    pub const INCORRECT_TYPE: i32 = ErrorCode::INCORRECT_TYPE.0;
+    pub const OPERATION_FORBIDDEN: i32 = ErrorCode::OPERATION_FORBIDDEN.0;
+    pub const INVALID_ACL: i32 = ErrorCode::INVALID_ACL.0;
+    pub const DUPLICATE_REQUEST: i32 = ErrorCode::DUPLICATE_REQUEST.0;
+    pub const INVALID_VALUE: i32 = ErrorCode::INVALID_VALUE.0;
     /// Parse Server answers this (unnamed in the SDKs) when a Pointer or Relation field type
     /// is declared without its target class.
-    pub const MISSING_TARGET_CLASS: i32 = 135;
+    pub const MISSING_TARGET_CLASS: i32 = ErrorCode::MISSING_TARGET_CLASS.0;
     /// Parse Server's answer when a schema tries to redefine one of a class's built-in fields.
-    pub const FIELD_CANNOT_CHANGE: i32 = 136;
+    pub const FIELD_CANNOT_CHANGE: i32 = ErrorCode::FIELD_CANNOT_CHANGE.0;
     /// Validation failed: a required field is missing (Parse's `VALIDATION_ERROR`).
-    pub const VALIDATION_ERROR: i32 = 142;
-    /// Parse Server's (unnamed) code for a schema change it refuses: a class that is not
-    /// empty, a field that exists already or does not exist.
-    pub const CLASS_CHANGE_REFUSED: i32 = 255;
+    pub const VALIDATION_ERROR: i32 = ErrorCode::VALIDATION_ERROR.0;
+    /// Parse Server's code for a schema change it refuses: a class that is not empty, a field
+    /// that exists already or does not exist.
+    pub const CLASS_CHANGE_REFUSED: i32 = ErrorCode::INVALID_SCHEMA_OPERATION.0;
 
-    pub fn new(code: i32, message: impl Into<String>) -> Self {
-        DataError { code, message: message.into(), status: None }
+    /// `code` is an [`ErrorCode`] or one of the numbers above.
+    pub fn new(code: impl Into<i32>, message: impl Into<String>) -> Self {
+        DataError { code: code.into(), message: message.into(), status: None }
     }
 
     /// The same error travelling with HTTP `status`.
@@ -965,7 +969,7 @@ mod tests {
             let result = validate_class_name(name);
             assert_eq!(result.is_ok(), ok, "{name}");
             if let Err(err) = result {
-                assert_eq!(err, DataError::new(103, format!("Invalid class name: {name}")));
+                assert_eq!(err, DataError::new(ErrorCode::INVALID_CLASS_NAME, format!("Invalid class name: {name}")));
             }
         }
     }
@@ -1002,7 +1006,7 @@ mod tests {
             assert_eq!(validate_field_path(name).is_ok(), path_ok, "path {name}");
             for result in [validate_field_name(name), validate_field_path(name)] {
                 if let Err(err) = result {
-                    assert_eq!(err, DataError::new(105, format!("Invalid field name: {name}")));
+                    assert_eq!(err, DataError::new(ErrorCode::INVALID_KEY_NAME, format!("Invalid field name: {name}")));
                 }
             }
         }
@@ -1406,7 +1410,7 @@ mod tests {
         assert_eq!(validate_field_path(&format!("a.{long}")).unwrap_err().code, 105);
         assert!(validate_field_path(&vec!["a"; MAX_PATH_SEGMENTS].join(".")).is_ok());
         let error = validate_field_path(&vec!["a"; MAX_PATH_SEGMENTS + 1].join(".")).unwrap_err();
-        assert!(error.code == 105 && error.message.contains("at most 32 segments"), "{}", error.message);
+        assert!(error.code == ErrorCode::INVALID_KEY_NAME.0 && error.message.contains("at most 32 segments"), "{}", error.message);
     }
 
     #[test]
@@ -1421,7 +1425,7 @@ mod tests {
         schema.check_and_extend(&fields(0..10)).expect("known fields are fine");
         let before = schema.clone();
         let error = schema.check_and_extend(&fields(room..room + 1)).unwrap_err();
-        assert!(error.code == 105 && error.message.contains("at most 500"), "{}", error.message);
+        assert!(error.code == ErrorCode::INVALID_KEY_NAME.0 && error.message.contains("at most 500"), "{}", error.message);
         assert_eq!(schema, before);
     }
 
