@@ -9,8 +9,9 @@ Scenarios (wrk -t2 -cCONNECTIONS -dDURATION each, servers taking turns):
   triggers       POST /classes/BenchTriggered: a beforeSave that changes the object + an afterSave
   findTen        POST /functions/findTen: a cloud function running a 10-object query over
                  10,000 seeded BenchRow objects
-  waiting        POST /functions/fetchStatus: one Parse.Cloud.httpRequest to an upstream that
-                 answers after 20 ms (bench/slow_upstream.rs), always -c64
+  waiting        POST /functions/fetchStatus: one HTTP request to an upstream that answers
+                 after 20 ms (bench/slow_upstream.rs), always -c64; Parse.Cloud.httpRequest on
+                 cloudrt, Node's fetch on Parse Server 8 (which dropped httpRequest)
 and each server's RSS when idle and at the end (Parse Server's Node process only: PostgreSQL's
 own memory is not counted). Not a test: figures go in the README.
 

@@ -3,9 +3,16 @@
 
 Parse.Cloud.define('hello', (request) => `Hello, ${request.params.name || 'world'}!`);
 
-// One Parse.Cloud.httpRequest per call: the call waits on another service.
+// One HTTP request per call: the call waits on another service. Parse Server 8 no longer has
+// Parse.Cloud.httpRequest; there the same call is Node's fetch.
 Parse.Cloud.define('fetchStatus', async (request) => {
-  const response = await Parse.Cloud.httpRequest({ url: request.params.url });
+  const url = request.params.url;
+  if (typeof Parse.Cloud.httpRequest === 'function') {
+    const response = await Parse.Cloud.httpRequest({ url });
+    return response.status;
+  }
+  const response = await fetch(url);
+  await response.text();
   return response.status;
 });
 
