@@ -4,17 +4,8 @@
 
 mod common;
 
-use common::{Server, APP_ID, MASTER_KEY};
+use common::{Server, APP_ID, MASTER_KEY, url_encode};
 use serde_json::{json, Value};
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 async fn seed(server: &Server) -> String {
     let (_, team) = server.master("POST", "/classes/Team", Some(json!({"name": "red"}))).await;
@@ -44,7 +35,7 @@ async fn pipelines_group_match_project_sort_and_count() {
         {"$group": {"_id": "$player", "total": {"$sum": "$score"}, "best": {"$max": "$score"}, "games": {"$sum": 1}}},
         {"$sort": {"total": -1}},
     ]);
-    let path = format!("/aggregate/Score?pipeline={}", encode(&pipeline.to_string()));
+    let path = format!("/aggregate/Score?pipeline={}", url_encode(&pipeline.to_string()));
     let (status, answer) = server.master("GET", &path, None).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
@@ -86,7 +77,7 @@ async fn distinct_values_with_and_without_where() {
     names.sort();
     assert_eq!(names, ["ann", "bob", "cid"]);
 
-    let where_ = encode(&json!({"score": {"$gte": 4}}).to_string());
+    let where_ = url_encode(&json!({"score": {"$gte": 4}}).to_string());
     let (_, tags) = server.master("GET", &format!("/aggregate/Score?distinct=tags&where={where_}"), None).await;
     let mut tags: Vec<String> = tags["results"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
     tags.sort();
@@ -122,10 +113,10 @@ async fn bad_aggregates_are_parse_errors_and_clients_are_refused() {
             Value::String(text) => text.clone(),
             other => other.to_string(),
         };
-        let (status, answer) = server.master("GET", &format!("/aggregate/Score?pipeline={}", encode(&pipeline)), None).await;
+        let (status, answer) = server.master("GET", &format!("/aggregate/Score?pipeline={}", url_encode(&pipeline)), None).await;
         assert_eq!((status, answer["code"].as_i64()), (400, Some(code)), "{pipeline}: {answer}");
     }
-    let (_, answer) = server.master("GET", &format!("/aggregate/Score?pipeline={}", encode(r#"[{"$frobnicate":{}}]"#)), None).await;
+    let (_, answer) = server.master("GET", &format!("/aggregate/Score?pipeline={}", url_encode(r#"[{"$frobnicate":{}}]"#)), None).await;
     assert_eq!(answer["error"], "Unrecognized pipeline stage name: '$frobnicate'");
     let (status, bad_where) = server.master("GET", "/aggregate/Score?distinct=player&where=%5B1%5D", None).await;
     assert_eq!((status, bad_where["code"].as_i64()), (400, Some(102)), "{bad_where}");

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::Server;
+use common::{Server, url_encode};
 use serde_json::{json, Value};
 
 fn token(token: &str) -> [(&str, &str); 1] {
@@ -204,7 +204,7 @@ async fn includes_and_subqueries_honour_the_other_class_clp() {
     assert_eq!(as_master["results"][0]["vault"]["text"], "gold");
 
     let subquery = json!({"vault": {"$inQuery": {"className": "Vault", "where": {}}}}).to_string();
-    let path = format!("/classes/Link?where={}", urlencode(&subquery));
+    let path = format!("/classes/Link?where={}", url_encode(&subquery));
     let (status, refused) = server.request("GET", &path, None, &token(&bob_token)).await;
     assert_eq!((status, refused["code"].as_i64()), (400, Some(119)), "{refused}");
 }
@@ -233,13 +233,4 @@ async fn malformed_permissions_are_refused_and_change_nothing() {
     let (_, schema) = server.master("GET", "/schemas/Open", None).await;
     assert_eq!(schema["classLevelPermissions"]["find"], json!({"*": true}), "{schema}");
     assert_eq!(schema["classLevelPermissions"]["create"], json!({}), "{schema}");
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

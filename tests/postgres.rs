@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{fixture, Server, TestDatabase, APP_ID, MASTER_KEY};
+use common::{fixture, Server, TestDatabase, APP_ID, MASTER_KEY, url_encode};
 use serde_json::{json, Value};
 
 fn start() -> Server {
@@ -139,7 +139,7 @@ async fn acls_and_relations_are_enforced_from_the_acl_columns_and_join_tables() 
     assert_eq!(status, 200, "{body}");
     assert_eq!(sql(&server, r#"SELECT "relatedId" || ' ' || "owningId" FROM "_Join:notes:Post""#), format!("{note} {post}"));
     let related = json!({"$relatedTo": {"object": {"__type": "Pointer", "className": "Post", "objectId": post}, "key": "notes"}});
-    let (_, found) = server.master("GET", &format!("/classes/Note?where={}", urlencode(&related.to_string())), None).await;
+    let (_, found) = server.master("GET", &format!("/classes/Note?where={}", url_encode(&related.to_string())), None).await;
     assert_eq!(found["results"][0]["objectId"], note.as_str(), "{found}");
 }
 
@@ -228,13 +228,4 @@ fn psql_admin(sql: &str) {
         .status()
         .expect("run psql");
     assert!(status.success(), "{sql}");
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -5,24 +5,15 @@
 
 mod common;
 
-use common::Server;
+use common::{Server, url_encode};
 use serde_json::{json, Value};
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 fn pointer(class: &str, saved: &Value) -> Value {
     json!({"__type": "Pointer", "className": class, "objectId": saved["objectId"]})
 }
 
 async fn ids_where(server: &Server, class: &str, where_: Value) -> Result<Vec<String>, Value> {
-    let (status, found) = server.master("GET", &format!("/classes/{class}?where={}", encode(&where_.to_string())), None).await;
+    let (status, found) = server.master("GET", &format!("/classes/{class}?where={}", url_encode(&where_.to_string())), None).await;
     if status != 200 {
         return Err(found);
     }
@@ -72,7 +63,7 @@ async fn a_redirected_relation_query_names_the_target_class_in_each_object() {
     let relate = json!({"__op": "AddRelation", "objects": [pointer("Wheel", &wheel)]});
     let (_, car) = server.master("POST", "/classes/Car", Some(json!({"wheels": relate}))).await;
     let where_ = json!({"$relatedTo": {"object": pointer("Car", &car), "key": "wheels"}, "objectId": wheel["objectId"]});
-    let path = format!("/classes/Car?redirectClassNameForKey=wheels&limit=1&where={}", encode(&where_.to_string()));
+    let path = format!("/classes/Car?redirectClassNameForKey=wheels&limit=1&where={}", url_encode(&where_.to_string()));
     let (status, found) = server.request("GET", &path, None, &[]).await;
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["className"], "Wheel");
@@ -173,7 +164,7 @@ async fn full_text_search_with_its_score_and_options() {
     let subjects_of = |found: &Value| -> Vec<String> {
         found["results"].as_array().unwrap().iter().map(|o| o["subject"].as_str().unwrap_or_default().to_string()).collect()
     };
-    let find = |where_: Value, extra: &str| format!("/classes/Note?where={}{extra}", encode(&where_.to_string()));
+    let find = |where_: Value, extra: &str| format!("/classes/Note?where={}{extra}", url_encode(&where_.to_string()));
 
     let (status, found) = server.request("GET", &find(search(json!({"$term": "coffee"})), "&order=$score&keys=$score,subject"), None, &[]).await;
     assert_eq!(status, 200, "{found}");
@@ -212,11 +203,11 @@ async fn within_polygon_input_errors_are_107() {
     server.master("POST", "/classes/Place", Some(json!({"at": {"__type": "GeoPoint", "latitude": 1, "longitude": 1}}))).await;
     for polygon in [json!(1234), json!([1234]), json!([[0, 0], [1, 1]]), json!({"__type": "Polygon"})] {
         let where_ = json!({"at": {"$geoWithin": {"$polygon": polygon}}});
-        let (status, answer) = server.request("GET", &format!("/classes/Place?where={}", encode(&where_.to_string())), None, &[]).await;
+        let (status, answer) = server.request("GET", &format!("/classes/Place?where={}", url_encode(&where_.to_string())), None, &[]).await;
         assert_eq!((status, answer["code"].as_i64()), (400, Some(107)), "{polygon}: {answer}");
         assert!(answer["error"].as_str().unwrap().starts_with("bad $geoWithin value"), "{answer}");
     }
     let inside = json!({"at": {"$geoWithin": {"$polygon": [[0, 0], [0, 2], [2, 2], [2, 0]]}}});
-    let (status, found) = server.request("GET", &format!("/classes/Place?where={}", encode(&inside.to_string())), None, &[]).await;
+    let (status, found) = server.request("GET", &format!("/classes/Place?where={}", url_encode(&inside.to_string())), None, &[]).await;
     assert_eq!((status, found["results"].as_array().map(Vec::len)), (200, Some(1)), "{found}");
 }

@@ -127,6 +127,21 @@ impl Ctx {
         }
     }
 
+    /// The caller's half of every request cloud code gets (a function's, a trigger's, a file
+    /// trigger's): the master flag, the user, the installation, headers, ip, context, and the
+    /// roles that validators' `requireAnyUserRoles` / `requireAllUserRoles` check.
+    pub fn cloud_request(&self, api: &Api) -> Map<String, Value> {
+        let mut request = Map::new();
+        request.insert("master".into(), Value::Bool(self.master));
+        request.insert("user".into(), self.user_json(api));
+        request.insert("installationId".into(), self.installation_id.clone().map_or(Value::Null, Value::String));
+        request.insert("headers".into(), self.headers.clone());
+        request.insert("ip".into(), Value::String(self.ip.clone()));
+        request.insert("context".into(), self.context.clone());
+        request.insert("roles".into(), self.roles.iter().cloned().map(Value::String).collect());
+        request
+    }
+
     /// The caller in REST format with its session token, as cloud code and webhooks get it.
     pub fn user_json(&self, api: &Api) -> Value {
         match &self.user {

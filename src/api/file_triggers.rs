@@ -132,17 +132,10 @@ pub async fn on_delete(api: &Api, ctx: &Ctx, kind: TriggerKind, name: &str, url:
 /// Runs the `kind` file trigger with `file` (`{name, url?, base64?, contentType?, metadata?,
 /// tags?}`); answers what it answered.
 async fn run(api: &Api, ctx: &Ctx, kind: TriggerKind, file: Value, size: Option<u64>) -> Result<Map<String, Value>, ParseError> {
-    let request = json!({
-        "file": file,
-        "fileSize": size,
-        "master": ctx.master,
-        "user": ctx.user_json(api),
-        "installationId": ctx.installation_id,
-        "headers": ctx.headers,
-        "ip": ctx.ip,
-        "context": ctx.context,
-        "roles": ctx.roles.to_vec(),
-    });
+    let mut request = ctx.cloud_request(api);
+    request.insert("file".into(), file);
+    request.insert("fileSize".into(), json!(size));
+    let request = Value::Object(request);
     let target = Target::Trigger { class_name: FILE_CLASS.to_string(), kind };
     let reply = ctx.cloud_code_runs_on.run(target, request.to_string(), trigger_timeout(api)).await.map_err(|error| {
         tracing::error!(target: "cloud", "[{kind} Parse.File] failed: {error}");

@@ -20,17 +20,9 @@ pub async fn run(api: &Arc<Api>, ctx: &Ctx, name: &str, params: Map<String, Valu
         }
         Some(Handler::CloudCode) => {}
     }
-    let request = json!({
-        "params": params,
-        "master": ctx.master,
-        "user": ctx.user_json(api),
-        "installationId": ctx.installation_id,
-        "headers": ctx.headers,
-        "ip": ctx.ip,
-        "context": ctx.context,
-        // For validators' `requireAnyUserRoles` / `requireAllUserRoles`.
-        "roles": ctx.roles.to_vec(),
-    });
+    let mut request = ctx.cloud_request(api);
+    request.insert("params".into(), Value::Object(params));
+    let request = Value::Object(request);
     let body = ctx
         .cloud_code_runs_on
         .run(Target::Function(name.to_string()), request.to_string(), api.config.function_timeout)

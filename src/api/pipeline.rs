@@ -155,18 +155,12 @@ async fn run_cloud_trigger(ctx: &Ctx, class: &str, trigger: TriggerKind, request
 }
 
 pub(super) fn trigger_request(api: &Api, ctx: &Ctx, class: &str, object: Value, original: Option<Value>, context: &Value) -> Value {
-    let mut request = json!({
-        "object": with_class(object, class),
-        "master": ctx.master,
-        "user": ctx.user_json(api),
-        "installationId": ctx.installation_id,
-        "headers": ctx.headers,
-        "ip": ctx.ip,
-        "context": context,
-        "roles": ctx.roles.to_vec(),
-    });
+    let mut request = ctx.cloud_request(api);
+    request.insert("object".into(), with_class(object, class));
+    // The context this save carries from trigger to trigger, in place of the request's.
+    request.insert("context".into(), context.clone());
     if let Some(original) = original {
-        request["original"] = original;
+        request.insert("original".into(), original);
     }
-    request
+    Value::Object(request)
 }

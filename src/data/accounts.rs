@@ -4,7 +4,6 @@
 //! `_User._hashed_password`, which no read ever returns. Usernames and emails are unique
 //! through the database's user keys, checked again atomically with the write.
 
-use crate::error::ErrorCode;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
@@ -13,6 +12,7 @@ use super::database::{Access, Database, FindOptions, PreparedSave, SystemClass, 
 use super::ids;
 use super::password as hashing;
 use super::schema::DataError;
+use crate::error::ErrorCode;
 use crate::store::LookupField;
 
 pub const USER: &str = "_User";

@@ -9,12 +9,12 @@
 //! of them) names that user: the caller narrows the query to those. The master key bypasses
 //! all of it; that decision belongs to the caller.
 
-use crate::error::ErrorCode;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
 use super::schema::{DataError, FieldType};
+use crate::error::ErrorCode;
 
 /// The operations a CLP grants, in Parse's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,6 @@
 //! Nothing here knows HTTP or JavaScript: the API layer drives a save as
 //! `prepare_*` → beforeSave (cloud code or webhook) → [`Database::commit`] → afterSave.
 
-use crate::error::ErrorCode;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -26,7 +25,8 @@ use super::text_search::add_score;
 use super::schema::{close_polygon_ring, validate_class_name, ClassSchema, DataError};
 use super::unique::{self, ClaimsGuard, UserKeys};
 use super::accounts;
-use crate::store::{try_scan, Store, StoreError};
+use crate::error::ErrorCode;
+use crate::store::{try_scan, Document, Store, StoreError};
 
 mod analytics;
 mod class_admin;
@@ -399,6 +399,26 @@ impl Database {
         let prune_at = wanted.saturating_mul(2).max(PRUNE_AT_LEAST);
         let mut kept = Vec::new();
         let mut count = 0usize;
+        self.scan_matches(access, class, query, deadline, |object| {
+            count += 1;
+            kept.push(object);
+            if kept.len() >= prune_at {
+                sort_page(&mut kept, query, order, wanted);
+            }
+        })?;
+        Ok((kept, count))
+    }
+
+    /// Streams every object of `class` that `access` may read and `query` matches into `keep`,
+    /// looking at the deadline every [`CHECK_EVERY`] objects.
+    fn scan_matches(
+        &self,
+        access: &Access,
+        class: &str,
+        query: &Query,
+        deadline: &Deadline,
+        mut keep: impl FnMut(Arc<Document>),
+    ) -> Result<(), DataError> {
         let mut seen = 0usize;
         try_scan(self.store.as_ref(), class, store_error, |object| {
             if seen.is_multiple_of(CHECK_EVERY) {
@@ -406,15 +426,10 @@ impl Database {
             }
             seen += 1;
             if access.can_read(&object) && query.matches(&object) {
-                count += 1;
-                kept.push(object);
-                if kept.len() >= prune_at {
-                    sort_page(&mut kept, query, order, wanted);
-                }
+                keep(object);
             }
             Ok(true)
-        })?;
-        Ok((kept, count))
+        })
     }
 
     /// A query served by the index of its most selective constrained field (equality, `$in`
@@ -688,17 +703,7 @@ impl Database {
         Self::check_query_keys(access, class, &query, None)?;
         self.resolve_subqueries(access, &mut query, deadline)?;
         let mut matches = Vec::new();
-        let mut seen = 0usize;
-        try_scan(self.store.as_ref(), class, store_error, |object| {
-            if seen.is_multiple_of(CHECK_EVERY) {
-                deadline.check()?;
-            }
-            seen += 1;
-            if access.can_read(&object) && query.matches(&object) {
-                matches.push(object);
-            }
-            Ok(true)
-        })?;
+        self.scan_matches(access, class, &query, deadline, |object| matches.push(object))?;
         Ok(matches)
     }
 

@@ -6,7 +6,6 @@
 //! no race can slip past) and survive a restart. A row past its `expire` frees its id; expired
 //! rows are swept at most once per TTL, so the class stays as large as one TTL of requests.
 
-use crate::error::ErrorCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -14,6 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::ids;
 use super::schema::DataError;
+use crate::error::ErrorCode;
 use crate::store::{Store, StoreError};
 
 pub const IDEMPOTENCY: &str = "_Idempotency";

@@ -11,7 +11,6 @@
 //! passwords; on a database Parse Server can also serve (PostgreSQL), new hashes are bcrypt as
 //! well (see [`write_bcrypt`]), so that the move can be undone.
 
-use crate::error::ErrorCode;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -22,6 +21,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
 
 use super::schema::DataError;
+use crate::error::ErrorCode;
 
 /// Memory cost of one hash: 19 MiB, OWASP's recommended minimum for Argon2id with
 /// [`ITERATIONS`] passes and one lane.

@@ -8,7 +8,6 @@
 //! It is also home to [`DataError`], the one error type of the `data` modules, so the HTTP
 //! layer has a single thing to turn into a Parse error response.
 
-use crate::error::ErrorCode;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -19,6 +18,7 @@ use super::acl::Acl;
 use super::clp::ClassPermissions;
 use super::ids::millis_from_iso;
 use super::field_ops::Op;
+use crate::error::ErrorCode;
 
 /// A failure with the Parse error code a client should see.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -288,3 +288,14 @@ fn fresh_data_dir() -> PathBuf {
 }
 
 static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// `text` percent-encoded for a query string: letters, digits and `-_.` kept, every other byte
+/// as `%XX` (what a browser's `encodeURIComponent` gives, minus its few extra safe marks).
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -86,12 +86,7 @@ impl Database {
         for (name, field) in fields {
             schema.declare_field(name, field)?;
         }
-        if let Some(permissions) = permissions.filter(|p| !p.is_null()) {
-            schema.permissions = Some(ClassPermissions::parse(permissions, &schema.fields)?);
-        }
-        if let Some(indexes) = indexes {
-            schema.change_indexes(indexes)?;
-        }
+        declare_permissions_and_indexes(&mut schema, permissions, indexes)?;
         self.save_schema(schema)
     }
 
@@ -122,12 +117,7 @@ impl Database {
                 schema.declare_field(name, field)?;
             }
         }
-        if let Some(permissions) = permissions.filter(|p| !p.is_null()) {
-            schema.permissions = Some(ClassPermissions::parse(permissions, &schema.fields)?);
-        }
-        if let Some(indexes) = indexes {
-            schema.change_indexes(indexes)?;
-        }
+        declare_permissions_and_indexes(&mut schema, permissions, indexes)?;
         // A deleted field's indexes go with it, as PostgreSQL drops them with the column.
         schema.indexes.retain(|_, keys| !deleted.iter().any(|(field, _)| keys.contains_key(field)));
         let saved = self.save_schema(schema)?;
@@ -266,4 +256,16 @@ impl Database {
         }
         Ok(())
     }
+}
+
+/// A schema write's `classLevelPermissions` (replacing the class's when given) and `indexes`
+/// (added or dropped), checked against the fields the schema has by then.
+fn declare_permissions_and_indexes(schema: &mut ClassSchema, permissions: Option<&Value>, indexes: Option<&Value>) -> Result<(), DataError> {
+    if let Some(permissions) = permissions.filter(|p| !p.is_null()) {
+        schema.permissions = Some(ClassPermissions::parse(permissions, &schema.fields)?);
+    }
+    if let Some(indexes) = indexes {
+        schema.change_indexes(indexes)?;
+    }
+    Ok(())
 }
