@@ -135,8 +135,16 @@ pub trait Store: Send + Sync + 'static {
     /// The schema last stored for `class`, if any. The store treats it as opaque JSON.
     fn schema(&self, class: &str) -> Result<Option<serde_json::Value>, StoreError>;
 
-    /// Stores (replacing) the schema of `class`.
+    /// Stores (replacing) the schema of `class`. A backend that other processes share keeps
+    /// the fields its stored schema has and `schema` lacks: another process may have added them
+    /// since this one read the schema. A field leaves only through [`Store::delete_field`].
     fn put_schema(&self, class: &str, schema: serde_json::Value) -> Result<(), StoreError>;
+
+    /// Forgets a field the schema API deleted, once its values are gone from the documents:
+    /// the field leaves the stored schema, and a backend that gives a field storage of its own
+    /// (a column, a join table) drops that storage, so the field can come back with another
+    /// type.
+    fn delete_field(&self, class: &str, field: &str) -> Result<(), StoreError>;
 
     /// Forgets the schema of `class` (the schema API deleted the class); no-op without one.
     fn delete_schema(&self, class: &str) -> Result<(), StoreError>;

@@ -404,6 +404,22 @@ impl Store for SledStore {
         Ok(())
     }
 
+    /// One process owns the data directory, so the schema stored last is the whole truth and
+    /// fields live inside the documents: the field only leaves the stored schema, if it is
+    /// still there.
+    fn delete_field(&self, class: &str, field: &str) -> Result<(), StoreError> {
+        let _writer = lock(&self.schema_writer);
+        let Some(mut schema) = read(&self.schemas).get(class).cloned() else { return Ok(()) };
+        let Some(fields) = schema.get_mut("fields").and_then(serde_json::Value::as_object_mut) else { return Ok(()) };
+        if fields.remove(field).is_none() {
+            return Ok(());
+        }
+        self.schema_tree.insert(class, encode(&schema)).map_err(sled_error)?;
+        self.commit.wrote();
+        write(&self.schemas).insert(class.to_owned(), schema);
+        Ok(())
+    }
+
     fn delete_schema(&self, class: &str) -> Result<(), StoreError> {
         let _writer = lock(&self.schema_writer);
         self.schema_tree.remove(class).map_err(sled_error)?;

@@ -124,6 +124,10 @@ impl Database {
         drop(guard);
         if !deleted.is_empty() {
             self.delete_field_values(class, &deleted)?;
+            for (name, _) in &deleted {
+                self.store.delete_field(class, name).map_err(store_error)?;
+            }
+            self.sync()?;
         }
         Ok(saved)
     }

@@ -28,8 +28,10 @@ pub const SELECT_COLUMNS: &str = "SELECT column_name::text, data_type::text FROM
 const STORAGE_ONLY_FIELDS: &[&str] = &[READERS, WRITERS, "_hashed_password", "_password_history"];
 
 /// cloudrt's schema JSON → the `_SCHEMA.schema` value, keeping what `previous` (the stored
-/// value) holds beyond cloudrt's model: class-level permissions, indexes, and the options
-/// (`required`, `defaultValue`, `contents`) of fields whose type did not change.
+/// value) holds beyond cloudrt's model: class-level permissions, indexes, the options
+/// (`required`, `defaultValue`, `contents`) of fields whose type did not change, and the fields
+/// `schema` does not name (another node may have added them since this one read the schema;
+/// a field leaves `_SCHEMA` only when it is deleted).
 pub fn to_stored_schema(class: &str, schema: &Value, previous: Option<&Value>) -> Value {
     let mut stored = previous.and_then(Value::as_object).cloned().unwrap_or_default();
     let old_fields = stored.get("fields").and_then(Value::as_object).cloned().unwrap_or_default();
@@ -41,6 +43,9 @@ pub fn to_stored_schema(class: &str, schema: &Value, previous: Option<&Value>) -
         let same_type = |old: &Value| old.get("type") == field.get("type") && old.get("targetClass") == field.get("targetClass");
         let kept = old_fields.get(name).filter(|old| same_type(old)).cloned();
         fields.insert(name.clone(), kept.unwrap_or_else(|| field.clone()));
+    }
+    for (name, old) in old_fields {
+        fields.entry(name).or_insert(old);
     }
     for acl in [READERS, WRITERS] {
         fields.insert(acl.to_owned(), json!({"type": "Array", "contents": {"type": "String"}}));
@@ -244,6 +249,10 @@ pub fn select_related(owner_class: &str, key: &str) -> String {
 }
 
 /// Drops a class's table or join table, as Parse Server's `deleteClass` does.
+pub fn drop_column(class: &str, name: &str) -> String {
+    format!("ALTER TABLE {} DROP COLUMN IF EXISTS {}", quoted(class), quoted(name))
+}
+
 pub fn drop_table(table: &str) -> String {
     format!("DROP TABLE IF EXISTS {}", quoted(table))
 }
@@ -264,6 +273,17 @@ mod tests {
         assert_eq!(index_changes("Item", Some(&previous), &stored, &columns), vec![r#"CREATE INDEX IF NOT EXISTS "a_b" ON "Item" ("a" ASC, "b" DESC)"#]);
         let dropped = json!({"className": "Item", "fields": {}, "indexes": {"_id_": {"_id": 1}}});
         assert_eq!(index_changes("Item", Some(&stored), &dropped, &columns), vec![r#"DROP INDEX IF EXISTS "a_b""#, r#"DROP INDEX IF EXISTS "nowhere""#]);
+    }
+
+    #[test]
+    fn a_schema_write_keeps_fields_another_node_added_and_drop_column_quotes() {
+        let previous = json!({"className": "Item", "fields": {"old": {"type": "String"}, "_password_history": {"type": "Array"}}});
+        let ours = json!({"className": "Item", "fields": {"new": {"type": "Number"}}});
+        let stored = to_stored_schema("Item", &ours, Some(&previous));
+        assert_eq!(stored["fields"]["old"], json!({"type": "String"}));
+        assert_eq!(stored["fields"]["_password_history"], json!({"type": "Array"}));
+        assert_eq!(stored["fields"]["new"], json!({"type": "Number"}));
+        assert_eq!(drop_column("Item", "old"), r#"ALTER TABLE "Item" DROP COLUMN IF EXISTS "old""#);
     }
 
     #[test]
