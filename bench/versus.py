@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Side by side: cloudrt (default flags, its embedded store) and Parse Server 8 on PostgreSQL,
-running the same cloud code (bench/cloud/main.js), driven by the same wrk scenarios in one run.
+"""Side by side: cloudrt (default flags, its embedded store; with BACKEND=postgres, on the same
+PostgreSQL server as Parse Server, a database each) and Parse Server 8 on PostgreSQL, running the
+same cloud code (bench/cloud/main.js), driven by the same wrk scenarios in one run.
 
 Scenarios (wrk -t2 -cCONNECTIONS -dDURATION each, servers taking turns):
   hello          POST /functions/hello
   create         POST /classes/BenchItem (master key): one durable write
   get            GET  /classes/BenchItem/<id>
+  query          GET  /classes/BenchRow?where={"group":"g3"}&limit=10, "group" indexed through
+                 the schema API on both servers
   triggers       POST /classes/BenchTriggered: a beforeSave that changes the object + an afterSave
   findTen        POST /functions/findTen: a cloud function running a 10-object query over
                  10,000 seeded BenchRow objects
@@ -13,9 +16,12 @@ Scenarios (wrk -t2 -cCONNECTIONS -dDURATION each, servers taking turns):
                  after 20 ms (bench/slow_upstream.rs), always -c64; Parse.Cloud.httpRequest on
                  cloudrt, Node's fetch on Parse Server 8 (which dropped httpRequest)
 and each server's RSS when idle and at the end (Parse Server's Node process only: PostgreSQL's
-own memory is not counted). Not a test: figures go in the README.
+own memory is not counted). With BACKEND=postgres it then starts a second cloudrt node on the
+same database and runs get, query and findTen against both nodes at once (two wrk, half the
+connections each), beside one node with all of them. Not a test: figures go in the README.
 
-Usage: bench/versus.py [seconds] [connections]   (defaults 10, 32; env DATABASE=postgres://…)
+Usage: bench/versus.py [seconds] [connections]
+       (defaults 10, 32; env DATABASE=postgres://… the server, BACKEND=sled|postgres)
 Needs: wrk, Node 20, PostgreSQL on 127.0.0.1:5432 (a database is created and dropped), and
 `npm ci --prefix bench/parse_server` (done by `./scripts/setup.sh --bench`).
 """
@@ -36,6 +42,10 @@ CONNECTIONS = sys.argv[2] if len(sys.argv) > 2 else "32"
 APP_ID, MASTER_KEY = "myapp", "bench-master"  # also in bench/*.lua
 ROWS = 10_000
 PG = os.environ.get("DATABASE", "postgres://postgres@127.0.0.1:5432")
+BACKEND = os.environ.get("BACKEND", "sled")
+if BACKEND not in ("sled", "postgres"):
+    sys.exit(f"versus: BACKEND must be sled or postgres, not {BACKEND!r}")
+QUERY = "/parse/classes/BenchRow?where=%7B%22group%22%3A%22g3%22%7D&limit=10"
 BENCH = os.path.join(ROOT, "bench")
 
 
@@ -80,12 +90,19 @@ def seed(base):
         requests = [{"method": "POST", "path": "/parse/classes/BenchRow", "body": {"score": i, "group": f"g{i % 10}", "label": f"row {i}"}}
                     for i in range(start, start + 50)]
         api(base, "POST", "/batch", {"requests": requests})
+    api(base, "PUT", "/schemas/BenchRow", {"className": "BenchRow", "indexes": {"group_1": {"group": 1}}})
+
+
+def wrk_command(base, script, path, connections):
+    origin = base[: -len("/parse")]
+    return ["wrk", "-t2", f"-c{connections}", f"-d{DURATION}s", "--latency", "-s", script, origin + path]
 
 
 def wrk(base, script, path, connections):
-    origin = base[: -len("/parse")]
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{DURATION}s", "--latency", "-s", script, origin + path],
-                         capture_output=True, text=True, check=True).stdout
+    return wrk_figures(subprocess.run(wrk_command(base, script, path, connections), capture_output=True, text=True, check=True).stdout)
+
+
+def wrk_figures(out):
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = re.search(r"50%\s+([\d.]+\w+)", out).group(1)
     p99 = re.search(r"99%\s+([\d.]+\w+)", out).group(1)
@@ -113,7 +130,10 @@ subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "cloudrt", "-
 
 WORK = tempfile.mkdtemp(prefix="cloudrt-versus.")
 database = f"cloudrt_versus_{os.getpid()}"
-subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {database}"], check=True)
+ours = f"{database}_cloudrt"
+databases = [database] + ([ours] if BACKEND == "postgres" else [])
+for name in databases:
+    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
 processes = []
 try:
     def start(command, log_name, pattern, what, cwd=ROOT):
@@ -124,9 +144,13 @@ try:
 
     slow, slow_url = start([os.path.join(ROOT, "target/release/examples/slow-upstream"), "20"], "slow.log",
                            r"slow-upstream: listening on (\S+)", "the slow upstream")
-    cloudrt, cloudrt_url = start([os.path.join(ROOT, "target/release/cloudrt"), "serve", os.path.join(BENCH, "cloud"), "--port", "0",
-                                  "--app-id", APP_ID, "--master-key", MASTER_KEY, "--data-dir", os.path.join(WORK, "data"),
-                                  "--allow-client-class-creation"], "cloudrt.log", r"listening on (http://\S+)", "cloudrt")
+    def cloudrt_node(node):
+        store = ["--database-uri", f"{PG}/{ours}"] if BACKEND == "postgres" else ["--data-dir", os.path.join(WORK, "data")]
+        return start([os.path.join(ROOT, "target/release/cloudrt"), "serve", os.path.join(BENCH, "cloud"), "--port", "0",
+                      "--app-id", APP_ID, "--master-key", MASTER_KEY, "--allow-client-class-creation"] + store,
+                     f"cloudrt{node}.log", r"listening on (http://\S+)", f"cloudrt node {node}")
+
+    cloudrt, cloudrt_url = cloudrt_node(1)
     port = 20000 + os.getpid() % 20000
     # Run in the scratch directory: Parse Server writes a logs/ folder into its working directory.
     parse, parse_url = start(["node", os.path.join(BENCH, "parse_server", "server.mjs"), f"{PG}/{database}", str(port),
@@ -143,11 +167,13 @@ try:
         ("hello", lua("hello", {"name": "Ada"}), lambda name: "/parse/functions/hello", CONNECTIONS),
         ("create", os.path.join(BENCH, "create.lua"), lambda name: "/parse/classes/BenchItem", CONNECTIONS),
         ("get", os.path.join(BENCH, "get.lua"), lambda name: f"/parse/classes/BenchItem/{ids[name]}", CONNECTIONS),
+        ("query", os.path.join(BENCH, "get.lua"), lambda name: QUERY, CONNECTIONS),
         ("triggers", lua("triggered", {"n": 1}), lambda name: "/parse/classes/BenchTriggered", CONNECTIONS),
         ("findTen", lua("find_ten", {}), lambda name: "/parse/functions/findTen", CONNECTIONS),
         ("waiting", lua("fetch", {"url": slow_url + "/"}), lambda name: "/parse/functions/fetchStatus", "64"),
     ]
-    print(f"wrk -t2 -c{CONNECTIONS} -d{DURATION}s per scenario (waiting: -c64), servers taking turns\n")
+    store = "PostgreSQL (its own database on the same server)" if BACKEND == "postgres" else "its embedded store"
+    print(f"cloudrt on {store}; wrk -t2 -c{CONNECTIONS} -d{DURATION}s per scenario (waiting: -c64), servers taking turns\n")
     print(f"| scenario | cloudrt req/s (p50, p99) | Parse Server 8 req/s (p50, p99) | ratio |")
     print(f"|---|---:|---:|---:|")
     for scenario, script, path, connections in scenarios:
@@ -163,9 +189,22 @@ try:
     end = {name: rss_mb(process.pid) for name, process, _ in servers}
     print(f"| RSS idle → at the end | {idle['cloudrt']:.0f} → {end['cloudrt']:.0f} MB | "
           f"{idle['Parse Server 8']:.0f} → {end['Parse Server 8']:.0f} MB (PostgreSQL not counted) | |")
+    if BACKEND == "postgres":
+        second, second_url = cloudrt_node(2)
+        half = str(max(1, int(CONNECTIONS) // 2))
+        print(f"\nTwo cloudrt nodes on one database: wrk -c{half} at each at once, beside one node at -c{CONNECTIONS}\n")
+        print("| scenario | one node req/s | two nodes req/s (sum) | ratio |")
+        print("|---|---:|---:|---:|")
+        for scenario, script, path, _ in [s for s in scenarios if s[0] in ("get", "query", "findTen")]:
+            one = wrk(cloudrt_url, script, path("cloudrt"), CONNECTIONS)[0]
+            runs = [subprocess.Popen(wrk_command(url, script, path("cloudrt"), half), stdout=subprocess.PIPE, text=True)
+                    for url in (cloudrt_url, second_url)]
+            two = sum(wrk_figures(run.communicate()[0])[0] for run in runs)
+            print(f"| {scenario} | {one:,.0f} | {two:,.0f} | {two / one:.2f}× |")
 finally:
     for process in processes:
         process.kill()
         process.wait()
-    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {database}"])
+    for name in databases:
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"])
     shutil.rmtree(WORK, ignore_errors=True)

@@ -68,7 +68,9 @@ impl From<SqlError> for StoreError {
     fn from(error: SqlError) -> StoreError {
         match error.code() {
             Some(code) if *code == SqlState::UNIQUE_VIOLATION => StoreError::Duplicate,
-            _ if error.connection_lost() => StoreError::Unavailable(error.to_string()),
+            // The chain, since the pool's own message ends at "db error" and the server's
+            // reason (too many clients, no such database) is its cause.
+            _ if error.connection_lost() => StoreError::Unavailable(crate::error::error_chain(&error)),
             _ => StoreError::Io(format!("PostgreSQL: {}", detail(&error))),
         }
     }
@@ -84,7 +86,7 @@ fn detail(error: &SqlError) -> String {
             },
             None => e.to_string(),
         },
-        SqlError::Pool(e) => e.to_string(),
+        SqlError::Pool(e) => crate::error::error_chain(e),
     }
 }
 
@@ -115,7 +117,10 @@ impl Connections {
         let connections = Connections { pool, runtime };
         connections
             .run(|client| async move { client.simple_query("SELECT 1").await.map(drop).map_err(SqlError::from) })
-            .map_err(|e| StoreError::Unavailable(format!("cannot connect to the database at --database-uri: {e}")))?;
+            .map_err(|e| match e {
+                StoreError::Unavailable(reason) => StoreError::Unavailable(format!("cannot connect to the database at --database-uri: {reason}")),
+                other => other,
+            })?;
         Ok(connections)
     }
 
