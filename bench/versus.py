@@ -145,7 +145,8 @@ try:
     slow, slow_url = start([os.path.join(ROOT, "target/release/examples/slow-upstream"), "20"], "slow.log",
                            r"slow-upstream: listening on (\S+)", "the slow upstream")
     def cloudrt_node(node):
-        store = ["--database-uri", f"{PG}/{ours}"] if BACKEND == "postgres" else ["--data-dir", os.path.join(WORK, "data")]
+        # On PostgreSQL the data directory keeps only the node's files and script log.
+        store = ["--data-dir", os.path.join(WORK, f"data{node}")] + (["--database-uri", f"{PG}/{ours}"] if BACKEND == "postgres" else [])
         return start([os.path.join(ROOT, "target/release/cloudrt"), "serve", os.path.join(BENCH, "cloud"), "--port", "0",
                       "--app-id", APP_ID, "--master-key", MASTER_KEY, "--allow-client-class-creation"] + store,
                      f"cloudrt{node}.log", r"listening on (http://\S+)", f"cloudrt node {node}")
