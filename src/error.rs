@@ -204,18 +204,96 @@ impl From<crate::mail::MailError> for ParseError {
     }
 }
 
-impl From<crate::data::DataError> for ParseError {
-    /// From the data layer, 155 only ever means "the answer would be too large"
-    /// (`--max-response-bytes`), which HTTP calls 413.
-    fn from(error: crate::data::DataError) -> Self {
-        let code = ErrorCode(error.code);
-        let status = error.status;
-        let parse_error = ParseError::new(code, error.message);
-        match status {
-            Some(status) => parse_error.with_status(status),
-            None if code == ErrorCode::REQUEST_LIMIT_EXCEEDED => parse_error.with_status(413),
-            None => parse_error,
+/// The Parse code and HTTP status of each data-layer failure: the one place they are decided.
+/// Statuses are Parse Server's: 404 for "object not found", 400 for the rest, except a store
+/// that is down (503: try again), and 155 as 413 for an answer too large but as 429 for hashers
+/// that are all busy (retry shortly). Never another 5xx, which the SDK retries five times.
+fn data_error_code(error: &crate::data::DataError) -> (ErrorCode, u16) {
+    use crate::data::query::QueryError;
+    use crate::data::DataError as E;
+    use crate::store::StoreError;
+    let code = match error {
+        E::Store(StoreError::Unavailable(_)) => return (ErrorCode::INTERNAL_SERVER_ERROR, 503),
+        E::AnswerTooLarge { .. } => return (ErrorCode::REQUEST_LIMIT_EXCEEDED, 413),
+        E::PasswordHashersBusy => return (ErrorCode::REQUEST_LIMIT_EXCEEDED, 429),
+        E::Store(_) | E::PasswordHashing(_) => ErrorCode::INTERNAL_SERVER_ERROR,
+        E::ObjectNotFound | E::InvalidLogin | E::AuthenticationRequired => ErrorCode::OBJECT_NOT_FOUND,
+        E::Query(QueryError::Invalid(_))
+        | E::InvalidQuery(_)
+        | E::IndexNotFound(_)
+        | E::IndexExists(_)
+        | E::IndexFieldNotFound(_) => ErrorCode::INVALID_QUERY,
+        E::InvalidClassName(_)
+        | E::ClassNameTooLong(_)
+        | E::InvalidSchemaClassName(_)
+        | E::ClassNotFound(_)
+        | E::ClassExists(_) => ErrorCode::INVALID_CLASS_NAME,
+        E::InvalidKeyName(_)
+        | E::InvalidFieldName(_)
+        | E::InvalidOrderKey(_)
+        | E::InvalidSchemaFieldName(_)
+        | E::FieldNameTooLong(_)
+        | E::FieldPathTooDeep(_)
+        | E::UpdatePathTooDeep(_)
+        | E::ClassFull(_)
+        | E::TooManyFields { .. } => ErrorCode::INVALID_KEY_NAME,
+        E::InvalidObjectId { .. } | E::PointerIdNotString(_) | E::NotAPointer { .. } => ErrorCode::INVALID_POINTER,
+        E::Query(QueryError::BadJson(_))
+        | E::InvalidJson(_)
+        | E::InvalidSchema(_)
+        | E::RequiredNotBoolean(_)
+        | E::InvalidIndex(_)
+        | E::PolygonTooSmall
+        | E::ValueTooDeep(_)
+        | E::InvalidOperation(_)
+        | E::InvalidClassPermissions(_)
+        | E::InvalidAuthData(_) => ErrorCode::INVALID_JSON,
+        E::InvalidFieldType(_)
+        | E::OptionNotForRelation { .. }
+        | E::DefaultValueMismatch { .. }
+        | E::IncorrectType { .. }
+        | E::SecondGeoPointField { .. }
+        | E::SecondGeoPointValue
+        | E::InvalidTypedValue(_)
+        | E::LatitudeOutOfBounds(_)
+        | E::LongitudeOutOfBounds(_)
+        | E::OperationNotApplicable(_)
+        | E::AuthDataNotObject
+        | E::RoleFieldMissing(_) => ErrorCode::INCORRECT_TYPE,
+        E::ClassCreationForbidden(_) | E::MasterOnlyClass { .. } | E::PermissionDenied { .. } | E::ProtectedField { .. } => {
+            ErrorCode::OPERATION_FORBIDDEN
         }
+        E::InvalidAcl(_) | E::InvalidUserAcl => ErrorCode::INVALID_ACL,
+        E::QueryTimeout(_) => ErrorCode::TIMEOUT,
+        E::InvalidEmailAddress => ErrorCode::INVALID_EMAIL_ADDRESS,
+        E::MissingTargetClass(_) => ErrorCode::MISSING_TARGET_CLASS,
+        E::DefaultFieldAdded(_) | E::DefaultFieldChanged(_) => ErrorCode::FIELD_CANNOT_CHANGE,
+        E::DuplicateRoleName => ErrorCode::DUPLICATE_VALUE,
+        E::RequiredFieldMissing(_) => ErrorCode::VALIDATION_ERROR,
+        E::DuplicateRequest => ErrorCode::DUPLICATE_REQUEST,
+        E::InvalidRequestId => ErrorCode::INVALID_VALUE,
+        E::UsernameMissing | E::LoginNameMissing => ErrorCode::USERNAME_MISSING,
+        E::PasswordMissing | E::InvalidPassword | E::LoginPasswordMissing => ErrorCode::PASSWORD_MISSING,
+        E::UsernameTaken => ErrorCode::USERNAME_TAKEN,
+        E::EmailTaken => ErrorCode::EMAIL_TAKEN,
+        E::AccountAlreadyLinked => ErrorCode::ACCOUNT_ALREADY_LINKED,
+        E::UnsupportedAuthProvider => ErrorCode::UNSUPPORTED_SERVICE,
+        E::ClassNotEmpty { .. } | E::FieldExists(_) | E::FieldNotFound(_) => ErrorCode::INVALID_SCHEMA_OPERATION,
+        E::RoleNameChanged | E::RoleNameNotString | E::InvalidRoleName => ErrorCode::OTHER_CAUSE,
+    };
+    (code, if code == ErrorCode::OBJECT_NOT_FOUND { 404 } else { 400 })
+}
+
+impl From<&crate::data::DataError> for ParseError {
+    fn from(error: &crate::data::DataError) -> Self {
+        let (code, status) = data_error_code(error);
+        ParseError { code, message: error.to_string(), status }
+    }
+}
+
+impl From<crate::data::DataError> for ParseError {
+    fn from(error: crate::data::DataError) -> Self {
+        ParseError::from(&error)
     }
 }
 

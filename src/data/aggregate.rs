@@ -16,10 +16,10 @@ use serde_json::{json, Map, Number, Value};
 
 use super::deadline::{Deadline, CHECK_EVERY};
 use super::query::{Order, Query};
-use super::schema::DataError;
+use super::DataError;
 
 fn invalid(message: impl Into<String>) -> DataError {
-    DataError::new(DataError::INVALID_QUERY, message)
+    DataError::InvalidQuery(message.into())
 }
 
 /// The field MongoDB calls `_id`.
@@ -145,7 +145,7 @@ impl Pipeline {
         let stages: Vec<(String, Value)> = match params.get("pipeline") {
             Some(Value::String(text)) => {
                 let value: Value = serde_json::from_str(text)
-                    .map_err(|e| DataError::new(DataError::INVALID_JSON, format!("pipeline is not valid JSON: {e}")))?;
+                    .map_err(|e| DataError::InvalidJson(format!("pipeline is not valid JSON: {e}")))?;
                 stages_of(&value)?
             }
             Some(value) if !value.is_null() => stages_of(value)?,

@@ -16,7 +16,8 @@
 
 use serde_json::{Map, Number, Value};
 
-use super::schema::{validate_class_name, validate_object_id, DataError, FieldType, MAX_PATH_SEGMENTS};
+use super::schema::{validate_class_name, validate_object_id, FieldType, MAX_PATH_SEGMENTS};
+use super::DataError;
 
 /// How deeply a stored object's values may nest (an object or array inside a field is one
 /// level). The store decodes documents with serde_json, which stops at 128 levels; keeping
@@ -140,10 +141,7 @@ fn relation_targets<'a>(body: &'a Map<String, Value>, op: &str) -> Result<Relati
             _ => (None, None),
         };
         let (Some(class_name), Some(object_id)) = (class_name, object_id) else {
-            return Err(DataError::new(
-                DataError::INVALID_POINTER,
-                format!("{op} objects must be pointers, got {object}"),
-            ));
+            return Err(DataError::NotAPointer { op: op.to_owned(), object: object.clone() });
         };
         validate_class_name(class_name)?;
         validate_object_id(object_id)?;
@@ -205,13 +203,10 @@ pub fn apply_update(
     for (key, value) in update {
         let path: Vec<&str> = key.split('.').collect();
         if path.iter().any(|segment| segment.is_empty()) {
-            return Err(DataError::new(DataError::INVALID_KEY_NAME, format!("Invalid field name: {key}")));
+            return Err(DataError::InvalidFieldName(key.clone()));
         }
         if path.len() > MAX_PATH_SEGMENTS {
-            return Err(DataError::new(
-                DataError::INVALID_KEY_NAME,
-                format!("Invalid field name: a dotted key has at most {MAX_PATH_SEGMENTS} segments, got {}", path.len()),
-            ));
+            return Err(DataError::UpdatePathTooDeep(path.len()));
         }
         match Op::parse(value)? {
             None => *slot(&mut root, key, &path)? = value.clone(),
@@ -242,9 +237,7 @@ pub fn check_nesting(object: &Map<String, Value>) -> Result<(), DataError> {
             _ => continue,
         };
         if depth > MAX_VALUE_DEPTH {
-            return Err(invalid_json(format!(
-                "the value of {field} nests objects and arrays more than {MAX_VALUE_DEPTH} levels deep"
-            )));
+            return Err(DataError::ValueTooDeep(field.to_owned()));
         }
         pending.extend(children.map(|child| (field, child, depth + 1)));
     }
@@ -506,11 +499,11 @@ fn pointer_identity(value: &Value) -> Option<(&str, &str)> {
 }
 
 fn invalid_json(message: String) -> DataError {
-    DataError::new(DataError::INVALID_JSON, message)
+    DataError::InvalidOperation(message)
 }
 
 fn incorrect_type(message: String) -> DataError {
-    DataError::new(DataError::INCORRECT_TYPE, message)
+    DataError::OperationNotApplicable(message)
 }
 
 #[cfg(test)]
