@@ -301,7 +301,7 @@ mod tests {
             assert!(check_email(Some(&json!(good))).is_ok(), "{good}");
         }
         for bad in [json!("@b"), json!("a@"), json!("ab"), json!("a@b\r\nBcc: c@d"), json!("a\n@b"), json!("a@b\u{2028}"), json!(5), json!(null)] {
-            assert_eq!(check_email(Some(&bad)).unwrap_err().code, 125, "{bad}");
+            assert_eq!(check_email(Some(&bad)).unwrap_err().code(), 125, "{bad}");
         }
         assert!(check_email(None).is_ok());
     }

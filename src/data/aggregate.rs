@@ -606,10 +606,10 @@ mod tests {
             json!(5),
         ] {
             let error = run(pipeline.clone()).unwrap_err();
-            assert_eq!(error.code, 102, "{pipeline}: {}", error.message);
+            assert_eq!(error.code(), 102, "{pipeline}: {}", error.to_string());
         }
-        assert_eq!(run(json!([{"$frobnicate": {}}])).unwrap_err().message, "Unrecognized pipeline stage name: '$frobnicate'");
-        assert_eq!(run(json!("[{")).unwrap_err().code, 107, "pipeline text that is not JSON");
+        assert_eq!(run(json!([{"$frobnicate": {}}])).unwrap_err().to_string(), "Unrecognized pipeline stage name: '$frobnicate'");
+        assert_eq!(run(json!("[{")).unwrap_err().code(), 107, "pipeline text that is not JSON");
     }
 
     #[test]
@@ -618,6 +618,6 @@ mod tests {
         assert_eq!(distinct(&rows(), "player", &deadline).unwrap(), vec![json!("ann"), json!("bob")]);
         assert_eq!(distinct(&rows(), "tags", &deadline).unwrap(), vec![json!("x"), json!("y")]);
         assert_eq!(distinct(&rows(), "team", &deadline).unwrap().len(), 2);
-        assert_eq!(distinct(&rows(), "$x", &deadline).unwrap_err().code, 102);
+        assert_eq!(distinct(&rows(), "$x", &deadline).unwrap_err().code(), 102);
     }
 }

@@ -113,7 +113,7 @@ mod tests {
         budget.take(object).unwrap();
         budget.take(object).unwrap();
         let error = budget.take(object).unwrap_err();
-        assert_eq!(error.code, 155);
-        assert!(error.message.contains("smaller limit"), "{}", error.message);
+        assert_eq!(error.code(), 155);
+        assert!(error.to_string().contains("smaller limit"), "{}", error.to_string());
     }
 }

@@ -98,6 +98,7 @@ pub fn ids_of(user: &Map<String, Value>) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use serde_json::json;
 
     #[test]
@@ -107,9 +108,9 @@ mod tests {
         assert_eq!(links.iter().filter_map(Link::id).collect::<Vec<_>>(), ["abc", "42"]);
         assert!(links_any(&links));
         assert!(!links_any(&parse(&json!({"facebook": null})).unwrap()));
-        assert_eq!(parse(&json!("x")).unwrap_err().code, DataError::INCORRECT_TYPE);
+        assert_eq!(parse(&json!("x")).unwrap_err().code(), ErrorCode::INCORRECT_TYPE.0);
         for bad in [json!({"anonymous": {}}), json!({"anonymous": "abc"}), json!({"an on": {"id": "1"}}), json!({"a": {"id": ""}})] {
-            assert_eq!(parse(&bad).unwrap_err().code, DataError::INVALID_JSON, "{bad}");
+            assert_eq!(parse(&bad).unwrap_err().code(), ErrorCode::INVALID_JSON.0, "{bad}");
         }
     }
 

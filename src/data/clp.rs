@@ -416,10 +416,10 @@ mod tests {
             json!({"ACL": {"*": {"read": 1}}}),
         ];
         for case in cases {
-            assert_eq!(parse(case.clone()).unwrap_err().code, 107, "{case}");
+            assert_eq!(parse(case.clone()).unwrap_err().code(), 107, "{case}");
         }
         assert_eq!(
-            parse(json!({"frobnicate": {}})).unwrap_err().message,
+            parse(json!({"frobnicate": {}})).unwrap_err().to_string(),
             "frobnicate is not a valid operation for class level permissions"
         );
     }
@@ -442,8 +442,8 @@ mod tests {
         assert_eq!(clp.check("C", Operation::Find, &nobody), Ok(Access::Granted));
         assert_eq!(clp.check("C", Operation::Get, &u1), Ok(Access::Granted));
         assert_eq!(clp.check("C", Operation::Get, &u2), Ok(Access::Granted));
-        assert_eq!(clp.check("C", Operation::Get, &u3).unwrap_err().code, 119);
-        assert_eq!(clp.check("C", Operation::Count, &nobody).unwrap_err().code, 101);
+        assert_eq!(clp.check("C", Operation::Get, &u3).unwrap_err().code(), 119);
+        assert_eq!(clp.check("C", Operation::Count, &nobody).unwrap_err().code(), 101);
         assert_eq!(clp.check("C", Operation::Count, &u3), Ok(Access::Granted));
         assert_eq!(
             clp.check("C", Operation::Update, &u3),
@@ -454,7 +454,7 @@ mod tests {
             Ok(Access::OnlyPointing { user_id: None, fields: vec!["team".into(), "owner".into()] })
         );
         let error = clp.check("C", Operation::Create, &u1).unwrap_err();
-        assert_eq!(error.message, "Permission denied for action create on class C.");
+        assert_eq!(error.to_string(), "Permission denied for action create on class C.");
         assert_eq!(
             clp.check("C", Operation::Delete, &u1),
             Ok(Access::OnlyPointing { user_id: Some("u1".into()), fields: vec!["team".into()] }),
@@ -466,9 +466,9 @@ mod tests {
             Ok(Access::OnlyPointing { user_id: Some("u1".into()), fields: vec!["owner".into()] }),
             "requiresAuthentication still leaves the pointer permissions to narrow"
         );
-        assert_eq!(logged_in_owners.check("C", Operation::Find, &nobody).unwrap_err().code, 101);
+        assert_eq!(logged_in_owners.check("C", Operation::Find, &nobody).unwrap_err().code(), 101);
         let only_find = parse(json!({"find": {"*": true}})).unwrap();
-        assert_eq!(only_find.check("C", Operation::Get, &u1).unwrap_err().code, 119, "left out is closed");
+        assert_eq!(only_find.check("C", Operation::Get, &u1).unwrap_err().code(), 119, "left out is closed");
     }
 
     #[test]

@@ -40,8 +40,8 @@ mod tests {
         assert!(Deadline::after(Duration::from_secs(60)).check().is_ok());
         let passed = Deadline::after(Duration::ZERO);
         let error = passed.check().unwrap_err();
-        assert_eq!(error.code, 124);
-        assert!(error.message.contains("--query-timeout"), "{}", error.message);
+        assert_eq!(error.code(), 124);
+        assert!(error.to_string().contains("--query-timeout"), "{}", error.to_string());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::schema::{FieldType, MAX_FIELDS_PER_CLASS, MAX_NAME_LEN, MAX_PATH_SEGM
 use crate::store::StoreError;
 
 /// Why the data layer refused or failed a read or a write.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, PartialEq, thiserror::Error)]
 pub enum DataError {
     // The store and the limits of one query.
     /// The store itself failed: the server's fault, not the request's.
@@ -261,4 +261,13 @@ pub enum DataError {
     DuplicateRequest,
     #[error("X-Parse-Request-Id must be 1 to {max} printable characters.", max = MAX_ID_LEN)]
     InvalidRequestId,
+}
+
+#[cfg(test)]
+impl DataError {
+    /// The Parse code a client gets for this error, through the one mapping in `crate::error`,
+    /// for tests that check the number.
+    pub fn code(&self) -> i32 {
+        crate::error::ParseError::from(self).code.into()
+    }
 }

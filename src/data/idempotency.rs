@@ -108,6 +108,7 @@ impl RequestIds {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     #[test]
     fn an_id_is_refused_until_it_expires() {
@@ -115,10 +116,10 @@ mod tests {
         let store = crate::store::SledStore::open(&dir).unwrap();
         let ids = RequestIds::new(Duration::from_millis(200));
         ids.claim(&store, "req-1").unwrap();
-        assert_eq!(ids.claim(&store, "req-1").unwrap_err().code, DataError::DUPLICATE_REQUEST);
+        assert_eq!(ids.claim(&store, "req-1").unwrap_err().code(), ErrorCode::DUPLICATE_REQUEST.0);
         ids.claim(&store, "req-2").expect("another id is free");
         for bad in ["", "a\u{0}b", &"x".repeat(200)] {
-            assert_eq!(ids.claim(&store, bad).unwrap_err().code, DataError::INVALID_VALUE);
+            assert_eq!(ids.claim(&store, bad).unwrap_err().code(), ErrorCode::INVALID_VALUE.0);
         }
         std::thread::sleep(Duration::from_millis(250));
         ids.claim(&store, "req-1").expect("an expired id is free again");

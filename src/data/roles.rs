@@ -252,7 +252,7 @@ mod tests {
         for (body, code, message) in cases {
             let body = map(body);
             let error = check_write(None, &body, &body).unwrap_err();
-            assert_eq!((error.code, error.message.as_str()), (code, message), "{body:?}");
+            assert_eq!((error.code(), error.to_string().as_str()), (code, message), "{body:?}");
         }
         let good = map(json!({"name": "Senior Mods_2-b", "ACL": acl}));
         assert!(check_write(None, &good, &good).is_ok());
@@ -263,10 +263,10 @@ mod tests {
         let original = map(json!({"name": "Mods", "ACL": {}}));
         let renamed = map(json!({"name": "Admins", "ACL": {}}));
         let error = check_write(Some(&original), &map(json!({"name": "Admins"})), &renamed).unwrap_err();
-        assert_eq!((error.code, error.message.as_str()), (-1, "A role's name can only be set before it has been saved."));
+        assert_eq!((error.code(), error.to_string().as_str()), (-1, "A role's name can only be set before it has been saved."));
         let no_name = map(json!({"ACL": {}}));
         let error = check_write(Some(&original), &map(json!({"name": {"__op": "Delete"}})), &no_name).unwrap_err();
-        assert_eq!((error.code, error.message.as_str()), (111, "name is required."));
+        assert_eq!((error.code(), error.to_string().as_str()), (111, "name is required."));
         assert!(check_write(Some(&original), &map(json!({"name": "Mods"})), &original).is_ok());
         assert!(check_write(Some(&original), &map(json!({"x": 1})), &original).is_ok());
     }

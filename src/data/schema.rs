@@ -826,6 +826,7 @@ impl<'de> Deserialize<'de> for ClassSchema {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use serde_json::json;
 
     fn map(value: Value) -> Map<String, Value> {
@@ -873,7 +874,7 @@ mod tests {
             let result = validate_class_name(name);
             assert_eq!(result.is_ok(), ok, "{name}");
             if let Err(err) = result {
-                assert_eq!(err, DataError::new(ErrorCode::INVALID_CLASS_NAME, format!("Invalid class name: {name}")));
+                assert_eq!((err.code(), err.to_string()), (ErrorCode::INVALID_CLASS_NAME.0, format!("Invalid class name: {name}")));
             }
         }
     }
@@ -910,7 +911,7 @@ mod tests {
             assert_eq!(validate_field_path(name).is_ok(), path_ok, "path {name}");
             for result in [validate_field_name(name), validate_field_path(name)] {
                 if let Err(err) = result {
-                    assert_eq!(err, DataError::new(ErrorCode::INVALID_KEY_NAME, format!("Invalid field name: {name}")));
+                    assert_eq!((err.code(), err.to_string()), (ErrorCode::INVALID_KEY_NAME.0, format!("Invalid field name: {name}")));
                 }
             }
         }
@@ -957,7 +958,7 @@ mod tests {
             (json!({"type": "Pointer", "targetClass": "bad class"}), 103),
         ];
         for (json, code) in cases {
-            assert_eq!(FieldType::from_json(&json).unwrap_err().code, code, "{json}");
+            assert_eq!(FieldType::from_json(&json).unwrap_err().code(), code, "{json}");
             assert!(serde_json::from_value::<FieldType>(json).is_err());
         }
     }
@@ -1065,10 +1066,10 @@ mod tests {
         ];
         for (value, code) in cases {
             let err = type_of_value(&value).expect_err(&value.to_string());
-            assert_eq!(err.code, code, "{value}: {}", err.message);
+            assert_eq!(err.code(), code, "{value}: {}", err.to_string());
         }
         let err = type_of_value(&json!({"__type": "Whatever"})).unwrap_err();
-        assert_eq!(err.message, "This is not a valid Whatever");
+        assert_eq!(err.to_string(), "This is not a valid Whatever");
     }
 
     #[test]
@@ -1145,7 +1146,7 @@ mod tests {
             (json!({"className": "_User", "fields": {"email": {"type": "Number"}}}), 136),
         ];
         for (json, code) in cases {
-            assert_eq!(ClassSchema::from_json(&json).unwrap_err().code, code, "{json}");
+            assert_eq!(ClassSchema::from_json(&json).unwrap_err().code(), code, "{json}");
         }
     }
 
@@ -1294,9 +1295,9 @@ mod tests {
         for (body, code, message) in cases {
             let mut schema = existing.clone();
             let err = schema.check_and_extend(&map(body.clone())).expect_err(&body.to_string());
-            assert_eq!(err.code, code, "{body}: {}", err.message);
+            assert_eq!(err.code(), code, "{body}: {}", err.to_string());
             if let Some(message) = message {
-                assert_eq!(err.message, message, "{body}");
+                assert_eq!(err.to_string(), message, "{body}");
             }
             assert_eq!(schema, existing, "a rejected body must not change the schema: {body}");
         }
@@ -1307,14 +1308,14 @@ mod tests {
         let long = "a".repeat(MAX_NAME_LEN + 1);
         assert!(validate_class_name(&"a".repeat(MAX_NAME_LEN)).is_ok());
         let error = validate_class_name(&long).unwrap_err();
-        assert_eq!(error.code, 103);
-        assert!(error.message.len() < 200, "the name is abbreviated: {}", error.message);
+        assert_eq!(error.code(), 103);
+        assert!(error.to_string().len() < 200, "the name is abbreviated: {}", error.to_string());
         assert!(validate_field_name(&"a".repeat(MAX_NAME_LEN)).is_ok());
-        assert_eq!(validate_field_name(&long).unwrap_err().code, 105);
-        assert_eq!(validate_field_path(&format!("a.{long}")).unwrap_err().code, 105);
+        assert_eq!(validate_field_name(&long).unwrap_err().code(), 105);
+        assert_eq!(validate_field_path(&format!("a.{long}")).unwrap_err().code(), 105);
         assert!(validate_field_path(&vec!["a"; MAX_PATH_SEGMENTS].join(".")).is_ok());
         let error = validate_field_path(&vec!["a"; MAX_PATH_SEGMENTS + 1].join(".")).unwrap_err();
-        assert!(error.code == ErrorCode::INVALID_KEY_NAME.0 && error.message.contains("at most 32 segments"), "{}", error.message);
+        assert!(error.code() == ErrorCode::INVALID_KEY_NAME.0 && error.to_string().contains("at most 32 segments"), "{}", error.to_string());
     }
 
     #[test]
@@ -1329,14 +1330,14 @@ mod tests {
         schema.check_and_extend(&fields(0..10)).expect("known fields are fine");
         let before = schema.clone();
         let error = schema.check_and_extend(&fields(room..room + 1)).unwrap_err();
-        assert!(error.code == ErrorCode::INVALID_KEY_NAME.0 && error.message.contains("at most 500"), "{}", error.message);
+        assert!(error.code() == ErrorCode::INVALID_KEY_NAME.0 && error.to_string().contains("at most 500"), "{}", error.to_string());
         assert_eq!(schema, before);
     }
 
     #[test]
     fn pointer_ids_must_be_plain() {
         for id in ["", "a\u{0}b", "tab\there", &"x".repeat(MAX_OBJECT_ID_LEN + 1)] {
-            assert_eq!(type_of_value(&pointer("A", id)).unwrap_err().code, 106, "{id:?}");
+            assert_eq!(type_of_value(&pointer("A", id)).unwrap_err().code(), 106, "{id:?}");
         }
         assert!(type_of_value(&pointer("A", "héllo")).is_ok());
     }

@@ -161,15 +161,15 @@ mod tests {
         UserKeys::declare(&store).unwrap();
         let keys = UserKeys::default();
         let mut claims = keys.lock(&store);
-        assert_eq!(claims.check(&user("b", "Carol", None), None).unwrap_err().code, 202, "a user stored before the lookup was declared");
-        assert_eq!(claims.check(&user("b", "dave", Some("CAROL@example.com")), None).unwrap_err().code, 203);
+        assert_eq!(claims.check(&user("b", "Carol", None), None).unwrap_err().code(), 202, "a user stored before the lookup was declared");
+        assert_eq!(claims.check(&user("b", "dave", Some("CAROL@example.com")), None).unwrap_err().code(), 203);
         claims.check(&carol, Some("a")).expect("a user keeps its own values");
         assert_eq!(claims.holder("username", "CAROL").unwrap().as_deref(), Some("a"));
 
         let renamed = user("a", "caroline", Some("carol@example.com"));
         store.update(USER, "a", renamed, None).unwrap();
         claims.check(&user("b", "carol", None), None).expect("a released name is free again");
-        assert_eq!(claims.check(&user("b", "CAROLINE", None), None).unwrap_err().code, 202);
+        assert_eq!(claims.check(&user("b", "CAROLINE", None), None).unwrap_err().code(), 202);
         store.delete(USER, "a").unwrap();
         claims.check(&user("b", "caroline", Some("carol@example.com")), None).expect("a deleted user frees both");
 
@@ -182,7 +182,7 @@ mod tests {
         assert_eq!(claims.auth_data_holder("anonymous", "device-1").unwrap(), None, "provider ids are case-sensitive");
         let mut thief = user("d", "anon2", None);
         thief.insert("authData".into(), json!({"anonymous": {"id": "Device-1"}}));
-        assert_eq!(claims.check(&thief, None).unwrap_err().code, 208);
+        assert_eq!(claims.check(&thief, None).unwrap_err().code(), 208);
         claims.record(Some(&linked), Some(&user("c", "anon1", None)));
         claims.check(&thief, None).expect("an unlinked identity is free again");
         drop(claims);
