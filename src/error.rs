@@ -325,6 +325,137 @@ mod tests {
         assert_eq!(ParseError::new(ErrorCode(1), "internal").status, 400);
     }
 
+    /// One of every data-layer failure; `DataError::COUNT` (derived in tests) makes a variant
+    /// added without a sample here fail `every_data_error_maps_to_a_known_code_and_status`.
+    fn every_data_error() -> Vec<crate::data::DataError> {
+        use crate::data::query::QueryError;
+        use crate::data::schema::FieldType;
+        use crate::data::DataError as E;
+        use crate::store::StoreError;
+        let s = || "x".to_owned();
+        vec![
+            E::Store(StoreError::Unavailable(s())),
+            E::Query(QueryError::Invalid(s())),
+            E::InvalidQuery(s()),
+            E::InvalidJson(s()),
+            E::QueryTimeout(std::time::Duration::from_secs(1)),
+            E::AnswerTooLarge { max: 1 },
+            E::ObjectNotFound,
+            E::ClassCreationForbidden(s()),
+            E::MasterOnlyClass { operation: s(), class: s() },
+            E::RequiredFieldMissing(s()),
+            E::InvalidClassName(s()),
+            E::ClassNameTooLong(s()),
+            E::InvalidSchemaClassName(s()),
+            E::InvalidKeyName(s()),
+            E::InvalidFieldName(s()),
+            E::InvalidOrderKey(s()),
+            E::InvalidSchemaFieldName(s()),
+            E::FieldNameTooLong(s()),
+            E::FieldPathTooDeep(s()),
+            E::UpdatePathTooDeep(33),
+            E::ClassNotFound(s()),
+            E::ClassExists(s()),
+            E::ClassNotEmpty { class: s(), count: 1 },
+            E::FieldExists(s()),
+            E::FieldNotFound(s()),
+            E::DefaultFieldAdded(s()),
+            E::DefaultFieldChanged(s()),
+            E::MissingTargetClass(s()),
+            E::InvalidFieldType(s()),
+            E::InvalidSchema(s()),
+            E::RequiredNotBoolean(s()),
+            E::OptionNotForRelation { option: s(), field_type: FieldType::Relation(s()) },
+            E::DefaultValueMismatch { class: s(), field: s(), expected: FieldType::Number, got: s() },
+            E::IncorrectType { class: s(), field: s(), expected: FieldType::Number, got: FieldType::String },
+            E::SecondGeoPointField { field: s(), other: s() },
+            E::SecondGeoPointValue,
+            E::ClassFull(s()),
+            E::TooManyFields { class: s(), count: 501 },
+            E::InvalidIndex(s()),
+            E::IndexNotFound(s()),
+            E::IndexExists(s()),
+            E::IndexFieldNotFound(s()),
+            E::InvalidTypedValue(s()),
+            E::PointerIdNotString(s()),
+            E::InvalidObjectId { id: s(), problem: "is empty" },
+            E::LatitudeOutOfBounds(91.0),
+            E::LongitudeOutOfBounds(181.0),
+            E::PolygonTooSmall,
+            E::ValueTooDeep(s()),
+            E::InvalidOperation(s()),
+            E::NotAPointer { op: s(), object: serde_json::json!(1) },
+            E::OperationNotApplicable(s()),
+            E::InvalidAcl(s()),
+            E::InvalidUserAcl,
+            E::InvalidClassPermissions(s()),
+            E::AuthenticationRequired,
+            E::PermissionDenied { action: "find", class: s() },
+            E::ProtectedField { verb: s(), field: s(), class: s() },
+            E::InvalidLogin,
+            E::InvalidEmailAddress,
+            E::UsernameMissing,
+            E::PasswordMissing,
+            E::InvalidPassword,
+            E::LoginNameMissing,
+            E::LoginPasswordMissing,
+            E::UsernameTaken,
+            E::EmailTaken,
+            E::AccountAlreadyLinked,
+            E::UnsupportedAuthProvider,
+            E::AuthDataNotObject,
+            E::InvalidAuthData(s()),
+            E::PasswordHashersBusy,
+            E::PasswordHashing(s()),
+            E::RoleFieldMissing(s()),
+            E::RoleNameChanged,
+            E::RoleNameNotString,
+            E::InvalidRoleName,
+            E::DuplicateRoleName,
+            E::DuplicateRequest,
+            E::InvalidRequestId,
+        ]
+    }
+
+    #[test]
+    fn every_data_error_maps_to_a_known_code_and_status() {
+        use strum::EnumCount;
+        let errors = every_data_error();
+        let variants: std::collections::HashSet<_> = errors.iter().map(std::mem::discriminant).collect();
+        assert_eq!(variants.len(), crate::data::DataError::COUNT, "one sample of every variant");
+        let unnamed = [ErrorCode::MISSING_TARGET_CLASS, ErrorCode::FIELD_CANNOT_CHANGE, ErrorCode::INVALID_INSTALLATION_ID];
+        for error in &errors {
+            let parse_error = ParseError::from(error);
+            assert!(
+                ErrorCode::ALL.iter().any(|(_, code)| *code == parse_error.code) || unnamed.contains(&parse_error.code),
+                "{error:?} answers {:?}, a code outside the table",
+                parse_error.code
+            );
+            assert_eq!(parse_error.message, error.to_string());
+            let status = match error {
+                crate::data::DataError::Store(crate::store::StoreError::Unavailable(_)) => 503,
+                crate::data::DataError::AnswerTooLarge { .. } => 413,
+                crate::data::DataError::PasswordHashersBusy => 429,
+                _ if parse_error.code == ErrorCode::OBJECT_NOT_FOUND => 404,
+                _ => 400,
+            };
+            assert_eq!(parse_error.status, status, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn a_store_failure_is_the_servers_and_a_store_that_is_down_says_try_again() {
+        use crate::data::DataError;
+        use crate::store::StoreError;
+        let down = ParseError::from(DataError::from(StoreError::Unavailable("refused".into())));
+        assert_eq!((down.code, down.status), (ErrorCode::INTERNAL_SERVER_ERROR, 503));
+        assert_eq!(down.message, "storage failure: the database is unavailable: refused");
+        let broken = ParseError::from(DataError::from(StoreError::Io("disk".into())));
+        assert_eq!((broken.code, broken.status), (ErrorCode::INTERNAL_SERVER_ERROR, 400));
+        let query = ParseError::from(DataError::from(crate::data::query::QueryError::BadJson("bad $text".into())));
+        assert_eq!((query.code, query.status, query.message.as_str()), (ErrorCode::INVALID_JSON, 400, "bad $text"));
+    }
+
     #[test]
     fn json_shape_is_code_and_error() {
         let body = ParseError::new(ErrorCode::INVALID_JSON, "bad").to_json();

@@ -17,6 +17,7 @@ use crate::store::StoreError;
 
 /// Why the data layer refused or failed a read or a write.
 #[derive(Debug, PartialEq, thiserror::Error)]
+#[cfg_attr(test, derive(strum::EnumCount))]
 pub enum DataError {
     // The store and the limits of one query.
     /// The store itself failed: the server's fault, not the request's.
