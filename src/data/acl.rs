@@ -220,7 +220,7 @@ mod tests {
         for acl in cases {
             let err = Acl::parse(&acl).expect_err(&acl.to_string());
             assert_eq!(err.code(), 123, "{acl}");
-            assert!(err.to_string().starts_with("Invalid ACL"), "{}", err.to_string());
+            assert!(err.to_string().starts_with("Invalid ACL"), "{}", err);
         }
     }
 

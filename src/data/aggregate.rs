@@ -606,7 +606,7 @@ mod tests {
             json!(5),
         ] {
             let error = run(pipeline.clone()).unwrap_err();
-            assert_eq!(error.code(), 102, "{pipeline}: {}", error.to_string());
+            assert_eq!(error.code(), 102, "{pipeline}: {}", error);
         }
         assert_eq!(run(json!([{"$frobnicate": {}}])).unwrap_err().to_string(), "Unrecognized pipeline stage name: '$frobnicate'");
         assert_eq!(run(json!("[{")).unwrap_err().code(), 107, "pipeline text that is not JSON");

@@ -114,6 +114,6 @@ mod tests {
         budget.take(object).unwrap();
         let error = budget.take(object).unwrap_err();
         assert_eq!(error.code(), 155);
-        assert!(error.to_string().contains("smaller limit"), "{}", error.to_string());
+        assert!(error.to_string().contains("smaller limit"), "{}", error);
     }
 }

@@ -41,7 +41,7 @@ mod tests {
         let passed = Deadline::after(Duration::ZERO);
         let error = passed.check().unwrap_err();
         assert_eq!(error.code(), 124);
-        assert!(error.to_string().contains("--query-timeout"), "{}", error.to_string());
+        assert!(error.to_string().contains("--query-timeout"), "{}", error);
     }
 
     #[test]

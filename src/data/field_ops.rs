@@ -761,7 +761,7 @@ mod tests {
             let before = object.clone();
             let err =
                 apply_update(&mut object, &map(update.clone())).expect_err(&format!("{current} + {update}"));
-            assert_eq!(err.code(), code, "{current} + {update}: {}", err.to_string());
+            assert_eq!(err.code(), code, "{current} + {update}: {}", err);
             assert!(!err.to_string().is_empty());
             assert_eq!(object, before, "a failed update must not change the object");
         }
@@ -840,7 +840,7 @@ mod tests {
         let deeper = json!({"x": nested(MAX_VALUE_DEPTH + 1)});
         let error = check_nesting(deeper.as_object().unwrap()).unwrap_err();
         assert_eq!(error.code(), 107);
-        assert!(error.to_string().contains("x nests") && error.to_string().contains("64 levels"), "{}", error.to_string());
+        assert!(error.to_string().contains("x nests") && error.to_string().contains("64 levels"), "{}", error);
         let arrays = json!({"y": (0..100).fold(json!([]), |inner, _| json!([inner]))});
         assert_eq!(check_nesting(arrays.as_object().unwrap()).unwrap_err().code(), 107);
     }

@@ -1066,7 +1066,7 @@ mod tests {
         ];
         for (value, code) in cases {
             let err = type_of_value(&value).expect_err(&value.to_string());
-            assert_eq!(err.code(), code, "{value}: {}", err.to_string());
+            assert_eq!(err.code(), code, "{value}: {}", err);
         }
         let err = type_of_value(&json!({"__type": "Whatever"})).unwrap_err();
         assert_eq!(err.to_string(), "This is not a valid Whatever");
@@ -1295,7 +1295,7 @@ mod tests {
         for (body, code, message) in cases {
             let mut schema = existing.clone();
             let err = schema.check_and_extend(&map(body.clone())).expect_err(&body.to_string());
-            assert_eq!(err.code(), code, "{body}: {}", err.to_string());
+            assert_eq!(err.code(), code, "{body}: {}", err);
             if let Some(message) = message {
                 assert_eq!(err.to_string(), message, "{body}");
             }
@@ -1309,13 +1309,13 @@ mod tests {
         assert!(validate_class_name(&"a".repeat(MAX_NAME_LEN)).is_ok());
         let error = validate_class_name(&long).unwrap_err();
         assert_eq!(error.code(), 103);
-        assert!(error.to_string().len() < 200, "the name is abbreviated: {}", error.to_string());
+        assert!(error.to_string().len() < 200, "the name is abbreviated: {}", error);
         assert!(validate_field_name(&"a".repeat(MAX_NAME_LEN)).is_ok());
         assert_eq!(validate_field_name(&long).unwrap_err().code(), 105);
         assert_eq!(validate_field_path(&format!("a.{long}")).unwrap_err().code(), 105);
         assert!(validate_field_path(&vec!["a"; MAX_PATH_SEGMENTS].join(".")).is_ok());
         let error = validate_field_path(&vec!["a"; MAX_PATH_SEGMENTS + 1].join(".")).unwrap_err();
-        assert!(error.code() == ErrorCode::INVALID_KEY_NAME.0 && error.to_string().contains("at most 32 segments"), "{}", error.to_string());
+        assert!(error.code() == ErrorCode::INVALID_KEY_NAME.0 && error.to_string().contains("at most 32 segments"), "{}", error);
     }
 
     #[test]
@@ -1330,7 +1330,7 @@ mod tests {
         schema.check_and_extend(&fields(0..10)).expect("known fields are fine");
         let before = schema.clone();
         let error = schema.check_and_extend(&fields(room..room + 1)).unwrap_err();
-        assert!(error.code() == ErrorCode::INVALID_KEY_NAME.0 && error.to_string().contains("at most 500"), "{}", error.to_string());
+        assert!(error.code() == ErrorCode::INVALID_KEY_NAME.0 && error.to_string().contains("at most 500"), "{}", error);
         assert_eq!(schema, before);
     }
 

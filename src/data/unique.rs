@@ -24,8 +24,11 @@ use crate::store::{LookupField, Store, StoreError};
 /// The class whose rows carry unique fields.
 pub const USER: &str = "_User";
 
+/// What a second claimant of a unique value gets.
+type Taken = fn() -> DataError;
+
 /// A unique field and the error a second claimant gets.
-const FIELDS: &[(LookupField, fn() -> DataError)] = &[
+const FIELDS: &[(LookupField, Taken)] = &[
     (LookupField { field: "username", case_insensitive: true }, || DataError::UsernameTaken),
     (LookupField { field: "email", case_insensitive: true }, || DataError::EmailTaken),
 ];

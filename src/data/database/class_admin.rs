@@ -155,7 +155,7 @@ impl Database {
             match self.delete_unsynced(class, &id) {
                 Ok(()) => {}
                 // Deleted meanwhile by someone else: what a purge wants anyway.
-                Err(error) if matches!(error, DataError::ObjectNotFound) => {}
+                Err(DataError::ObjectNotFound) => {}
                 Err(error) => return Err(error),
             }
         }
