@@ -204,18 +204,96 @@ impl From<crate::mail::MailError> for ParseError {
     }
 }
 
-impl From<crate::data::DataError> for ParseError {
-    /// From the data layer, 155 only ever means "the answer would be too large"
-    /// (`--max-response-bytes`), which HTTP calls 413.
-    fn from(error: crate::data::DataError) -> Self {
-        let code = ErrorCode(error.code);
-        let status = error.status;
-        let parse_error = ParseError::new(code, error.message);
-        match status {
-            Some(status) => parse_error.with_status(status),
-            None if code == ErrorCode::REQUEST_LIMIT_EXCEEDED => parse_error.with_status(413),
-            None => parse_error,
+/// The Parse code and HTTP status of each data-layer failure: the one place they are decided.
+/// Statuses are Parse Server's: 404 for "object not found", 400 for the rest, except a store
+/// that is down (503: try again), and 155 as 413 for an answer too large but as 429 for hashers
+/// that are all busy (retry shortly). Never another 5xx, which the SDK retries five times.
+fn data_error_code(error: &crate::data::DataError) -> (ErrorCode, u16) {
+    use crate::data::query::QueryError;
+    use crate::data::DataError as E;
+    use crate::store::StoreError;
+    let code = match error {
+        E::Store(StoreError::Unavailable(_)) => return (ErrorCode::INTERNAL_SERVER_ERROR, 503),
+        E::AnswerTooLarge { .. } => return (ErrorCode::REQUEST_LIMIT_EXCEEDED, 413),
+        E::PasswordHashersBusy => return (ErrorCode::REQUEST_LIMIT_EXCEEDED, 429),
+        E::Store(_) | E::PasswordHashing(_) => ErrorCode::INTERNAL_SERVER_ERROR,
+        E::ObjectNotFound | E::InvalidLogin | E::AuthenticationRequired => ErrorCode::OBJECT_NOT_FOUND,
+        E::Query(QueryError::Invalid(_))
+        | E::InvalidQuery(_)
+        | E::IndexNotFound(_)
+        | E::IndexExists(_)
+        | E::IndexFieldNotFound(_) => ErrorCode::INVALID_QUERY,
+        E::InvalidClassName(_)
+        | E::ClassNameTooLong(_)
+        | E::InvalidSchemaClassName(_)
+        | E::ClassNotFound(_)
+        | E::ClassExists(_) => ErrorCode::INVALID_CLASS_NAME,
+        E::InvalidKeyName(_)
+        | E::InvalidFieldName(_)
+        | E::InvalidOrderKey(_)
+        | E::InvalidSchemaFieldName(_)
+        | E::FieldNameTooLong(_)
+        | E::FieldPathTooDeep(_)
+        | E::UpdatePathTooDeep(_)
+        | E::ClassFull(_)
+        | E::TooManyFields { .. } => ErrorCode::INVALID_KEY_NAME,
+        E::InvalidObjectId { .. } | E::PointerIdNotString(_) | E::NotAPointer { .. } => ErrorCode::INVALID_POINTER,
+        E::Query(QueryError::BadJson(_))
+        | E::InvalidJson(_)
+        | E::InvalidSchema(_)
+        | E::RequiredNotBoolean(_)
+        | E::InvalidIndex(_)
+        | E::PolygonTooSmall
+        | E::ValueTooDeep(_)
+        | E::InvalidOperation(_)
+        | E::InvalidClassPermissions(_)
+        | E::InvalidAuthData(_) => ErrorCode::INVALID_JSON,
+        E::InvalidFieldType(_)
+        | E::OptionNotForRelation { .. }
+        | E::DefaultValueMismatch { .. }
+        | E::IncorrectType { .. }
+        | E::SecondGeoPointField { .. }
+        | E::SecondGeoPointValue
+        | E::InvalidTypedValue(_)
+        | E::LatitudeOutOfBounds(_)
+        | E::LongitudeOutOfBounds(_)
+        | E::OperationNotApplicable(_)
+        | E::AuthDataNotObject
+        | E::RoleFieldMissing(_) => ErrorCode::INCORRECT_TYPE,
+        E::ClassCreationForbidden(_) | E::MasterOnlyClass { .. } | E::PermissionDenied { .. } | E::ProtectedField { .. } => {
+            ErrorCode::OPERATION_FORBIDDEN
         }
+        E::InvalidAcl(_) | E::InvalidUserAcl => ErrorCode::INVALID_ACL,
+        E::QueryTimeout(_) => ErrorCode::TIMEOUT,
+        E::InvalidEmailAddress => ErrorCode::INVALID_EMAIL_ADDRESS,
+        E::MissingTargetClass(_) => ErrorCode::MISSING_TARGET_CLASS,
+        E::DefaultFieldAdded(_) | E::DefaultFieldChanged(_) => ErrorCode::FIELD_CANNOT_CHANGE,
+        E::DuplicateRoleName => ErrorCode::DUPLICATE_VALUE,
+        E::RequiredFieldMissing(_) => ErrorCode::VALIDATION_ERROR,
+        E::DuplicateRequest => ErrorCode::DUPLICATE_REQUEST,
+        E::InvalidRequestId => ErrorCode::INVALID_VALUE,
+        E::UsernameMissing | E::LoginNameMissing => ErrorCode::USERNAME_MISSING,
+        E::PasswordMissing | E::InvalidPassword | E::LoginPasswordMissing => ErrorCode::PASSWORD_MISSING,
+        E::UsernameTaken => ErrorCode::USERNAME_TAKEN,
+        E::EmailTaken => ErrorCode::EMAIL_TAKEN,
+        E::AccountAlreadyLinked => ErrorCode::ACCOUNT_ALREADY_LINKED,
+        E::UnsupportedAuthProvider => ErrorCode::UNSUPPORTED_SERVICE,
+        E::ClassNotEmpty { .. } | E::FieldExists(_) | E::FieldNotFound(_) => ErrorCode::INVALID_SCHEMA_OPERATION,
+        E::RoleNameChanged | E::RoleNameNotString | E::InvalidRoleName => ErrorCode::OTHER_CAUSE,
+    };
+    (code, if code == ErrorCode::OBJECT_NOT_FOUND { 404 } else { 400 })
+}
+
+impl From<&crate::data::DataError> for ParseError {
+    fn from(error: &crate::data::DataError) -> Self {
+        let (code, status) = data_error_code(error);
+        ParseError { code, message: error.to_string(), status }
+    }
+}
+
+impl From<crate::data::DataError> for ParseError {
+    fn from(error: crate::data::DataError) -> Self {
+        ParseError::from(&error)
     }
 }
 
@@ -245,6 +323,137 @@ mod tests {
         assert_eq!(ParseError::new(ErrorCode::OBJECT_NOT_FOUND, "x").status, 404);
         assert_eq!(ParseError::new(ErrorCode::SCRIPT_FAILED, "x").status, 400);
         assert_eq!(ParseError::new(ErrorCode(1), "internal").status, 400);
+    }
+
+    /// One of every data-layer failure; `DataError::COUNT` (derived in tests) makes a variant
+    /// added without a sample here fail `every_data_error_maps_to_a_known_code_and_status`.
+    fn every_data_error() -> Vec<crate::data::DataError> {
+        use crate::data::query::QueryError;
+        use crate::data::schema::FieldType;
+        use crate::data::DataError as E;
+        use crate::store::StoreError;
+        let s = || "x".to_owned();
+        vec![
+            E::Store(StoreError::Unavailable(s())),
+            E::Query(QueryError::Invalid(s())),
+            E::InvalidQuery(s()),
+            E::InvalidJson(s()),
+            E::QueryTimeout(std::time::Duration::from_secs(1)),
+            E::AnswerTooLarge { max: 1 },
+            E::ObjectNotFound,
+            E::ClassCreationForbidden(s()),
+            E::MasterOnlyClass { operation: s(), class: s() },
+            E::RequiredFieldMissing(s()),
+            E::InvalidClassName(s()),
+            E::ClassNameTooLong(s()),
+            E::InvalidSchemaClassName(s()),
+            E::InvalidKeyName(s()),
+            E::InvalidFieldName(s()),
+            E::InvalidOrderKey(s()),
+            E::InvalidSchemaFieldName(s()),
+            E::FieldNameTooLong(s()),
+            E::FieldPathTooDeep(s()),
+            E::UpdatePathTooDeep(33),
+            E::ClassNotFound(s()),
+            E::ClassExists(s()),
+            E::ClassNotEmpty { class: s(), count: 1 },
+            E::FieldExists(s()),
+            E::FieldNotFound(s()),
+            E::DefaultFieldAdded(s()),
+            E::DefaultFieldChanged(s()),
+            E::MissingTargetClass(s()),
+            E::InvalidFieldType(s()),
+            E::InvalidSchema(s()),
+            E::RequiredNotBoolean(s()),
+            E::OptionNotForRelation { option: s(), field_type: FieldType::Relation(s()) },
+            E::DefaultValueMismatch { class: s(), field: s(), expected: FieldType::Number, got: s() },
+            E::IncorrectType { class: s(), field: s(), expected: FieldType::Number, got: FieldType::String },
+            E::SecondGeoPointField { field: s(), other: s() },
+            E::SecondGeoPointValue,
+            E::ClassFull(s()),
+            E::TooManyFields { class: s(), count: 501 },
+            E::InvalidIndex(s()),
+            E::IndexNotFound(s()),
+            E::IndexExists(s()),
+            E::IndexFieldNotFound(s()),
+            E::InvalidTypedValue(s()),
+            E::PointerIdNotString(s()),
+            E::InvalidObjectId { id: s(), problem: "is empty" },
+            E::LatitudeOutOfBounds(91.0),
+            E::LongitudeOutOfBounds(181.0),
+            E::PolygonTooSmall,
+            E::ValueTooDeep(s()),
+            E::InvalidOperation(s()),
+            E::NotAPointer { op: s(), object: serde_json::json!(1) },
+            E::OperationNotApplicable(s()),
+            E::InvalidAcl(s()),
+            E::InvalidUserAcl,
+            E::InvalidClassPermissions(s()),
+            E::AuthenticationRequired,
+            E::PermissionDenied { action: "find", class: s() },
+            E::ProtectedField { verb: s(), field: s(), class: s() },
+            E::InvalidLogin,
+            E::InvalidEmailAddress,
+            E::UsernameMissing,
+            E::PasswordMissing,
+            E::InvalidPassword,
+            E::LoginNameMissing,
+            E::LoginPasswordMissing,
+            E::UsernameTaken,
+            E::EmailTaken,
+            E::AccountAlreadyLinked,
+            E::UnsupportedAuthProvider,
+            E::AuthDataNotObject,
+            E::InvalidAuthData(s()),
+            E::PasswordHashersBusy,
+            E::PasswordHashing(s()),
+            E::RoleFieldMissing(s()),
+            E::RoleNameChanged,
+            E::RoleNameNotString,
+            E::InvalidRoleName,
+            E::DuplicateRoleName,
+            E::DuplicateRequest,
+            E::InvalidRequestId,
+        ]
+    }
+
+    #[test]
+    fn every_data_error_maps_to_a_known_code_and_status() {
+        use strum::EnumCount;
+        let errors = every_data_error();
+        let variants: std::collections::HashSet<_> = errors.iter().map(std::mem::discriminant).collect();
+        assert_eq!(variants.len(), crate::data::DataError::COUNT, "one sample of every variant");
+        let unnamed = [ErrorCode::MISSING_TARGET_CLASS, ErrorCode::FIELD_CANNOT_CHANGE, ErrorCode::INVALID_INSTALLATION_ID];
+        for error in &errors {
+            let parse_error = ParseError::from(error);
+            assert!(
+                ErrorCode::ALL.iter().any(|(_, code)| *code == parse_error.code) || unnamed.contains(&parse_error.code),
+                "{error:?} answers {:?}, a code outside the table",
+                parse_error.code
+            );
+            assert_eq!(parse_error.message, error.to_string());
+            let status = match error {
+                crate::data::DataError::Store(crate::store::StoreError::Unavailable(_)) => 503,
+                crate::data::DataError::AnswerTooLarge { .. } => 413,
+                crate::data::DataError::PasswordHashersBusy => 429,
+                _ if parse_error.code == ErrorCode::OBJECT_NOT_FOUND => 404,
+                _ => 400,
+            };
+            assert_eq!(parse_error.status, status, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn a_store_failure_is_the_servers_and_a_store_that_is_down_says_try_again() {
+        use crate::data::DataError;
+        use crate::store::StoreError;
+        let down = ParseError::from(DataError::from(StoreError::Unavailable("refused".into())));
+        assert_eq!((down.code, down.status), (ErrorCode::INTERNAL_SERVER_ERROR, 503));
+        assert_eq!(down.message, "storage failure: the database is unavailable: refused");
+        let broken = ParseError::from(DataError::from(StoreError::Io("disk".into())));
+        assert_eq!((broken.code, broken.status), (ErrorCode::INTERNAL_SERVER_ERROR, 400));
+        let query = ParseError::from(DataError::from(crate::data::query::QueryError::BadJson("bad $text".into())));
+        assert_eq!((query.code, query.status, query.message.as_str()), (ErrorCode::INVALID_JSON, 400, "bad $text"));
     }
 
     #[test]

@@ -19,16 +19,16 @@ pub async fn run(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String, Val
     let distinct = match params.get("distinct") {
         None | Some(Value::Null) => None,
         Some(Value::String(field)) => Some(field.clone()),
-        Some(_) => return Err(DataError::new(DataError::INVALID_QUERY, "distinct must be a field name").into()),
+        Some(_) => return Err(DataError::InvalidQuery("distinct must be a field name".to_owned()).into()),
     };
     let where_ = match params.get("where") {
         None | Some(Value::Null) => json!({}),
         Some(Value::String(text)) => serde_json::from_str(text)
-            .map_err(|e| DataError::new(DataError::INVALID_JSON, format!("where is not valid JSON: {e}")))?,
+            .map_err(|e| DataError::InvalidJson(format!("where is not valid JSON: {e}")))?,
         Some(other) => other.clone(),
     };
     if !where_.is_object() {
-        return Err(DataError::new(DataError::INVALID_QUERY, "where must be a JSON object").into());
+        return Err(DataError::InvalidQuery("where must be a JSON object".to_owned()).into());
     }
     let ask = match distinct {
         Some(field) => Ask::Distinct(field, where_),

@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::context::{trigger_timeout, Api, Ctx};
 use crate::data::auth_data::{self, Link, ANONYMOUS};
+use crate::data::DataError;
 use crate::error::ParseError;
 use crate::registry::Handler;
 use crate::runtime::{Target, TriggerKind};
@@ -21,7 +22,7 @@ use crate::runtime::{Target, TriggerKind};
 pub fn links_of(body: &Map<String, Value>) -> Result<Option<Vec<Link>>, ParseError> {
     match body.get("authData") {
         None => Ok(None),
-        Some(Value::Null) => Err(auth_data::unsupported().into()),
+        Some(Value::Null) => Err(DataError::UnsupportedAuthProvider.into()),
         Some(value) => Ok(Some(auth_data::parse(value)?)),
     }
 }
@@ -33,7 +34,7 @@ pub fn linked_user(api: &Api, links: &[Link]) -> Result<Option<String>, ParseErr
         let Some(id) = link.id() else { continue };
         let Some(holder) = api.db.user_id_by_auth_data(&link.provider, &id)? else { continue };
         match &found {
-            Some(other) if *other != holder => return Err(auth_data::already_linked().into()),
+            Some(other) if *other != holder => return Err(DataError::AccountAlreadyLinked.into()),
             _ => found = Some(holder),
         }
     }
@@ -43,7 +44,7 @@ pub fn linked_user(api: &Api, links: &[Link]) -> Result<Option<String>, ParseErr
 /// Refuses links whose identity another user than `user_id` holds (208).
 pub fn check_not_linked_elsewhere(api: &Api, user_id: &str, links: &[Link]) -> Result<(), ParseError> {
     match linked_user(api, links)? {
-        Some(holder) if holder != user_id => Err(auth_data::already_linked().into()),
+        Some(holder) if holder != user_id => Err(DataError::AccountAlreadyLinked.into()),
         _ => Ok(()),
     }
 }
@@ -61,7 +62,7 @@ pub async fn validate(api: &Arc<Api>, ctx: &Ctx, mut links: Vec<Link>, user: Val
         if // An adapter is registered as a trigger of its provider (the "class"), so the registry
         // and the worker's dispatch need no new kind of handler.
         api.registry.trigger(&link.provider, TriggerKind::AuthProvider) != Some(Handler::CloudCode) {
-            return Err(auth_data::unsupported().into());
+            return Err(DataError::UnsupportedAuthProvider.into());
         }
         let request = json!({
             "authData": data,

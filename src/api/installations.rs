@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::context::{blocking, Api, Ctx, Reply};
 use super::{classes, pipeline};
-use crate::data::{Access, FindOptions};
+use crate::data::{Access, DataError, FindOptions};
 use crate::error::{ErrorCode, ParseError};
 
 pub const INSTALLATION: &str = "_Installation";
@@ -82,7 +82,7 @@ fn delete_rows(api: &Api, rows: &[Map<String, Value>]) -> Result<(), ParseError>
         if let Some(id) = text(row, "objectId") {
             match api.db.delete(INSTALLATION, id) {
                 Ok(()) => {}
-                Err(error) if error.code == ErrorCode::OBJECT_NOT_FOUND.0 => {}
+                Err(DataError::ObjectNotFound) => {}
                 Err(error) => return Err(error.into()),
             }
         }

@@ -6,7 +6,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::data::schema::{close_polygon_ring, validate_field_name, DataError, FieldType};
+use crate::data::schema::{close_polygon_ring, validate_field_name, FieldType};
+use crate::data::DataError;
 use crate::data::{Database, FindOptions};
 
 /// The top-level `where` operators Parse accepts.
@@ -64,7 +65,7 @@ fn check_where_keys(where_: &Value) -> Result<(), DataError> {
     let Some(object) = where_.as_object() else { return Ok(()) };
     for (key, value) in object {
         if key.starts_with('$') && !QUERY_OPERATORS.contains(&key.as_str()) {
-            return Err(DataError::new(DataError::INVALID_KEY_NAME, format!("Invalid key name: {key}")));
+            return Err(DataError::InvalidKeyName(key.clone()));
         }
         if matches!(key.as_str(), "$or" | "$and" | "$nor") {
             for part in value.as_array().into_iter().flatten() {
@@ -81,7 +82,7 @@ fn check_order(order: &str) -> Result<(), DataError> {
     for key in order.split(',').map(|k| k.trim().trim_start_matches('-')).filter(|k| !k.is_empty() && *k != "$score") {
         let root = key.split('.').next().unwrap_or_default();
         if validate_field_name(root).is_err() {
-            return Err(DataError::new(DataError::INVALID_KEY_NAME, format!("Invalid field name: {key}.")));
+            return Err(DataError::InvalidOrderKey(key.to_owned()));
         }
     }
     Ok(())
@@ -205,11 +206,11 @@ mod tests {
 
     #[test]
     fn dollar_keys_and_order_keys() {
-        assert_eq!(check_where_keys(&json!({"$foo": 1})).unwrap_err().code, 105);
-        assert_eq!(check_where_keys(&json!({"$or": [{"$bar": 1}]})).unwrap_err().message, "Invalid key name: $bar");
+        assert_eq!(check_where_keys(&json!({"$foo": 1})).unwrap_err().code(), 105);
+        assert_eq!(check_where_keys(&json!({"$or": [{"$bar": 1}]})).unwrap_err().to_string(), "Invalid key name: $bar");
         assert!(check_where_keys(&json!({"$or": [{"a": 1}], "b": {"$gt": 1}})).is_ok());
-        assert_eq!(check_order("-_password").unwrap_err().message, "Invalid field name: _password.");
-        assert_eq!(check_order("length").unwrap_err().message, "Invalid field name: length.");
+        assert_eq!(check_order("-_password").unwrap_err().to_string(), "Invalid field name: _password.");
+        assert_eq!(check_order("length").unwrap_err().to_string(), "Invalid field name: length.");
         assert!(check_order("-score,name.first,$score").is_ok());
     }
 

@@ -11,8 +11,7 @@ use serde_json::{json, Map, Value};
 use super::database::{Access, Database, FindOptions, PreparedSave, SystemClass, SystemWrite};
 use super::ids;
 use super::password as hashing;
-use super::schema::DataError;
-use crate::error::ErrorCode;
+use super::DataError;
 use crate::store::LookupField;
 
 pub const USER: &str = "_User";
@@ -56,10 +55,6 @@ pub const SESSION_TOKEN: LookupField = LookupField { field: "sessionToken", case
 #[derive(Default)]
 pub struct Accounts;
 
-fn invalid_login() -> DataError {
-    DataError::new(ErrorCode::OBJECT_NOT_FOUND, "Invalid username/password.")
-}
-
 /// An e-mail as Parse Server accepts one (`/^.+@.+$/`): something on each side of an `@`, on
 /// one line. A line break would let the address add headers to the messages mailed to it.
 fn check_email(email: Option<&Value>) -> Result<(), DataError> {
@@ -67,7 +62,7 @@ fn check_email(email: Option<&Value>) -> Result<(), DataError> {
     match email {
         None => Ok(()),
         Some(Value::String(email)) if email.rsplit_once('@').is_some_and(|(name, domain)| one_line(name) && one_line(domain)) => Ok(()),
-        Some(_) => Err(DataError::new(ErrorCode::INVALID_EMAIL_ADDRESS, "Email address format is invalid.")),
+        Some(_) => Err(DataError::InvalidEmailAddress),
     }
 }
 
@@ -91,12 +86,12 @@ impl Accounts {
         let by_auth_data = body.get("authData").and_then(Value::as_object).is_some_and(|links| !links.is_empty());
         let username_missing = body.get("username").and_then(Value::as_str).is_none_or(str::is_empty);
         if username_missing && !by_auth_data {
-            return Err(DataError::new(ErrorCode::USERNAME_MISSING, "bad or missing username"));
+            return Err(DataError::UsernameMissing);
         }
         let password = match body.remove("password") {
             Some(Value::String(p)) if !p.is_empty() => Some(p),
             None | Some(Value::Null) if by_auth_data => None,
-            _ => return Err(DataError::new(ErrorCode::PASSWORD_MISSING, "password is required")),
+            _ => return Err(DataError::PasswordMissing),
         };
         check_email(body.get("email"))?;
         let generated_username = username_missing.then(|| ids::random_string(GENERATED_USERNAME_LEN));
@@ -108,7 +103,7 @@ impl Accounts {
         let mut acl = match body.remove("ACL") {
             Some(Value::Object(acl)) => acl,
             Some(Value::Null) | None => Map::new(),
-            Some(_) => return Err(DataError::new(DataError::INVALID_ACL, "Invalid ACL.")),
+            Some(_) => return Err(DataError::InvalidUserAcl),
         };
         acl.insert(id.clone(), json!({"read": true, "write": true}));
         body.insert("ACL".into(), Value::Object(acl));
@@ -126,7 +121,7 @@ impl Accounts {
         let password = match body.remove("password") {
             None => None,
             Some(Value::String(p)) if !p.is_empty() => Some(p),
-            Some(_) => return Err(DataError::new(ErrorCode::PASSWORD_MISSING, "password must be a non-empty string")),
+            Some(_) => return Err(DataError::InvalidPassword),
         };
         if !matches!(body.get("email"), None | Some(Value::Null)) && !is_delete_op(body.get("email")) {
             check_email(body.get("email"))?;
@@ -149,10 +144,10 @@ impl Accounts {
     /// as Parse Server's log-in looks it up in both; given both, both must match.
     pub fn log_in(&self, db: &Database, username: &str, email: &str, password: &str) -> Result<Arc<Map<String, Value>>, DataError> {
         if username.is_empty() && email.is_empty() {
-            return Err(DataError::new(ErrorCode::USERNAME_MISSING, "username/email is required."));
+            return Err(DataError::LoginNameMissing);
         }
         if password.is_empty() {
-            return Err(DataError::new(ErrorCode::PASSWORD_MISSING, "password is required."));
+            return Err(DataError::LoginPasswordMissing);
         }
         let id = match (username.is_empty(), email.is_empty()) {
             (false, _) => match db.user_id_by("username", username)? {
@@ -165,9 +160,9 @@ impl Accounts {
         let Some(id) = id else {
             // Hash anyway, so a missing user takes as long to refuse as a wrong password.
             let _ = hashing::hash(password);
-            return Err(invalid_login());
+            return Err(DataError::InvalidLogin);
         };
-        let user = db.store().get(USER, &id).map_err(|e| DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, e.to_string()))?.ok_or_else(invalid_login)?;
+        let user = db.store().get(USER, &id)?.ok_or(DataError::InvalidLogin)?;
         let named = |key: &str, value: &str| field(&user, key).is_some_and(|v| v.eq_ignore_ascii_case(value) && (key == "email" || v == value));
         let matches = match (username.is_empty(), email.is_empty()) {
             (false, false) => named("username", username) && named("email", email),
@@ -175,13 +170,13 @@ impl Accounts {
             (true, _) => named("email", email),
         };
         if !matches {
-            return Err(invalid_login());
+            return Err(DataError::InvalidLogin);
         }
-        let hash = field(&user, "_hashed_password").ok_or_else(invalid_login)?;
+        let hash = field(&user, "_hashed_password").ok_or(DataError::InvalidLogin)?;
         if hashing::verify(password, hash)? {
             Ok(user)
         } else {
-            Err(invalid_login())
+            Err(DataError::InvalidLogin)
         }
     }
 
@@ -254,7 +249,7 @@ impl Accounts {
                 match db.write_system(SystemClass::Session, SystemWrite::Delete { id: id.to_string() }) {
                     Ok(_) => {}
                     // Ended by someone else meanwhile: what was asked for.
-                    Err(error) if error.code == ErrorCode::OBJECT_NOT_FOUND.0 => {}
+                    Err(DataError::ObjectNotFound) => {}
                     Err(error) => return Err(error),
                 }
             }
@@ -263,10 +258,9 @@ impl Accounts {
 
     /// The session and user a token stands for, if the session exists and has not expired.
     pub fn session(&self, db: &Database, token: &str) -> Result<Option<SessionAndUser>, DataError> {
-        let store_error = |e: crate::store::StoreError| DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, e.to_string());
-        let ids = db.store().lookup(SESSION, SESSION_TOKEN, token).map_err(store_error)?;
+        let ids = db.store().lookup(SESSION, SESSION_TOKEN, token)?;
         let Some(session_id) = ids.into_iter().next() else { return Ok(None) };
-        let Some(session) = db.store().get(SESSION, &session_id).map_err(store_error)? else { return Ok(None) };
+        let Some(session) = db.store().get(SESSION, &session_id)? else { return Ok(None) };
         if field(&session, "sessionToken") != Some(token) {
             return Ok(None);
         }
@@ -280,7 +274,7 @@ impl Accounts {
             return Ok(None);
         }
         let user_id = session.get("user").and_then(|u| u.get("objectId")).and_then(Value::as_str);
-        let Some(user) = user_id.map(|id| db.store().get(USER, id)).transpose().map_err(store_error)?.flatten() else {
+        let Some(user) = user_id.map(|id| db.store().get(USER, id)).transpose()?.flatten() else {
             return Ok(None);
         };
         Ok(Some((session, user)))
@@ -307,7 +301,7 @@ mod tests {
             assert!(check_email(Some(&json!(good))).is_ok(), "{good}");
         }
         for bad in [json!("@b"), json!("a@"), json!("ab"), json!("a@b\r\nBcc: c@d"), json!("a\n@b"), json!("a@b\u{2028}"), json!(5), json!(null)] {
-            assert_eq!(check_email(Some(&bad)).unwrap_err().code, 125, "{bad}");
+            assert_eq!(check_email(Some(&bad)).unwrap_err().code(), 125, "{bad}");
         }
         assert!(check_email(None).is_ok());
     }

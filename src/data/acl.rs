@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::schema::DataError;
+use super::DataError;
 
 /// The key that grants to everyone.
 pub const PUBLIC: &str = "*";
@@ -102,7 +102,7 @@ impl Acl {
 }
 
 fn invalid_acl(detail: String) -> DataError {
-    DataError::new(DataError::INVALID_ACL, format!("Invalid ACL: {detail}"))
+    DataError::InvalidAcl(detail)
 }
 
 /// Whether `who` may read `object`, judged from its raw `ACL` field.
@@ -219,8 +219,8 @@ mod tests {
         ];
         for acl in cases {
             let err = Acl::parse(&acl).expect_err(&acl.to_string());
-            assert_eq!(err.code, 123, "{acl}");
-            assert!(err.message.starts_with("Invalid ACL"), "{}", err.message);
+            assert_eq!(err.code(), 123, "{acl}");
+            assert!(err.to_string().starts_with("Invalid ACL"), "{}", err);
         }
     }
 

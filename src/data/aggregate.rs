@@ -16,10 +16,10 @@ use serde_json::{json, Map, Number, Value};
 
 use super::deadline::{Deadline, CHECK_EVERY};
 use super::query::{Order, Query};
-use super::schema::DataError;
+use super::DataError;
 
 fn invalid(message: impl Into<String>) -> DataError {
-    DataError::new(DataError::INVALID_QUERY, message)
+    DataError::InvalidQuery(message.into())
 }
 
 /// The field MongoDB calls `_id`.
@@ -145,7 +145,7 @@ impl Pipeline {
         let stages: Vec<(String, Value)> = match params.get("pipeline") {
             Some(Value::String(text)) => {
                 let value: Value = serde_json::from_str(text)
-                    .map_err(|e| DataError::new(DataError::INVALID_JSON, format!("pipeline is not valid JSON: {e}")))?;
+                    .map_err(|e| DataError::InvalidJson(format!("pipeline is not valid JSON: {e}")))?;
                 stages_of(&value)?
             }
             Some(value) if !value.is_null() => stages_of(value)?,
@@ -606,10 +606,10 @@ mod tests {
             json!(5),
         ] {
             let error = run(pipeline.clone()).unwrap_err();
-            assert_eq!(error.code, 102, "{pipeline}: {}", error.message);
+            assert_eq!(error.code(), 102, "{pipeline}: {}", error);
         }
-        assert_eq!(run(json!([{"$frobnicate": {}}])).unwrap_err().message, "Unrecognized pipeline stage name: '$frobnicate'");
-        assert_eq!(run(json!("[{")).unwrap_err().code, 107, "pipeline text that is not JSON");
+        assert_eq!(run(json!([{"$frobnicate": {}}])).unwrap_err().to_string(), "Unrecognized pipeline stage name: '$frobnicate'");
+        assert_eq!(run(json!("[{")).unwrap_err().code(), 107, "pipeline text that is not JSON");
     }
 
     #[test]
@@ -618,6 +618,6 @@ mod tests {
         assert_eq!(distinct(&rows(), "player", &deadline).unwrap(), vec![json!("ann"), json!("bob")]);
         assert_eq!(distinct(&rows(), "tags", &deadline).unwrap(), vec![json!("x"), json!("y")]);
         assert_eq!(distinct(&rows(), "team", &deadline).unwrap().len(), 2);
-        assert_eq!(distinct(&rows(), "$x", &deadline).unwrap_err().code, 102);
+        assert_eq!(distinct(&rows(), "$x", &deadline).unwrap_err().code(), 102);
     }
 }

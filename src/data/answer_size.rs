@@ -4,10 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::DataError;
-
-/// Parse's REQUEST_LIMIT_EXCEEDED; the HTTP layer sends it with status 413.
-pub const TOO_LARGE: i32 = 155;
+use super::DataError;
 
 /// The bytes a page may still take.
 #[derive(Debug)]
@@ -27,13 +24,7 @@ impl AnswerBudget {
         if self.used <= self.max {
             return Ok(());
         }
-        Err(DataError::new(
-            TOO_LARGE,
-            format!(
-                "The answer would be larger than {} bytes (--max-response-bytes); ask for fewer objects with a smaller limit, or fewer fields with keys",
-                self.max
-            ),
-        ))
+        Err(DataError::AnswerTooLarge { max: self.max })
     }
 }
 
@@ -122,7 +113,7 @@ mod tests {
         budget.take(object).unwrap();
         budget.take(object).unwrap();
         let error = budget.take(object).unwrap_err();
-        assert_eq!(error.code, 155);
-        assert!(error.message.contains("smaller limit"), "{}", error.message);
+        assert_eq!(error.code(), 155);
+        assert!(error.to_string().contains("smaller limit"), "{}", error);
     }
 }

@@ -9,16 +9,10 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::DataError;
+use super::DataError;
 
 /// The provider Parse builds in: a device's random id, nothing to verify.
 pub const ANONYMOUS: &str = "anonymous";
-
-/// Parse's code for "this identity is another user's already".
-pub const ACCOUNT_ALREADY_LINKED: i32 = 208;
-
-/// Parse's code for a provider the server has no adapter for.
-pub const UNSUPPORTED_SERVICE: i32 = 252;
 
 /// Longest provider id kept: ids of real providers are far shorter, and each is held in memory.
 const MAX_ID_LEN: usize = 1024;
@@ -37,14 +31,6 @@ impl Link {
     }
 }
 
-pub fn unsupported() -> DataError {
-    DataError::new(UNSUPPORTED_SERVICE, "This authentication method is unsupported.")
-}
-
-pub fn already_linked() -> DataError {
-    DataError::new(ACCOUNT_ALREADY_LINKED, "this auth is already used")
-}
-
 /// A provider's `id` as the claims hold it: a string, or a number written out.
 fn provider_id(data: &Map<String, Value>) -> Option<String> {
     match data.get("id") {
@@ -59,9 +45,9 @@ fn provider_id(data: &Map<String, Value>) -> Option<String> {
 /// without an `id` is 107, before anything is looked up or stored.
 pub fn parse(value: &Value) -> Result<Vec<Link>, DataError> {
     let Value::Object(providers) = value else {
-        return Err(DataError::new(DataError::INCORRECT_TYPE, "authData must be an object of providers."));
+        return Err(DataError::AuthDataNotObject);
     };
-    let malformed = |message: String| DataError::new(DataError::INVALID_JSON, message);
+    let malformed = DataError::InvalidAuthData;
     let mut links = Vec::with_capacity(providers.len());
     for (provider, data) in providers {
         if super::schema::validate_field_name(provider).is_err() {
@@ -112,6 +98,7 @@ pub fn ids_of(user: &Map<String, Value>) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use serde_json::json;
 
     #[test]
@@ -121,9 +108,9 @@ mod tests {
         assert_eq!(links.iter().filter_map(Link::id).collect::<Vec<_>>(), ["abc", "42"]);
         assert!(links_any(&links));
         assert!(!links_any(&parse(&json!({"facebook": null})).unwrap()));
-        assert_eq!(parse(&json!("x")).unwrap_err().code, DataError::INCORRECT_TYPE);
+        assert_eq!(parse(&json!("x")).unwrap_err().code(), ErrorCode::INCORRECT_TYPE.0);
         for bad in [json!({"anonymous": {}}), json!({"anonymous": "abc"}), json!({"an on": {"id": "1"}}), json!({"a": {"id": ""}})] {
-            assert_eq!(parse(&bad).unwrap_err().code, DataError::INVALID_JSON, "{bad}");
+            assert_eq!(parse(&bad).unwrap_err().code(), ErrorCode::INVALID_JSON.0, "{bad}");
         }
     }
 

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::schema::{DataError, FieldType};
-use crate::error::ErrorCode;
+use super::schema::FieldType;
+use super::DataError;
 
 /// The operations a CLP grants, in Parse's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +126,7 @@ impl ClassPermissions {
     /// Validates a `classLevelPermissions` value against the class's `fields`, with Parse
     /// Server's codes and words (107 for every malformed part).
     pub fn parse(value: &Value, fields: &BTreeMap<String, FieldType>) -> Result<ClassPermissions, DataError> {
-        let invalid = |message: String| DataError::new(DataError::INVALID_JSON, message);
+        let invalid = DataError::InvalidClassPermissions;
         let Value::Object(perms) = value else {
             return Err(invalid(format!("'{}' is not a valid value for class level permissions - must be an object", short(value))));
         };
@@ -180,14 +180,9 @@ impl ClassPermissions {
         // narrow what they reach, as Parse Server applies them after this check.
         let authenticated = perms.get(REQUIRES_AUTHENTICATION) == Some(&Value::Bool(true));
         if authenticated && requester.user_id.is_none() {
-            return Err(DataError::new(ErrorCode::OBJECT_NOT_FOUND, "Permission denied, user needs to be authenticated."));
+            return Err(DataError::AuthenticationRequired);
         }
-        let denied = || {
-            DataError::new(
-                DataError::OPERATION_FORBIDDEN,
-                format!("Permission denied for action {} on class {class}.", operation.key()),
-            )
-        };
+        let denied = || DataError::PermissionDenied { action: operation.key(), class: class.to_owned() };
         if operation == Operation::Create || operation == Operation::AddField {
             return if authenticated { Ok(Access::Granted) } else { Err(denied()) };
         }
@@ -285,7 +280,7 @@ fn is_user_id(key: &str) -> bool {
 }
 
 fn check_operation(operation: &str, entities: &Value, fields: &BTreeMap<String, FieldType>) -> Result<(), DataError> {
-    let invalid = |message: String| DataError::new(DataError::INVALID_JSON, message);
+    let invalid = DataError::InvalidClassPermissions;
     let Value::Object(entities) = entities else {
         return Err(invalid(format!(
             "'{}' is not a valid value for class level permissions {operation} - must be an object",
@@ -338,15 +333,15 @@ fn check_pointer_field(name: &Value, fields: &BTreeMap<String, FieldType>, opera
     if ok {
         Ok(())
     } else {
-        Err(DataError::new(
-            DataError::INVALID_JSON,
-            format!("'{}' is not a valid column for class level pointer permissions {operation}", short(name)),
-        ))
+        Err(DataError::InvalidClassPermissions(format!(
+            "'{}' is not a valid column for class level pointer permissions {operation}",
+            short(name)
+        )))
     }
 }
 
 fn check_protected_fields(value: &Value, fields: &BTreeMap<String, FieldType>) -> Result<(), DataError> {
-    let invalid = |message: String| DataError::new(DataError::INVALID_JSON, message);
+    let invalid = DataError::InvalidClassPermissions;
     let Value::Object(lists) = value else {
         return Err(invalid(format!(
             "'{}' is not a valid value for class level permissions protectedFields - must be an object",
@@ -421,10 +416,10 @@ mod tests {
             json!({"ACL": {"*": {"read": 1}}}),
         ];
         for case in cases {
-            assert_eq!(parse(case.clone()).unwrap_err().code, 107, "{case}");
+            assert_eq!(parse(case.clone()).unwrap_err().code(), 107, "{case}");
         }
         assert_eq!(
-            parse(json!({"frobnicate": {}})).unwrap_err().message,
+            parse(json!({"frobnicate": {}})).unwrap_err().to_string(),
             "frobnicate is not a valid operation for class level permissions"
         );
     }
@@ -447,8 +442,8 @@ mod tests {
         assert_eq!(clp.check("C", Operation::Find, &nobody), Ok(Access::Granted));
         assert_eq!(clp.check("C", Operation::Get, &u1), Ok(Access::Granted));
         assert_eq!(clp.check("C", Operation::Get, &u2), Ok(Access::Granted));
-        assert_eq!(clp.check("C", Operation::Get, &u3).unwrap_err().code, 119);
-        assert_eq!(clp.check("C", Operation::Count, &nobody).unwrap_err().code, 101);
+        assert_eq!(clp.check("C", Operation::Get, &u3).unwrap_err().code(), 119);
+        assert_eq!(clp.check("C", Operation::Count, &nobody).unwrap_err().code(), 101);
         assert_eq!(clp.check("C", Operation::Count, &u3), Ok(Access::Granted));
         assert_eq!(
             clp.check("C", Operation::Update, &u3),
@@ -459,7 +454,7 @@ mod tests {
             Ok(Access::OnlyPointing { user_id: None, fields: vec!["team".into(), "owner".into()] })
         );
         let error = clp.check("C", Operation::Create, &u1).unwrap_err();
-        assert_eq!(error.message, "Permission denied for action create on class C.");
+        assert_eq!(error.to_string(), "Permission denied for action create on class C.");
         assert_eq!(
             clp.check("C", Operation::Delete, &u1),
             Ok(Access::OnlyPointing { user_id: Some("u1".into()), fields: vec!["team".into()] }),
@@ -471,9 +466,9 @@ mod tests {
             Ok(Access::OnlyPointing { user_id: Some("u1".into()), fields: vec!["owner".into()] }),
             "requiresAuthentication still leaves the pointer permissions to narrow"
         );
-        assert_eq!(logged_in_owners.check("C", Operation::Find, &nobody).unwrap_err().code, 101);
+        assert_eq!(logged_in_owners.check("C", Operation::Find, &nobody).unwrap_err().code(), 101);
         let only_find = parse(json!({"find": {"*": true}})).unwrap();
-        assert_eq!(only_find.check("C", Operation::Get, &u1).unwrap_err().code, 119, "left out is closed");
+        assert_eq!(only_find.check("C", Operation::Get, &u1).unwrap_err().code(), 119, "left out is closed");
     }
 
     #[test]

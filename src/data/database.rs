@@ -22,10 +22,10 @@ use super::protected::{self, Use};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
 use super::roles::{self, Roles};
 use super::text_search::add_score;
-use super::schema::{close_polygon_ring, validate_class_name, ClassSchema, DataError};
+use super::schema::{close_polygon_ring, validate_class_name, ClassSchema};
+use super::DataError;
 use super::unique::{self, ClaimsGuard, UserKeys};
 use super::accounts;
-use crate::error::ErrorCode;
 use crate::store::{try_scan, Document, Store, StoreError};
 
 mod analytics;
@@ -205,23 +205,11 @@ pub struct Database {
 /// so doing it for every few matches of a small page would cost more than the memory it saves.
 const PRUNE_AT_LEAST: usize = 1_024;
 
-pub(crate) fn store_error(error: StoreError) -> DataError {
-    let unavailable = matches!(error, StoreError::Unavailable(_));
-    let error = DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("storage failure: {error}"));
-    // A database that is down is the server's state, not a fault in the request: 503 tells
-    // clients and load balancers to try again.
-    if unavailable { error.with_status(503) } else { error }
-}
-
-pub fn not_found() -> DataError {
-    DataError::new(ErrorCode::OBJECT_NOT_FOUND, "Object not found.")
-}
-
 impl Database {
     pub fn open(store: Arc<dyn Store>, settings: DataSettings) -> Result<Database, DataError> {
         let mut schemas = HashMap::new();
-        for class in store.classes().map_err(store_error)? {
-            let Some(json) = store.schema(&class).map_err(store_error)? else { continue };
+        for class in store.classes()? {
+            let Some(json) = store.schema(&class)? else { continue };
             // One unreadable schema must not keep the server from serving every other class:
             // the class is served as if new, and its next write records a fresh schema.
             match ClassSchema::from_json(&json) {
@@ -231,9 +219,9 @@ impl Database {
                 Err(error) => tracing::error!(class = %class, "skipping the stored schema of class {class}: {error}"),
             }
         }
-        let roles = Roles::load(&*store).map_err(store_error)?;
-        UserKeys::declare(&*store).map_err(store_error)?;
-        store.add_lookup(accounts::SESSION, accounts::SESSION_TOKEN).map_err(store_error)?;
+        let roles = Roles::load(&*store)?;
+        UserKeys::declare(&*store)?;
+        store.add_lookup(accounts::SESSION, accounts::SESSION_TOKEN)?;
         Ok(Database {
             store,
             schemas: RwLock::new(schemas),
@@ -252,7 +240,7 @@ impl Database {
 
     /// Makes every acknowledged write durable; called before answering a client.
     pub fn sync(&self) -> Result<(), DataError> {
-        self.store.sync().map_err(store_error)
+        self.store.sync().map_err(DataError::from)
     }
 
     /// Whether an answer built now could carry a write that is not yet durable; see
@@ -277,9 +265,9 @@ impl Database {
     /// The answer is bounded by `max_response_bytes` like a query's (155).
     pub fn get(&self, access: &Access, class: &str, id: &str, include: &[String], keys: Option<&str>) -> Result<Map<String, Value>, DataError> {
         validate_class_name(class)?;
-        let object = self.store.get(class, id).map_err(store_error)?.ok_or_else(not_found)?;
+        let object = self.store.get(class, id)?.ok_or(DataError::ObjectNotFound)?;
         if !access.can_read(&object) {
-            return Err(not_found());
+            return Err(DataError::ObjectNotFound);
         }
         let mut object = self.present(access, class, &object);
         self.include(access, &mut object, include)?;
@@ -346,9 +334,9 @@ impl Database {
     pub fn find(&self, access: &Access, class: &str, options: &FindOptions) -> Result<Found, DataError> {
         validate_class_name(class)?;
         let deadline = Deadline::after(self.settings.query_timeout);
-        let mut query = Query::parse(&options.where_).map_err(query_error)?;
+        let mut query = Query::parse(&options.where_)?;
         let (order, by_score) = text_score_order(options.order.as_deref().unwrap_or(""));
-        let order = Order::parse(&order).map_err(query_error)?;
+        let order = Order::parse(&order)?;
         Self::check_query_keys(access, class, &query, Some(&order))?;
         self.resolve_subqueries(access, &mut query, &deadline)?;
         let limit = options.limit.unwrap_or(100).min(self.settings.max_limit);
@@ -368,7 +356,7 @@ impl Database {
         let wanted = if ranked { usize::MAX } else { options.skip.saturating_add(limit) };
         let (mut matches, count) = match query.object_id_equality() {
             Some(id) => {
-                let candidates = self.store.get(class, id).map_err(store_error)?.into_iter().collect();
+                let candidates = self.store.get(class, id)?.into_iter().collect();
                 let matches = matching(access, &query, candidates, &deadline)?;
                 let count = matches.len();
                 (matches, count)
@@ -420,7 +408,7 @@ impl Database {
         mut keep: impl FnMut(Arc<Document>),
     ) -> Result<(), DataError> {
         let mut seen = 0usize;
-        try_scan(self.store.as_ref(), class, store_error, |object| {
+        try_scan(self.store.as_ref(), class, DataError::from, |object| {
             if seen.is_multiple_of(CHECK_EVERY) {
                 deadline.check()?;
             }
@@ -456,7 +444,7 @@ impl Database {
         if constraints.is_empty() {
             return Ok(None);
         }
-        let Some(plan) = self.indexes.plan(class, &constraints, |visit| self.store.scan(class, visit)).map_err(store_error)? else {
+        let Some(plan) = self.indexes.plan(class, &constraints, |visit| self.store.scan(class, visit))? else {
             return Ok(None);
         };
         let wanted = options.skip.saturating_add(limit);
@@ -471,7 +459,7 @@ impl Database {
             let readable = |id: &str| match self.store.get(class, id) {
                 Ok(object) => object.is_some_and(|object| access.can_read(&object)),
                 Err(error) => {
-                    failure.get_or_insert(store_error(error));
+                    failure.get_or_insert(error.into());
                     false
                 }
             };
@@ -529,7 +517,7 @@ impl Database {
         if visited.is_multiple_of(CHECK_EVERY) {
             deadline.check()?;
         }
-        if let Some(object) = self.store.get(class, id).map_err(store_error)? {
+        if let Some(object) = self.store.get(class, id)? {
             if access.can_read(&object) && query.matches(&object) {
                 out.push(object);
             }
@@ -557,7 +545,7 @@ impl Database {
             return Ok(best);
         }
         let Some(constraint) = constraints.iter().find(|c| c.field == field) else { return Ok(best) };
-        let Some(walk) = self.indexes.plan(class, std::slice::from_ref(constraint), |visit| self.store.scan(class, visit)).map_err(store_error)? else {
+        let Some(walk) = self.indexes.plan(class, std::slice::from_ref(constraint), |visit| self.store.scan(class, visit))? else {
             return Ok(best);
         };
         let walk_reads = (wanted as u128) * (walk.candidates as u128) / (best.candidates.max(1) as u128);
@@ -606,7 +594,7 @@ impl Database {
         if let Some(error) = failure {
             return Err(error);
         }
-        Ok(served.map_err(store_error)?.then_some(page))
+        Ok(served?.then_some(page))
     }
 
     /// The asked page of ordered matches, as the reader may see it: `skip`/`limit`, hidden
@@ -670,11 +658,11 @@ impl Database {
                     everything(&class_name, where_)?.iter().filter_map(|o| o.get(&key).cloned()).collect(),
                 ),
                 Subquery::Related { owner_class, owner_id, key } => {
-                    SubqueryAnswer::Ids(self.store.related(&owner_class, &owner_id, &key).map_err(store_error)?)
+                    SubqueryAnswer::Ids(self.store.related(&owner_class, &owner_id, &key)?)
                 }
             });
         }
-        query.resolve(answers).map_err(query_error)
+        query.resolve(answers).map_err(DataError::from)
     }
 
     /// The objectIds of the objects of `class` whose relation `key` holds any of `members`:
@@ -684,9 +672,9 @@ impl Database {
     pub fn relation_owners(&self, class: &str, key: &str, members: &std::collections::HashSet<String>) -> Result<Vec<String>, DataError> {
         validate_class_name(class)?;
         let mut owners = Vec::new();
-        try_scan(self.store.as_ref(), class, store_error, |object| {
+        try_scan(self.store.as_ref(), class, DataError::from, |object| {
             if let Some(id) = object.get("objectId").and_then(Value::as_str) {
-                if self.store.related(class, id, key).map_err(store_error)?.iter().any(|m| members.contains(m)) {
+                if self.store.related(class, id, key)?.iter().any(|m| members.contains(m)) {
                     owners.push(id.to_string());
                 }
             }
@@ -699,7 +687,7 @@ impl Database {
     /// query's deadline and under the same key rules on its own class.
     fn find_all(&self, access: &Access, class: &str, options: &FindOptions, deadline: &Deadline) -> Result<Matches, DataError> {
         validate_class_name(class)?;
-        let mut query = Query::parse(&options.where_).map_err(query_error)?;
+        let mut query = Query::parse(&options.where_)?;
         Self::check_query_keys(access, class, &query, None)?;
         self.resolve_subqueries(access, &mut query, deadline)?;
         let mut matches = Vec::new();
@@ -746,7 +734,7 @@ impl Database {
             {
                 continue;
             }
-            let Some(found) = self.store.get(&class, &id).map_err(store_error)? else { continue };
+            let Some(found) = self.store.get(&class, &id)? else { continue };
             if !access.can_read(&found) {
                 continue;
             }
@@ -763,10 +751,7 @@ impl Database {
     pub fn prepare_create(&self, access: &Access, class: &str, body: Map<String, Value>) -> Result<PreparedSave, DataError> {
         validate_class_name(class)?;
         if !access.master && !self.settings.allow_client_class_creation && !self.class_exists(class) {
-            return Err(DataError::new(
-                DataError::OPERATION_FORBIDDEN,
-                format!("This user is not allowed to access non-existent class: {class}"),
-            ));
+            return Err(DataError::ClassCreationForbidden(class.to_owned()));
         }
         let body = normalize_body(class, body)?;
         let mut schema = self.schema_for(class)?;
@@ -791,9 +776,9 @@ impl Database {
     /// beforeSave will see.
     pub fn prepare_update(&self, access: &Access, class: &str, id: &str, body: Map<String, Value>) -> Result<PreparedSave, DataError> {
         validate_class_name(class)?;
-        let original = self.store.get(class, id).map_err(store_error)?.ok_or_else(not_found)?;
+        let original = self.store.get(class, id)?.ok_or(DataError::ObjectNotFound)?;
         if !access.can_write(&original) {
-            return Err(not_found());
+            return Err(DataError::ObjectNotFound);
         }
         let body = normalize_body(class, body)?;
         let mut schema = self.schema_for(class)?;
@@ -845,7 +830,7 @@ impl Database {
                 // Read-modify-write under the object's stripe lock, so concurrent `Increment`s
                 // of one object each apply to the latest value.
                 let _stripe = self.stripes[stripe_of(class, id)].lock().unwrap_or_else(|p| p.into_inner());
-                let current = self.store.get(class, id).map_err(store_error)?.ok_or_else(not_found)?;
+                let current = self.store.get(class, id)?.ok_or(DataError::ObjectNotFound)?;
                 let mut object = (*current).clone();
                 let relations = apply_update(&mut object, &prepared.body)?;
                 object.extend(prepared.internal.clone());
@@ -864,17 +849,17 @@ impl Database {
                         }
                         (object, relations)
                     }
-                    Err(StoreError::NotFound) => return Err(not_found()),
-                    Err(error) => return Err(store_error(error)),
+                    Err(StoreError::NotFound) => return Err(DataError::ObjectNotFound),
+                    Err(error) => return Err(error.into()),
                 }
             }
         };
         let stored_id = stored.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
         for (key, related) in &relations.add {
-            self.store.relation_add(class, &stored_id, key, related).map_err(store_error)?;
+            self.store.relation_add(class, &stored_id, key, related)?;
         }
         for (key, related) in &relations.remove {
-            self.store.relation_remove(class, &stored_id, key, related).map_err(store_error)?;
+            self.store.relation_remove(class, &stored_id, key, related)?;
         }
         if let Some(role_write) = role_write {
             role_write.saved(&stored_id, &stored, &relations);
@@ -934,7 +919,7 @@ impl Database {
                     return Ok(());
                 }
                 Err(StoreError::Duplicate) => continue,
-                Err(error) => return Err(store_error(error)),
+                Err(error) => return Err(error.into()),
             }
         }
     }
@@ -942,9 +927,9 @@ impl Database {
     /// Checks a delete: the object exists and `access` may write it. Answers the object.
     pub fn prepare_delete(&self, access: &Access, class: &str, id: &str) -> Result<Arc<Map<String, Value>>, DataError> {
         validate_class_name(class)?;
-        let object = self.store.get(class, id).map_err(store_error)?.ok_or_else(not_found)?;
+        let object = self.store.get(class, id)?.ok_or(DataError::ObjectNotFound)?;
         if !access.can_write(&object) {
-            return Err(not_found());
+            return Err(DataError::ObjectNotFound);
         }
         Ok(object)
     }
@@ -976,8 +961,8 @@ impl Database {
                 }
                 Ok(())
             }
-            Ok(None) | Err(StoreError::NotFound) => Err(not_found()),
-            Err(error) => Err(store_error(error)),
+            Ok(None) | Err(StoreError::NotFound) => Err(DataError::ObjectNotFound),
+            Err(error) => Err(error.into()),
         }
     }
 
@@ -996,7 +981,7 @@ impl Database {
         roles::check_write(prepared.original.as_deref(), &prepared.body, &prepared.proposed)?;
         let write = self.roles.writing(&*self.store);
         if prepared.is_new() && write.name_taken(&prepared.proposed) {
-            return Err(roles::duplicate_name());
+            return Err(DataError::DuplicateRoleName);
         }
         Ok(Some(write))
     }
@@ -1028,12 +1013,12 @@ impl Database {
     /// The objectId of the user whose `field` (`username` or `email`) is `value`, compared
     /// case-insensitively.
     pub fn user_id_by(&self, field: &'static str, value: &str) -> Result<Option<String>, DataError> {
-        self.user_keys.lock(&*self.store).holder(field, value).map_err(store_error)
+        self.user_keys.lock(&*self.store).holder(field, value).map_err(DataError::from)
     }
 
     /// The objectId of the user linked to identity `id` of authData `provider`.
     pub fn user_id_by_auth_data(&self, provider: &str, id: &str) -> Result<Option<String>, DataError> {
-        self.user_keys.lock(&*self.store).auth_data_holder(provider, id).map_err(store_error)
+        self.user_keys.lock(&*self.store).auth_data_holder(provider, id).map_err(DataError::from)
     }
 
     fn schema_for(&self, class: &str) -> Result<ClassSchema, DataError> {
@@ -1052,7 +1037,7 @@ impl Database {
         if added.is_empty() && known {
             return Ok(());
         }
-        self.store.put_schema(class, schema.to_json()).map_err(store_error)?;
+        self.store.put_schema(class, schema.to_json())?;
         self.schemas.write().unwrap_or_else(|p| p.into_inner()).insert(class.to_string(), schema);
         Ok(())
     }
@@ -1100,13 +1085,6 @@ fn sort_page(matches: &mut Matches, query: &Query, order: &Order, wanted: usize)
         matches.truncate(wanted);
     }
     matches.sort_by(compare);
-}
-
-fn query_error(error: super::query::QueryError) -> DataError {
-    match error {
-        super::query::QueryError::BadJson(message) => DataError::new(DataError::INVALID_JSON, message),
-        super::query::QueryError::Invalid(message) => DataError::new(DataError::INVALID_QUERY, message),
-    }
 }
 
 /// The order without its `$score` keys, and whether it had one: `$score` orders a full-text

@@ -3,10 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::schema::DataError;
-
-/// Parse's TIMEOUT code.
-const TIMEOUT: i32 = 124;
+use super::DataError;
 
 /// How many objects a scan matches between two looks at the clock: often enough to stop
 /// within a few milliseconds of the deadline, rarely enough to cost nothing.
@@ -30,13 +27,7 @@ impl Deadline {
         if Instant::now() < self.at {
             return Ok(());
         }
-        Err(DataError::new(
-            TIMEOUT,
-            format!(
-                "The query took longer than {:?} (--query-timeout) and was stopped; narrow the where clause",
-                self.timeout
-            ),
-        ))
+        Err(DataError::QueryTimeout(self.timeout))
     }
 }
 
@@ -49,8 +40,8 @@ mod tests {
         assert!(Deadline::after(Duration::from_secs(60)).check().is_ok());
         let passed = Deadline::after(Duration::ZERO);
         let error = passed.check().unwrap_err();
-        assert_eq!(error.code, 124);
-        assert!(error.message.contains("--query-timeout"), "{}", error.message);
+        assert_eq!(error.code(), 124);
+        assert!(error.to_string().contains("--query-timeout"), "{}", error);
     }
 
     #[test]

@@ -16,7 +16,8 @@
 
 use serde_json::{Map, Number, Value};
 
-use super::schema::{validate_class_name, validate_object_id, DataError, FieldType, MAX_PATH_SEGMENTS};
+use super::schema::{validate_class_name, validate_object_id, FieldType, MAX_PATH_SEGMENTS};
+use super::DataError;
 
 /// How deeply a stored object's values may nest (an object or array inside a field is one
 /// level). The store decodes documents with serde_json, which stops at 128 levels; keeping
@@ -140,10 +141,7 @@ fn relation_targets<'a>(body: &'a Map<String, Value>, op: &str) -> Result<Relati
             _ => (None, None),
         };
         let (Some(class_name), Some(object_id)) = (class_name, object_id) else {
-            return Err(DataError::new(
-                DataError::INVALID_POINTER,
-                format!("{op} objects must be pointers, got {object}"),
-            ));
+            return Err(DataError::NotAPointer { op: op.to_owned(), object: object.clone() });
         };
         validate_class_name(class_name)?;
         validate_object_id(object_id)?;
@@ -205,13 +203,10 @@ pub fn apply_update(
     for (key, value) in update {
         let path: Vec<&str> = key.split('.').collect();
         if path.iter().any(|segment| segment.is_empty()) {
-            return Err(DataError::new(DataError::INVALID_KEY_NAME, format!("Invalid field name: {key}")));
+            return Err(DataError::InvalidFieldName(key.clone()));
         }
         if path.len() > MAX_PATH_SEGMENTS {
-            return Err(DataError::new(
-                DataError::INVALID_KEY_NAME,
-                format!("Invalid field name: a dotted key has at most {MAX_PATH_SEGMENTS} segments, got {}", path.len()),
-            ));
+            return Err(DataError::UpdatePathTooDeep(path.len()));
         }
         match Op::parse(value)? {
             None => *slot(&mut root, key, &path)? = value.clone(),
@@ -242,9 +237,7 @@ pub fn check_nesting(object: &Map<String, Value>) -> Result<(), DataError> {
             _ => continue,
         };
         if depth > MAX_VALUE_DEPTH {
-            return Err(invalid_json(format!(
-                "the value of {field} nests objects and arrays more than {MAX_VALUE_DEPTH} levels deep"
-            )));
+            return Err(DataError::ValueTooDeep(field.to_owned()));
         }
         pending.extend(children.map(|child| (field, child, depth + 1)));
     }
@@ -506,11 +499,11 @@ fn pointer_identity(value: &Value) -> Option<(&str, &str)> {
 }
 
 fn invalid_json(message: String) -> DataError {
-    DataError::new(DataError::INVALID_JSON, message)
+    DataError::InvalidOperation(message)
 }
 
 fn incorrect_type(message: String) -> DataError {
-    DataError::new(DataError::INCORRECT_TYPE, message)
+    DataError::OperationNotApplicable(message)
 }
 
 #[cfg(test)]
@@ -768,8 +761,8 @@ mod tests {
             let before = object.clone();
             let err =
                 apply_update(&mut object, &map(update.clone())).expect_err(&format!("{current} + {update}"));
-            assert_eq!(err.code, code, "{current} + {update}: {}", err.message);
-            assert!(!err.message.is_empty());
+            assert_eq!(err.code(), code, "{current} + {update}: {}", err);
+            assert!(!err.to_string().is_empty());
             assert_eq!(object, before, "a failed update must not change the object");
         }
     }
@@ -791,7 +784,7 @@ mod tests {
             (json!({"__op": "Remove"}), "objects to remove must be an array"),
         ];
         for (op, message) in cases {
-            assert_eq!(Op::parse(&op).unwrap_err().message, message, "{op}");
+            assert_eq!(Op::parse(&op).unwrap_err().to_string(), message, "{op}");
         }
     }
 
@@ -831,7 +824,7 @@ mod tests {
             {"__op": "AddRelation", "objects": [pointer("B", "1")]},
         ]});
         let op = Op::parse(&disagreeing).unwrap().unwrap();
-        assert_eq!(op.field_type().unwrap_err().code, 111);
+        assert_eq!(op.field_type().unwrap_err().code(), 111);
         for plain in [json!(1), json!(null), json!([]), json!({"a": 1}), json!({"__type": "Date"})] {
             assert_eq!(Op::parse(&plain).unwrap(), None, "{plain}");
         }
@@ -846,10 +839,10 @@ mod tests {
         check_nesting(within.as_object().unwrap()).unwrap();
         let deeper = json!({"x": nested(MAX_VALUE_DEPTH + 1)});
         let error = check_nesting(deeper.as_object().unwrap()).unwrap_err();
-        assert_eq!(error.code, 107);
-        assert!(error.message.contains("x nests") && error.message.contains("64 levels"), "{}", error.message);
+        assert_eq!(error.code(), 107);
+        assert!(error.to_string().contains("x nests") && error.to_string().contains("64 levels"), "{}", error);
         let arrays = json!({"y": (0..100).fold(json!([]), |inner, _| json!([inner]))});
-        assert_eq!(check_nesting(arrays.as_object().unwrap()).unwrap_err().code, 107);
+        assert_eq!(check_nesting(arrays.as_object().unwrap()).unwrap_err().code(), 107);
     }
 
     #[test]
@@ -858,7 +851,7 @@ mod tests {
         let mut update = Map::new();
         update.insert(key, json!(1));
         let mut object = Map::new();
-        assert_eq!(apply_update(&mut object, &update).unwrap_err().code, 105);
+        assert_eq!(apply_update(&mut object, &update).unwrap_err().code(), 105);
         assert!(object.is_empty());
     }
 
@@ -866,7 +859,7 @@ mod tests {
     fn relation_ids_must_be_plain() {
         for id in ["", "a\u{0}b", "line\nbreak", &"x".repeat(129)] {
             let op = json!({"__op": "AddRelation", "objects": [pointer("A", id)]});
-            assert_eq!(Op::parse(&op).unwrap_err().code, 106, "{id:?}");
+            assert_eq!(Op::parse(&op).unwrap_err().code(), 106, "{id:?}");
         }
     }
 }

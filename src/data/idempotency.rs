@@ -12,27 +12,18 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value};
 
 use super::ids;
-use super::schema::DataError;
-use crate::error::ErrorCode;
+use super::DataError;
 use crate::store::{Store, StoreError};
 
 pub const IDEMPOTENCY: &str = "_Idempotency";
 
 /// Longest request id kept (the SDKs send a 36-character UUID).
-const MAX_ID_LEN: usize = 128;
+pub const MAX_ID_LEN: usize = 128;
 
 /// Remembers request ids for `ttl`.
 pub struct RequestIds {
     ttl: Duration,
     last_sweep: Mutex<Option<Instant>>,
-}
-
-fn store_error(error: StoreError) -> DataError {
-    DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("storage failure: {error}"))
-}
-
-fn duplicate() -> DataError {
-    DataError::new(DataError::DUPLICATE_REQUEST, "Duplicate request")
 }
 
 fn expire_of(row: &Map<String, Value>) -> Option<i64> {
@@ -48,10 +39,7 @@ impl RequestIds {
     /// id that is empty, too long or holds control characters.
     pub fn claim(&self, store: &dyn Store, id: &str) -> Result<(), DataError> {
         if id.is_empty() || id.len() > MAX_ID_LEN || id.chars().any(char::is_control) {
-            return Err(DataError::new(
-                DataError::INVALID_VALUE,
-                format!("X-Parse-Request-Id must be 1 to {MAX_ID_LEN} printable characters."),
-            ));
+            return Err(DataError::InvalidRequestId);
         }
         let now_iso = ids::now_iso();
         let now = ids::millis_from_iso(&now_iso).unwrap_or(0);
@@ -70,21 +58,21 @@ impl RequestIds {
         match store.insert(IDEMPOTENCY, id, row.clone()) {
             Ok(()) => {}
             Err(StoreError::Duplicate) => {
-                let held = store.get(IDEMPOTENCY, id).map_err(store_error)?;
+                let held = store.get(IDEMPOTENCY, id)?;
                 match held {
-                    Some(held) if expire_of(&held).is_none_or(|expire| expire > now) => return Err(duplicate()),
+                    Some(held) if expire_of(&held).is_none_or(|expire| expire > now) => return Err(DataError::DuplicateRequest),
                     // Expired: the id is free again; a racing reuse loses on the compare.
                     Some(held) => match store.update(IDEMPOTENCY, id, row, Some(&held)) {
                         Ok(()) => {}
-                        Err(StoreError::Conflict | StoreError::NotFound) => return Err(duplicate()),
-                        Err(error) => return Err(store_error(error)),
+                        Err(StoreError::Conflict | StoreError::NotFound) => return Err(DataError::DuplicateRequest),
+                        Err(error) => return Err(error.into()),
                     },
-                    None => return Err(duplicate()),
+                    None => return Err(DataError::DuplicateRequest),
                 }
             }
-            Err(error) => return Err(store_error(error)),
+            Err(error) => return Err(error.into()),
         }
-        store.sync().map_err(store_error)
+        store.sync().map_err(DataError::from)
     }
 
     /// Deletes expired rows, once per TTL at most.
@@ -106,11 +94,11 @@ impl RequestIds {
                 }
                 true
             })
-            .map_err(store_error)?;
+            ?;
         for id in expired {
             match store.delete(IDEMPOTENCY, &id) {
                 Ok(_) | Err(StoreError::NotFound) => {}
-                Err(error) => return Err(store_error(error)),
+                Err(error) => return Err(error.into()),
             }
         }
         Ok(())
@@ -120,6 +108,7 @@ impl RequestIds {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     #[test]
     fn an_id_is_refused_until_it_expires() {
@@ -127,10 +116,10 @@ mod tests {
         let store = crate::store::SledStore::open(&dir).unwrap();
         let ids = RequestIds::new(Duration::from_millis(200));
         ids.claim(&store, "req-1").unwrap();
-        assert_eq!(ids.claim(&store, "req-1").unwrap_err().code, DataError::DUPLICATE_REQUEST);
+        assert_eq!(ids.claim(&store, "req-1").unwrap_err().code(), ErrorCode::DUPLICATE_REQUEST.0);
         ids.claim(&store, "req-2").expect("another id is free");
         for bad in ["", "a\u{0}b", &"x".repeat(200)] {
-            assert_eq!(ids.claim(&store, bad).unwrap_err().code, DataError::INVALID_VALUE);
+            assert_eq!(ids.claim(&store, bad).unwrap_err().code(), ErrorCode::INVALID_VALUE.0);
         }
         std::thread::sleep(Duration::from_millis(250));
         ids.claim(&store, "req-1").expect("an expired id is free again");

@@ -8,6 +8,7 @@ pub mod clp;
 mod answer_size;
 mod database;
 mod deadline;
+mod error;
 mod index;
 pub mod ids;
 pub mod idempotency;
@@ -22,4 +23,4 @@ mod unique;
 pub mod accounts;
 
 pub use database::{Access, DataSettings, Database, FindOptions, PreparedSave, SavedObject, SystemClass, SystemWrite};
-pub use schema::DataError;
+pub use error::DataError;

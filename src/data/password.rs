@@ -20,8 +20,7 @@ use argon2::password_hash::{self, Output, ParamsString, PasswordHash, SaltString
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
 
-use super::schema::DataError;
-use crate::error::ErrorCode;
+use super::DataError;
 
 /// Memory cost of one hash: 19 MiB, OWASP's recommended minimum for Argon2id with
 /// [`ITERATIONS`] passes and one lane.
@@ -30,9 +29,6 @@ pub const ITERATIONS: u32 = 2;
 pub const LANES: u32 = 1;
 /// Attempts that may wait per hashing thread before new ones get 155.
 const QUEUE_PER_THREAD: usize = 32;
-
-/// Parse's "request limit exceeded", for a log-in refused because too many are waiting.
-const REQUEST_LIMIT_EXCEEDED: i32 = 155;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -91,15 +87,15 @@ fn on_hasher<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Re
     });
     hashers().jobs.try_send(job).map_err(|e| match e {
         TrySendError::Full(_) => {
-            DataError::new(REQUEST_LIMIT_EXCEEDED, "Too many log-ins and sign-ups at once; try again shortly.").with_status(429)
+            DataError::PasswordHashersBusy
         }
-        TrySendError::Disconnected(_) => DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, "password hashing is not available"),
+        TrySendError::Disconnected(_) => DataError::PasswordHashing("password hashing is not available".to_owned()),
     })?;
-    answer.recv().map_err(|_| DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, "password hashing failed"))
+    answer.recv().map_err(|_| DataError::PasswordHashing("password hashing failed".to_owned()))
 }
 
 fn params() -> Result<Params, DataError> {
-    Params::new(MEMORY_KIB, ITERATIONS, LANES, None).map_err(|e| DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("argon2 parameters: {e}")))
+    Params::new(MEMORY_KIB, ITERATIONS, LANES, None).map_err(|e| DataError::PasswordHashing(format!("argon2 parameters: {e}")))
 }
 
 thread_local! {
@@ -114,7 +110,7 @@ thread_local! {
 fn compute(params: &Params, version: Version, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), DataError> {
     let needed = params.block_count();
     if params.m_cost() > MEMORY_KIB {
-        return Err(DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, "the stored password hash asks for more memory than cloudrt allows"));
+        return Err(DataError::PasswordHashing("the stored password hash asks for more memory than cloudrt allows".to_owned()));
     }
     BLOCKS.with(|blocks| {
         let mut blocks = blocks.borrow_mut();
@@ -123,7 +119,7 @@ fn compute(params: &Params, version: Version, password: &[u8], salt: &[u8], out:
         }
         Argon2::new(Algorithm::Argon2id, version, params.clone())
             .hash_password_into_with_memory(password, salt, out, &mut blocks[..needed])
-            .map_err(|e| DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("password hashing failed: {e}")))
+            .map_err(|e| DataError::PasswordHashing(format!("password hashing failed: {e}")))
     })
 }
 
@@ -134,7 +130,7 @@ pub fn hash(password: &str) -> Result<String, DataError> {
         return on_hasher(move || {
             bcrypt::hash_with_result(password, BCRYPT_COST)
                 .map(|hash| hash.format_for_version(bcrypt::Version::TwoA))
-                .map_err(|e| DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("password hashing failed: {e}")))
+                .map_err(|e| DataError::PasswordHashing(format!("password hashing failed: {e}")))
         })?;
     }
     on_hasher(move || {
@@ -143,7 +139,7 @@ pub fn hash(password: &str) -> Result<String, DataError> {
         rand::rng().fill_bytes(&mut salt);
         let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
         compute(&params, Version::V0x13, password.as_bytes(), &salt, &mut out)?;
-        let failed = |e: password_hash::Error| DataError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("password hash encoding failed: {e}"));
+        let failed = |e: password_hash::Error| DataError::PasswordHashing(format!("password hash encoding failed: {e}"));
         let salt = SaltString::encode_b64(&salt).map_err(failed)?;
         let hash = PasswordHash {
             algorithm: Algorithm::Argon2id.ident(),

@@ -7,7 +7,7 @@
 //! every caller but the master key, a `where` or `order` naming such a field is refused, as
 //! Parse Server refuses it.
 
-use super::schema::DataError;
+use super::DataError;
 
 /// Fields of a class that only the master key may query, beyond the `_`-prefixed internal
 /// ones: Parse Server's default protected fields, and the secrets its sensitive-data filter
@@ -32,17 +32,14 @@ pub enum Use {
 pub fn check_key(class: &str, key: &str, use_: Use) -> Result<(), DataError> {
     let field = key.split('.').next().unwrap_or_default();
     if field.starts_with('_') {
-        return Err(DataError::new(DataError::INVALID_KEY_NAME, format!("Invalid key name: {key}")));
+        return Err(DataError::InvalidKeyName(key.to_owned()));
     }
     if protected_fields(class).contains(&field) {
         let verb = match use_ {
             Use::Query => "query",
             Use::Sort => "sort by",
         };
-        return Err(DataError::new(
-            DataError::OPERATION_FORBIDDEN,
-            format!("This user is not allowed to {verb} {field} on class {class}"),
-        ));
+        return Err(DataError::ProtectedField { verb: verb.to_owned(), field: field.to_owned(), class: class.to_owned() });
     }
     Ok(())
 }
@@ -68,10 +65,7 @@ pub fn check_class(master: bool, class: &str, operation: &str) -> Result<(), Dat
     if master || !MASTER_ONLY_CLASSES.contains(&class) {
         return Ok(());
     }
-    Err(DataError::new(
-        DataError::OPERATION_FORBIDDEN,
-        format!("Clients aren't allowed to perform the {operation} operation on the {class} collection."),
-    ))
+    Err(DataError::MasterOnlyClass { operation: operation.to_owned(), class: class.to_owned() })
 }
 
 /// Whether a non-master reader may see `field` of someone else's `class` object. Internal
@@ -89,17 +83,17 @@ mod tests {
     fn internal_fields_are_invalid_keys() {
         for key in ["_hashed_password", "_password_history", "_anything.deep"] {
             let error = check_key("_User", key, Use::Query).unwrap_err();
-            assert_eq!(error, DataError::new(ErrorCode::INVALID_KEY_NAME, format!("Invalid key name: {key}")));
+            assert_eq!((error.code(), error.to_string()), (ErrorCode::INVALID_KEY_NAME.0, format!("Invalid key name: {key}")));
         }
-        assert_eq!(check_key("Note", "_x", Use::Sort).unwrap_err().code, 105);
+        assert_eq!(check_key("Note", "_x", Use::Sort).unwrap_err().code(), 105);
     }
 
     #[test]
     fn protected_fields_are_forbidden() {
         let error = check_key("_User", "email", Use::Query).unwrap_err();
-        assert_eq!(error, DataError::new(ErrorCode::OPERATION_FORBIDDEN, "This user is not allowed to query email on class _User"));
-        assert_eq!(check_key("_User", "authData.facebook.id", Use::Query).unwrap_err().code, 119);
-        assert_eq!(check_key("_Session", "sessionToken", Use::Sort).unwrap_err().code, 119);
+        assert_eq!((error.code(), error.to_string()), (ErrorCode::OPERATION_FORBIDDEN.0, "This user is not allowed to query email on class _User".to_owned()));
+        assert_eq!(check_key("_User", "authData.facebook.id", Use::Query).unwrap_err().code(), 119);
+        assert_eq!(check_key("_Session", "sessionToken", Use::Sort).unwrap_err().code(), 119);
         assert!(check_key("_User", "username", Use::Query).is_ok());
         assert!(check_key("Note", "email", Use::Query).is_ok(), "only _User's email is protected");
     }

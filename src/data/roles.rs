@@ -12,17 +12,11 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use serde_json::{Map, Value};
 
 use super::field_ops::RelationChanges;
-use super::schema::DataError;
+use super::DataError;
 use crate::store::{Store, StoreError};
 
 /// The class of roles.
 pub const ROLE: &str = "_Role";
-
-/// Parse's code for a value a unique index already holds.
-const DUPLICATE_VALUE: i32 = 137;
-
-/// Parse's code for a role name the SDK would refuse (`Parse.Error.OTHER_CAUSE`).
-const OTHER_CAUSE: i32 = -1;
 
 /// Fields Parse Server requires of every `_Role` write (`requiredColumns.write._Role`).
 const REQUIRED: &[&str] = &["name", "ACL"];
@@ -36,24 +30,21 @@ pub fn check_write(original: Option<&Map<String, Value>>, body: &Map<String, Val
     for field in REQUIRED {
         let missing = proposed.get(*field).is_none_or(|value| value.is_null() || value.as_str() == Some(""));
         if missing && (original.is_none() || body.contains_key(*field)) {
-            return Err(DataError::new(DataError::INCORRECT_TYPE, format!("{field} is required.")));
+            return Err(DataError::RoleFieldMissing((*field).to_owned()));
         }
     }
     let name = proposed.get("name");
     if let Some(original) = original {
         if body.contains_key("name") && original.get("name") != name {
-            return Err(DataError::new(OTHER_CAUSE, "A role's name can only be set before it has been saved."));
+            return Err(DataError::RoleNameChanged);
         }
         return Ok(());
     }
     let Some(Value::String(name)) = name else {
-        return Err(DataError::new(OTHER_CAUSE, "A role's name must be a String."));
+        return Err(DataError::RoleNameNotString);
     };
     if !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b' ')) {
-        return Err(DataError::new(
-            OTHER_CAUSE,
-            "A role's name can be only contain alphanumeric characters, _, -, and spaces.",
-        ));
+        return Err(DataError::InvalidRoleName);
     }
     Ok(())
 }
@@ -237,11 +228,6 @@ impl Drop for RoleWrite<'_> {
     }
 }
 
-/// The answer to a second role of one name.
-pub fn duplicate_name() -> DataError {
-    DataError::new(DUPLICATE_VALUE, "A duplicate value for a field with unique values was provided")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,7 +252,7 @@ mod tests {
         for (body, code, message) in cases {
             let body = map(body);
             let error = check_write(None, &body, &body).unwrap_err();
-            assert_eq!((error.code, error.message.as_str()), (code, message), "{body:?}");
+            assert_eq!((error.code(), error.to_string().as_str()), (code, message), "{body:?}");
         }
         let good = map(json!({"name": "Senior Mods_2-b", "ACL": acl}));
         assert!(check_write(None, &good, &good).is_ok());
@@ -277,10 +263,10 @@ mod tests {
         let original = map(json!({"name": "Mods", "ACL": {}}));
         let renamed = map(json!({"name": "Admins", "ACL": {}}));
         let error = check_write(Some(&original), &map(json!({"name": "Admins"})), &renamed).unwrap_err();
-        assert_eq!((error.code, error.message.as_str()), (-1, "A role's name can only be set before it has been saved."));
+        assert_eq!((error.code(), error.to_string().as_str()), (-1, "A role's name can only be set before it has been saved."));
         let no_name = map(json!({"ACL": {}}));
         let error = check_write(Some(&original), &map(json!({"name": {"__op": "Delete"}})), &no_name).unwrap_err();
-        assert_eq!((error.code, error.message.as_str()), (111, "name is required."));
+        assert_eq!((error.code(), error.to_string().as_str()), (111, "name is required."));
         assert!(check_write(Some(&original), &map(json!({"name": "Mods"})), &original).is_ok());
         assert!(check_write(Some(&original), &map(json!({"x": 1})), &original).is_ok());
     }

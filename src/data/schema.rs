@@ -4,9 +4,6 @@
 //! Parse apps do not declare schemas up front. Saving `{"score": 3}` to a new field makes it
 //! a Number field, and from then on saving a string there is an error (111). This module
 //! holds that rule so every write path enforces it the same way.
-//!
-//! It is also home to [`DataError`], the one error type of the `data` modules, so the HTTP
-//! layer has a single thing to turn into a Parse error response.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,54 +15,7 @@ use super::acl::Acl;
 use super::clp::ClassPermissions;
 use super::ids::millis_from_iso;
 use super::field_ops::Op;
-use crate::error::ErrorCode;
-
-/// A failure with the Parse error code a client should see.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{message}")]
-pub struct DataError {
-    pub code: i32,
-    pub message: String,
-    /// The HTTP status, when the code's usual one does not fit (a 155 for "too many at once,
-    /// retry" is 429, where a 155 for "too large" is 413).
-    pub status: Option<u16>,
-}
-
-impl DataError {
-    // The codes the data layer names most, as numbers for `code` comparisons; every number
-    // comes from the one table in crate::error.
-    pub const INVALID_QUERY: i32 = ErrorCode::INVALID_QUERY.0;
-    pub const INVALID_CLASS_NAME: i32 = ErrorCode::INVALID_CLASS_NAME.0;
-    pub const INVALID_KEY_NAME: i32 = ErrorCode::INVALID_KEY_NAME.0;
-    pub const INVALID_POINTER: i32 = ErrorCode::INVALID_POINTER.0;
-    pub const INVALID_JSON: i32 = ErrorCode::INVALID_JSON.0;
-    pub const INCORRECT_TYPE: i32 = ErrorCode::INCORRECT_TYPE.0;
-    pub const OPERATION_FORBIDDEN: i32 = ErrorCode::OPERATION_FORBIDDEN.0;
-    pub const INVALID_ACL: i32 = ErrorCode::INVALID_ACL.0;
-    pub const DUPLICATE_REQUEST: i32 = ErrorCode::DUPLICATE_REQUEST.0;
-    pub const INVALID_VALUE: i32 = ErrorCode::INVALID_VALUE.0;
-    /// Parse Server answers this (unnamed in the SDKs) when a Pointer or Relation field type
-    /// is declared without its target class.
-    pub const MISSING_TARGET_CLASS: i32 = ErrorCode::MISSING_TARGET_CLASS.0;
-    /// Parse Server's answer when a schema tries to redefine one of a class's built-in fields.
-    pub const FIELD_CANNOT_CHANGE: i32 = ErrorCode::FIELD_CANNOT_CHANGE.0;
-    /// Validation failed: a required field is missing (Parse's `VALIDATION_ERROR`).
-    pub const VALIDATION_ERROR: i32 = ErrorCode::VALIDATION_ERROR.0;
-    /// Parse Server's code for a schema change it refuses: a class that is not empty, a field
-    /// that exists already or does not exist.
-    pub const CLASS_CHANGE_REFUSED: i32 = ErrorCode::INVALID_SCHEMA_OPERATION.0;
-
-    /// `code` is an [`ErrorCode`] or one of the numbers above.
-    pub fn new(code: impl Into<i32>, message: impl Into<String>) -> Self {
-        DataError { code: code.into(), message: message.into(), status: None }
-    }
-
-    /// The same error travelling with HTTP `status`.
-    pub fn with_status(mut self, status: u16) -> Self {
-        self.status = Some(status);
-        self
-    }
-}
+use super::DataError;
 
 /// Classes Parse Server itself defines. Their names start with `_`, which user classes may
 /// not, so they are accepted by name.
@@ -116,15 +66,12 @@ fn is_identifier(name: &str) -> bool {
 /// else is 103.
 pub fn validate_class_name(name: &str) -> Result<(), DataError> {
     if name.len() > MAX_NAME_LEN {
-        return Err(DataError::new(
-            DataError::INVALID_CLASS_NAME,
-            format!("Invalid class name: {}: class names have at most {MAX_NAME_LEN} characters", abbreviated(name)),
-        ));
+        return Err(DataError::ClassNameTooLong(abbreviated(name)));
     }
     if SYSTEM_CLASSES.contains(&name) || is_identifier(name) {
         Ok(())
     } else {
-        Err(DataError::new(DataError::INVALID_CLASS_NAME, format!("Invalid class name: {name}")))
+        Err(DataError::InvalidClassName(name.to_owned()))
     }
 }
 
@@ -151,10 +98,7 @@ pub fn validate_object_id(id: &str) -> Result<(), DataError> {
     } else {
         return Ok(());
     };
-    Err(DataError::new(
-        DataError::INVALID_POINTER,
-        format!("invalid pointer: the objectId {:?} {problem}", abbreviated(id)),
-    ))
+    Err(DataError::InvalidObjectId { id: abbreviated(id), problem })
 }
 
 /// Accepts a top-level field name matching `^[A-Za-z][A-Za-z0-9_]*$`, except `length`,
@@ -176,10 +120,7 @@ pub fn validate_field_name(name: &str) -> Result<(), DataError> {
 /// one an identifier or an array index. Anything else is 105, naming the whole path.
 pub fn validate_field_path(path: &str) -> Result<(), DataError> {
     if path.split('.').count() > MAX_PATH_SEGMENTS {
-        return Err(DataError::new(
-            DataError::INVALID_KEY_NAME,
-            format!("Invalid field name: {}: a dotted key has at most {MAX_PATH_SEGMENTS} segments", abbreviated(path)),
-        ));
+        return Err(DataError::FieldPathTooDeep(abbreviated(path)));
     }
     if path.split('.').any(|segment| segment.len() > MAX_NAME_LEN) {
         return Err(name_too_long(path));
@@ -206,14 +147,11 @@ fn validate_field_name_in(class_name: &str, name: &str) -> Result<(), DataError>
 }
 
 fn name_too_long(name: &str) -> DataError {
-    DataError::new(
-        DataError::INVALID_KEY_NAME,
-        format!("Invalid field name: {}: field names have at most {MAX_NAME_LEN} characters", abbreviated(name)),
-    )
+    DataError::FieldNameTooLong(abbreviated(name))
 }
 
 fn invalid_field_name(name: &str) -> DataError {
-    DataError::new(DataError::INVALID_KEY_NAME, format!("Invalid field name: {name}"))
+    DataError::InvalidFieldName(name.to_owned())
 }
 
 /// The type of a class field, as Parse's schema API names them.
@@ -281,16 +219,13 @@ impl FieldType {
     /// without `targetClass`, 103 for an invalid target class. Field options Parse also allows
     /// here (`required`, `defaultValue`) are ignored.
     pub fn from_json(value: &Value) -> Result<FieldType, DataError> {
-        let invalid_json = || DataError::new(DataError::INVALID_JSON, "invalid JSON");
+        let invalid_json = || DataError::InvalidSchema("invalid JSON".to_owned());
         let field = value.as_object().ok_or_else(invalid_json)?;
         let name = field.get("type").and_then(Value::as_str).ok_or_else(invalid_json)?;
         let target_class = || -> Result<String, DataError> {
             let class = match field.get("targetClass") {
                 None | Some(Value::Null) => {
-                    return Err(DataError::new(
-                        DataError::MISSING_TARGET_CLASS,
-                        format!("type {name} needs a class name"),
-                    ))
+                    return Err(DataError::MissingTargetClass(name.to_owned()))
                 }
                 Some(Value::String(class)) => class,
                 Some(_) => return Err(invalid_json()),
@@ -313,7 +248,7 @@ impl FieldType {
             "Polygon" => FieldType::Polygon,
             "ACL" => FieldType::ACL,
             other => {
-                return Err(DataError::new(DataError::INCORRECT_TYPE, format!("invalid field type: {other}")))
+                return Err(DataError::InvalidFieldType(other.to_owned()))
             }
         })
     }
@@ -371,7 +306,7 @@ pub fn type_of_value(value: &Value) -> Result<Option<FieldType>, DataError> {
 fn typed_value_type(object: &Map<String, Value>, type_name: &Value) -> Result<FieldType, DataError> {
     let not_valid = || {
         let name = type_name.as_str().map_or_else(|| type_name.to_string(), str::to_owned);
-        DataError::new(DataError::INCORRECT_TYPE, format!("This is not a valid {name}"))
+        DataError::InvalidTypedValue(name)
     };
     let non_empty_str = |key: &str| object.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
     let class_name = || -> Result<String, DataError> {
@@ -383,10 +318,7 @@ fn typed_value_type(object: &Map<String, Value>, type_name: &Value) -> Result<Fi
         "Pointer" => {
             let class = class_name()?;
             let Some(id) = object.get("objectId").and_then(Value::as_str) else {
-                return Err(DataError::new(
-                    DataError::INVALID_POINTER,
-                    format!("This is not a valid Pointer: objectId of a {class} pointer must be a string"),
-                ));
+                return Err(DataError::PointerIdNotString(class));
             };
             validate_object_id(id)?;
             Ok(FieldType::Pointer(class))
@@ -404,16 +336,10 @@ fn typed_value_type(object: &Map<String, Value>, type_name: &Value) -> Result<Fi
                 return Err(not_valid());
             };
             if !(-90.0..=90.0).contains(&latitude) {
-                return Err(DataError::new(
-                    DataError::INCORRECT_TYPE,
-                    format!("GeoPoint latitude out of bounds: {latitude}"),
-                ));
+                return Err(DataError::LatitudeOutOfBounds(latitude));
             }
             if !(-180.0..=180.0).contains(&longitude) {
-                return Err(DataError::new(
-                    DataError::INCORRECT_TYPE,
-                    format!("GeoPoint longitude out of bounds: {longitude}"),
-                ));
+                return Err(DataError::LongitudeOutOfBounds(longitude));
             }
             Ok(FieldType::GeoPoint)
         }
@@ -428,7 +354,7 @@ fn typed_value_type(object: &Map<String, Value>, type_name: &Value) -> Result<Fi
                 return Err(not_valid());
             }
             if points.len() < 3 {
-                return Err(DataError::new(DataError::INVALID_JSON, "Polygon must have at least 3 values"));
+                return Err(DataError::PolygonTooSmall);
             }
             Ok(FieldType::Polygon)
         }
@@ -475,11 +401,11 @@ impl FieldOptions {
         let required = match field.get("required") {
             None | Some(Value::Null) => None,
             Some(Value::Bool(required)) => Some(*required),
-            Some(_) => return Err(DataError::new(DataError::INVALID_JSON, format!("required of field {name} must be a boolean"))),
+            Some(_) => return Err(DataError::RequiredNotBoolean(name.to_owned())),
         };
         let default_value = field.get("defaultValue").filter(|v| !v.is_null()).cloned();
         let not_for_relation = |option: &str| {
-            DataError::new(DataError::INCORRECT_TYPE, format!("The '{option}' option is not applicable for {field_type}"))
+            DataError::OptionNotForRelation { option: option.to_owned(), field_type: field_type.clone() }
         };
         if let Some(default) = &default_value {
             if matches!(field_type, FieldType::Relation(_)) {
@@ -488,10 +414,12 @@ impl FieldOptions {
             let default_type = type_of_value(default)?;
             if default_type.as_ref() != Some(field_type) {
                 let got = default_type.map_or_else(|| "null".to_owned(), |t| t.to_string());
-                return Err(DataError::new(
-                    DataError::INCORRECT_TYPE,
-                    format!("schema mismatch for {class_name}.{name} default value; expected {field_type} but got {got}"),
-                ));
+                return Err(DataError::DefaultValueMismatch {
+                    class: class_name.to_owned(),
+                    field: name.to_owned(),
+                    expected: field_type.clone(),
+                    got,
+                });
             }
         } else if required == Some(true) && matches!(field_type, FieldType::Relation(_)) {
             return Err(not_for_relation("required"));
@@ -540,7 +468,7 @@ impl ClassSchema {
     /// An index that exists already or a drop of one that does not is 102, as is a field the
     /// class lacks; a name or a spec of another shape is 107. Checked whole before any change.
     pub fn change_indexes(&mut self, submitted: &Value) -> Result<(), DataError> {
-        let invalid = |message: String| DataError::new(DataError::INVALID_JSON, message);
+        let invalid = DataError::InvalidIndex;
         let submitted = match submitted {
             Value::Null => return Ok(()),
             Value::Object(submitted) => submitted,
@@ -553,12 +481,12 @@ impl ClassSchema {
             }
             if spec.get("__op").and_then(Value::as_str) == Some("Delete") {
                 if indexes.remove(name).is_none() {
-                    return Err(DataError::new(DataError::INVALID_QUERY, format!("Index {name} does not exist, cannot delete.")));
+                    return Err(DataError::IndexNotFound(name.clone()));
                 }
                 continue;
             }
             if indexes.contains_key(name) {
-                return Err(DataError::new(DataError::INVALID_QUERY, format!("Index {name} exists, cannot update.")));
+                return Err(DataError::IndexExists(name.clone()));
             }
             let keys = spec.as_object().filter(|keys| !keys.is_empty()).ok_or_else(|| {
                 invalid(format!("index {name} must be {{field: 1 or -1, …}}"))
@@ -568,7 +496,7 @@ impl ClassSchema {
                     return Err(invalid(format!("index {name}: {field} must be 1 or -1, got {direction}")));
                 }
                 if !self.fields.contains_key(field) {
-                    return Err(DataError::new(DataError::INVALID_QUERY, format!("Field {field} does not exist, cannot add index.")));
+                    return Err(DataError::IndexFieldNotFound(field.clone()));
                 }
             }
             indexes.insert(name.clone(), keys.clone());
@@ -720,26 +648,19 @@ impl ClassSchema {
     /// Adds a field declared through the schema API (its name checked as Parse Server does:
     /// 105 invalid, 136 a default field), with its options.
     pub fn declare_field(&mut self, name: &str, field: &Value) -> Result<(), DataError> {
-        validate_field_name_in(&self.class_name, name)
-            .map_err(|_| DataError::new(DataError::INVALID_KEY_NAME, format!("invalid field name: {name}")))?;
+        validate_field_name_in(&self.class_name, name).map_err(|_| DataError::InvalidSchemaFieldName(name.to_owned()))?;
         if Self::default_fields(&self.class_name).contains_key(name) {
-            return Err(DataError::new(DataError::FIELD_CANNOT_CHANGE, format!("field {name} cannot be added")));
+            return Err(DataError::DefaultFieldAdded(name.to_owned()));
         }
         let field_type = FieldType::from_json(field)?;
         let options = FieldOptions::from_json(&self.class_name, name, field, &field_type)?;
         if field_type == FieldType::GeoPoint {
             if let Some(other) = self.fields.iter().find(|(_, t)| **t == FieldType::GeoPoint).map(|(n, _)| n) {
-                return Err(DataError::new(
-                    DataError::INCORRECT_TYPE,
-                    format!("currently, only one GeoPoint field may exist in an object. Adding {name} when {other} already exists."),
-                ));
+                return Err(DataError::SecondGeoPointField { field: name.to_owned(), other: other.clone() });
             }
         }
         if self.fields.len() >= MAX_FIELDS_PER_CLASS {
-            return Err(DataError::new(
-                DataError::INVALID_KEY_NAME,
-                format!("Class {} has {MAX_FIELDS_PER_CLASS} fields, the most a class may have", self.class_name),
-            ));
+            return Err(DataError::ClassFull(self.class_name.clone()));
         }
         self.fields.insert(name.to_owned(), field_type);
         if !options.is_empty() {
@@ -750,14 +671,11 @@ impl ClassSchema {
 
     /// Removes a field declared by the schema API or a save; the class's default fields are 136.
     pub fn remove_field(&mut self, name: &str) -> Result<FieldType, DataError> {
-        validate_field_name_in(&self.class_name, name)
-            .map_err(|_| DataError::new(DataError::INVALID_KEY_NAME, format!("invalid field name: {name}")))?;
+        validate_field_name_in(&self.class_name, name).map_err(|_| DataError::InvalidSchemaFieldName(name.to_owned()))?;
         if Self::default_fields(&self.class_name).contains_key(name) {
-            return Err(DataError::new(DataError::FIELD_CANNOT_CHANGE, format!("field {name} cannot be changed")));
+            return Err(DataError::DefaultFieldChanged(name.to_owned()));
         }
-        let removed = self.fields.remove(name).ok_or_else(|| {
-            DataError::new(DataError::CLASS_CHANGE_REFUSED, format!("Field {name} does not exist, cannot delete."))
-        })?;
+        let removed = self.fields.remove(name).ok_or_else(|| DataError::FieldNotFound(name.to_owned()))?;
         self.options.remove(name);
         if let Some(permissions) = self.permissions.as_mut() {
             permissions.forget_field(name);
@@ -770,7 +688,7 @@ impl ClassSchema {
     /// listing one with a different type is 136, as in Parse Server. `fields` may be absent.
     /// `classLevelPermissions` are validated against the fields; `indexes` are kept as stored.
     pub fn from_json(value: &Value) -> Result<ClassSchema, DataError> {
-        let invalid_json = |what: &str| DataError::new(DataError::INVALID_JSON, what.to_owned());
+        let invalid_json = |what: &str| DataError::InvalidSchema(what.to_owned());
         let object = value.as_object().ok_or_else(|| invalid_json("a schema must be an object"))?;
         let class_name = object
             .get("className")
@@ -787,10 +705,7 @@ impl ClassSchema {
             let field_type = FieldType::from_json(field)?;
             match schema.fields.get(name) {
                 Some(default) if *default != field_type => {
-                    return Err(DataError::new(
-                        DataError::FIELD_CANNOT_CHANGE,
-                        format!("field {name} cannot be added"),
-                    ))
+                    return Err(DataError::DefaultFieldAdded(name.clone()))
                 }
                 Some(_) => {}
                 None => {
@@ -855,10 +770,7 @@ impl ClassSchema {
                     if value_type == FieldType::GeoPoint {
                         geo_points += 1;
                         if geo_points > 1 {
-                            return Err(DataError::new(
-                                DataError::INCORRECT_TYPE,
-                                "there can only be one geopoint field in a class",
-                            ));
+                            return Err(DataError::SecondGeoPointValue);
                         }
                     }
                     value_type
@@ -875,27 +787,19 @@ impl ClassSchema {
             let pending = added.iter().find(|(name, _)| name == field).map(|(_, t)| t);
             match self.fields.get(field).or(pending) {
                 Some(expected) if *expected != field_type => {
-                    return Err(DataError::new(
-                        DataError::INCORRECT_TYPE,
-                        format!(
-                            "schema mismatch for {}.{field}; expected {expected} but got {field_type}",
-                            self.class_name
-                        ),
-                    ))
+                    return Err(DataError::IncorrectType {
+                        class: self.class_name.clone(),
+                        field: field.to_owned(),
+                        expected: expected.clone(),
+                        got: field_type,
+                    })
                 }
                 Some(_) => {}
                 None => added.push((field.to_owned(), field_type)),
             }
         }
         if !added.is_empty() && self.fields.len() + added.len() > MAX_FIELDS_PER_CLASS {
-            return Err(DataError::new(
-                DataError::INVALID_KEY_NAME,
-                format!(
-                    "Class {} would have {} fields; a class has at most {MAX_FIELDS_PER_CLASS}",
-                    self.class_name,
-                    self.fields.len() + added.len()
-                ),
-            ));
+            return Err(DataError::TooManyFields { class: self.class_name.clone(), count: self.fields.len() + added.len() });
         }
         let mut names = Vec::with_capacity(added.len());
         for (name, field_type) in added {
@@ -922,6 +826,7 @@ impl<'de> Deserialize<'de> for ClassSchema {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use serde_json::json;
 
     fn map(value: Value) -> Map<String, Value> {
@@ -969,7 +874,7 @@ mod tests {
             let result = validate_class_name(name);
             assert_eq!(result.is_ok(), ok, "{name}");
             if let Err(err) = result {
-                assert_eq!(err, DataError::new(ErrorCode::INVALID_CLASS_NAME, format!("Invalid class name: {name}")));
+                assert_eq!((err.code(), err.to_string()), (ErrorCode::INVALID_CLASS_NAME.0, format!("Invalid class name: {name}")));
             }
         }
     }
@@ -1006,7 +911,7 @@ mod tests {
             assert_eq!(validate_field_path(name).is_ok(), path_ok, "path {name}");
             for result in [validate_field_name(name), validate_field_path(name)] {
                 if let Err(err) = result {
-                    assert_eq!(err, DataError::new(ErrorCode::INVALID_KEY_NAME, format!("Invalid field name: {name}")));
+                    assert_eq!((err.code(), err.to_string()), (ErrorCode::INVALID_KEY_NAME.0, format!("Invalid field name: {name}")));
                 }
             }
         }
@@ -1053,7 +958,7 @@ mod tests {
             (json!({"type": "Pointer", "targetClass": "bad class"}), 103),
         ];
         for (json, code) in cases {
-            assert_eq!(FieldType::from_json(&json).unwrap_err().code, code, "{json}");
+            assert_eq!(FieldType::from_json(&json).unwrap_err().code(), code, "{json}");
             assert!(serde_json::from_value::<FieldType>(json).is_err());
         }
     }
@@ -1161,10 +1066,10 @@ mod tests {
         ];
         for (value, code) in cases {
             let err = type_of_value(&value).expect_err(&value.to_string());
-            assert_eq!(err.code, code, "{value}: {}", err.message);
+            assert_eq!(err.code(), code, "{value}: {}", err);
         }
         let err = type_of_value(&json!({"__type": "Whatever"})).unwrap_err();
-        assert_eq!(err.message, "This is not a valid Whatever");
+        assert_eq!(err.to_string(), "This is not a valid Whatever");
     }
 
     #[test]
@@ -1241,7 +1146,7 @@ mod tests {
             (json!({"className": "_User", "fields": {"email": {"type": "Number"}}}), 136),
         ];
         for (json, code) in cases {
-            assert_eq!(ClassSchema::from_json(&json).unwrap_err().code, code, "{json}");
+            assert_eq!(ClassSchema::from_json(&json).unwrap_err().code(), code, "{json}");
         }
     }
 
@@ -1390,9 +1295,9 @@ mod tests {
         for (body, code, message) in cases {
             let mut schema = existing.clone();
             let err = schema.check_and_extend(&map(body.clone())).expect_err(&body.to_string());
-            assert_eq!(err.code, code, "{body}: {}", err.message);
+            assert_eq!(err.code(), code, "{body}: {}", err);
             if let Some(message) = message {
-                assert_eq!(err.message, message, "{body}");
+                assert_eq!(err.to_string(), message, "{body}");
             }
             assert_eq!(schema, existing, "a rejected body must not change the schema: {body}");
         }
@@ -1403,14 +1308,14 @@ mod tests {
         let long = "a".repeat(MAX_NAME_LEN + 1);
         assert!(validate_class_name(&"a".repeat(MAX_NAME_LEN)).is_ok());
         let error = validate_class_name(&long).unwrap_err();
-        assert_eq!(error.code, 103);
-        assert!(error.message.len() < 200, "the name is abbreviated: {}", error.message);
+        assert_eq!(error.code(), 103);
+        assert!(error.to_string().len() < 200, "the name is abbreviated: {}", error);
         assert!(validate_field_name(&"a".repeat(MAX_NAME_LEN)).is_ok());
-        assert_eq!(validate_field_name(&long).unwrap_err().code, 105);
-        assert_eq!(validate_field_path(&format!("a.{long}")).unwrap_err().code, 105);
+        assert_eq!(validate_field_name(&long).unwrap_err().code(), 105);
+        assert_eq!(validate_field_path(&format!("a.{long}")).unwrap_err().code(), 105);
         assert!(validate_field_path(&vec!["a"; MAX_PATH_SEGMENTS].join(".")).is_ok());
         let error = validate_field_path(&vec!["a"; MAX_PATH_SEGMENTS + 1].join(".")).unwrap_err();
-        assert!(error.code == ErrorCode::INVALID_KEY_NAME.0 && error.message.contains("at most 32 segments"), "{}", error.message);
+        assert!(error.code() == ErrorCode::INVALID_KEY_NAME.0 && error.to_string().contains("at most 32 segments"), "{}", error);
     }
 
     #[test]
@@ -1425,14 +1330,14 @@ mod tests {
         schema.check_and_extend(&fields(0..10)).expect("known fields are fine");
         let before = schema.clone();
         let error = schema.check_and_extend(&fields(room..room + 1)).unwrap_err();
-        assert!(error.code == ErrorCode::INVALID_KEY_NAME.0 && error.message.contains("at most 500"), "{}", error.message);
+        assert!(error.code() == ErrorCode::INVALID_KEY_NAME.0 && error.to_string().contains("at most 500"), "{}", error);
         assert_eq!(schema, before);
     }
 
     #[test]
     fn pointer_ids_must_be_plain() {
         for id in ["", "a\u{0}b", "tab\there", &"x".repeat(MAX_OBJECT_ID_LEN + 1)] {
-            assert_eq!(type_of_value(&pointer("A", id)).unwrap_err().code, 106, "{id:?}");
+            assert_eq!(type_of_value(&pointer("A", id)).unwrap_err().code(), 106, "{id:?}");
         }
         assert!(type_of_value(&pointer("A", "héllo")).is_ok());
     }

@@ -18,17 +18,19 @@ use std::sync::{Mutex, MutexGuard};
 use serde_json::{Map, Value};
 
 use super::auth_data;
-use super::database::store_error;
-use super::schema::DataError;
+use super::DataError;
 use crate::store::{LookupField, Store, StoreError};
 
 /// The class whose rows carry unique fields.
 pub const USER: &str = "_User";
 
-/// A unique field, the code a second claimant gets, and its message (Parse Server's wording).
-const FIELDS: &[(LookupField, i32, &str)] = &[
-    (LookupField { field: "username", case_insensitive: true }, 202, "Account already exists for this username."),
-    (LookupField { field: "email", case_insensitive: true }, 203, "Account already exists for this email address."),
+/// What a second claimant of a unique value gets.
+type Taken = fn() -> DataError;
+
+/// A unique field and the error a second claimant gets.
+const FIELDS: &[(LookupField, Taken)] = &[
+    (LookupField { field: "username", case_insensitive: true }, || DataError::UsernameTaken),
+    (LookupField { field: "email", case_insensitive: true }, || DataError::EmailTaken),
 ];
 
 /// Linked identity (provider, id) → the objectId of the user holding it.
@@ -51,13 +53,13 @@ fn id_of(object: &Map<String, Value>) -> Option<&str> {
 }
 
 fn lookup_of(field: &str) -> Option<LookupField> {
-    FIELDS.iter().map(|(lookup, _, _)| *lookup).find(|lookup| lookup.field == field)
+    FIELDS.iter().map(|(lookup, _)| *lookup).find(|lookup| lookup.field == field)
 }
 
 impl UserKeys {
     /// Declares the unique fields as lookups of the store (indexing stored users once).
     pub fn declare(store: &dyn Store) -> Result<(), StoreError> {
-        FIELDS.iter().try_for_each(|(lookup, _, _)| store.add_lookup(USER, *lookup))
+        FIELDS.iter().try_for_each(|(lookup, _)| store.add_lookup(USER, *lookup))
     }
 
     /// Locks the claims. Reads nothing.
@@ -86,21 +88,21 @@ impl ClaimsGuard<'_> {
 
     /// Refuses `object` (a user as it would be stored) if another user holds one of its values.
     pub fn check(&mut self, object: &Map<String, Value>, own_id: Option<&str>) -> Result<(), DataError> {
-        for (lookup, code, message) in FIELDS {
+        for (lookup, taken) in FIELDS {
             let Some(value) = object.get(lookup.field).and_then(Value::as_str) else { continue };
-            let holders = self.store.lookup(USER, *lookup, value).map_err(store_error)?;
+            let holders = self.store.lookup(USER, *lookup, value)?;
             if holders.iter().any(|holder| Some(holder.as_str()) != own_id) {
-                return Err(DataError::new(*code, *message));
+                return Err(taken());
             }
         }
         let linked = auth_data::ids_of(object);
         if linked.is_empty() {
             return Ok(());
         }
-        let identities = self.identities().map_err(store_error)?;
+        let identities = self.identities()?;
         for identity in linked {
             if identities.get(&identity).is_some_and(|holder| Some(holder.as_str()) != own_id) {
-                return Err(auth_data::already_linked());
+                return Err(DataError::AccountAlreadyLinked);
             }
         }
         Ok(())
@@ -162,15 +164,15 @@ mod tests {
         UserKeys::declare(&store).unwrap();
         let keys = UserKeys::default();
         let mut claims = keys.lock(&store);
-        assert_eq!(claims.check(&user("b", "Carol", None), None).unwrap_err().code, 202, "a user stored before the lookup was declared");
-        assert_eq!(claims.check(&user("b", "dave", Some("CAROL@example.com")), None).unwrap_err().code, 203);
+        assert_eq!(claims.check(&user("b", "Carol", None), None).unwrap_err().code(), 202, "a user stored before the lookup was declared");
+        assert_eq!(claims.check(&user("b", "dave", Some("CAROL@example.com")), None).unwrap_err().code(), 203);
         claims.check(&carol, Some("a")).expect("a user keeps its own values");
         assert_eq!(claims.holder("username", "CAROL").unwrap().as_deref(), Some("a"));
 
         let renamed = user("a", "caroline", Some("carol@example.com"));
         store.update(USER, "a", renamed, None).unwrap();
         claims.check(&user("b", "carol", None), None).expect("a released name is free again");
-        assert_eq!(claims.check(&user("b", "CAROLINE", None), None).unwrap_err().code, 202);
+        assert_eq!(claims.check(&user("b", "CAROLINE", None), None).unwrap_err().code(), 202);
         store.delete(USER, "a").unwrap();
         claims.check(&user("b", "caroline", Some("carol@example.com")), None).expect("a deleted user frees both");
 
@@ -183,7 +185,7 @@ mod tests {
         assert_eq!(claims.auth_data_holder("anonymous", "device-1").unwrap(), None, "provider ids are case-sensitive");
         let mut thief = user("d", "anon2", None);
         thief.insert("authData".into(), json!({"anonymous": {"id": "Device-1"}}));
-        assert_eq!(claims.check(&thief, None).unwrap_err().code, 208);
+        assert_eq!(claims.check(&thief, None).unwrap_err().code(), 208);
         claims.record(Some(&linked), Some(&user("c", "anon1", None)));
         claims.check(&thief, None).expect("an unlinked identity is free again");
         drop(claims);

@@ -60,10 +60,10 @@ pub enum CloudError {
 }
 
 impl CloudError {
-    /// The Parse codes the runtime itself raises (names as in `Parse.Error`).
-    pub const INTERNAL: i32 = 1;
-    pub const TIMEOUT: i32 = 124;
-    pub const SCRIPT_FAILED: i32 = 141;
+    /// The Parse codes the runtime itself raises, as numbers for JS (from the one table).
+    pub const INTERNAL: i32 = crate::error::ErrorCode::INTERNAL_SERVER_ERROR.0;
+    pub const TIMEOUT: i32 = crate::error::ErrorCode::TIMEOUT.0;
+    pub const SCRIPT_FAILED: i32 = crate::error::ErrorCode::SCRIPT_FAILED.0;
 }
 
 /// Start-up failure: the cloud code could not be loaded.

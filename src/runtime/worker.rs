@@ -716,6 +716,25 @@ mod tests {
         .unwrap();
     }
 
+    /// Cloud code's `Parse.Error` constants are the one code table, name for name.
+    #[test]
+    fn parse_error_constants_are_the_code_table() {
+        let cloud = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("cloud").canonicalize().unwrap();
+        let (queue, _nested) = tokio::sync::mpsc::unbounded_channel();
+        let mut js = runtime(&ModuleRoot::new(cloud), &queue);
+        let answer = js.execute_script("codes.js", "JSON.stringify(Object.entries(Parse.Error))").unwrap();
+        let text = {
+            deno_core::scope!(scope, js);
+            v8::Local::new(scope, answer).to_rust_string_lossy(scope)
+        };
+        let mut constants: Vec<(String, i32)> = serde_json::from_str(&text).unwrap();
+        let mut table: Vec<(String, i32)> =
+            crate::error::ErrorCode::ALL.iter().map(|(name, code)| ((*name).to_owned(), code.0)).collect();
+        constants.sort();
+        table.sort();
+        assert_eq!(constants, table);
+    }
+
     #[test]
     fn answers_are_read_by_their_shape() {
         let read = |json: &str| serde_json::from_str::<Answer>(json).unwrap().outcome();

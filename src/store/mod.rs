@@ -49,7 +49,7 @@ impl LookupField {
 }
 
 /// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, PartialEq, thiserror::Error)]
 pub enum StoreError {
     /// An insert named an id that already exists in the class.
     #[error("an object with this id already exists in the class")]

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{natural, query_error, store_error, Database};
+use super::{natural, Database};
 use crate::data::aggregate::{self, Pipeline};
 use crate::data::deadline::Deadline;
 use crate::data::query::Query;
-use crate::data::schema::{validate_class_name, DataError};
+use crate::data::schema::validate_class_name;
+use crate::data::DataError;
 use crate::store::try_scan;
 
 impl Database {
@@ -17,13 +18,13 @@ impl Database {
     /// subqueries (102): an aggregate reads one class.
     fn objects_matching(&self, class: &str, where_: &Value, deadline: &Deadline) -> Result<Vec<Arc<Map<String, Value>>>, DataError> {
         validate_class_name(class)?;
-        let query = Query::parse(where_).map_err(query_error)?;
+        let query = Query::parse(where_)?;
         if !query.subqueries().is_empty() {
-            return Err(DataError::new(DataError::INVALID_QUERY, "an aggregate's where does not take subqueries"));
+            return Err(DataError::InvalidQuery("an aggregate's where does not take subqueries".to_owned()));
         }
         let mut out = Vec::new();
         let mut seen = 0usize;
-        try_scan(self.store.as_ref(), class, store_error, |object| {
+        try_scan(self.store.as_ref(), class, DataError::from, |object| {
             if seen.is_multiple_of(crate::data::deadline::CHECK_EVERY) {
                 deadline.check()?;
             }

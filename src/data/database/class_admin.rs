@@ -6,10 +6,11 @@
 
 use serde_json::{Map, Value};
 
-use super::{not_found, store_error, stripe_of, Database, PreparedSave};
+use super::{stripe_of, Database, PreparedSave};
 use crate::data::clp::ClassPermissions;
 use crate::data::field_ops::Op;
-use crate::data::schema::{close_polygon_ring, validate_class_name, ClassSchema, DataError, FieldType, SYSTEM_CLASSES};
+use crate::data::schema::{close_polygon_ring, validate_class_name, ClassSchema, FieldType, SYSTEM_CLASSES};
+use crate::data::DataError;
 use crate::store::StoreError;
 
 /// Classes cloudrt keeps for itself that Parse Server does not count as classes at all: the
@@ -18,12 +19,7 @@ const NOT_SCHEMA_CLASSES: &[&str] = &["_Hooks", "_GlobalConfig", "_GraphQLConfig
 
 /// Parse Server's words for a class name the schema API refuses.
 fn invalid_class_name(class: &str) -> DataError {
-    DataError::new(
-        DataError::INVALID_CLASS_NAME,
-        format!(
-            "Invalid classname: {class}, classnames can only have alphanumeric characters and _, and must start with an alpha character "
-        ),
-    )
+    DataError::InvalidSchemaClassName(class.to_owned())
 }
 
 /// Accepts the class names the schema API serves: Parse's system classes and valid names.
@@ -35,7 +31,7 @@ fn validate_schema_class(class: &str) -> Result<(), DataError> {
 }
 
 fn class_missing(class: &str) -> DataError {
-    DataError::new(DataError::INVALID_CLASS_NAME, format!("Class {class} does not exist."))
+    DataError::ClassNotFound(class.to_owned())
 }
 
 /// Whether a body value leaves a field unset, as Parse Server's required/default rule reads it.
@@ -80,7 +76,7 @@ impl Database {
         validate_schema_class(class)?;
         let _guard = self.schema_writes.lock().unwrap_or_else(|p| p.into_inner());
         if self.class_exists(class) {
-            return Err(DataError::new(DataError::INVALID_CLASS_NAME, format!("Class {class} already exists.")));
+            return Err(DataError::ClassExists(class.to_owned()));
         }
         let mut schema = ClassSchema::new(class)?;
         for (name, field) in fields {
@@ -112,7 +108,7 @@ impl Database {
                 let field_type = schema.remove_field(name)?;
                 deleted.push((name.clone(), field_type));
             } else if schema.fields.contains_key(name) {
-                return Err(DataError::new(DataError::CLASS_CHANGE_REFUSED, format!("Field {name} exists, cannot update.")));
+                return Err(DataError::FieldExists(name.clone()));
             } else {
                 schema.declare_field(name, field)?;
             }
@@ -143,15 +139,12 @@ impl Database {
                 count += 1;
                 true
             })
-            .map_err(store_error)?;
+            ?;
         if count > 0 {
-            return Err(DataError::new(
-                DataError::CLASS_CHANGE_REFUSED,
-                format!("Class {class} is not empty, contains {count} objects, cannot drop schema."),
-            ));
+            return Err(DataError::ClassNotEmpty { class: class.to_owned(), count });
         }
         if self.class_exists(class) {
-            self.store.delete_schema(class).map_err(store_error)?;
+            self.store.delete_schema(class)?;
             self.schemas.write().unwrap_or_else(|p| p.into_inner()).remove(class);
         }
         self.sync()
@@ -166,7 +159,7 @@ impl Database {
             match self.delete_unsynced(class, &id) {
                 Ok(()) => {}
                 // Deleted meanwhile by someone else: what a purge wants anyway.
-                Err(error) if error == not_found() => {}
+                Err(DataError::ObjectNotFound) => {}
                 Err(error) => return Err(error),
             }
         }
@@ -184,12 +177,12 @@ impl Database {
                 }
                 true
             })
-            .map_err(store_error)?;
+            ?;
         Ok(ids)
     }
 
     fn save_schema(&self, schema: ClassSchema) -> Result<ClassSchema, DataError> {
-        self.store.put_schema(&schema.class_name, schema.to_json()).map_err(store_error)?;
+        self.store.put_schema(&schema.class_name, schema.to_json())?;
         self.schemas.write().unwrap_or_else(|p| p.into_inner()).insert(schema.class_name.clone(), schema.clone());
         self.sync()?;
         Ok(schema)
@@ -201,14 +194,14 @@ impl Database {
         for id in self.object_ids(class)? {
             for (name, field_type) in deleted {
                 if matches!(field_type, FieldType::Relation(_)) {
-                    let related = self.store.related(class, &id, name).map_err(store_error)?;
+                    let related = self.store.related(class, &id, name)?;
                     if !related.is_empty() {
-                        self.store.relation_remove(class, &id, name, &related).map_err(store_error)?;
+                        self.store.relation_remove(class, &id, name, &related)?;
                     }
                 }
             }
             let _stripe = self.stripes[stripe_of(class, &id)].lock().unwrap_or_else(|p| p.into_inner());
-            let Some(current) = self.store.get(class, &id).map_err(store_error)? else { continue };
+            let Some(current) = self.store.get(class, &id)? else { continue };
             if !deleted.iter().any(|(name, _)| current.contains_key(name)) {
                 continue;
             }
@@ -220,7 +213,7 @@ impl Database {
             match self.store.update(class, &id, object.clone(), Some(&current)) {
                 Ok(()) => index.changed(Some(&current), Some(&object)),
                 Err(StoreError::NotFound) => {}
-                Err(error) => return Err(store_error(error)),
+                Err(error) => return Err(error.into()),
             }
         }
         self.sync()
@@ -253,7 +246,7 @@ impl Database {
                     prepared.proposed.insert(name.clone(), default);
                 }
                 _ if options.required == Some(true) => {
-                    return Err(DataError::new(DataError::VALIDATION_ERROR, format!("{name} is required")));
+                    return Err(DataError::RequiredFieldMissing(name.clone()));
                 }
                 _ => {}
             }

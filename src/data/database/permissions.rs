@@ -4,9 +4,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{not_found, store_error, Access, Database};
+use super::{Access, Database};
 use crate::data::clp::{self, ClassPermissions, Operation, Requester};
-use crate::data::schema::DataError;
+use crate::data::DataError;
 
 impl Access {
     fn requester(&self) -> Requester<'_> {
@@ -52,12 +52,12 @@ impl Database {
         match permissions.check(class, operation, &access.requester())? {
             clp::Access::Granted => Ok(()),
             clp::Access::OnlyPointing { user_id, fields } => {
-                let user_id = user_id.ok_or_else(not_found)?;
-                let object = self.store.get(class, id).map_err(store_error)?.ok_or_else(not_found)?;
+                let user_id = user_id.ok_or(DataError::ObjectNotFound)?;
+                let object = self.store.get(class, id)?.ok_or(DataError::ObjectNotFound)?;
                 if fields.iter().any(|field| clp::points_to(object.get(field), &user_id)) {
                     Ok(())
                 } else {
-                    Err(not_found())
+                    Err(DataError::ObjectNotFound)
                 }
             }
         }
@@ -86,10 +86,7 @@ impl Database {
         let refused = |key: &str, verb: &str| {
             let root = key.split('.').next().unwrap_or_default();
             if hidden.iter().any(|field| field == key || field == root) {
-                Err(DataError::new(
-                    DataError::OPERATION_FORBIDDEN,
-                    format!("This user is not allowed to {verb} {key} on class {class}"),
-                ))
+                Err(DataError::ProtectedField { verb: verb.to_owned(), field: key.to_owned(), class: class.to_owned() })
             } else {
                 Ok(())
             }

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::{Access, Database, SavedObject};
-use crate::data::schema::DataError;
+use crate::data::DataError;
 
 /// A class the server writes for itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
