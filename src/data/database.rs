@@ -30,6 +30,7 @@ use crate::store::{try_scan, Document, Store, StoreError};
 
 mod analytics;
 mod class_admin;
+mod other_nodes;
 mod permissions;
 mod system_writes;
 
@@ -219,18 +220,7 @@ pub fn not_found() -> DataError {
 
 impl Database {
     pub fn open(store: Arc<dyn Store>, settings: DataSettings) -> Result<Database, DataError> {
-        let mut schemas = HashMap::new();
-        for class in store.classes().map_err(store_error)? {
-            let Some(json) = store.schema(&class).map_err(store_error)? else { continue };
-            // One unreadable schema must not keep the server from serving every other class:
-            // the class is served as if new, and its next write records a fresh schema.
-            match ClassSchema::from_json(&json) {
-                Ok(schema) => {
-                    schemas.insert(class, schema);
-                }
-                Err(error) => tracing::error!(class = %class, "skipping the stored schema of class {class}: {error}"),
-            }
-        }
+        let schemas = other_nodes::read_schemas(&*store)?;
         let roles = Roles::load(&*store).map_err(store_error)?;
         UserKeys::declare(&*store).map_err(store_error)?;
         store.add_lookup(accounts::SESSION, accounts::SESSION_TOKEN).map_err(store_error)?;
@@ -355,7 +345,9 @@ impl Database {
 
         // A full-text search is scored per object: it is matched by a scan, never an index.
         let text = query.has_text_search().then_some(&query);
-        if text.is_none() {
+        // The in-memory indexes follow this process's writes only: on a store other nodes
+        // write too they would miss objects, so there every query scans.
+        if text.is_none() && self.store.nodes().is_none() {
             if let Some((matches, count)) = self.find_indexed(access, class, &query, &order, options, limit, &deadline)? {
                 return Ok((self.finish_page(access, class, matches, options, limit, None)?, count));
             }
@@ -1051,6 +1043,12 @@ impl Database {
         let added = schema.check_and_extend(fields)?;
         if added.is_empty() && known {
             return Ok(());
+        }
+        if self.store.nodes().is_some() {
+            // Another node may have added fields since this one read the schema: extend the
+            // stored schema, not this node's copy, so that theirs are kept.
+            schema = other_nodes::stored_schema(&*self.store, class)?.map_or_else(|| ClassSchema::new(class), Ok)?;
+            schema.check_and_extend(fields)?;
         }
         self.store.put_schema(class, schema.to_json()).map_err(store_error)?;
         self.schemas.write().unwrap_or_else(|p| p.into_inner()).insert(class.to_string(), schema);
