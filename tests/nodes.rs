@@ -214,3 +214,49 @@ async fn max_concurrent_jobs_holds_across_nodes_and_the_jobs_of_a_killed_node_ar
     })
     .await;
 }
+
+/// Sends every `(node, method, path, body)` at once; answers each (status, body), in order.
+async fn all_at_once(requests: Vec<(&Server, &str, String, Value)>) -> Vec<(u16, Value)> {
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|(node, method, path, body)| {
+            let request = node
+                .client
+                .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", node.url))
+                .header("X-Parse-Application-Id", APP_ID)
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+            tokio::spawn(async move {
+                let response = request.send().await.expect("request");
+                let status = response.status().as_u16();
+                (status, response.json::<Value>().await.expect("JSON"))
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("request task"));
+    }
+    answers
+}
+
+#[tokio::test]
+async fn two_nodes_writing_one_new_class_and_one_counter_at_once_lose_nothing() {
+    let (a, b) = two_nodes(&["--allow-client-class-creation"]);
+    let node = |i: usize| if i % 2 == 0 { &a } else { &b };
+    // Both nodes make the class's table and columns at once.
+    let creates = (0..8).map(|i| (node(i), "POST", "/classes/Race".to_string(), json!({"n": i, format!("field{}", i % 3): "x"}))).collect();
+    for (status, answer) in all_at_once(creates).await {
+        assert_eq!(status, 201, "{answer}");
+    }
+    let (_, race) = b.request("GET", "/classes/Race?count=1&limit=0", None, &[]).await;
+    assert_eq!(race["count"], json!(8), "{race}");
+    // Both nodes count on one object at once.
+    let (_, counter) = a.request("POST", "/classes/Counter", Some(json!({"hits": 0})), &[]).await;
+    let path = format!("/classes/Counter/{}", counter["objectId"].as_str().unwrap());
+    let increments = (0..40).map(|i| (node(i), "PUT", path.clone(), json!({"hits": {"__op": "Increment", "amount": 1}}))).collect();
+    for (status, answer) in all_at_once(increments).await {
+        assert_eq!(status, 200, "{answer}");
+    }
+    assert_eq!(b.request("GET", &path, None, &[]).await.1["hits"], json!(40));
+}

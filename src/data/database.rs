@@ -837,27 +837,33 @@ impl Database {
                 // Read-modify-write under the object's stripe lock, so concurrent `Increment`s
                 // of one object each apply to the latest value.
                 let _stripe = self.stripes[stripe_of(class, id)].lock().unwrap_or_else(|p| p.into_inner());
-                let current = self.store.get(class, id).map_err(store_error)?.ok_or_else(not_found)?;
-                let mut object = (*current).clone();
-                let relations = apply_update(&mut object, &prepared.body)?;
-                object.extend(prepared.internal.clone());
-                object.insert("objectId".into(), Value::String(id.clone()));
-                object.insert("updatedAt".into(), Value::String(now.clone()));
-                let mut claims = self.claims_for(class)?;
-                if let Some(claims) = claims.as_mut() {
-                    claims.check(&object, Some(id))?;
-                }
-                let mut index = self.indexes.write(class);
-                match self.store.update(class, id, object.clone(), Some(&current)) {
-                    Ok(()) => {
-                        index.changed(Some(&current), Some(&object));
-                        if let Some(claims) = claims.as_mut() {
-                            claims.record(Some(&current), Some(&object));
-                        }
-                        (object, relations)
+                loop {
+                    let current = self.store.get(class, id).map_err(store_error)?.ok_or_else(not_found)?;
+                    let mut object = (*current).clone();
+                    let relations = apply_update(&mut object, &prepared.body)?;
+                    object.extend(prepared.internal.clone());
+                    object.insert("objectId".into(), Value::String(id.clone()));
+                    object.insert("updatedAt".into(), Value::String(now.clone()));
+                    let mut claims = self.claims_for(class)?;
+                    if let Some(claims) = claims.as_mut() {
+                        claims.check(&object, Some(id))?;
                     }
-                    Err(StoreError::NotFound) => return Err(not_found()),
-                    Err(error) => return Err(store_error(error)),
+                    let mut index = self.indexes.write(class);
+                    match self.store.update(class, id, object.clone(), Some(&current)) {
+                        Ok(()) => {
+                            index.changed(Some(&current), Some(&object));
+                            if let Some(claims) = claims.as_mut() {
+                                claims.record(Some(&current), Some(&object));
+                            }
+                            break (object, relations);
+                        }
+                        // Another process sharing the store wrote the object between this read and
+                        // this write: the update is applied again to what it stored, so that
+                        // `Increment`s on two nodes both count.
+                        Err(StoreError::Conflict) => continue,
+                        Err(StoreError::NotFound) => return Err(not_found()),
+                        Err(error) => return Err(store_error(error)),
+                    }
                 }
             }
         };

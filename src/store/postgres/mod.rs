@@ -110,6 +110,11 @@ impl PostgresStore {
         ("SELECT pg_notify($1, $2)".to_owned(), params(vec![text(node::CHANNEL), Box::new(note)]))
     }
 
+    /// The first statement of a transaction that changes tables (see [`node::DDL_LOCK`]).
+    fn ddl_lock() -> (String, Params) {
+        (node::DDL_LOCK.to_owned(), params(vec![]))
+    }
+
     /// Tells the other nodes that objects of `class` changed, when they watch it. The write is
     /// committed already: a note that cannot be sent is logged, not failed, so that a client
     /// never retries a write that was made.
@@ -234,7 +239,7 @@ impl PostgresStore {
         }
         let _ddl = self.ddl.lock().unwrap_or_else(PoisonError::into_inner);
         let known = self.reload_table(class)?.map(|table| table.columns.clone()).unwrap_or_default();
-        let mut statements = vec![(tables::create_table(class), params(vec![]))];
+        let mut statements = vec![Self::ddl_lock(), (tables::create_table(class), params(vec![]))];
         for (name, kind) in rows::missing_columns(doc, &known) {
             statements.push((tables::add_column(class, &name, &kind), params(vec![])));
         }
@@ -274,7 +279,7 @@ impl PostgresStore {
         if member {
             {
                 let _ddl = self.ddl.lock().unwrap_or_else(PoisonError::into_inner);
-                self.execute(tables::create_join_table(owner_class, key), params(vec![]))?;
+                self.transaction(vec![Self::ddl_lock(), (tables::create_join_table(owner_class, key), params(vec![]))])?;
             }
             self.execute(tables::add_related(owner_class, key), values)?;
         } else {
@@ -401,6 +406,7 @@ impl Store for PostgresStore {
         let stored = tables::to_stored_schema(class, &schema, previous.as_ref());
         let columns = tables::schema_columns(class, &stored);
         let mut statements = vec![
+            Self::ddl_lock(),
             (tables::UPSERT_SCHEMA.to_owned(), params(vec![text(class), text(&stored.to_string())])),
             (tables::create_table(class), params(vec![])),
         ];
@@ -426,7 +432,7 @@ impl Store for PostgresStore {
     /// a class (the schema API only deletes empty ones).
     fn delete_schema(&self, class: &str) -> Result<(), StoreError> {
         let _ddl = self.ddl.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut statements = vec![(tables::DELETE_SCHEMA.to_owned(), params(vec![text(class)]))];
+        let mut statements = vec![Self::ddl_lock(), (tables::DELETE_SCHEMA.to_owned(), params(vec![text(class)]))];
         if let Some(stored) = self.stored_schema(class)? {
             for key in tables::relation_fields(&stored).keys() {
                 statements.push((tables::drop_table(&columns::join_table(class, key)), params(vec![])));

@@ -32,6 +32,10 @@ pub const CHANNEL: &str = "cloudrt_changes";
 const LEADER_LOCK: i32 = 0x636c_6472; // "cldr"
 /// First key of the lock each running node holds; the second is the node's number.
 const NODE_LOCK: i32 = 0x636c_6e64; // "clnd"
+/// The statement that makes one transaction's DDL wait for any other node's: `CREATE TABLE IF
+/// NOT EXISTS` and `ADD COLUMN IF NOT EXISTS` fail, rather than wait, when two sessions run
+/// them at once. Keys: [`LEADER_LOCK`]'s first, 1 (the leader lock's second is 0).
+pub const DDL_LOCK: &str = "SELECT pg_advisory_xact_lock(1668047986, 1)";
 /// How often a node that is not the leader tries to become it, and how often the link is
 /// checked. The leader's successor takes over within about this long after the leader's
 /// connection closes.
@@ -260,6 +264,11 @@ impl Nodes for super::PostgresStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ddl_lock_is_in_cloudrts_key_space() {
+        assert!(DDL_LOCK.contains(&format!("({LEADER_LOCK}, 1)")));
+    }
 
     #[test]
     fn a_node_reads_the_others_notes_and_ignores_its_own() {
