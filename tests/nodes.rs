@@ -243,7 +243,7 @@ async fn all_at_once(requests: Vec<(&Server, &str, String, Value)>) -> Vec<(u16,
 #[tokio::test]
 async fn two_nodes_writing_one_new_class_and_one_counter_at_once_lose_nothing() {
     let (a, b) = two_nodes(&["--allow-client-class-creation"]);
-    let node = |i: usize| if i % 2 == 0 { &a } else { &b };
+    let node = |i: usize| if i.is_multiple_of(2) { &a } else { &b };
     // Both nodes make the class's table and columns at once.
     let creates = (0..8).map(|i| (node(i), "POST", "/classes/Race".to_string(), json!({"n": i, format!("field{}", i % 3): "x"}))).collect();
     for (status, answer) in all_at_once(creates).await {
