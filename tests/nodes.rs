@@ -51,7 +51,11 @@ async fn webhooks_config_schemas_roles_and_logouts_on_one_node_are_used_by_the_o
     assert_eq!((status, answer["code"].clone()), (400, json!(141)), "{answer}");
     let (status, answer) = a.master("POST", "/hooks/functions", Some(json!({"functionName": "greet", "url": hook.http_url("/greet")}))).await;
     assert_eq!(status, 200, "{answer}");
-    within(A_SECOND, "B calls the webhook A registered", || async { (b.call("greet", json!({}), &[]).await.1["result"] == json!("from the webhook")).then_some(()) }).await;
+    let ((), seen) = within(A_SECOND, "B calls the webhook A registered", || async {
+        (b.call("greet", json!({}), &[]).await.1["result"] == json!("from the webhook")).then_some(())
+    })
+    .await;
+    eprintln!("B used the webhook A registered after {seen:?}");
     let (status, _) = a.master("PUT", "/hooks/functions/greet", Some(json!({"__op": "Delete"}))).await;
     assert_eq!(status, 200);
     within(A_SECOND, "B forgets the webhook A removed", || async { (b.call("greet", json!({}), &[]).await.1["code"] == json!(141)).then_some(()) }).await;
@@ -163,6 +167,7 @@ async fn a_schedule_runs_once_per_occurrence_on_the_leader_and_the_next_leader_t
     .await;
     assert!(leads(&other), "the survivor leads: {}", other.log());
     assert!(killed_at.elapsed() < Duration::from_secs(10), "taken over in {took:?}");
+    eprintln!("the survivor ran the next occurrence {took:?} after the leader was killed");
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let (after, once) = ticks(&other).await;
     assert!(once, "each occurrence ran once after the takeover too");
@@ -259,4 +264,23 @@ async fn two_nodes_writing_one_new_class_and_one_counter_at_once_lose_nothing() 
         assert_eq!(status, 200, "{answer}");
     }
     assert_eq!(b.request("GET", &path, None, &[]).await.1["hits"], json!(40));
+}
+
+#[tokio::test]
+async fn the_link_between_nodes_comes_back_by_itself_after_the_database_cut_every_connection() {
+    let hook = WebhookServer::start(None).await;
+    hook.answer("/greet", success(json!("after the cut")));
+    let (a, b) = two_nodes(&["--allow-insecure-webhooks"]);
+    let database = a.database.clone().expect("a PostgreSQL database");
+    database.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    within(Duration::from_secs(10), "both links are back", || async {
+        (a.log().contains("the link to the other nodes is back") && b.log().contains("the link to the other nodes is back")).then_some(())
+    })
+    .await;
+    let (status, answer) = a.master("POST", "/hooks/functions", Some(json!({"functionName": "greet", "url": hook.http_url("/greet")}))).await;
+    assert_eq!(status, 200, "{answer}");
+    within(A_SECOND, "B calls the webhook A registered after the cut", || async {
+        (b.call("greet", json!({}), &[]).await.1["result"] == json!("after the cut")).then_some(())
+    })
+    .await;
 }

@@ -19,17 +19,22 @@ use crate::store::nodes::Change;
 /// are read from the store on every request.
 pub fn follow(api: &Arc<Api>) {
     let Some(nodes) = api.db.store().nodes() else { return };
-    let api: Weak<Api> = Arc::downgrade(api);
+    let weak: Weak<Api> = Arc::downgrade(api);
     nodes.watch(
         &[HOOKS, roles::ROLE],
         Box::new(move |change| {
-            if let Some(api) = api.upgrade() {
+            if let Some(api) = weak.upgrade() {
                 if let Err(error) = reload(&api, change) {
                     tracing::error!("cannot follow another node's change ({change:?}): {}", error.message);
                 }
             }
         }),
     );
+    // What was read at start-up (before the cloud code loaded, which takes a while) may have
+    // changed since on another node, unannounced to this one: read it once more.
+    if let Err(error) = reload(api, &Change::Everything) {
+        tracing::error!("cannot read again what other nodes changed during start-up: {}", error.message);
+    }
 }
 
 fn reload(api: &Api, change: &Change) -> Result<(), ParseError> {
