@@ -40,10 +40,11 @@ pub async fn run(api: Arc<Api>) {
     }
 }
 
-/// Fails the jobs of nodes that stopped (see [`nodes::fail_jobs_of_stopped_nodes`]).
+/// Fails the jobs of nodes that stopped (see [`nodes::fail_jobs_of_stopped_nodes`]): "node …
+/// stopped".
 async fn sweep_stopped_nodes(api: &Arc<Api>) {
     let api = api.clone();
-    match tokio::task::spawn_blocking(move || nodes::fail_jobs_of_stopped_nodes(&api)).await {
+    match tokio::task::spawn_blocking(move || nodes::fail_jobs_of_stopped_nodes(&api, |node| format!("node {node} stopped"))).await {
         Ok(Ok(0)) => {}
         Ok(Ok(n)) => tracing::warn!("{n} job run(s) of stopped nodes marked failed"),
         Ok(Err(error)) => tracing::error!("cannot check the jobs of stopped nodes: {}", error.message),

@@ -161,7 +161,7 @@ async fn finish(api: &Arc<Api>, id: &str, status: &str, message: Option<String>)
 /// nodes share, only the runs of nodes that are not running are (the others are working).
 pub fn fail_interrupted(api: &Api) -> Result<usize, ParseError> {
     if nodes::node_id(api).is_some() {
-        return nodes::fail_jobs_of_stopped_nodes(api);
+        return nodes::fail_jobs_of_stopped_nodes(api, |_| INTERRUPTED.to_owned());
     }
     let options = FindOptions { where_: json!({"status": "running"}), limit: Some(usize::MAX), ..FindOptions::default() };
     let (running, _) = api.db.find(&Access::master(), JOB_STATUS, &options)?;
@@ -169,13 +169,16 @@ pub fn fail_interrupted(api: &Api) -> Result<usize, ParseError> {
         let id = run.get("objectId").and_then(Value::as_str).unwrap_or_default();
         let update = json!({
             "status": "failed",
-            "message": "interrupted by restart",
+            "message": INTERRUPTED,
             "finishedAt": {"__type": "Date", "iso": ids::now_iso()},
         });
         api.db.write_system(SystemClass::JobStatus, SystemWrite::Update { id: id.to_string(), fields: as_map(update) })?;
     }
     Ok(running.len())
 }
+
+/// The message of a run cut short by a stop and found at the next start.
+const INTERRUPTED: &str = "interrupted by restart";
 
 pub(super) fn as_map(value: Value) -> Map<String, Value> {
     match value {

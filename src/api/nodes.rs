@@ -81,10 +81,11 @@ pub async fn job_admitted(api: &Arc<Api>, id: &str, max: usize) -> Result<bool, 
     .await
 }
 
-/// The leader's duty: runs left "running" by a node that stopped (its link to the store
-/// closed) are marked failed, so that they neither stay running forever nor hold a place under
+/// The leader's duty, and each node's at start-up: runs left "running" by a node that stopped
+/// (its link to the store closed) are marked failed, with the message `why` gives for the
+/// node's id, so that they neither stay running forever nor hold a place under
 /// `--max-concurrent-jobs`. Answers how many were.
-pub fn fail_jobs_of_stopped_nodes(api: &Api) -> Result<usize, ParseError> {
+pub fn fail_jobs_of_stopped_nodes(api: &Api, why: impl Fn(&str) -> String) -> Result<usize, ParseError> {
     let Some(nodes) = api.db.store().nodes() else { return Ok(0) };
     let mut failed = 0;
     for run in running_jobs(api)? {
@@ -94,7 +95,7 @@ pub fn fail_jobs_of_stopped_nodes(api: &Api) -> Result<usize, ParseError> {
         }
         let update = json!({
             "status": "failed",
-            "message": format!("node {node} stopped"),
+            "message": why(node),
             "finishedAt": {"__type": "Date", "iso": ids::now_iso()},
         });
         let Value::Object(fields) = update else { continue };
