@@ -209,6 +209,7 @@ fn serve(mut config: ServeConfig, capture: &Capture) -> ExitCode {
             script_log,
         });
         host.install(Arc::new(ApiHost(api.clone())));
+        api::nodes::follow(&api);
         match jobs::fail_interrupted(&api) {
             Ok(0) => {}
             Ok(n) => tracing::warn!("{n} job run(s) were interrupted by the last stop; marked failed"),

@@ -105,6 +105,11 @@ impl Registry {
         triggers
     }
 
+    /// Replaces every registered webhook with those stored now (another node changed them).
+    pub fn replace_webhooks(&self, webhooks: Webhooks) {
+        *self.webhooks.write().unwrap_or_else(|p| p.into_inner()) = webhooks;
+    }
+
     /// Changes the registered webhooks (after the change is stored).
     pub fn update_webhooks(&self, change: impl FnOnce(&mut Webhooks)) {
         change(&mut self.webhooks.write().unwrap_or_else(|p| p.into_inner()));

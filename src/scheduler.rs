@@ -1,29 +1,54 @@
 //! The scheduler: a front door of its own beside http/, which, instead of a client, the clock
 //! drives. Every quarter of a schedule minute (at most 1 s) it finds the `_JobSchedule`s that
 //! are due and runs them through the API (api/schedules.rs, which also says when a schedule
-//! runs and the catch-up rule).
+//! runs and the catch-up rule). With several nodes on one database only the leader runs them
+//! (api/nodes.rs), and it also fails the jobs of nodes that stopped.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use crate::api::{schedules, Api};
+use crate::api::{nodes, schedules, Api};
 use crate::data::ids;
 use crate::error::ParseError;
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// How often the leader looks for jobs of nodes that stopped: a look reads every running job,
+/// which is too much for every tick and soon enough for a run that will never end.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// Runs due schedules, forever.
 pub async fn run(api: Arc<Api>) {
     let tick = (api.config.minute / 4).min(Duration::from_secs(1));
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut swept: Option<Instant> = None;
     loop {
         interval.tick().await;
+        if !nodes::runs_schedules(&api) {
+            continue;
+        }
         if let Err(error) = run_due(&api).await {
             tracing::error!("scheduler: {}", error.message);
         }
+        if swept.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
+            swept = Some(Instant::now());
+            sweep_stopped_nodes(&api).await;
+        }
+    }
+}
+
+/// Fails the jobs of nodes that stopped (see [`nodes::fail_jobs_of_stopped_nodes`]): "node …
+/// stopped".
+async fn sweep_stopped_nodes(api: &Arc<Api>) {
+    let api = api.clone();
+    match tokio::task::spawn_blocking(move || nodes::fail_jobs_of_stopped_nodes(&api, |node| format!("node {node} stopped"))).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::warn!("{n} job run(s) of stopped nodes marked failed"),
+        Ok(Err(error)) => tracing::error!("cannot check the jobs of stopped nodes: {}", error.message),
+        Err(error) => tracing::error!("the check of stopped nodes' jobs failed: {error}"),
     }
 }
 

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::context::{blocking, master_required, Api, Ctx, Reply};
+use super::context::{blocking, master_required, Api, Ctx, JobWorkers, Reply};
+use super::nodes;
 use crate::data::{ids, Access, FindOptions, SystemClass, SystemWrite};
 use crate::error::{ErrorCode, ParseError};
 use crate::registry::Handler;
@@ -84,7 +85,7 @@ pub async fn start(api: &Arc<Api>, name: &str, params: Map<String, Value>, sourc
     if api.registry.job(name) != Some(Handler::CloudCode) {
         return Err(ParseError::new(ErrorCode::SCRIPT_FAILED, "Invalid job."));
     }
-    let record = json!({
+    let mut record = json!({
         "jobName": name,
         "source": source.name(),
         "status": "running",
@@ -92,6 +93,10 @@ pub async fn start(api: &Arc<Api>, name: &str, params: Map<String, Value>, sourc
         "params": params,
         "ACL": {},
     });
+    // Which node runs it, so that the leader can fail it if that node stops.
+    if let Some(node) = nodes::node_id(api) {
+        record["nodeId"] = Value::String(node);
+    }
     let id = {
         let api = api.clone();
         blocking(move || {
@@ -100,10 +105,8 @@ pub async fn start(api: &Arc<Api>, name: &str, params: Map<String, Value>, sourc
         })
         .await?
     };
-    let workers = &api.jobs;
     let max = api.config.max_concurrent_jobs;
-    if workers.running.fetch_add(1, Ordering::SeqCst) >= max {
-        workers.running.fetch_sub(1, Ordering::SeqCst);
+    if !(nodes::job_admitted(api, &id, max).await? && admitted_here(&api.jobs, max)) {
         let message = format!("terminated: {max} job(s) already running, the most allowed at once (--max-concurrent-jobs)");
         finish(api, &id, "failed", Some(message)).await?;
         return Ok(id);
@@ -131,6 +134,15 @@ pub async fn start(api: &Arc<Api>, name: &str, params: Map<String, Value>, sourc
     Ok(id)
 }
 
+/// Takes one of this node's `max` job places, if one is free.
+fn admitted_here(workers: &JobWorkers, max: usize) -> bool {
+    if workers.running.fetch_add(1, Ordering::SeqCst) >= max {
+        workers.running.fetch_sub(1, Ordering::SeqCst);
+        return false;
+    }
+    true
+}
+
 /// Marks a run finished; `message` None keeps the last progress message.
 async fn finish(api: &Arc<Api>, id: &str, status: &str, message: Option<String>) -> Result<(), ParseError> {
     let mut update = json!({ "status": status, "finishedAt": {"__type": "Date", "iso": ids::now_iso()} });
@@ -145,21 +157,28 @@ async fn finish(api: &Arc<Api>, id: &str, status: &str, message: Option<String>)
     .await
 }
 
-/// At start-up: a run still marked running was cut short by the last stop.
+/// At start-up: a run still marked running was cut short by the last stop. On a store other
+/// nodes share, only the runs of nodes that are not running are (the others are working).
 pub fn fail_interrupted(api: &Api) -> Result<usize, ParseError> {
+    if nodes::node_id(api).is_some() {
+        return nodes::fail_jobs_of_stopped_nodes(api, |_| INTERRUPTED.to_owned());
+    }
     let options = FindOptions { where_: json!({"status": "running"}), limit: Some(usize::MAX), ..FindOptions::default() };
     let (running, _) = api.db.find(&Access::master(), JOB_STATUS, &options)?;
     for run in &running {
         let id = run.get("objectId").and_then(Value::as_str).unwrap_or_default();
         let update = json!({
             "status": "failed",
-            "message": "interrupted by restart",
+            "message": INTERRUPTED,
             "finishedAt": {"__type": "Date", "iso": ids::now_iso()},
         });
         api.db.write_system(SystemClass::JobStatus, SystemWrite::Update { id: id.to_string(), fields: as_map(update) })?;
     }
     Ok(running.len())
 }
+
+/// The message of a run cut short by a stop and found at the next start.
+const INTERRUPTED: &str = "interrupted by restart";
 
 pub(super) fn as_map(value: Value) -> Map<String, Value> {
     match value {

@@ -20,6 +20,7 @@ pub mod idempotency;
 pub mod installations;
 pub mod jobs;
 mod logs;
+pub mod nodes;
 mod pipeline;
 mod query_rules;
 pub mod releases;

@@ -17,6 +17,7 @@ use super::context::{blocking, master_required, Api, Ctx, Reply};
 use super::jobs::{self, Source};
 use crate::data::{ids, Access, FindOptions, SystemClass, SystemWrite};
 use crate::error::{ErrorCode, ParseError};
+use crate::store::StoreError;
 
 pub const JOB_SCHEDULE: &str = SystemClass::JobSchedule.name();
 
@@ -196,17 +197,40 @@ pub fn stored(api: &Api) -> Result<Vec<Map<String, Value>>, ParseError> {
 /// first, so no occurrence runs twice even across restarts, then starts the job.
 pub async fn run_occurrence(api: &Arc<Api>, schedule: &Map<String, Value>, occurrence: i64) -> Result<(), ParseError> {
     let id = schedule.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
+    let claimed = {
+        let api = api.clone();
+        blocking(move || claim_occurrence(&api, id, occurrence)).await?
+    };
+    if claimed {
+        run(api, schedule).await?;
+    }
+    Ok(())
+}
+
+/// Records `occurrence` as the schedule's `lastRun`; false when it or a later one is recorded
+/// already. On a store other nodes share, two nodes may both believe they lead for a moment
+/// (the old leader has not yet seen its connection close): there the record is one
+/// compare-and-set in the store, so only one of them runs the occurrence.
+fn claim_occurrence(api: &Api, id: String, occurrence: i64) -> Result<bool, ParseError> {
     // Milliseconds since the epoch, as Parse Server's _JobSchedule schema types it.
     let fields = jobs::as_map(json!({ "lastRun": occurrence }));
-    {
-        let api = api.clone();
-        blocking(move || {
-            api.db.write_system(SystemClass::JobSchedule, SystemWrite::Update { id, fields })?;
-            Ok(())
-        })
-        .await?;
+    if api.db.store().nodes().is_none() {
+        api.db.write_system(SystemClass::JobSchedule, SystemWrite::Update { id, fields })?;
+        return Ok(true);
     }
-    run(api, schedule).await.map(drop)
+    let store = api.db.store();
+    let Some(current) = store.get(JOB_SCHEDULE, &id)? else { return Ok(false) };
+    if current.get("lastRun").and_then(Value::as_i64).is_some_and(|last| last >= occurrence) {
+        return Ok(false);
+    }
+    let mut claimed = (*current).clone();
+    claimed.extend(fields);
+    claimed.insert("updatedAt".into(), Value::String(ids::now_iso()));
+    match store.update(JOB_SCHEDULE, &id, claimed, Some(&current)) {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict | StoreError::NotFound) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// "HH:MM", "HH:MM:SS" or "HH:MM:SS.sssZ" → milliseconds after midnight UTC.

@@ -30,6 +30,7 @@ use crate::store::{try_scan, Document, Store, StoreError};
 
 mod analytics;
 mod class_admin;
+mod other_nodes;
 mod permissions;
 mod system_writes;
 
@@ -207,18 +208,7 @@ const PRUNE_AT_LEAST: usize = 1_024;
 
 impl Database {
     pub fn open(store: Arc<dyn Store>, settings: DataSettings) -> Result<Database, DataError> {
-        let mut schemas = HashMap::new();
-        for class in store.classes()? {
-            let Some(json) = store.schema(&class)? else { continue };
-            // One unreadable schema must not keep the server from serving every other class:
-            // the class is served as if new, and its next write records a fresh schema.
-            match ClassSchema::from_json(&json) {
-                Ok(schema) => {
-                    schemas.insert(class, schema);
-                }
-                Err(error) => tracing::error!(class = %class, "skipping the stored schema of class {class}: {error}"),
-            }
-        }
+        let schemas = other_nodes::read_schemas(&*store)?;
         let roles = Roles::load(&*store)?;
         UserKeys::declare(&*store)?;
         store.add_lookup(accounts::SESSION, accounts::SESSION_TOKEN)?;
@@ -343,7 +333,9 @@ impl Database {
 
         // A full-text search is scored per object: it is matched by a scan, never an index.
         let text = query.has_text_search().then_some(&query);
-        if text.is_none() {
+        // The in-memory indexes follow this process's writes only: on a store other nodes
+        // write too they would miss objects, so there every query scans.
+        if text.is_none() && self.store.nodes().is_none() {
             if let Some((matches, count)) = self.find_indexed(access, class, &query, &order, options, limit, &deadline)? {
                 return Ok((self.finish_page(access, class, matches, options, limit, None)?, count));
             }
@@ -830,27 +822,33 @@ impl Database {
                 // Read-modify-write under the object's stripe lock, so concurrent `Increment`s
                 // of one object each apply to the latest value.
                 let _stripe = self.stripes[stripe_of(class, id)].lock().unwrap_or_else(|p| p.into_inner());
-                let current = self.store.get(class, id)?.ok_or(DataError::ObjectNotFound)?;
-                let mut object = (*current).clone();
-                let relations = apply_update(&mut object, &prepared.body)?;
-                object.extend(prepared.internal.clone());
-                object.insert("objectId".into(), Value::String(id.clone()));
-                object.insert("updatedAt".into(), Value::String(now.clone()));
-                let mut claims = self.claims_for(class)?;
-                if let Some(claims) = claims.as_mut() {
-                    claims.check(&object, Some(id))?;
-                }
-                let mut index = self.indexes.write(class);
-                match self.store.update(class, id, object.clone(), Some(&current)) {
-                    Ok(()) => {
-                        index.changed(Some(&current), Some(&object));
-                        if let Some(claims) = claims.as_mut() {
-                            claims.record(Some(&current), Some(&object));
-                        }
-                        (object, relations)
+                loop {
+                    let current = self.store.get(class, id)?.ok_or(DataError::ObjectNotFound)?;
+                    let mut object = (*current).clone();
+                    let relations = apply_update(&mut object, &prepared.body)?;
+                    object.extend(prepared.internal.clone());
+                    object.insert("objectId".into(), Value::String(id.clone()));
+                    object.insert("updatedAt".into(), Value::String(now.clone()));
+                    let mut claims = self.claims_for(class)?;
+                    if let Some(claims) = claims.as_mut() {
+                        claims.check(&object, Some(id))?;
                     }
-                    Err(StoreError::NotFound) => return Err(DataError::ObjectNotFound),
-                    Err(error) => return Err(error.into()),
+                    let mut index = self.indexes.write(class);
+                    match self.store.update(class, id, object.clone(), Some(&current)) {
+                        Ok(()) => {
+                            index.changed(Some(&current), Some(&object));
+                            if let Some(claims) = claims.as_mut() {
+                                claims.record(Some(&current), Some(&object));
+                            }
+                            break (object, relations);
+                        }
+                        // Another process sharing the store wrote the object between this read and
+                        // this write: the update is applied again to what it stored, so that
+                        // `Increment`s on two nodes both count.
+                        Err(StoreError::Conflict) => continue,
+                        Err(StoreError::NotFound) => return Err(DataError::ObjectNotFound),
+                        Err(error) => return Err(DataError::from(error)),
+                    }
                 }
             }
         };
@@ -1036,6 +1034,12 @@ impl Database {
         let added = schema.check_and_extend(fields)?;
         if added.is_empty() && known {
             return Ok(());
+        }
+        if self.store.nodes().is_some() {
+            // Another node may have added fields since this one read the schema: extend the
+            // stored schema, not this node's copy, so that theirs are kept.
+            schema = other_nodes::stored_schema(&*self.store, class)?.map_or_else(|| ClassSchema::new(class), Ok)?;
+            schema.check_and_extend(fields)?;
         }
         self.store.put_schema(class, schema.to_json())?;
         self.schemas.write().unwrap_or_else(|p| p.into_inner()).insert(class.to_string(), schema);

@@ -170,6 +170,14 @@ impl Roles {
         }
     }
 
+    /// Reads the graph again from the store (another process changed the roles).
+    pub fn reload(&self, store: &dyn Store) -> Result<(), StoreError> {
+        let _lock = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        let graph = RoleGraph::load(store)?;
+        *self.graph.write().unwrap_or_else(|p| p.into_inner()) = graph;
+        Ok(())
+    }
+
     /// Serialises `_Role` writes, so two creates cannot both claim one name and the graph
     /// follows the store write by write. See [`RoleWrite`].
     pub fn writing<'a>(&'a self, store: &'a dyn Store) -> RoleWrite<'a> {

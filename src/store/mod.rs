@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 mod doc_cache;
 pub mod files;
+pub mod nodes;
 pub mod postgres;
 mod sled_store;
 
@@ -179,6 +180,12 @@ pub trait Store: Send + Sync + 'static {
     /// Whether some write visible to readers is not yet durable. Cheap (no lock): checked on
     /// every request before its answer goes out.
     fn has_unsynced_writes(&self) -> bool;
+
+    /// The other processes sharing this store, when there can be any (a shared database);
+    /// None for a store only one process can open.
+    fn nodes(&self) -> Option<&dyn nodes::Nodes> {
+        None
+    }
 }
 
 /// [`Store::scan`] for a visitor that can fail: the first error it answers stops the scan and is

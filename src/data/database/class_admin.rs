@@ -121,7 +121,7 @@ impl Database {
         if !deleted.is_empty() {
             self.delete_field_values(class, &deleted)?;
             for (name, _) in &deleted {
-                self.store.delete_field(class, name).map_err(store_error)?;
+                self.store.delete_field(class, name)?;
             }
             self.sync()?;
         }

@@ -29,6 +29,8 @@ const RETRY_PAUSE: Duration = Duration::from_millis(200);
 pub struct Connections {
     pool: Pool,
     runtime: tokio::runtime::Runtime,
+    /// How to connect, for the one connection that is not pooled (see `node.rs`).
+    config: tokio_postgres::Config,
 }
 
 /// Why one statement failed: the database answered with an error, or could not be reached.
@@ -106,7 +108,7 @@ impl Connections {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Io(format!("cannot start the PostgreSQL runtime: {e}")))?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(MAX_CONNECTIONS)
             .wait_timeout(Some(CONNECT_TIMEOUT))
@@ -114,7 +116,7 @@ impl Connections {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Io(format!("cannot set up the PostgreSQL pool: {e}")))?;
-        let connections = Connections { pool, runtime };
+        let connections = Connections { pool, runtime, config };
         connections
             .run(|client| async move { client.simple_query("SELECT 1").await.map(drop).map_err(SqlError::from) })
             .map_err(|e| match e {
@@ -144,6 +146,18 @@ impl Connections {
         });
         let outcome = answer.recv().map_err(|_| StoreError::Io("a PostgreSQL call was dropped".into()))?;
         outcome.map_err(StoreError::from)
+    }
+}
+
+impl Connections {
+    /// How to open a connection of one's own to the database.
+    pub fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+
+    /// Runs `task` on the store's runtime, in the background.
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.runtime.spawn(task);
     }
 }
 

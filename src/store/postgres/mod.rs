@@ -8,6 +8,7 @@
 
 mod columns;
 mod connections;
+mod node;
 mod rows;
 mod tables;
 
@@ -20,7 +21,9 @@ use tokio_postgres::types::ToSql;
 
 use self::columns::{Columns, Kind, Table};
 use self::connections::{Connections, SqlError};
+use self::node::NodeLink;
 pub use self::rows::FileUrl;
+use super::nodes::{Change, Nodes};
 use super::{Document, LookupField, Store, StoreError};
 
 /// Parameters of one statement: texts and text arrays, shared by a retry.
@@ -49,8 +52,11 @@ const SCAN_PAGE_ROWS: i64 = 1_000;
 /// The PostgreSQL store.
 pub struct PostgresStore {
     connections: Connections,
-    /// The columns and relations of each class table that exists.
-    tables: RwLock<HashMap<String, Arc<Table>>>,
+    /// The columns and relations of each class table that exists; forgotten for a class
+    /// another node changed the schema of.
+    tables: Arc<RwLock<HashMap<String, Arc<Table>>>>,
+    /// This node among the others on the database.
+    node: NodeLink,
     /// Serializes this process's DDL (CREATE TABLE / ALTER TABLE / `_SCHEMA` writes), which
     /// PostgreSQL does not make idempotent under concurrency.
     ddl: Mutex<()>,
@@ -71,9 +77,21 @@ impl PostgresStore {
     /// Connects to `uri` and creates `_SCHEMA` if it does not exist.
     pub fn open(uri: &str) -> Result<PostgresStore, StoreError> {
         let connections = Connections::open(uri)?;
+        let node = NodeLink::start(&connections)?;
+        let tables: Arc<RwLock<HashMap<String, Arc<Table>>>> = Arc::default();
+        let cached = tables.clone();
+        node.subscribe(Box::new(move |change| {
+            let mut tables = cached.write().unwrap_or_else(PoisonError::into_inner);
+            match change {
+                Change::Schema(class) => drop(tables.remove(class)),
+                Change::Everything => tables.clear(),
+                Change::Objects(_) => {}
+            }
+        }));
         let store = PostgresStore {
             connections,
-            tables: RwLock::new(HashMap::new()),
+            tables,
+            node,
             ddl: Mutex::new(()),
             file_url: OnceLock::new(),
         };
@@ -85,6 +103,29 @@ impl PostgresStore {
     /// the server listens.
     pub fn serve_files_at(&self, url: Box<FileUrl>) {
         let _ = self.file_url.set(url);
+    }
+
+    /// The statement that tells the other nodes `note` (delivered when its transaction commits).
+    fn notify(note: String) -> (String, Params) {
+        ("SELECT pg_notify($1, $2)".to_owned(), params(vec![text(node::CHANNEL), Box::new(note)]))
+    }
+
+    /// The first statement of a transaction that changes tables (see [`node::DDL_LOCK`]).
+    fn ddl_lock() -> (String, Params) {
+        (node::DDL_LOCK.to_owned(), params(vec![]))
+    }
+
+    /// Tells the other nodes that objects of `class` changed, when they watch it. The write is
+    /// committed already: a note that cannot be sent is logged, not failed, so that a client
+    /// never retries a write that was made.
+    fn announce_objects(&self, class: &str) {
+        if !self.node.announces(class) {
+            return;
+        }
+        let (sql, values) = Self::notify(self.node.objects_note(class));
+        if let Err(error) = self.execute(sql, values) {
+            tracing::warn!("cannot tell the other nodes of a change to {class}: {error}");
+        }
     }
 
     /// Runs one statement; answers the rows affected, `None` if its table does not exist.
@@ -198,10 +239,11 @@ impl PostgresStore {
         }
         let _ddl = self.ddl.lock().unwrap_or_else(PoisonError::into_inner);
         let known = self.reload_table(class)?.map(|table| table.columns.clone()).unwrap_or_default();
-        let mut statements = vec![(tables::create_table(class), params(vec![]))];
+        let mut statements = vec![Self::ddl_lock(), (tables::create_table(class), params(vec![]))];
         for (name, kind) in rows::missing_columns(doc, &known) {
             statements.push((tables::add_column(class, &name, &kind), params(vec![])));
         }
+        statements.push(Self::notify(self.node.schema_note(class)));
         self.transaction(statements)?;
         self.reload_table(class)?.ok_or_else(|| StoreError::Io(format!("table {class} was not created")))
     }
@@ -237,13 +279,14 @@ impl PostgresStore {
         if member {
             {
                 let _ddl = self.ddl.lock().unwrap_or_else(PoisonError::into_inner);
-                self.execute(tables::create_join_table(owner_class, key), params(vec![]))?;
+                self.transaction(vec![Self::ddl_lock(), (tables::create_join_table(owner_class, key), params(vec![]))])?;
             }
             self.execute(tables::add_related(owner_class, key), values)?;
         } else {
             // A relation never added to has no table yet: nothing to remove.
             self.execute(tables::remove_related(owner_class, key), values)?;
         }
+        self.announce_objects(owner_class);
         Ok(())
     }
 }
@@ -302,6 +345,7 @@ impl Store for PostgresStore {
         doc.insert("objectId".to_owned(), Value::String(id.to_owned()));
         let table = self.table_for_write(class, &doc)?;
         self.execute(tables::insert(class), params(vec![text(&row_json(&doc, &table.columns))]))?;
+        self.announce_objects(class);
         Ok(())
     }
 
@@ -312,6 +356,7 @@ impl Store for PostgresStore {
         let expected = expected.map(|expected| row_json(expected, columns));
         let values = params(vec![text(&row_json(&doc, columns)), text(id), maybe_text(expected)]);
         if self.execute(tables::update(class, columns), values)? == Some(1) {
+            self.announce_objects(class);
             return Ok(());
         }
         let found = self.texts(tables::exists(class), params(vec![text(id)]))?.unwrap_or_default();
@@ -324,6 +369,7 @@ impl Store for PostgresStore {
         }
         let rows = self.texts(tables::delete(class), params(vec![text(id)]))?.unwrap_or_default();
         let removed = self.decode(class, rows)?.into_iter().next().ok_or(StoreError::NotFound)?;
+        self.announce_objects(class);
         Ok(Some(removed))
     }
 
@@ -360,6 +406,7 @@ impl Store for PostgresStore {
         let stored = tables::to_stored_schema(class, &schema, previous.as_ref());
         let columns = tables::schema_columns(class, &stored);
         let mut statements = vec![
+            Self::ddl_lock(),
             (tables::UPSERT_SCHEMA.to_owned(), params(vec![text(class), text(&stored.to_string())])),
             (tables::create_table(class), params(vec![])),
         ];
@@ -375,6 +422,7 @@ impl Store for PostgresStore {
         for index in tables::index_changes(class, previous.as_ref(), &stored, &columns) {
             statements.push((index, params(vec![])));
         }
+        statements.push(Self::notify(self.node.schema_note(class)));
         self.transaction(statements)?;
         self.reload_table(class)?;
         Ok(())
@@ -404,13 +452,14 @@ impl Store for PostgresStore {
     /// a class (the schema API only deletes empty ones).
     fn delete_schema(&self, class: &str) -> Result<(), StoreError> {
         let _ddl = self.ddl.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut statements = vec![(tables::DELETE_SCHEMA.to_owned(), params(vec![text(class)]))];
+        let mut statements = vec![Self::ddl_lock(), (tables::DELETE_SCHEMA.to_owned(), params(vec![text(class)]))];
         if let Some(stored) = self.stored_schema(class)? {
             for key in tables::relation_fields(&stored).keys() {
                 statements.push((tables::drop_table(&columns::join_table(class, key)), params(vec![])));
             }
         }
         statements.push((tables::drop_table(class), params(vec![])));
+        statements.push(Self::notify(self.node.schema_note(class)));
         self.transaction(statements)?;
         self.tables.write().unwrap_or_else(PoisonError::into_inner).remove(class);
         Ok(())
@@ -437,5 +486,9 @@ impl Store for PostgresStore {
 
     fn has_unsynced_writes(&self) -> bool {
         false
+    }
+
+    fn nodes(&self) -> Option<&dyn Nodes> {
+        Some(self)
     }
 }

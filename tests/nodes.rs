@@ -1,0 +1,286 @@
+//! Several cloudrt nodes on one PostgreSQL database (issue 15, part 5): what one node changes
+//! the others use within a second, schedules run once per occurrence on the leader alone and
+//! another node takes over when it is killed, `--max-concurrent-jobs` holds across nodes, and
+//! a job whose node died is marked failed. Several nodes need a shared database: each test
+//! runs on PostgreSQL, on a database of its own, whatever `CLOUDRT_TEST_BACKEND` says.
+
+mod common;
+#[path = "support/webhook_server.rs"]
+mod webhook_server;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{Server, TestDatabase, APP_ID, MASTER_KEY};
+use serde_json::{json, Value};
+use webhook_server::{success, WebhookServer};
+
+/// Two nodes of the `jobs` app on one fresh database.
+fn two_nodes(extra: &[&str]) -> (Server, Server) {
+    let database = Arc::new(TestDatabase::create());
+    let a = Server::start_on("jobs", database.clone(), extra);
+    let b = Server::start_on("jobs", database, extra);
+    (a, b)
+}
+
+/// Polls `check` until it answers Some or `limit` passes; answers what it answered and when.
+async fn within<T, F: Future<Output = Option<T>>>(limit: Duration, what: &str, mut check: impl FnMut() -> F) -> (T, Duration) {
+    let started = Instant::now();
+    loop {
+        if let Some(found) = check().await {
+            return (found, started.elapsed());
+        }
+        assert!(started.elapsed() < limit, "not within {limit:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+const A_SECOND: Duration = Duration::from_secs(1);
+
+#[tokio::test]
+async fn webhooks_config_schemas_roles_and_logouts_on_one_node_are_used_by_the_other_within_a_second() {
+    let hook = WebhookServer::start(None).await;
+    hook.answer("/greet", success(json!("from the webhook")));
+    let (a, b) = two_nodes(&["--allow-insecure-webhooks", "--allow-client-class-creation"]);
+
+    // A webhook registered on A answers on B, and is gone from B once A removes it.
+    let (status, answer) = b.call("greet", json!({}), &[]).await;
+    assert_eq!((status, answer["code"].clone()), (400, json!(141)), "{answer}");
+    let (status, answer) = a.master("POST", "/hooks/functions", Some(json!({"functionName": "greet", "url": hook.http_url("/greet")}))).await;
+    assert_eq!(status, 200, "{answer}");
+    let ((), seen) = within(A_SECOND, "B calls the webhook A registered", || async {
+        (b.call("greet", json!({}), &[]).await.1["result"] == json!("from the webhook")).then_some(())
+    })
+    .await;
+    eprintln!("B used the webhook A registered after {seen:?}");
+    let (status, _) = a.master("PUT", "/hooks/functions/greet", Some(json!({"__op": "Delete"}))).await;
+    assert_eq!(status, 200);
+    within(A_SECOND, "B forgets the webhook A removed", || async { (b.call("greet", json!({}), &[]).await.1["code"] == json!(141)).then_some(()) }).await;
+
+    // Parse Config set on A is read on B at once.
+    let (status, _) = a.master("PUT", "/config", Some(json!({"params": {"motd": "hello"}}))).await;
+    assert_eq!(status, 200);
+    assert_eq!(b.request("GET", "/config", None, &[]).await.1["params"]["motd"], json!("hello"));
+
+    // A class made on A, known to B, then closed to clients on A: B refuses client creates.
+    let (status, answer) = a.master("POST", "/schemas/Game", Some(json!({"className": "Game", "fields": {"score": {"type": "Number"}}}))).await;
+    assert_eq!(status, 200, "{answer}");
+    within(A_SECOND, "B knows the class A made", || async { (b.master("GET", "/schemas/Game", None).await.0 == 200).then_some(()) }).await;
+    let (status, answer) = b.request("POST", "/classes/Game", Some(json!({"score": 1})), &[]).await;
+    assert_eq!(status, 201, "{answer}");
+    let closed = json!({"classLevelPermissions": {"find": {"*": true}, "get": {"*": true}, "create": {}, "update": {}, "delete": {}}});
+    let (status, answer) = a.master("PUT", "/schemas/Game", Some(closed)).await;
+    assert_eq!(status, 200, "{answer}");
+    within(A_SECOND, "B enforces the permissions A set", || async {
+        (b.request("POST", "/classes/Game", Some(json!({"score": 2})), &[]).await.1["code"] == json!(119)).then_some(())
+    })
+    .await;
+    // A field A added is typed on B: another type is refused there.
+    let (status, _) = a.master("PUT", "/schemas/Game", Some(json!({"fields": {"level": {"type": "String"}}}))).await;
+    assert_eq!(status, 200);
+    within(A_SECOND, "B types the field A added", || async {
+        (b.master("GET", "/schemas/Game", None).await.1["fields"]["level"]["type"] == json!("String")).then_some(())
+    })
+    .await;
+    let (_, answer) = b.master("POST", "/classes/Game", Some(json!({"level": 3}))).await;
+    assert_eq!(answer["code"], json!(111), "{answer}");
+
+    // Objects written on A are found on B by equality and counted.
+    for (name, score) in [("ann", 1), ("bob", 2), ("cid", 2)] {
+        let (status, answer) = a.request("POST", "/classes/Player", Some(json!({"name": name, "score": score})), &[]).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    let (status, found) = b.request("GET", "/classes/Player?where=%7B%22score%22%3A2%7D&count=1", None, &[]).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["count"], json!(2), "{found}");
+    let names: HashSet<&str> = found["results"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, HashSet::from(["bob", "cid"]));
+
+    // A role given on A opens, on B, what that role may read.
+    let (user, token) = a.sign_up("dee", "pw").await;
+    let (status, secret) = a.master("POST", "/classes/Secret", Some(json!({"ACL": {"role:Staff": {"read": true}}}))).await;
+    assert_eq!(status, 201, "{secret}");
+    let path = format!("/classes/Secret/{}", secret["objectId"].as_str().unwrap());
+    let (status, _) = b.request("GET", &path, None, &[("X-Parse-Session-Token", &token)]).await;
+    assert_eq!(status, 404, "no role, no read");
+    let role = json!({"name": "Staff", "ACL": {"*": {"read": true}},
+        "users": {"__op": "AddRelation", "objects": [{"__type": "Pointer", "className": "_User", "objectId": user}]}});
+    let (status, answer) = a.master("POST", "/roles", Some(role)).await;
+    assert_eq!(status, 201, "{answer}");
+    within(A_SECOND, "B grants what the role A gave opens", || async {
+        (b.request("GET", &path, None, &[("X-Parse-Session-Token", &token)]).await.0 == 200).then_some(())
+    })
+    .await;
+
+    // Logging out on A revokes the session on B at once.
+    assert_eq!(b.request("GET", "/users/me", None, &[("X-Parse-Session-Token", &token)]).await.0, 200);
+    let (status, _) = a.request("POST", "/logout", None, &[("X-Parse-Session-Token", &token)]).await;
+    assert_eq!(status, 200);
+    let (status, answer) = b.request("GET", "/users/me", None, &[("X-Parse-Session-Token", &token)]).await;
+    assert_eq!((status, answer["code"].clone()), (400, json!(209)), "{answer}");
+}
+
+/// The `tick` job's runs: how many, and whether every occurrence ran once.
+async fn ticks(server: &Server) -> (usize, bool) {
+    let (_, ticks) = server.master("GET", "/classes/Tick?limit=1000", None).await;
+    let ticks = ticks["results"].as_array().cloned().unwrap_or_default();
+    let ids: HashSet<Value> = ticks.iter().map(|t| t["jobId"].clone()).collect();
+    let (_, runs) = server.master("GET", "/classes/_JobStatus?where=%7B%22source%22%3A%22schedule%22%7D&limit=1000", None).await;
+    let runs = runs["results"].as_array().cloned().unwrap_or_default();
+    (ticks.len(), ids.len() == ticks.len() && runs.len() == ticks.len())
+}
+
+fn leads(server: &Server) -> bool {
+    server.log().contains("is now the leader")
+}
+
+fn kill_9(server: &Server) {
+    let killed = Command::new("kill").args(["-9", &server.pid().to_string()]).status().expect("kill");
+    assert!(killed.success());
+}
+
+#[tokio::test]
+async fn a_schedule_runs_once_per_occurrence_on_the_leader_and_the_next_leader_takes_over_when_it_is_killed() {
+    // A schedule "minute" lasts 1 s here.
+    let (a, b) = two_nodes(&["--minute-seconds", "1"]);
+    within(Duration::from_secs(5), "one node leads", || async { (leads(&a) || leads(&b)).then_some(()) }).await;
+    assert!(!(leads(&a) && leads(&b)), "one leader at a time");
+    let (leader, other) = if leads(&a) { (a, b) } else { (b, a) };
+    let schedule = json!({"job_schedule": {"jobName": "tick", "description": "every minute", "repeatMinutes": 1, "params": {}}});
+    let (status, created) = other.master("POST", "/cloud_code/jobs", Some(schedule)).await;
+    assert_eq!(status, 200, "{created}");
+
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    let (count, once) = ticks(&other).await;
+    assert!((3..=6).contains(&count), "about one run per second across both nodes, not two: {count}");
+    assert!(once, "each occurrence ran once");
+
+    kill_9(&leader);
+    let killed_at = Instant::now();
+    let (before, _) = ticks(&other).await;
+    let ((), took) = within(Duration::from_secs(10), "the other node runs the next occurrence", || async {
+        (ticks(&other).await.0 > before).then_some(())
+    })
+    .await;
+    assert!(leads(&other), "the survivor leads: {}", other.log());
+    assert!(killed_at.elapsed() < Duration::from_secs(10), "taken over in {took:?}");
+    eprintln!("the survivor ran the next occurrence {took:?} after the leader was killed");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (after, once) = ticks(&other).await;
+    assert!(once, "each occurrence ran once after the takeover too");
+    assert!(after >= before + 2, "the survivor keeps the schedule: {before} → {after}");
+}
+
+/// Starts job `name` on `server`; answers its `_JobStatus` id.
+async fn start_job(server: &Server, name: &str, params: Value) -> String {
+    let response = server
+        .client
+        .post(format!("{}/jobs/{name}", server.url))
+        .header("X-Parse-Application-Id", APP_ID)
+        .header("X-Parse-Master-Key", MASTER_KEY)
+        .header("Content-Type", "application/json")
+        .body(params.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.headers()["x-parse-job-status-id"].to_str().unwrap().to_string()
+}
+
+async fn job_status(server: &Server, id: &str) -> Value {
+    server.master("GET", &format!("/classes/_JobStatus/{id}"), None).await.1
+}
+
+#[tokio::test]
+async fn max_concurrent_jobs_holds_across_nodes_and_the_jobs_of_a_killed_node_are_marked_failed() {
+    let (a, b) = two_nodes(&["--max-concurrent-jobs", "1"]);
+    let long = start_job(&a, "spin", json!({"ms": 60000})).await;
+    let refused = start_job(&b, "spin", json!({"ms": 10})).await;
+    let refused = job_status(&b, &refused).await;
+    assert_eq!(refused["status"], json!("failed"), "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("--max-concurrent-jobs"), "{refused}");
+    let running = job_status(&b, &long).await;
+    assert_eq!(running["status"], json!("running"), "{running}");
+    let node = running["nodeId"].as_str().expect("the node running it").to_string();
+
+    kill_9(&a);
+    let (stopped, _) = within(Duration::from_secs(15), "the leader marks the killed node's job failed", || async {
+        let status = job_status(&b, &long).await;
+        (status["status"] == json!("failed")).then_some(status)
+    })
+    .await;
+    assert_eq!(stopped["message"], json!(format!("node {node} stopped")));
+    let next = start_job(&b, "spin", json!({"ms": 10})).await;
+    let ((), _) = within(Duration::from_secs(10), "a job runs once the dead node's place is free", || async {
+        (job_status(&b, &next).await["status"] == json!("succeeded")).then_some(())
+    })
+    .await;
+}
+
+/// Sends every `(node, method, path, body)` at once; answers each (status, body), in order.
+async fn all_at_once(requests: Vec<(&Server, &str, String, Value)>) -> Vec<(u16, Value)> {
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|(node, method, path, body)| {
+            let request = node
+                .client
+                .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", node.url))
+                .header("X-Parse-Application-Id", APP_ID)
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+            tokio::spawn(async move {
+                let response = request.send().await.expect("request");
+                let status = response.status().as_u16();
+                (status, response.json::<Value>().await.expect("JSON"))
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("request task"));
+    }
+    answers
+}
+
+#[tokio::test]
+async fn two_nodes_writing_one_new_class_and_one_counter_at_once_lose_nothing() {
+    let (a, b) = two_nodes(&["--allow-client-class-creation"]);
+    let node = |i: usize| if i.is_multiple_of(2) { &a } else { &b };
+    // Both nodes make the class's table and columns at once.
+    let creates = (0..8).map(|i| (node(i), "POST", "/classes/Race".to_string(), json!({"n": i, format!("field{}", i % 3): "x"}))).collect();
+    for (status, answer) in all_at_once(creates).await {
+        assert_eq!(status, 201, "{answer}");
+    }
+    let (_, race) = b.request("GET", "/classes/Race?count=1&limit=0", None, &[]).await;
+    assert_eq!(race["count"], json!(8), "{race}");
+    // Both nodes count on one object at once.
+    let (_, counter) = a.request("POST", "/classes/Counter", Some(json!({"hits": 0})), &[]).await;
+    let path = format!("/classes/Counter/{}", counter["objectId"].as_str().unwrap());
+    let increments = (0..40).map(|i| (node(i), "PUT", path.clone(), json!({"hits": {"__op": "Increment", "amount": 1}}))).collect();
+    for (status, answer) in all_at_once(increments).await {
+        assert_eq!(status, 200, "{answer}");
+    }
+    assert_eq!(b.request("GET", &path, None, &[]).await.1["hits"], json!(40));
+}
+
+#[tokio::test]
+async fn the_link_between_nodes_comes_back_by_itself_after_the_database_cut_every_connection() {
+    let hook = WebhookServer::start(None).await;
+    hook.answer("/greet", success(json!("after the cut")));
+    let (a, b) = two_nodes(&["--allow-insecure-webhooks"]);
+    let database = a.database.clone().expect("a PostgreSQL database");
+    database.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    within(Duration::from_secs(10), "both links are back", || async {
+        (a.log().contains("the link to the other nodes is back") && b.log().contains("the link to the other nodes is back")).then_some(())
+    })
+    .await;
+    let (status, answer) = a.master("POST", "/hooks/functions", Some(json!({"functionName": "greet", "url": hook.http_url("/greet")}))).await;
+    assert_eq!(status, 200, "{answer}");
+    within(A_SECOND, "B calls the webhook A registered after the cut", || async {
+        (b.call("greet", json!({}), &[]).await.1["result"] == json!("after the cut")).then_some(())
+    })
+    .await;
+}
