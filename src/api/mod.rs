@@ -31,7 +31,6 @@ mod server_info;
 mod sessions;
 mod system;
 mod users;
-mod webhook;
 
 pub use context::{Api, ClientRequest, CodeViewer, Ctx, JobWorkers, Reply};
 pub use cloud_requests::ApiHost;
