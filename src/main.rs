@@ -26,7 +26,6 @@ use crate::api::reload;
 use crate::config::{ServeArgs, ServeConfig};
 use crate::store::{PostgresStore, SledStore, Store};
 use crate::script_log::capture::{self, Capture};
-use crate::script_log::ScriptLog;
 
 #[derive(Parser)]
 #[command(name = "cloudrt", version, about = "A self-hosted Parse Cloud Code runtime")]
@@ -100,12 +99,7 @@ fn serve(mut config: ServeConfig, capture: &Capture) -> ExitCode {
             Err(e) => return fail(&e.to_string()),
         },
     };
-    let script_log = match ScriptLog::open(&config.data_dir, config.log_retention) {
-        Ok(log) => Arc::new(log),
-        Err(e) => return fail(&e.to_string()),
-    };
-    capture.attach(script_log.clone());
-    let opened = match Opened::open(&config, store) {
+    let opened = match Opened::open(&config, store, capture) {
         Ok(opened) => opened,
         Err(message) => return fail(&message),
     };
@@ -138,7 +132,7 @@ fn serve(mut config: ServeConfig, capture: &Capture) -> ExitCode {
         // `--port 0` picked a port: URLs the server builds for itself (file URLs made by cloud
         // code) must name the real one.
         config.port = addr.port();
-        let api = opened.into_api(config, script_log);
+        let api = opened.into_api(config);
         match jobs::fail_interrupted(&api) {
             Ok(0) => {}
             Ok(n) => tracing::warn!("{n} job run(s) were interrupted by the last stop; marked failed"),

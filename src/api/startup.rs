@@ -17,6 +17,7 @@ use crate::registry::{Registry, Webhooks};
 use crate::runtime::code_snapshot::CodeSnapshot;
 use crate::runtime::loader::ModuleRoot;
 use crate::runtime::{HostSlot, HttpSettings, Loaded, Pool, PoolConfig, Releases};
+use crate::script_log::capture::Capture;
 use crate::script_log::ScriptLog;
 use crate::store::files::FileStore;
 use crate::store::Store;
@@ -32,12 +33,15 @@ pub struct Opened {
     loaded: Loaded,
     snapshot: CodeSnapshot,
     host: HostSlot,
+    script_log: Arc<ScriptLog>,
 }
 
 impl Opened {
-    /// Opens the data over `store`, the files and the webhook client, reads the webhook
-    /// registrations and loads main.js on both pools. The error is the message `serve` exits with.
-    pub fn open(config: &ServeConfig, store: Arc<dyn Store>) -> Result<Opened, String> {
+    /// Opens the data over `store`, the files, the script log (attached to `capture` before
+    /// main.js loads, so what it prints at load is kept) and the webhook client, reads the
+    /// webhook registrations and loads main.js on both pools. The error is the message `serve`
+    /// exits with.
+    pub fn open(config: &ServeConfig, store: Arc<dyn Store>, capture: &Capture) -> Result<Opened, String> {
         let settings = DataSettings {
             max_limit: config.max_limit,
             allow_client_class_creation: config.allow_client_class_creation,
@@ -46,6 +50,8 @@ impl Opened {
         };
         let db = Database::open(store, settings).map_err(|e| format!("cannot read the data in {}: {e}", config.data_dir.display()))?;
         let files = FileStore::open(&config.data_dir).map_err(|e| format!("cannot open the files in {}: {e}", config.data_dir.display()))?;
+        let script_log = Arc::new(ScriptLog::open(&config.data_dir, config.log_retention).map_err(|e| e.to_string())?);
+        capture.attach(script_log.clone());
         let webhooks = WebhookClient::new(config.webhooks.clone()).map_err(|e| format!("webhooks: {e}"))?;
         if config.webhooks.allow_insecure {
             eprintln!("cloudrt: WARNING: --allow-insecure-webhooks is on: webhooks may use http:// and invalid certificates. Never use it in production.");
@@ -74,12 +80,12 @@ impl Opened {
             started.map_err(|e| format!("cannot load {}: {e}", config.cloud_dir.join("main.js").display()))?;
         reload::print_handlers(&loaded.handlers);
         let snapshot = CodeSnapshot::scan(&config.cloud_dir, 1, ids::now_iso());
-        Ok(Opened { db, files, webhooks, webhook_registrations, pool, job_pool, loaded, snapshot, host })
+        Ok(Opened { db, files, webhooks, webhook_registrations, pool, job_pool, loaded, snapshot, host, script_log })
     }
 
     /// The API over what was opened, installed as the runtime's host (cloud code's data
     /// requests reach it from then on). `config` is final here: its port is the one listened on.
-    pub fn into_api(self, config: ServeConfig, script_log: Arc<ScriptLog>) -> Arc<Api> {
+    pub fn into_api(self, config: ServeConfig) -> Arc<Api> {
         let api = Arc::new(Api {
             idempotency: config.idempotency.clone().map(Idempotency::new),
             installations: Default::default(),
@@ -93,7 +99,7 @@ impl Opened {
             pool: self.pool,
             jobs: JobWorkers::new(self.job_pool),
             code_viewer: CodeViewer::new(self.snapshot),
-            script_log,
+            script_log: self.script_log,
         });
         self.host.install(Arc::new(ApiHost(api.clone())));
         api

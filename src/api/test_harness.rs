@@ -17,7 +17,7 @@ use super::context::{Api, Ctx};
 use super::routes::dispatch;
 use super::startup::Opened;
 use crate::error::ParseError;
-use crate::script_log::ScriptLog;
+use crate::script_log::capture::Capture;
 use crate::store::SledStore;
 use crate::{Cli, Command};
 
@@ -40,9 +40,8 @@ impl Harness {
         let Command::Serve(serve) = Cli::try_parse_from(args).expect("flags").command else { unreachable!("a serve command") };
         let config = serve.validate().expect("a valid configuration");
         let store = Arc::new(SledStore::open_with_cache(&config.data_dir, config.cache_bytes).expect("sled"));
-        let script_log = Arc::new(ScriptLog::open(&config.data_dir, config.log_retention).expect("script log"));
-        let opened = Opened::open(&config, store).expect("the fixture loads");
-        Harness { api: opened.into_api(config, script_log), data_dir }
+        let opened = Opened::open(&config, store, &Capture::default()).expect("the fixture loads");
+        Harness { api: opened.into_api(config), data_dir }
     }
 
     /// A caller with the master key, or a client (app id only), as the HTTP router makes them.
