@@ -21,21 +21,11 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use crate::api::jobs;
-use crate::api::JobWorkers;
-use crate::api::idempotency::Idempotency;
-use crate::api::{hooks as hooks_api, reload, Api, ApiHost};
-use crate::hooks::client::WebhookClient;
+use crate::api::startup::Opened;
+use crate::api::reload;
 use crate::config::{ServeArgs, ServeConfig};
-use crate::data::accounts::Accounts;
-use crate::data::{DataSettings, Database};
-use crate::store::files::FileStore;
 use crate::store::{PostgresStore, SledStore, Store};
-use crate::registry::Registry;
-use crate::runtime::loader::ModuleRoot;
-use crate::runtime::code_snapshot::CodeSnapshot;
-use crate::runtime::{HostSlot, HttpSettings, Pool, PoolConfig, Releases};
 use crate::script_log::capture::{self, Capture};
-use crate::script_log::ScriptLog;
 
 #[derive(Parser)]
 #[command(name = "cloudrt", version, about = "A self-hosted Parse Cloud Code runtime")]
@@ -109,60 +99,10 @@ fn serve(mut config: ServeConfig, capture: &Capture) -> ExitCode {
             Err(e) => return fail(&e.to_string()),
         },
     };
-    let settings = DataSettings {
-        max_limit: config.max_limit,
-        allow_client_class_creation: config.allow_client_class_creation,
-        query_timeout: config.query_timeout,
-        max_response_bytes: config.max_response_bytes,
+    let opened = match Opened::open(&config, store, capture) {
+        Ok(opened) => opened,
+        Err(message) => return fail(&message),
     };
-    let db = match Database::open(store, settings) {
-        Ok(db) => db,
-        Err(e) => return fail(&format!("cannot read the data in {}: {e}", config.data_dir.display())),
-    };
-    let files = match FileStore::open(&config.data_dir) {
-        Ok(files) => files,
-        Err(e) => return fail(&format!("cannot open the files in {}: {e}", config.data_dir.display())),
-    };
-    let script_log = match ScriptLog::open(&config.data_dir, config.log_retention) {
-        Ok(log) => Arc::new(log),
-        Err(e) => return fail(&e.to_string()),
-    };
-    capture.attach(script_log.clone());
-    let webhooks = match WebhookClient::new(config.webhooks.clone()) {
-        Ok(client) => client,
-        Err(e) => return fail(&format!("webhooks: {e}")),
-    };
-    if config.webhooks.allow_insecure {
-        eprintln!("cloudrt: WARNING: --allow-insecure-webhooks is on: webhooks may use http:// and invalid certificates. Never use it in production.");
-    }
-    let webhook_registrations = match hooks_api::load(&db) {
-        Ok(registrations) => registrations,
-        Err(e) => return fail(&format!("cannot read the webhook registrations: {}", e.message)),
-    };
-    let host = HostSlot::default();
-    let pool_config = PoolConfig {
-        root: ModuleRoot::new(config.cloud_dir.clone()),
-        workers: config.workers,
-        max_queue: config.max_queue,
-        host: host.clone(),
-        http: HttpSettings { timeout: config.http_timeout, max_body: config.http_max_body },
-        heap_limit: config.heap_limit,
-        max_in_flight: config.max_in_flight,
-    };
-    let jobs_config = PoolConfig {
-        workers: config.max_concurrent_jobs,
-        max_queue: config.max_concurrent_jobs,
-        // Each running job holds a worker of its own (--max-concurrent-jobs).
-        max_in_flight: 1,
-        ..pool_config.clone()
-    };
-    let started = Pool::start(pool_config).and_then(|(pool, handlers)| Ok((pool, handlers, Pool::start(jobs_config)?.0)));
-    let (pool, loaded, job_pool) = match started {
-        Ok(started) => started,
-        Err(e) => return fail(&format!("cannot load {}: {e}", config.cloud_dir.join("main.js").display())),
-    };
-    reload::print_handlers(&loaded.handlers);
-    let snapshot = CodeSnapshot::scan(&config.cloud_dir, 1, data::ids::now_iso());
     let tokio = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the HTTP runtime: {e}")),
@@ -192,23 +132,7 @@ fn serve(mut config: ServeConfig, capture: &Capture) -> ExitCode {
         // `--port 0` picked a port: URLs the server builds for itself (file URLs made by cloud
         // code) must name the real one.
         config.port = addr.port();
-        let idempotency = config.idempotency.clone().map(Idempotency::new);
-        let api = Arc::new(Api {
-            idempotency,
-            installations: Default::default(),
-            registry: Registry::new(&loaded.handlers, webhook_registrations),
-            releases: Releases::new(loaded),
-            webhooks,
-            config,
-            db,
-            files,
-            accounts: Accounts,
-            pool,
-            jobs: JobWorkers::new(job_pool),
-            code_viewer: api::CodeViewer::new(snapshot),
-            script_log,
-        });
-        host.install(Arc::new(ApiHost(api.clone())));
+        let api = opened.into_api(config);
         api::nodes::follow(&api);
         match jobs::fail_interrupted(&api) {
             Ok(0) => {}

@@ -7,6 +7,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
+use serde_json::{Map, Value};
+
 use crate::runtime::{Handlers, TriggerKind};
 
 /// What answers a call by name.
@@ -23,6 +25,35 @@ pub enum Handler {
 pub struct Webhooks {
     pub functions: HashMap<String, String>,
     pub triggers: HashMap<(String, TriggerKind), String>,
+}
+
+impl Webhooks {
+    /// The registrations stored as `_Hooks` rows (`{functionName, url}` or `{className,
+    /// triggerName, url}`); a row that is neither, or names a trigger no webhook may answer,
+    /// registers nothing.
+    pub fn from_stored(rows: &[Map<String, Value>]) -> Webhooks {
+        let mut webhooks = Webhooks::default();
+        for row in rows {
+            let text = |key: &str| row.get(key).and_then(Value::as_str).map(str::to_string);
+            match (text("functionName"), text("className"), text("triggerName"), text("url")) {
+                (Some(name), None, _, Some(url)) => {
+                    webhooks.functions.insert(name, url);
+                }
+                (None, Some(class), Some(trigger), Some(url)) => {
+                    if let Some(kind) = webhook_trigger(&trigger) {
+                        webhooks.triggers.insert((class, kind), url);
+                    }
+                }
+                _ => {}
+            }
+        }
+        webhooks
+    }
+}
+
+/// The trigger kind `name` stands for, if a webhook may answer it.
+pub fn webhook_trigger(name: &str) -> Option<TriggerKind> {
+    name.parse().ok().filter(|kind| TriggerKind::WEBHOOK.contains(kind))
 }
 
 /// The names the cloud code now serving registered.
@@ -139,6 +170,20 @@ mod tests {
         assert_eq!(registry.trigger("Review", TriggerKind::BeforeSave), Some(Handler::Webhook("https://h/2".into())));
         registry.update_webhooks(|w| w.functions.clear());
         assert_eq!(registry.function("hello"), Some(Handler::CloudCode));
+    }
+
+    #[test]
+    fn stored_rows_register_functions_and_webhook_triggers_only() {
+        let rows: Vec<Map<String, Value>> = serde_json::from_value(serde_json::json!([
+            {"functionName": "hello", "url": "https://h/1"},
+            {"className": "Review", "triggerName": "beforeSave", "url": "https://h/2"},
+            {"className": "Review", "triggerName": "beforeLogin", "url": "https://h/3"},
+            {"url": "https://h/4"},
+        ]))
+        .unwrap();
+        let webhooks = Webhooks::from_stored(&rows);
+        assert_eq!(webhooks.functions, HashMap::from([("hello".to_string(), "https://h/1".to_string())]));
+        assert_eq!(webhooks.triggers, HashMap::from([(("Review".to_string(), TriggerKind::BeforeSave), "https://h/2".to_string())]));
     }
 
     #[test]

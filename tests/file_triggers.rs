@@ -168,12 +168,3 @@ async fn before_delete_may_keep_a_file() {
     assert_eq!(status, 403);
     assert_eq!(logged(&server, "beforeDelete").await.len(), 1);
 }
-
-#[tokio::test]
-async fn a_trigger_parse_file_has_no_moment_for_is_refused() {
-    let server = Server::start("file_triggers", &[]);
-    let (status, body) = server.call("findTriggerOnFile", json!({}), &[]).await;
-    assert_eq!(status, 200, "{body}");
-    let message = body["result"].as_str().unwrap();
-    assert!(message.contains("cannot be set for Parse.File"), "{message}");
-}

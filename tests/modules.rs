@@ -18,15 +18,6 @@ async fn seed_example_and_accepted_forms() {
 }
 
 #[tokio::test]
-async fn modules_run_once_and_cycles_give_partial_exports() {
-    let server = Server::start("modules", &["--workers", "1"]);
-    let (_, body) = server.call("cached", json!({}), &[]).await;
-    assert_eq!(body["result"], json!([1, 1, 1]));
-    let (_, body) = server.call("cycle", json!({}), &[]).await;
-    assert_eq!(body["result"], json!({"a": "a", "bSawA": "a-partial", "bSawPartialA": true}));
-}
-
-#[tokio::test]
 async fn escapes_from_the_cloud_directory_throw() {
     let server = Server::start("modules", &[]);
     let secret = common::fixture("modules").parent().unwrap().join("secret.js");

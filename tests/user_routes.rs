@@ -222,13 +222,3 @@ async fn password_reset_and_email_verification_through_the_email_webhook() {
         assert_eq!((status, refused["code"].clone()), (400, json!(code)), "{body}: {refused}");
     }
 }
-
-#[tokio::test]
-async fn without_a_mailer_the_email_routes_say_so() {
-    let server = Server::start("basics", &[]);
-    for route in ["/requestPasswordReset", "/verificationEmailRequest"] {
-        let (status, refused) = server.request("POST", route, Some(json!({"email": "a@example.com"})), &[]).await;
-        assert_eq!((status, refused["code"].clone()), (400, json!(1)), "{refused}");
-        assert!(refused["error"].as_str().unwrap().contains("--email-webhook"), "{refused}");
-    }
-}

@@ -14,6 +14,7 @@ use crate::config::ServeConfig;
 use crate::data::accounts::Accounts;
 use crate::data::{Access, Database};
 use crate::error::{ErrorCode, ParseError};
+use crate::hooks::calls::WebhookCaller;
 use crate::hooks::client::WebhookClient;
 use crate::registry::Registry;
 use crate::runtime::code_snapshot::CodeSnapshot;
@@ -154,6 +155,11 @@ impl Ctx {
             }
             None => Value::Null,
         }
+    }
+
+    /// The caller as a webhook's payload tells it.
+    pub fn webhook_caller(&self, api: &Api) -> WebhookCaller {
+        WebhookCaller { master: self.master, user: self.user_json(api), installation_id: self.installation_id.clone() }
     }
 }
 

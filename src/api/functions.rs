@@ -5,8 +5,8 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use super::context::{Api, Ctx, Reply};
-use super::webhook;
 use crate::error::{ErrorCode, ParseError};
+use crate::hooks::calls;
 use crate::registry::Handler;
 use crate::runtime::Target;
 
@@ -14,8 +14,8 @@ pub async fn run(api: &Arc<Api>, ctx: &Ctx, name: &str, params: Map<String, Valu
     match api.registry.function(name) {
         None => return Err(ParseError::new(ErrorCode::SCRIPT_FAILED, format!("Invalid function: \"{name}\""))),
         Some(Handler::Webhook(url)) => {
-            let payload = webhook::function_payload(api, ctx, name, Value::Object(params));
-            let result = api.webhooks.call(&url, &payload).await.map_err(|e| webhook::error(&format!("function {name}"), &url, e))?;
+            let payload = calls::function_payload(&ctx.webhook_caller(api), name, Value::Object(params));
+            let result = api.webhooks.call(&url, &payload).await.map_err(|e| calls::error(&format!("function {name}"), &url, e))?;
             return Ok(Reply::json(&json!({ "result": result })));
         }
         Some(Handler::CloudCode) => {}

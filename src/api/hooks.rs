@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::context::{blocking, master_required, Api, Ctx, Reply};
 use crate::data::{Access, Database, FindOptions, SystemClass, SystemWrite};
 use crate::error::{ErrorCode, ParseError};
-use crate::registry::Webhooks;
+use crate::registry::{webhook_trigger, Webhooks};
 use crate::runtime::TriggerKind;
 
 pub const HOOKS: &str = SystemClass::Hooks.name();
@@ -20,27 +20,7 @@ fn hook_error(message: impl Into<String>) -> ParseError {
 
 /// Every stored registration, for start-up.
 pub fn load(db: &Database) -> Result<Webhooks, ParseError> {
-    let mut webhooks = Webhooks::default();
-    for hook in stored(db)? {
-        let text = |key: &str| hook.get(key).and_then(Value::as_str).map(str::to_string);
-        match (text("functionName"), text("className"), text("triggerName"), text("url")) {
-            (Some(name), None, _, Some(url)) => {
-                webhooks.functions.insert(name, url);
-            }
-            (None, Some(class), Some(trigger), Some(url)) => {
-                if let Some(kind) = webhook_kind(&trigger) {
-                    webhooks.triggers.insert((class, kind), url);
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(webhooks)
-}
-
-/// The trigger kind `name` stands for, if a webhook may answer it.
-fn webhook_kind(name: &str) -> Option<TriggerKind> {
-    name.parse().ok().filter(|kind| TriggerKind::WEBHOOK.contains(kind))
+    Ok(Webhooks::from_stored(&stored(db)?))
 }
 
 fn stored(db: &Database) -> Result<Vec<Map<String, Value>>, ParseError> {
@@ -98,7 +78,7 @@ impl Hook {
                 Err(hook_error(format!("webhooks cannot be set for the special class {class}")))
             }
             Hook::Trigger(class, _) if class.is_empty() => Err(hook_error("invalid hook declaration: className is required")),
-            Hook::Trigger(_, trigger) if webhook_kind(trigger).is_none() => {
+            Hook::Trigger(_, trigger) if webhook_trigger(trigger).is_none() => {
                 let names: Vec<&str> = TriggerKind::WEBHOOK.iter().map(|kind| kind.as_str()).collect();
                 Err(hook_error(format!("invalid trigger name: {trigger}; use one of {}", names.join(", "))))
             }
@@ -115,7 +95,7 @@ impl Hook {
                 None => webhooks.functions.remove(name),
             },
             Hook::Trigger(class, trigger) => {
-                let Some(key) = webhook_kind(trigger).map(|kind| (class.clone(), kind)) else { return };
+                let Some(key) = webhook_trigger(trigger).map(|kind| (class.clone(), kind)) else { return };
                 match url {
                     Some(url) => webhooks.triggers.insert(key, url.to_string()),
                     None => webhooks.triggers.remove(&key),

@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::context::{blocking, Api, Ctx, Reply};
 use super::{classes, pipeline};
+use crate::data::schema::SERVER_OWNED_FIELDS;
 use crate::data::{Access, DataError, FindOptions};
 use crate::error::{ErrorCode, ParseError};
 
@@ -130,9 +131,7 @@ pub async fn save(api: &Arc<Api>, ctx: &Ctx, id: Option<&str>, mut body: Map<Str
             Ok(Reply::created(Value::Object(saved.response).to_string(), location))
         }
         Target::Update(existing) => {
-            for field in ["objectId", "createdAt"] {
-                body.remove(field);
-            }
+            body.retain(|key, _| !SERVER_OWNED_FIELDS.contains(&key.as_str()));
             let prepared = api.db.prepare_update(&ctx.access(), INSTALLATION, &existing, body)?;
             let saved = pipeline::save(api, ctx, prepared).await?;
             let mut response = saved.response;

@@ -30,10 +30,12 @@ mod schemas;
 pub mod schedules;
 mod server_info;
 mod sessions;
+pub mod startup;
 mod system;
+#[cfg(test)]
+mod test_harness;
 mod users;
-mod webhook;
 
-pub use context::{Api, ClientRequest, CodeViewer, Ctx, JobWorkers, Reply};
+pub use context::{Api, ClientRequest, Ctx, Reply};
 pub use cloud_requests::ApiHost;
 pub use routes::{dispatch, unknown_route};

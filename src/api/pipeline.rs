@@ -9,9 +9,9 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use super::context::{blocking, trigger_timeout, Api, Ctx};
-use super::webhook;
-use crate::data::{PreparedSave, SavedObject};
+use crate::data::{schema, PreparedSave, SavedObject};
 use crate::error::{ErrorCode, ParseError};
+use crate::hooks::calls;
 use crate::registry::Handler;
 use crate::runtime::{Target, TriggerKind};
 
@@ -30,13 +30,12 @@ pub async fn save(api: &Arc<Api>, ctx: &Ctx, mut prepared: PreparedSave) -> Resu
             prepared.replace_body(&api.db, body)?;
         }
         Some(Handler::Webhook(url)) => {
-            let payload = webhook::trigger_payload(api, ctx, TriggerKind::BeforeSave, object_of(&prepared), original.clone());
-            let answer = api.webhooks.call(&url, &payload).await.map_err(|e| webhook::error(&format!("beforeSave {class}"), &url, e))?;
+            let payload = calls::trigger_payload(&ctx.webhook_caller(api), TriggerKind::BeforeSave.as_str(), object_of(&prepared), original.clone());
+            let answer = api.webhooks.call(&url, &payload).await.map_err(|e| calls::error(&format!("beforeSave {class}"), &url, e))?;
             if let Value::Object(values) = answer {
                 let mut body = prepared.body().clone();
                 for (key, value) in values {
-                    let server_kept = ["className", "objectId", "createdAt", "updatedAt", "__type"].contains(&key.as_str());
-                    if !server_kept && prepared.proposed.get(&key) != Some(&value) {
+                    if !schema::is_server_kept(&key) && prepared.proposed.get(&key) != Some(&value) {
                         body.insert(key, value);
                     }
                 }
@@ -67,8 +66,8 @@ pub async fn delete(api: &Arc<Api>, ctx: &Ctx, class: &str, object: Arc<Map<Stri
             context = run_cloud_trigger(ctx, class, TriggerKind::BeforeDelete, request, api).await?.context;
         }
         Some(Handler::Webhook(url)) => {
-            let payload = webhook::trigger_payload(api, ctx, TriggerKind::BeforeDelete, with_class(visible.clone(), class), None);
-            api.webhooks.call(&url, &payload).await.map_err(|e| webhook::error(&format!("beforeDelete {class}"), &url, e))?;
+            let payload = calls::trigger_payload(&ctx.webhook_caller(api), TriggerKind::BeforeDelete.as_str(), with_class(visible.clone(), class), None);
+            api.webhooks.call(&url, &payload).await.map_err(|e| calls::error(&format!("beforeDelete {class}"), &url, e))?;
         }
         None => {}
     }
@@ -101,12 +100,12 @@ async fn after(api: &Arc<Api>, ctx: &Ctx, class: &str, trigger: TriggerKind, obj
             run_cloud_trigger(ctx, class, trigger, request, api).await.map(|_| ())
         }
         Some(Handler::Webhook(url)) => {
-            let payload = webhook::trigger_payload(api, ctx, trigger, with_class(object, class), original);
-            api.webhooks.notify(&url, &payload).await.map_err(|e| webhook::error(&format!("{trigger} {class}"), &url, e))
+            let payload = calls::trigger_payload(&ctx.webhook_caller(api), trigger.as_str(), with_class(object, class), original);
+            api.webhooks.notify(&url, &payload).await.map_err(|e| calls::error(&format!("{trigger} {class}"), &url, e))
         }
         None => Ok(()),
     };
-    // Already in the script log (run_cloud_trigger, webhook::error); never answered.
+    // Already in the script log (run_cloud_trigger, calls::error); never answered.
     let _ = outcome;
 }
 

@@ -11,7 +11,8 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{json, Map, Number, Value};
 
 use super::context::{blocking, master_required, Api, Ctx, Reply};
 use super::jobs::{self, Source};
@@ -21,10 +22,6 @@ use crate::store::StoreError;
 
 pub const JOB_SCHEDULE: &str = SystemClass::JobSchedule.name();
 
-
-fn invalid(message: &str) -> ParseError {
-    ParseError::new(ErrorCode::SCRIPT_FAILED, message.to_string())
-}
 
 /// `GET /cloud_code/jobs`: every schedule, as a bare array.
 pub fn list(api: &Arc<Api>, ctx: &Ctx) -> Result<Reply, ParseError> {
@@ -54,72 +51,168 @@ pub fn data(api: &Arc<Api>, ctx: &Ctx) -> Result<Reply, ParseError> {
     Ok(Reply::json(&json!({ "jobs": api.registry.job_names(), "in_use": in_use })))
 }
 
+/// A body's `job_schedule`, as the dashboard's form (or a client) sends it. Each field's type
+/// checks its own JSON and carries the message the caller sees; a key that is present as `null`
+/// is kept (`Some(None)`) so an edit can clear it, an absent key is left alone. Keys Parse Server
+/// does not know are ignored, as they always were here.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScheduleFields {
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    job_name: Option<JobName>,
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    description: Option<Option<Description>>,
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    time_of_day: Option<Option<TimeOfDay>>,
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    start_after: Option<StartAfter>,
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    repeat_minutes: Option<Option<RepeatMinutes>>,
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    days_of_week: Option<Option<DaysOfWeek>>,
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    params: Option<Option<Params>>,
+}
+
+/// A key that is there at all: its value (which may itself be `null`), so `Option<Option<_>>`
+/// tells "absent" from "cleared".
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
+/// A job's name (whether main.js defines it is checked against the registry afterwards).
+#[derive(Deserialize, Serialize)]
+#[serde(try_from = "Value")]
+struct JobName(String);
+
+impl TryFrom<Value> for JobName {
+    type Error = &'static str;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        match value {
+            Value::String(name) => Ok(JobName(name)),
+            _ => Err("jobName must be a string"),
+        }
+    }
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(try_from = "Value")]
+struct Description(String);
+
+impl TryFrom<Value> for Description {
+    type Error = &'static str;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        match value {
+            Value::String(text) => Ok(Description(text)),
+            _ => Err("description must be a string"),
+        }
+    }
+}
+
+/// "HH:MM", "HH:MM:SS" or "HH:MM:SS.sssZ", UTC; stored as sent.
+#[derive(Deserialize, Serialize)]
+#[serde(try_from = "Value")]
+struct TimeOfDay(String);
+
+impl TryFrom<Value> for TimeOfDay {
+    type Error = &'static str;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        match value {
+            Value::String(text) if time_of_day_ms(&text).is_some() => Ok(TimeOfDay(text)),
+            Value::String(_) => Err("timeOfDay must look like HH:MM or HH:MM:SS (UTC)"),
+            _ => Err("timeOfDay must be a string"),
+        }
+    }
+}
+
+/// An ISO 8601 date, sent bare or as a Parse `Date` (`{iso}`); stored as the bare string.
+#[derive(Deserialize, Serialize)]
+#[serde(try_from = "Value")]
+struct StartAfter(String);
+
+impl TryFrom<Value> for StartAfter {
+    type Error = &'static str;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let iso = match &value {
+            Value::Object(date) => date.get("iso").and_then(Value::as_str),
+            other => other.as_str(),
+        };
+        match iso {
+            Some(iso) if ids::millis_from_iso(iso).is_some() => Ok(StartAfter(iso.to_string())),
+            _ => Err("startAfter must be an ISO 8601 date"),
+        }
+    }
+}
+
+/// Minutes between runs, stored as the number sent (the dashboard's 1440 stays an integer).
+#[derive(Deserialize, Serialize)]
+#[serde(try_from = "Value")]
+struct RepeatMinutes(Number);
+
+impl TryFrom<Value> for RepeatMinutes {
+    type Error = &'static str;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        match value {
+            Value::Number(minutes) if minutes.as_f64().is_some_and(|m| m > 0.0) => Ok(RepeatMinutes(minutes)),
+            _ => Err("repeatMinutes must be a positive number"),
+        }
+    }
+}
+
+/// Seven 0/1 flags (Sunday first), or day numbers 0 (Sunday) to 6: both are numbers below 7.
+#[derive(Deserialize, Serialize)]
+#[serde(try_from = "Value")]
+struct DaysOfWeek(Vec<u8>);
+
+impl TryFrom<Value> for DaysOfWeek {
+    type Error = &'static str;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let days = value.as_array().map(|days| {
+            days.iter().map(|day| day.as_u64().filter(|d| *d < 7).map(|d| d as u8)).collect::<Option<Vec<u8>>>()
+        });
+        days.flatten().map(DaysOfWeek).ok_or("daysOfWeek must be seven 0/1 flags (Sunday first) or day numbers 0 (Sunday) to 6")
+    }
+}
+
+/// The job's params, stored as a JSON string, as Parse Server's `_JobSchedule` schema has it;
+/// sent as an object or as that string.
+#[derive(Deserialize, Serialize)]
+#[serde(try_from = "Value")]
+struct Params(String);
+
+impl TryFrom<Value> for Params {
+    type Error = &'static str;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        match value {
+            Value::Object(_) => Ok(Params(value.to_string())),
+            Value::String(text) if serde_json::from_str::<Value>(&text).is_ok_and(|p| p.is_object()) => Ok(Params(text)),
+            _ => Err("params must be a JSON object"),
+        }
+    }
+}
+
 /// The `job_schedule` of a body, checked: a defined job, sane times and numbers.
 fn schedule_fields(api: &Api, body: &Map<String, Value>, creating: bool) -> Result<Map<String, Value>, ParseError> {
-    let Some(Value::Object(schedule)) = body.get("job_schedule") else {
+    let Some(schedule @ Value::Object(_)) = body.get("job_schedule") else {
         return Err(ParseError::new(ErrorCode::INVALID_JSON, "job_schedule must be an object"));
     };
-    let mut fields = Map::new();
-    for (key, value) in schedule {
-        match key.as_str() {
-            "jobName" => {
-                let name = value.as_str().ok_or_else(|| invalid("jobName must be a string"))?;
-                if api.registry.job(name).is_none() {
-                    return Err(invalid(&format!("Cannot schedule a job that is not deployed: \"{name}\"")));
-                }
-            }
-            "description" | "timeOfDay" if !value.is_string() && !value.is_null() => {
-                return Err(invalid(&format!("{key} must be a string")));
-            }
-            "timeOfDay" => {
-                if value.as_str().is_some_and(|t| time_of_day_ms(t).is_none()) {
-                    return Err(invalid("timeOfDay must look like HH:MM or HH:MM:SS (UTC)"));
-                }
-            }
-            "startAfter" => {
-                let iso = value.as_str().or_else(|| value.get("iso").and_then(Value::as_str));
-                if iso.and_then(ids::millis_from_iso).is_none() {
-                    return Err(invalid("startAfter must be an ISO 8601 date"));
-                }
-            }
-            "repeatMinutes" => {
-                if !value.is_null() && value.as_f64().is_none_or(|m| m <= 0.0) {
-                    return Err(invalid("repeatMinutes must be a positive number"));
-                }
-            }
-            "daysOfWeek" => {
-                let valid = value.is_null()
-                    || value.as_array().is_some_and(|days| days.iter().all(|d| d.as_u64().is_some_and(|d| d < 7)));
-                if !valid {
-                    return Err(invalid("daysOfWeek must be seven 0/1 flags (Sunday first) or day numbers 0 (Sunday) to 6"));
-                }
-            }
-            "params" | "description" => {}
-            _ => continue,
+    let mut schedule = ScheduleFields::deserialize(schedule).map_err(invalid)?;
+    if let Some(JobName(name)) = &schedule.job_name {
+        if api.registry.job(name).is_none() {
+            return Err(invalid(format!("Cannot schedule a job that is not deployed: \"{name}\"")));
         }
-        let value = match (key.as_str(), value) {
-            ("startAfter", Value::Object(date)) => date.get("iso").cloned().unwrap_or(Value::Null),
-            // Stored as a JSON string, as Parse Server's _JobSchedule schema has it.
-            ("params", Value::Object(_)) => Value::String(value.to_string()),
-            ("params", Value::String(text)) => {
-                if !serde_json::from_str::<Value>(text).is_ok_and(|p| p.is_object()) {
-                    return Err(invalid("params must be a JSON object"));
-                }
-                value.clone()
-            }
-            ("params", Value::Null) => Value::Null,
-            ("params", _) => return Err(invalid("params must be a JSON object")),
-            _ => value.clone(),
-        };
-        fields.insert(key.clone(), value);
     }
     if creating {
-        if !fields.contains_key("jobName") {
+        if schedule.job_name.is_none() {
             return Err(invalid("jobName is required"));
         }
-        fields.entry("startAfter").or_insert_with(|| Value::String(ids::now_iso()));
+        schedule.start_after.get_or_insert_with(|| StartAfter(ids::now_iso()));
     }
-    Ok(fields)
+    serde_json::to_value(schedule).map(jobs::as_map).map_err(invalid)
+}
+
+fn invalid(message: impl ToString) -> ParseError {
+    ParseError::new(ErrorCode::SCRIPT_FAILED, message.to_string())
 }
 
 /// `POST /cloud_code/jobs` with `{job_schedule: {...}}`.
@@ -256,5 +349,41 @@ mod tests {
         assert_eq!(time_of_day_ms("00:00:01.500Z"), Some(1500));
         assert_eq!(time_of_day_ms("24:00"), None);
         assert_eq!(time_of_day_ms("nine"), None);
+    }
+
+    fn parsed(schedule: Value) -> Result<Value, String> {
+        ScheduleFields::deserialize(&schedule).map(|fields| serde_json::to_value(fields).unwrap()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_schedule_keeps_what_was_sent_in_its_stored_form() {
+        let sent = json!({"jobName": "tick", "startAfter": {"__type": "Date", "iso": "2999-01-01T00:00:00.000Z"},
+            "params": {"who": "Ada"}, "repeatMinutes": 1440, "daysOfWeek": [1, 0, 1, 1, 1, 1, 1], "description": null, "color": "red"});
+        assert_eq!(
+            parsed(sent),
+            Ok(json!({"jobName": "tick", "startAfter": "2999-01-01T00:00:00.000Z", "params": "{\"who\":\"Ada\"}",
+                "repeatMinutes": 1440, "daysOfWeek": [1, 0, 1, 1, 1, 1, 1], "description": null}))
+        );
+        assert_eq!(parsed(json!({})), Ok(json!({})), "absent keys stay absent");
+    }
+
+    #[test]
+    fn each_bad_field_names_itself() {
+        let cases = [
+            (json!({"jobName": 5}), "jobName must be a string"),
+            (json!({"jobName": null}), "jobName must be a string"),
+            (json!({"description": 5}), "description must be a string"),
+            (json!({"timeOfDay": 930}), "timeOfDay must be a string"),
+            (json!({"timeOfDay": "9h30"}), "timeOfDay must look like HH:MM or HH:MM:SS (UTC)"),
+            (json!({"startAfter": "tomorrow"}), "startAfter must be an ISO 8601 date"),
+            (json!({"startAfter": null}), "startAfter must be an ISO 8601 date"),
+            (json!({"repeatMinutes": 0}), "repeatMinutes must be a positive number"),
+            (json!({"daysOfWeek": [1, 9]}), "daysOfWeek must be seven 0/1 flags (Sunday first) or day numbers 0 (Sunday) to 6"),
+            (json!({"params": "[1]"}), "params must be a JSON object"),
+            (json!({"params": 3}), "params must be a JSON object"),
+        ];
+        for (sent, message) in cases {
+            assert_eq!(parsed(sent.clone()), Err(message.to_string()), "{sent}");
+        }
     }
 }

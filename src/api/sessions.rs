@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::context::{blocking, Api, Ctx, Reply};
 use super::classes;
 use crate::data::accounts::{Origin, SESSION};
+use crate::data::schema;
 use crate::error::{ErrorCode, ParseError};
 
 /// Fields of a session the server owns. `installationId` is one too: Parse Server takes it
@@ -38,9 +39,7 @@ pub async fn create(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Resu
     let user_id = ctx.access().user_id.ok_or_else(session_required)?;
     check_client_body(&body)?;
     let mut extra = body;
-    for field in ["objectId", "createdAt", "updatedAt", "className", "__type"] {
-        extra.remove(field);
-    }
+    extra.retain(|key, _| !schema::is_server_kept(key));
     let (api2, installation) = (api.clone(), ctx.installation_id.clone());
     let session = blocking(move || {
         api2.accounts.start_session(&api2.db, &user_id, Origin::password("create"), installation.as_deref(), extra).map_err(ParseError::from)

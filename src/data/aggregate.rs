@@ -15,6 +15,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Number, Value};
 
 use super::deadline::{Deadline, CHECK_EVERY};
+use super::protected::{strip_hidden, Reader};
 use super::query::{Order, Query};
 use super::DataError;
 
@@ -192,7 +193,14 @@ impl Pipeline {
                 }
             };
         }
-        Ok(rows.iter().map(|row| Value::Object(hide_internal(row))).collect())
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let mut row = Map::clone(row);
+                strip_hidden(&mut row, Reader::Aggregate);
+                Value::Object(row)
+            })
+            .collect())
     }
 }
 
@@ -518,12 +526,6 @@ fn finish(kind: Accumulate, running: Running) -> Value {
         Running::Values(values) => Value::Array(values),
         Running::Best(best) => best.unwrap_or(Value::Null),
     }
-}
-
-/// Stored internal fields (`_hashed_password` …) never leave, as Parse Server removes hidden
-/// properties from aggregate answers.
-fn hide_internal(row: &Map<String, Value>) -> Map<String, Value> {
-    row.iter().filter(|(key, _)| !key.starts_with('_')).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 #[cfg(test)]

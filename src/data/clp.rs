@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::schema::FieldType;
+use super::schema::{FieldType, DEFAULT_FIELDS};
 use super::DataError;
 
 /// The operations a CLP grants, in Parse's words.
@@ -67,9 +67,6 @@ const VALID_KEYS: &[&str] = &[
     "writeUserFields",
     "protectedFields",
 ];
-
-/// Fields every class has; Parse Server refuses to protect them.
-const DEFAULT_FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt", "ACL"];
 
 /// The entity that matches any logged-in user.
 pub const REQUIRES_AUTHENTICATION: &str = "requiresAuthentication";

@@ -18,11 +18,11 @@ use super::deadline::{Deadline, CHECK_EVERY};
 use super::ids;
 use super::index::{Constraint, Indexes, Plan, Walk, NATURAL};
 use super::field_ops::{apply_update, check_nesting, RelationChanges};
-use super::protected::{self, Use};
+use super::protected::{self, Reader, Use};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
 use super::roles::{self, Roles};
 use super::text_search::add_score;
-use super::schema::{close_polygon_ring, validate_class_name, ClassSchema};
+use super::schema::{self, close_polygon_ring, validate_class_name, ClassSchema};
 use super::DataError;
 use super::unique::{self, ClaimsGuard, UserKeys};
 use super::accounts;
@@ -35,12 +35,6 @@ mod permissions;
 mod system_writes;
 
 pub use system_writes::{SystemClass, SystemWrite};
-
-/// Fields the server keeps; clients may not set them.
-const SERVER_FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt"];
-
-/// Fields stored but never returned to clients.
-pub const HIDDEN_FIELDS: &[&str] = &["_hashed_password"];
 
 /// Stored objects as a query collects them (shared with the store, not copied).
 type Matches = Vec<Arc<Map<String, Value>>>;
@@ -168,9 +162,7 @@ impl PreparedSave {
         let mut proposed = self.original.as_deref().cloned().unwrap_or_default();
         apply_update(&mut proposed, &body)?;
         check_nesting(&proposed)?;
-        for field in HIDDEN_FIELDS {
-            proposed.remove(*field);
-        }
+        protected::strip_hidden(&mut proposed, Reader::Master);
         self.proposed = proposed;
         self.body = body;
         Ok(())
@@ -275,17 +267,16 @@ impl Database {
     /// Server's protectedFields and sensitive-data filter do.
     fn present(&self, access: &Access, class: &str, object: &Map<String, Value>) -> Map<String, Value> {
         let mut out = object.clone();
-        for field in HIDDEN_FIELDS {
-            out.remove(*field);
-        }
-        if !access.master {
+        if access.master {
+            protected::strip_hidden(&mut out, Reader::Master);
+        } else {
             let owner = match class {
                 "_User" => object.get("objectId"),
                 "_Session" => object.get("user").and_then(|user| user.get("objectId")),
                 _ => None,
             };
             let own = access.user_id.is_some() && access.user_id.as_deref() == owner.and_then(Value::as_str);
-            out.retain(|field, _| !field.starts_with('_') && (own || !protected::hidden_from_others(class, field)));
+            protected::strip_hidden(&mut out, Reader::Client { class, own });
             self.hide_protected(access, class, &mut out);
         }
         out
@@ -778,9 +769,7 @@ impl Database {
         let mut proposed = (*original).clone();
         apply_update(&mut proposed, &body)?;
         check_nesting(&proposed)?;
-        for field in HIDDEN_FIELDS {
-            proposed.remove(*field);
-        }
+        protected::strip_hidden(&mut proposed, Reader::Master);
         Ok(PreparedSave {
             class_name: class.to_string(),
             object_id: Some(id.to_string()),
@@ -889,9 +878,7 @@ impl Database {
             response.insert(key.clone(), answer);
         }
         let mut object = stored;
-        for field in HIDDEN_FIELDS {
-            object.remove(*field);
-        }
+        protected::strip_hidden(&mut object, Reader::Master);
         Ok(SavedObject { object, response })
     }
 
@@ -987,9 +974,7 @@ impl Database {
     /// The object without hidden fields, for trigger requests and responses.
     pub fn visible(&self, object: &Map<String, Value>) -> Map<String, Value> {
         let mut out = object.clone();
-        for field in HIDDEN_FIELDS {
-            out.remove(*field);
-        }
+        protected::strip_hidden(&mut out, Reader::Master);
         out
     }
 
@@ -1128,13 +1113,8 @@ fn natural(a: &Map<String, Value>, b: &Map<String, Value>) -> Ordering {
 /// A client's body as it will be applied: server-kept fields dropped, the ACL validated and
 /// normalised to its `true` grants (as Parse stores it).
 fn normalize_body(class: &str, mut body: Map<String, Value>) -> Result<Map<String, Value>, DataError> {
-    for field in SERVER_FIELDS.iter().chain(["__type"].iter()) {
-        body.remove(*field);
-    }
     // A REST body may echo its class; only `_Hooks` has a real `className` field.
-    if class != "_Hooks" {
-        body.remove("className");
-    }
+    body.retain(|key, _| !schema::is_server_kept(key) || (key == "className" && class == "_Hooks"));
     if let Some(acl) = body.get_mut("ACL").filter(|acl| acl.is_object()) {
         *acl = Acl::parse(acl)?.to_json();
     }

@@ -7,7 +7,47 @@
 //! every caller but the master key, a `where` or `order` naming such a field is refused, as
 //! Parse Server refuses it.
 
+use serde_json::{Map, Value};
+
 use super::DataError;
+
+/// Stored fields no answer carries, to anyone, the master key and cloud code included.
+const NEVER_SHOWN: &[&str] = &["_hashed_password"];
+
+/// Who an object is about to be shown to, as far as its hidden fields go.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader<'a> {
+    /// The master key, and cloud code's trigger requests: all but the password hash.
+    Master,
+    /// An aggregate answer: no internal `_`-prefixed field, as Parse Server removes hidden
+    /// properties from aggregate answers (its rows have no owner to check protected fields by).
+    Aggregate,
+    /// A client reading an object of `class`: no internal field, and on someone else's
+    /// `_User` or `_Session` row (`own` false) no protected field either, as Parse Server's
+    /// protectedFields and sensitive-data filter do.
+    Client { class: &'a str, own: bool },
+}
+
+/// Removes from `object` what `reader` may not see: the one place an object's hidden fields
+/// are stripped before it leaves the data layer (an answer, a trigger's request, a save's
+/// echo). A class's own `protectedFields` CLP is applied on top by the database, which knows
+/// the reader's roles.
+pub fn strip_hidden(object: &mut Map<String, Value>, reader: Reader) {
+    match reader {
+        Reader::Master => {
+            for field in NEVER_SHOWN {
+                object.remove(*field);
+            }
+        }
+        Reader::Aggregate => object.retain(|field, _| !field.starts_with('_')),
+        Reader::Client { class, own } => {
+            // The password hash first, as for the master key, so both answers order their
+            // remaining keys alike.
+            strip_hidden(object, Reader::Master);
+            object.retain(|field, _| !field.starts_with('_') && (own || !hidden_from_others(class, field)));
+        }
+    }
+}
 
 /// Fields of a class that only the master key may query, beyond the `_`-prefixed internal
 /// ones: Parse Server's default protected fields, and the secrets its sensitive-data filter
@@ -70,7 +110,7 @@ pub fn check_class(master: bool, class: &str, operation: &str) -> Result<(), Dat
 
 /// Whether a non-master reader may see `field` of someone else's `class` object. Internal
 /// `_`-prefixed fields are never shown, protected ones only to their owner.
-pub fn hidden_from_others(class: &str, field: &str) -> bool {
+fn hidden_from_others(class: &str, field: &str) -> bool {
     field.starts_with('_') || protected_fields(class).contains(&field)
 }
 
@@ -104,5 +144,22 @@ mod tests {
         assert!(hidden_from_others("_User", "authData"));
         assert!(hidden_from_others("Note", "_internal"));
         assert!(!hidden_from_others("Note", "email"));
+    }
+
+    #[test]
+    fn each_reader_sees_what_it_may() {
+        let stored = serde_json::json!({"objectId": "u", "email": "a@b.c", "_hashed_password": "h", "_email_verify_token": "t"});
+        let shown = |reader| {
+            let mut object = stored.as_object().unwrap().clone();
+            strip_hidden(&mut object, reader);
+            let mut keys: Vec<String> = object.keys().cloned().collect();
+            keys.sort();
+            keys
+        };
+        assert_eq!(shown(Reader::Master), ["_email_verify_token", "email", "objectId"]);
+        assert_eq!(shown(Reader::Aggregate), ["email", "objectId"]);
+        assert_eq!(shown(Reader::Client { class: "_User", own: true }), ["email", "objectId"]);
+        assert_eq!(shown(Reader::Client { class: "_User", own: false }), ["objectId"]);
+        assert_eq!(shown(Reader::Client { class: "Note", own: false }), ["email", "objectId"]);
     }
 }

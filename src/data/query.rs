@@ -38,6 +38,7 @@ use serde_json::{Map, Value};
 
 use super::ids::{millis_from_iso, now_millis};
 use super::index::{Constraint, Key, Probe};
+use super::schema::DEFAULT_FIELDS;
 use super::text_search::TextSearch;
 
 /// A `where`, `order` or subquery answer that cannot be evaluated. The HTTP layer reports it as
@@ -80,9 +81,6 @@ const MAX_ARRAY_OPERAND: usize = 10_000;
 const MAX_REGEXES: usize = 256;
 const MAX_REGEX_LEN: usize = 1_000;
 const REGEX_SIZE_LIMIT: usize = 256 * 1024;
-
-/// Keys `keys=` projection never drops, as in Parse Server.
-const ALWAYS_KEPT: [&str; 4] = ["objectId", "createdAt", "updatedAt", "ACL"];
 
 /// Earth radii Parse Server divides by to turn `$maxDistanceInKilometers`/`InMiles` into
 /// radians; the same constants keep our answers identical to theirs at the boundary.
@@ -1660,7 +1658,7 @@ pub fn project_keys(object: &Map<String, Value>, keys: &str) -> Map<String, Valu
         .collect();
     object
         .iter()
-        .filter(|(key, _)| ALWAYS_KEPT.contains(&key.as_str()) || wanted.contains(&key.as_str()))
+        .filter(|(key, _)| DEFAULT_FIELDS.contains(&key.as_str()) || wanted.contains(&key.as_str()))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect()
 }

@@ -35,9 +35,19 @@ pub const SYSTEM_CLASSES: &[&str] = &[
     "_GraphQLConfig",
 ];
 
-/// Body keys the server owns. `check_and_extend` skips them because the caller strips or
-/// rejects them before the body is stored, and their types are fixed by the defaults anyway.
-const SERVER_OWNED_KEYS: &[&str] = &["objectId", "createdAt", "updatedAt"];
+/// Fields every object has: the server's own and the ACL. `keys=` never drops them, and no
+/// CLP may protect them (Parse Server's default fields).
+pub const DEFAULT_FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt", "ACL"];
+
+/// The default fields the server sets itself: a client's body never sets them, so
+/// `check_and_extend` skips them (their types are fixed by the defaults anyway).
+pub const SERVER_OWNED_FIELDS: &[&str] = DEFAULT_FIELDS.split_at(3).0;
+
+/// Whether a body's `key` is never a field to write: a server-owned one, or the REST
+/// encoding's echo of an object (`className`, `__type`).
+pub fn is_server_kept(key: &str) -> bool {
+    SERVER_OWNED_FIELDS.contains(&key) || key == "className" || key == "__type"
+}
 
 /// Longest class or field name (Parse Server on MongoDB is bounded by its index key size).
 /// Names travel in every stored object and every answer, so an unbounded one is a cheap way to
@@ -747,7 +757,7 @@ impl ClassSchema {
         let mut added: Vec<(String, FieldType)> = Vec::new();
         let mut geo_points = 0;
         for (key, value) in update {
-            if SERVER_OWNED_KEYS.contains(&key.as_str()) {
+            if SERVER_OWNED_FIELDS.contains(&key.as_str()) {
                 continue;
             }
             if key == "ACL" {

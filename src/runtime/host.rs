@@ -143,3 +143,104 @@ impl Invoker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn function(name: &str) -> Target {
+        Target::Function(name.into())
+    }
+
+    #[test]
+    fn targets_are_named_as_messages_name_them() {
+        assert_eq!(function("hello").describe(), "Cloud function \"hello\"");
+        let trigger = Target::Trigger { class_name: "Review".into(), kind: TriggerKind::BeforeSave };
+        assert_eq!(trigger.describe(), "beforeSave trigger of Review");
+        assert_eq!(Target::Job { name: "tick".into(), job_id: "j1".into() }.describe(), "Job \"tick\"");
+    }
+
+    struct Echo;
+
+    impl Host for Echo {
+        fn request(&self, request: HostRequest) -> HostFuture {
+            Box::pin(async move { Ok(request.path) })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_host_is_there_only_once_installed_and_the_first_install_stays() {
+        let slot = HostSlot::default();
+        assert!(slot.get().is_none(), "before the API exists");
+        slot.clone().install(Arc::new(Echo));
+        let (queue, _calls) = async_channel::bounded(1);
+        let request = |path: &str| HostRequest {
+            method: "GET".into(),
+            path: path.into(),
+            body: String::new(),
+            auth: CallerAuth::default(),
+            invoker: Invoker::Pool(queue.clone()),
+        };
+        assert_eq!(slot.get().unwrap().request(request("classes/A")).await.unwrap(), "classes/A");
+        struct Other;
+        impl Host for Other {
+            fn request(&self, _: HostRequest) -> HostFuture {
+                Box::pin(async { Err(HostError { code: 1, message: "replaced".into() }) })
+            }
+        }
+        slot.install(Arc::new(Other));
+        assert!(slot.get().unwrap().request(request("b")).await.is_ok(), "clones share the slot, and it is set once");
+    }
+
+    #[tokio::test]
+    async fn a_pool_call_is_answered_by_whoever_takes_it_from_the_queue() {
+        let (queue, calls) = async_channel::bounded::<Call>(1);
+        tokio::spawn(async move {
+            let call = calls.recv().await.unwrap();
+            assert_eq!((call.target, call.caller), (function("hello"), None));
+            let _ = call.reply.send(Ok(format!("answered {}", call.request)));
+        });
+        let answer = Invoker::Pool(queue).run(function("hello"), "{}".into(), Duration::from_secs(5)).await;
+        assert_eq!(answer.unwrap(), "answered {}");
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_busy_and_a_closed_one_an_engine_failure() {
+        let (queue, calls) = async_channel::bounded::<Call>(1);
+        let (reply, _answer) = oneshot::channel();
+        let waiting = Call { target: function("a"), request: "{}".into(), deadline: Instant::now(), timeout: Duration::ZERO, caller: None, reply };
+        queue.try_send(waiting).unwrap();
+        let invoker = Invoker::Pool(queue);
+        assert!(matches!(invoker.run(function("b"), "{}".into(), Duration::from_secs(1)).await, Err(CloudError::Busy)));
+        calls.close();
+        assert!(matches!(invoker.run(function("c"), "{}".into(), Duration::from_secs(1)).await, Err(CloudError::Engine(_))));
+    }
+
+    #[tokio::test]
+    async fn a_worker_call_names_its_caller_and_a_dropped_reply_is_an_engine_failure() {
+        let (queue, mut calls) = tokio::sync::mpsc::unbounded_channel::<Call>();
+        tokio::spawn(async move {
+            let call = calls.recv().await.unwrap();
+            assert_eq!(call.caller, Some(7), "counted against the nested-call cap of call 7");
+            drop(call.reply);
+        });
+        let answer = Invoker::Worker { queue, caller: 7 }.run(function("nested"), "{}".into(), Duration::from_secs(5)).await;
+        assert!(matches!(answer, Err(CloudError::Engine(message)) if message.contains("before answering")));
+    }
+
+    #[tokio::test]
+    async fn a_call_that_can_never_settle_still_answers_at_its_deadline() {
+        let (queue, calls) = async_channel::bounded::<Call>(1);
+        tokio::spawn(async move {
+            let call = calls.recv().await.unwrap();
+            let _ = call.reply.send(Err(CloudError::NeverSettles { what: "x".into() }));
+        });
+        let started = Instant::now();
+        let answer = Invoker::Pool(queue).run(function("stuck"), "{}".into(), Duration::from_millis(200)).await;
+        assert!(started.elapsed() >= Duration::from_millis(200), "not before the deadline");
+        match answer {
+            Err(CloudError::Timeout { what, seconds }) => assert_eq!((what.as_str(), seconds), ("Cloud function \"stuck\"", 0.2)),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -299,3 +299,47 @@ fn seconds(duration: Duration) -> String {
         format!("{secs}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(url: &str) -> String {
+        target_url(url, "").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn params_join_the_urls_own_query() {
+        assert_eq!(target_url("https://example.com/a?x=1", "y=2").unwrap().as_str(), "https://example.com/a?x=1&y=2");
+        assert_eq!(target_url("https://example.com/a", "y=2").unwrap().as_str(), "https://example.com/a?y=2");
+    }
+
+    #[test]
+    fn only_http_on_the_web_ports_and_the_high_ones_is_allowed() {
+        for allowed in ["http://example.com/", "https://example.com/", "http://example.com:8080/", "https://example.com:1025/"] {
+            assert!(target_url(allowed, "").is_ok(), "{allowed}");
+        }
+        assert!(refused("ftp://example.com/").contains("unsupported protocol \"ftp:\""));
+        assert!(refused("http://example.com:22/").contains("port 22 is not allowed"));
+        assert!(refused("not a url").contains("invalid url"));
+    }
+
+    #[test]
+    fn a_password_never_reaches_a_message() {
+        let message = refused("http://ada:secret@example.com:25/");
+        assert!(message.contains("ada:***@") && !message.contains("secret"), "{message}");
+    }
+
+    #[test]
+    fn headers_that_http_cannot_carry_are_refused() {
+        assert!(header_map(&[("x-ok".into(), "yes".into())]).is_ok());
+        assert!(header_map(&[("bad name".into(), "v".into())]).unwrap_err().to_string().contains("invalid header name"));
+        assert!(header_map(&[("x-bad".into(), "line\nbreak".into())]).is_err());
+    }
+
+    #[test]
+    fn timeouts_read_as_whole_seconds_when_they_are() {
+        assert_eq!(seconds(Duration::from_secs(10)), "10");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5");
+    }
+}
