@@ -32,6 +32,7 @@ mod analytics;
 mod class_admin;
 mod other_nodes;
 mod permissions;
+mod pushdown;
 mod system_writes;
 
 pub use system_writes::{SystemClass, SystemWrite};
@@ -324,6 +325,12 @@ impl Database {
 
         // A full-text search is scored per object: it is matched by a scan, never an index.
         let text = query.has_text_search().then_some(&query);
+        if text.is_none() {
+            if let Some((page, count)) = self.find_pushed_down(access, class, &query, &order, options, limit, &deadline)? {
+                let skipped = FindOptions { skip: 0, ..options.clone() };
+                return Ok((self.finish_page(access, class, page, &skipped, limit, None)?, count));
+            }
+        }
         // The in-memory indexes follow this process's writes only: on a store other nodes
         // write too they would miss objects, so there every query scans.
         if text.is_none() && self.store.nodes().is_none() {

@@ -41,6 +41,8 @@ use super::index::{Constraint, Key, Probe};
 use super::schema::DEFAULT_FIELDS;
 use super::text_search::TextSearch;
 
+mod pushdown;
+
 /// A `where`, `order` or subquery answer that cannot be evaluated. The HTTP layer reports it as
 /// Parse error 102 ("invalid query"); the message says what was wrong and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

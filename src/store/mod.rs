@@ -11,10 +11,12 @@ use std::sync::Arc;
 
 mod doc_cache;
 pub mod files;
+pub mod filter;
 pub mod nodes;
 pub mod postgres;
 mod sled_store;
 
+pub use filter::{Page, StoreQuery};
 pub use postgres::PostgresStore;
 pub use sled_store::SledStore;
 
@@ -129,6 +131,14 @@ pub trait Store: Send + Sync + 'static {
     /// compares), sorted. Does not scan. `lookup` must have been declared with
     /// [`Store::add_lookup`].
     fn lookup(&self, class: &str, lookup: LookupField, value: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Answers `query` on `class` without a scan, exactly as matching every stored object
+    /// would: the page and, when asked, the count. `Ok(None)` when this store cannot (it has no
+    /// query engine of its own, or a condition or sort key is on a field it cannot compare
+    /// exactly): the caller then scans.
+    fn find(&self, _class: &str, _query: &StoreQuery) -> Result<Option<Page>, StoreError> {
+        Ok(None)
+    }
 
     /// Every class that has ever held a document or has a schema, sorted by name.
     fn classes(&self) -> Result<Vec<String>, StoreError>;

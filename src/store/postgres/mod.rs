@@ -9,6 +9,7 @@
 mod columns;
 mod connections;
 mod node;
+mod query;
 mod rows;
 mod tables;
 
@@ -24,7 +25,7 @@ use self::connections::{Connections, SqlError};
 use self::node::NodeLink;
 pub use self::rows::FileUrl;
 use super::nodes::{Change, Nodes};
-use super::{Document, LookupField, Store, StoreError};
+use super::{Document, LookupField, Page, Store, StoreError, StoreQuery};
 
 /// Parameters of one statement: texts and text arrays, shared by a retry.
 type Params = Arc<Vec<Box<dyn ToSql + Send + Sync>>>;
@@ -388,6 +389,10 @@ impl Store for PostgresStore {
         let mut ids = self.texts(sql, params(vec![text(value)]))?.unwrap_or_default();
         ids.sort();
         Ok(ids)
+    }
+
+    fn find(&self, class: &str, query: &StoreQuery) -> Result<Option<Page>, StoreError> {
+        self.find_page(class, query)
     }
 
     fn classes(&self) -> Result<Vec<String>, StoreError> {
