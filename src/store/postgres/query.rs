@@ -58,10 +58,23 @@ impl PostgresStore {
                 n + 1,
                 n + 2
             );
-            let rows = self.texts(sql, params(values))?.unwrap_or_default();
+            let rows = self.query_rows(sql, params(values))?;
             self.decode(class, rows)?
         };
         Ok(Some(Page { documents, count }))
+    }
+
+    /// Runs a page query answering rows as JSON text; none when the table is gone.
+    fn query_rows(&self, sql: String, values: super::Params) -> Result<Vec<String>, StoreError> {
+        self.connections.run(move |client| {
+            let (sql, values) = (sql.clone(), values.clone());
+            async move {
+                bound_statement_cache(&client);
+                let Some(statement) = prepare_unless_no_table(&client, &sql).await? else { return Ok(Vec::new()) };
+                let rows = client.query(&statement, &refs(&values)).await?;
+                Ok(rows.iter().map(|row| row.try_get::<_, String>(0)).collect::<Result<Vec<_>, _>>()?)
+            }
+        })
     }
 
     /// Runs a `count(*)`; 0 when the table is gone.
@@ -69,11 +82,23 @@ impl PostgresStore {
         self.connections.run(move |client| {
             let (sql, values) = (sql.clone(), values.clone());
             async move {
+                bound_statement_cache(&client);
                 let Some(statement) = prepare_unless_no_table(&client, &sql).await? else { return Ok(0) };
                 let row = client.query_one(&statement, &refs(&values)).await?;
                 Ok(usize::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0))
             }
         })
+    }
+}
+
+/// Prepared statements a connection keeps before it forgets them all. Each `where` shape is a
+/// statement of its own, and clients choose the shapes: without a bound a connection's cache
+/// (and the server's prepared statements) would grow with every new one.
+const MAX_CACHED_STATEMENTS: usize = 256;
+
+fn bound_statement_cache(client: &deadpool_postgres::Object) {
+    if client.statement_cache.size() >= MAX_CACHED_STATEMENTS {
+        client.statement_cache.clear();
     }
 }
 
@@ -382,7 +407,7 @@ mod tests {
         let sql = statement(&table(), &query).unwrap();
         assert_eq!(
             sql.condition,
-            "((t.\"n\" IS NULL OR NOT (t.\"n\" = ANY($1::double precision[]))) OR (t.\"owner\" COLLATE \"C\" IS NULL OR (t.\"owner\" COLLATE \"C\" = ANY($2::text[])))) \
+            "(((t.\"n\" IS NULL OR NOT (t.\"n\" = ANY($1::double precision[]))) OR (t.\"owner\" COLLATE \"C\" IS NULL OR (t.\"owner\" COLLATE \"C\" = ANY($2::text[]))))) \
              AND ((t.\"_rperm\" IS NULL AND t.\"_wperm\" IS NULL) OR t.\"_rperm\" && $3::text[])"
         );
     }
