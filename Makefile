@@ -21,7 +21,7 @@ dashboard: setup
 # Lints (warnings are bugs), then unit tests, integration tests (real server on port 0) and the
 # official Parse JS SDK tests; then a representative set again with every server on PostgreSQL
 # (a fresh database each, on the machine's 127.0.0.1:5432).
-PG_SUITE ?= --test objects --test users --test roles --test schemas --test durability --test crash_every_route --test sdk
+PG_SUITE ?= --test objects --test users --test roles --test schemas --test pushdown --test durability --test crash_every_route --test sdk
 test: setup
 	cargo clippy --release --all-targets -- -D warnings
 	cargo test --release

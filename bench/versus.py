@@ -130,8 +130,8 @@ subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "cloudrt", "-
 
 WORK = tempfile.mkdtemp(prefix="cloudrt-versus.")
 database = f"cloudrt_versus_{os.getpid()}"
-ours = f"{database}_cloudrt"
-databases = [database] + ([ours] if BACKEND == "postgres" else [])
+cloudrt_database = f"{database}_cloudrt"
+databases = [database] + ([cloudrt_database] if BACKEND == "postgres" else [])
 for name in databases:
     subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
 processes = []
@@ -146,7 +146,7 @@ try:
                            r"slow-upstream: listening on (\S+)", "the slow upstream")
     def cloudrt_node(node):
         # On PostgreSQL the data directory keeps only the node's files and script log.
-        store = ["--data-dir", os.path.join(WORK, f"data{node}")] + (["--database-uri", f"{PG}/{ours}"] if BACKEND == "postgres" else [])
+        store = ["--data-dir", os.path.join(WORK, f"data{node}")] + (["--database-uri", f"{PG}/{cloudrt_database}"] if BACKEND == "postgres" else [])
         return start([os.path.join(ROOT, "target/release/cloudrt"), "serve", os.path.join(BENCH, "cloud"), "--port", "0",
                       "--app-id", APP_ID, "--master-key", MASTER_KEY, "--allow-client-class-creation"] + store,
                      f"cloudrt{node}.log", r"listening on (http://\S+)", f"cloudrt node {node}")

@@ -16,7 +16,7 @@ use super::answer_size::AnswerBudget;
 use super::clp::Operation;
 use super::deadline::{Deadline, CHECK_EVERY};
 use super::ids;
-use super::index::{Constraint, Indexes, Plan, Walk, NATURAL};
+use super::index::{Constraint, IndexWrite, Indexes, Plan, Walk, NATURAL};
 use super::field_ops::{apply_update, check_nesting, RelationChanges};
 use super::protected::{self, Reader, Use};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
@@ -829,10 +829,12 @@ impl Database {
                     if let Some(claims) = claims.as_mut() {
                         claims.check(&object, Some(id))?;
                     }
-                    let mut index = self.indexes.write(class);
+                    let mut index = self.index_write(class);
                     match self.store.update(class, id, object.clone(), Some(&current)) {
                         Ok(()) => {
-                            index.changed(Some(&current), Some(&object));
+                            if let Some(index) = index.as_mut() {
+                                index.changed(Some(&current), Some(&object));
+                            }
                             if let Some(claims) = claims.as_mut() {
                                 claims.record(Some(&current), Some(&object));
                             }
@@ -889,6 +891,13 @@ impl Database {
         Ok(SavedObject { object, response })
     }
 
+    /// The in-memory indexes locked for a write of `class`; None on a store other nodes share,
+    /// where queries never use them (the other nodes' writes would be missing) and holding the
+    /// lock across a database round trip would only make this node's writes wait on each other.
+    pub(super) fn index_write<'a>(&'a self, class: &'a str) -> Option<IndexWrite<'a>> {
+        self.store.nodes().is_none().then(|| self.indexes.write(class))
+    }
+
     /// Inserts under a fresh objectId (drawn again on the rare collision).
     fn insert_new(
         &self,
@@ -904,10 +913,12 @@ impl Database {
         loop {
             let id = assigned.take().unwrap_or_else(ids::new_object_id);
             object.insert("objectId".into(), Value::String(id.clone()));
-            let mut index = self.indexes.write(class);
+            let mut index = self.index_write(class);
             match self.store.insert(class, &id, object.clone()) {
                 Ok(()) => {
-                    index.changed(None, Some(object));
+                    if let Some(index) = index.as_mut() {
+                        index.changed(None, Some(object));
+                    }
                     return Ok(());
                 }
                 Err(StoreError::Duplicate) => continue,
@@ -939,10 +950,12 @@ impl Database {
             role_write.touching();
         }
         let mut claims = self.claims_for(class)?;
-        let mut index = self.indexes.write(class);
+        let mut index = self.index_write(class);
         match self.store.delete(class, id) {
             Ok(Some(old)) => {
-                index.changed(Some(&old), None);
+                if let Some(index) = index.as_mut() {
+                    index.changed(Some(&old), None);
+                }
                 if let Some(claims) = claims.as_mut() {
                     claims.record(Some(&old), None);
                 }

@@ -209,9 +209,13 @@ impl Database {
             for (name, _) in deleted {
                 object.remove(name);
             }
-            let mut index = self.indexes.write(class);
+            let mut index = self.index_write(class);
             match self.store.update(class, &id, object.clone(), Some(&current)) {
-                Ok(()) => index.changed(Some(&current), Some(&object)),
+                Ok(()) => {
+                    if let Some(index) = index.as_mut() {
+                        index.changed(Some(&current), Some(&object));
+                    }
+                }
                 Err(StoreError::NotFound) => {}
                 Err(error) => return Err(error.into()),
             }
