@@ -52,8 +52,11 @@ impl PostgresStore {
             let n = values.len();
             values.push(Box::new(i64::try_from(query.limit).unwrap_or(i64::MAX)));
             values.push(Box::new(i64::try_from(query.skip).unwrap_or(i64::MAX)));
+            // A table without createdAt and objectId (Parse Server's `_Hooks`) and no order
+            // asked has no key to sort by.
+            let order_by = if order.is_empty() { String::new() } else { format!(" ORDER BY {order}") };
             let sql = format!(
-                "SELECT to_jsonb(t)::text FROM {} t WHERE {condition} ORDER BY {order} LIMIT ${}::bigint OFFSET ${}::bigint",
+                "SELECT to_jsonb(t)::text FROM {} t WHERE {condition}{order_by} LIMIT ${}::bigint OFFSET ${}::bigint",
                 quoted(class),
                 n + 1,
                 n + 2
