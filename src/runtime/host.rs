@@ -185,7 +185,7 @@ mod tests {
         struct Other;
         impl Host for Other {
             fn request(&self, _: HostRequest) -> HostFuture {
-                Box::pin(async { Err(HostError { code: 1, message: "replaced".into() }) })
+                Box::pin(async { Err(HostError { code: crate::error::ErrorCode::INTERNAL_SERVER_ERROR.0, message: "replaced".into() }) })
             }
         }
         slot.install(Arc::new(Other));
