@@ -55,8 +55,10 @@ impl PostgresStore {
             // A table without createdAt and objectId (Parse Server's `_Hooks`) and no order
             // asked has no key to sort by.
             let order_by = if order.is_empty() { String::new() } else { format!(" ORDER BY {order}") };
+            // The page is cut in a subquery and only its rows become JSON: PostgreSQL would
+            // otherwise build the JSON of every matching row before the sort picks the page.
             let sql = format!(
-                "SELECT to_jsonb(t)::text FROM {} t WHERE {condition}{order_by} LIMIT ${}::bigint OFFSET ${}::bigint",
+                "SELECT to_jsonb(t)::text FROM (SELECT * FROM {} t WHERE {condition}{order_by} LIMIT ${}::bigint OFFSET ${}::bigint) t{order_by}",
                 quoted(class),
                 n + 1,
                 n + 2
@@ -123,7 +125,12 @@ pub struct Statement {
 
 /// How one field compares in SQL; `None` kind: the table has no column for it (always null).
 struct Column {
+    /// The column as it orders and compares by range (text byte-wise).
     sql: String,
+    /// The column as equality tests it: text without the byte-wise collation, which changes
+    /// nothing for equality (the database's collation is deterministic) and lets PostgreSQL use
+    /// the column's indexes, built in that collation.
+    equal: String,
     kind: Option<Kind>,
 }
 
@@ -163,15 +170,21 @@ impl Builder<'_> {
         if self.table.relations.contains_key(name) {
             return None;
         }
-        let Some(kind) = self.table.columns.get(name) else { return Some(Column { sql: "NULL".to_owned(), kind: None }) };
+        let Some(kind) = self.table.columns.get(name) else {
+            return Some(Column { sql: "NULL".to_owned(), equal: "NULL".to_owned(), kind: None });
+        };
         let column = format!("t.{}", quoted(name));
+        let equal = match kind {
+            Kind::Date => format!("date_trunc('milliseconds', {column})"),
+            _ => column.clone(),
+        };
         let sql = match kind {
             Kind::Text | Kind::Pointer(_) => format!("{column} COLLATE \"C\""),
             Kind::Date => format!("date_trunc('milliseconds', {column})"),
             Kind::Number | Kind::Boolean => column,
             Kind::Json | Kind::TextArray | Kind::File | Kind::GeoPoint | Kind::Polygon => return None,
         };
-        Some(Column { sql, kind: Some(kind.clone()) })
+        Some(Column { sql, equal, kind: Some(kind.clone()) })
     }
 
     fn filter(&mut self, filter: &Filter) -> Option<String> {
@@ -203,16 +216,16 @@ impl Builder<'_> {
     /// The test as SQL that is never NULL where it is negated, so that `NOT` means "does not
     /// match" as it does on a scan.
     fn test(&mut self, column: &Column, test: &Test) -> String {
-        let sql = &column.sql;
+        let (sql, equal) = (&column.sql, &column.equal);
         match test {
-            Test::Exists(true) | Test::Ne(Scalar::Null) => format!("{sql} IS NOT NULL"),
-            Test::Exists(false) | Test::Eq(Scalar::Null) => format!("{sql} IS NULL"),
+            Test::Exists(true) | Test::Ne(Scalar::Null) => format!("{equal} IS NOT NULL"),
+            Test::Exists(false) | Test::Eq(Scalar::Null) => format!("{equal} IS NULL"),
             Test::Eq(value) => match self.bound(column.kind.as_ref(), value) {
-                Bound::Param(param, cast) => format!("{sql} = {}", self.push(param, cast)),
+                Bound::Param(param, cast) => format!("{equal} = {}", self.push(param, cast)),
                 Bound::Never => "FALSE".to_owned(),
             },
             Test::Ne(value) => match self.bound(column.kind.as_ref(), value) {
-                Bound::Param(param, cast) => format!("{sql} IS DISTINCT FROM {}", self.push(param, cast)),
+                Bound::Param(param, cast) => format!("{equal} IS DISTINCT FROM {}", self.push(param, cast)),
                 Bound::Never => "TRUE".to_owned(),
             },
             Test::Compare(op, Scalar::Null) => match op {
@@ -235,8 +248,8 @@ impl Builder<'_> {
             Test::In(values) => {
                 let (null, any) = self.any(column, values);
                 match (null, any) {
-                    (true, Some(any)) => format!("({sql} IS NULL OR {any})"),
-                    (true, None) => format!("{sql} IS NULL"),
+                    (true, Some(any)) => format!("({equal} IS NULL OR {any})"),
+                    (true, None) => format!("{equal} IS NULL"),
                     (false, Some(any)) => any,
                     (false, None) => "FALSE".to_owned(),
                 }
@@ -244,9 +257,9 @@ impl Builder<'_> {
             Test::Nin(values) => {
                 let (null, any) = self.any(column, values);
                 match (null, any) {
-                    (true, Some(any)) => format!("({sql} IS NOT NULL AND NOT {any})"),
-                    (true, None) => format!("{sql} IS NOT NULL"),
-                    (false, Some(any)) => format!("({sql} IS NULL OR NOT {any})"),
+                    (true, Some(any)) => format!("({equal} IS NOT NULL AND NOT {any})"),
+                    (true, None) => format!("{equal} IS NOT NULL"),
+                    (false, Some(any)) => format!("({equal} IS NULL OR NOT {any})"),
                     (false, None) => "TRUE".to_owned(),
                 }
             }
@@ -282,7 +295,7 @@ impl Builder<'_> {
         } else {
             return (null, None);
         };
-        (null, Some(format!("({} = ANY({list}))", column.sql)))
+        (null, Some(format!("({} = ANY({list}))", column.equal)))
     }
 
     /// Rows whose ACL lets one of `readers` read them, as a decoded object's ACL does: no ACL
@@ -410,7 +423,7 @@ mod tests {
         let sql = statement(&table(), &query).unwrap();
         assert_eq!(
             sql.condition,
-            "(((t.\"n\" IS NULL OR NOT (t.\"n\" = ANY($1::double precision[]))) OR (t.\"owner\" COLLATE \"C\" IS NULL OR (t.\"owner\" COLLATE \"C\" = ANY($2::text[]))))) \
+            "(((t.\"n\" IS NULL OR NOT (t.\"n\" = ANY($1::double precision[]))) OR (t.\"owner\" IS NULL OR (t.\"owner\" = ANY($2::text[]))))) \
              AND ((t.\"_rperm\" IS NULL AND t.\"_wperm\" IS NULL) OR t.\"_rperm\" && $3::text[])"
         );
     }
