@@ -87,6 +87,15 @@ async fn webhooks_config_schemas_roles_and_logouts_on_one_node_are_used_by_the_o
     .await;
     let (_, answer) = b.master("POST", "/classes/Game", Some(json!({"level": 3}))).await;
     assert_eq!(answer["code"], json!(111), "{answer}");
+    // A field A deletes is gone on B too, which may then save it with another type.
+    let (status, answer) = a.master("PUT", "/schemas/Game", Some(json!({"fields": {"level": {"__op": "Delete"}}}))).await;
+    assert_eq!(status, 200, "{answer}");
+    within(A_SECOND, "B forgets the field A deleted", || async {
+        b.master("GET", "/schemas/Game", None).await.1["fields"].get("level").is_none().then_some(())
+    })
+    .await;
+    let (status, answer) = b.master("POST", "/classes/Game", Some(json!({"level": 3}))).await;
+    assert_eq!(status, 201, "{answer}");
 
     // Objects written on A are found on B by equality and counted.
     for (name, score) in [("ann", 1), ("bob", 2), ("cid", 2)] {

@@ -151,11 +151,11 @@ pub trait Store: Send + Sync + 'static {
     /// since this one read the schema. A field leaves only through [`Store::delete_field`].
     fn put_schema(&self, class: &str, schema: serde_json::Value) -> Result<(), StoreError>;
 
-    /// Forgets a field the schema API deleted, once its values are gone from the documents:
-    /// the field leaves the stored schema, and a backend that gives a field storage of its own
-    /// (a column, a join table) drops that storage, so the field can come back with another
-    /// type.
-    fn delete_field(&self, class: &str, field: &str) -> Result<(), StoreError>;
+    /// Forgets a field the schema API deleted: the field leaves the stored schema, and a
+    /// backend that gives a field storage of its own (a column, a join table) drops that
+    /// storage, so the field can come back with another type. Answers whether the field's
+    /// values went with it; when not, they are still in the documents, for the caller to remove.
+    fn delete_field(&self, class: &str, field: &str) -> Result<bool, StoreError>;
 
     /// Forgets the schema of `class` (the schema API deleted the class); no-op without one.
     fn delete_schema(&self, class: &str) -> Result<(), StoreError>;

@@ -406,18 +406,18 @@ impl Store for SledStore {
 
     /// One process owns the data directory, so the schema stored last is the whole truth and
     /// fields live inside the documents: the field only leaves the stored schema, if it is
-    /// still there.
-    fn delete_field(&self, class: &str, field: &str) -> Result<(), StoreError> {
+    /// still there, and its values stay in the documents.
+    fn delete_field(&self, class: &str, field: &str) -> Result<bool, StoreError> {
         let _writer = lock(&self.schema_writer);
-        let Some(mut schema) = read(&self.schemas).get(class).cloned() else { return Ok(()) };
-        let Some(fields) = schema.get_mut("fields").and_then(serde_json::Value::as_object_mut) else { return Ok(()) };
+        let Some(mut schema) = read(&self.schemas).get(class).cloned() else { return Ok(false) };
+        let Some(fields) = schema.get_mut("fields").and_then(serde_json::Value::as_object_mut) else { return Ok(false) };
         if fields.remove(field).is_none() {
-            return Ok(());
+            return Ok(false);
         }
         self.schema_tree.insert(class, encode(&schema)).map_err(sled_error)?;
         self.commit.wrote();
         write(&self.schemas).insert(class.to_owned(), schema);
-        Ok(())
+        Ok(false)
     }
 
     fn delete_schema(&self, class: &str) -> Result<(), StoreError> {

@@ -119,9 +119,16 @@ impl Database {
         let saved = self.save_schema(schema)?;
         drop(guard);
         if !deleted.is_empty() {
-            self.delete_field_values(class, &deleted)?;
-            for (name, _) in &deleted {
-                self.store.delete_field(class, name)?;
+            // A store that drops a field's own storage (PostgreSQL's column) drops its values
+            // with it; only values kept inside the documents are removed one object at a time.
+            let mut in_documents = Vec::new();
+            for (name, field_type) in deleted {
+                if !self.store.delete_field(class, &name)? {
+                    in_documents.push((name, field_type));
+                }
+            }
+            if !in_documents.is_empty() {
+                self.delete_field_values(class, &in_documents)?;
             }
             self.sync()?;
         }

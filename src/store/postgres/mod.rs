@@ -434,23 +434,26 @@ impl Store for PostgresStore {
     }
 
     /// Takes the field out of `_SCHEMA` and drops its column (or, for a relation, its join
-    /// table), as Parse Server's adapter deletes a field.
-    fn delete_field(&self, class: &str, field: &str) -> Result<(), StoreError> {
+    /// table) with its values, as Parse Server's adapter deletes a field; under the DDL lock
+    /// every node takes, and noted to the other nodes as any schema change is.
+    fn delete_field(&self, class: &str, field: &str) -> Result<bool, StoreError> {
         let _ddl = self.ddl.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(mut stored) = self.stored_schema(class)? else { return Ok(()) };
+        let Some(mut stored) = self.stored_schema(class)? else { return Ok(true) };
         let relation = tables::relation_fields(&stored).contains_key(field);
         if let Some(fields) = stored.get_mut("fields").and_then(Value::as_object_mut) {
             fields.remove(field);
         }
-        let mut statements = vec![(tables::UPSERT_SCHEMA.to_owned(), params(vec![text(class), text(&stored.to_string())]))];
+        let mut statements =
+            vec![Self::ddl_lock(), (tables::UPSERT_SCHEMA.to_owned(), params(vec![text(class), text(&stored.to_string())]))];
         if relation {
             statements.push((tables::drop_table(&columns::join_table(class, field)), params(vec![])));
         } else if self.table(class)?.is_some() {
             statements.push((tables::drop_column(class, field), params(vec![])));
         }
+        statements.push(Self::notify(self.node.schema_note(class)));
         self.transaction(statements)?;
         self.reload_table(class)?;
-        Ok(())
+        Ok(true)
     }
 
     /// Drops the class's table and join tables with its `_SCHEMA` row, as Parse Server deletes
