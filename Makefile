@@ -19,13 +19,12 @@ dashboard: setup
 		--serverURL http://127.0.0.1:1337/parse --appName cloudrt --host 127.0.0.1 --port $(DASHBOARD_PORT) --allowInsecureHTTP true
 
 # Lints (warnings are bugs), then unit tests, integration tests (real server on port 0) and the
-# official Parse JS SDK tests; then a representative set again with every server on PostgreSQL
-# (a fresh database each, on the machine's 127.0.0.1:5432).
-PG_SUITE ?= --test objects --test users --test roles --test schemas --test pushdown --test durability --test crash_every_route --test sdk
+# official Parse JS SDK tests; then every integration test again (not the unit tests) with
+# every server on PostgreSQL (a fresh database each, on the machine's 127.0.0.1:5432).
 test: setup
 	cargo clippy --release --all-targets -- -D warnings
 	cargo test --release
-	CLOUDRT_TEST_BACKEND=postgres cargo test --release $(PG_SUITE)
+	CLOUDRT_TEST_BACKEND=postgres cargo test --release --test '*'
 
 bench:
 	./scripts/setup.sh --bench

@@ -99,6 +99,10 @@ async fn nesting_bombs_are_refused_and_the_store_still_opens() {
 
 #[tokio::test]
 async fn a_corrupt_document_is_logged_and_skipped_when_read() {
+    // The damage is written into sled's files; PostgreSQL's typed columns cannot hold such bytes.
+    if common::on_postgres() {
+        return;
+    }
     let mut server = Server::start(FIXTURE, &[]);
     let kept = create(&server, "Note", json!({"text": "first"})).await;
     let other = create(&server, "Note", json!({"text": "second"})).await;

@@ -104,6 +104,12 @@ impl Server {
         Server::try_start_on(cloud_dir, fresh_data_dir(), database, extra)
     }
 
+    /// Starts a server with no database of the harness's, whatever [`BACKEND_VAR`] says: for
+    /// tests that pass their own `--database-uri` (or none: sled).
+    pub fn try_start_without_database(cloud_dir: &std::path::Path, extra: &[&str]) -> Result<Server, Exited> {
+        Server::try_start_on(cloud_dir, fresh_data_dir(), None, extra)
+    }
+
     /// Starts a server on PostgreSQL database `database`, whatever [`BACKEND_VAR`] says.
     pub fn start_on(fixture_name: &str, database: Arc<TestDatabase>, extra: &[&str]) -> Server {
         Server::try_start_on(&fixture(fixture_name), fresh_data_dir(), Some(database), extra)

@@ -13,7 +13,10 @@ use crate::store::Document;
 /// Builds the URL of a stored file from its name (the server's address is known only at start).
 pub type FileUrl = dyn Fn(&str) -> String + Send + Sync;
 
-/// Keys of `doc` that have no column yet, with the kind a new column should have.
+/// Keys of `doc` that have no column yet, with the kind a new column should have. A null
+/// makes none: it has no type (the schema gives the field none either, as in Parse Server), a
+/// NULL reads back as a missing field anyway, and a column guessed from it would have the
+/// wrong type for the first real value.
 pub fn missing_columns(doc: &Document, columns: &Columns) -> Vec<(String, Kind)> {
     let mut missing = Vec::new();
     for (key, value) in doc {
@@ -23,7 +26,7 @@ pub fn missing_columns(doc: &Document, columns: &Columns) -> Vec<(String, Kind)>
                     missing.push((name.to_owned(), Kind::TextArray));
                 }
             }
-        } else if !columns.contains_key(key) && !is_relation_marker(value) {
+        } else if !columns.contains_key(key) && !value.is_null() && !is_relation_marker(value) {
             missing.push((key.clone(), Kind::of_value(key, value)));
         }
     }
@@ -146,15 +149,17 @@ fn decode_value(key: &str, kind: &Kind, value: Value, file_url: &FileUrl) -> Val
     }
 }
 
-/// The `(x,y)` pairs of a PostgreSQL point or polygon in its text form.
-fn points(text: &str) -> Vec<(f64, f64)> {
-    let numbers: Vec<f64> = text
+/// The `(x,y)` pairs of a PostgreSQL point or polygon in its text form. Each number keeps the
+/// form PostgreSQL prints (`1`, `0.5`), so a whole coordinate reads back as the integer it was
+/// saved as, as on sled and in Parse Server's JavaScript.
+fn points(text: &str) -> Vec<(Value, Value)> {
+    let numbers: Vec<Value> = text
         .split(['(', ')', ','])
         .map(str::trim)
         .filter(|part| !part.is_empty())
-        .filter_map(|part| part.parse().ok())
+        .filter_map(|part| part.parse::<serde_json::Number>().ok().map(Value::Number))
         .collect();
-    numbers.chunks_exact(2).map(|pair| (pair[0], pair[1])).collect()
+    numbers.chunks_exact(2).map(|pair| (pair[0].clone(), pair[1].clone())).collect()
 }
 
 /// Parse's date form (`2024-01-02T03:04:05.678Z`) of a UTC timestamp as PostgreSQL prints it in
@@ -220,7 +225,7 @@ mod tests {
         let row = json!({
             "objectId": "a1", "createdAt": "2024-01-02T03:04:05.678+00:00",
             "when": "2024-01-02T03:04:05+00:00", "owner": "u1", "photo": "x_a.png",
-            "place": "(-3.25,40.5)", "area": "((1,0),(3,2),(5,4))", "tags": ["a", 1], "gone": null,
+            "place": "(-3.25,40.5)", "area": "((1,0),(3,2.5),(5,4))", "tags": ["a", 1], "gone": null,
             "_rperm": ["*", "u1"], "_wperm": ["u1"]
         });
         let table = Table { columns: columns(), relations: [("fans".to_owned(), "_User".to_owned())].into() };
@@ -233,7 +238,7 @@ mod tests {
                 "owner": {"__type": "Pointer", "className": "_User", "objectId": "u1"},
                 "photo": {"__type": "File", "name": "x_a.png", "url": "http://files/x_a.png"},
                 "place": {"__type": "GeoPoint", "latitude": 40.5, "longitude": -3.25},
-                "area": {"__type": "Polygon", "coordinates": [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]},
+                "area": {"__type": "Polygon", "coordinates": [[0, 1], [2.5, 3], [4, 5]]},
                 "tags": ["a", 1],
                 "fans": {"__type": "Relation", "className": "_User"},
                 "ACL": {"*": {"read": true}, "u1": {"read": true, "write": true}}
@@ -248,8 +253,8 @@ mod tests {
     }
 
     #[test]
-    fn keys_without_columns_get_the_kind_of_their_value() {
-        let doc = json!({"objectId": "a", "n": 1, "d": {"__type": "Date", "iso": "x"}, "ACL": {}});
+    fn keys_without_columns_get_the_kind_of_their_value_and_nulls_none() {
+        let doc = json!({"objectId": "a", "n": 1, "d": {"__type": "Date", "iso": "x"}, "nothing": null, "ACL": {}});
         let mut missing = missing_columns(doc.as_object().unwrap(), &Columns::new());
         missing.sort_by(|a, b| a.0.cmp(&b.0));
         let names: Vec<_> = missing.iter().map(|(n, k)| (n.as_str(), k.sql_type())).collect();
