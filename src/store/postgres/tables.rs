@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::columns::{join_table, quoted, Columns, Kind, READERS, USER_INTERNAL_COLUMNS, WRITERS};
+use super::columns::{date_sort_key, join_table, quoted, Columns, Kind, NATURAL_ORDER_INDEX_KEYS, READERS, USER_INTERNAL_COLUMNS, WRITERS};
 
 /// Creates `_SCHEMA` as Parse Server's adapter does.
 pub const CREATE_SCHEMA_TABLE: &str = r#"CREATE TABLE IF NOT EXISTS "_SCHEMA" ("className" varChar(120), "schema" jsonb, "isParseClass" bool, PRIMARY KEY ("className"))"#;
@@ -69,6 +69,10 @@ pub fn to_stored_schema(class: &str, schema: &Value, previous: Option<&Value>) -
 /// for each index `stored` declares and `previous` did not, `DROP INDEX` for each the other
 /// way round, named as declared (Parse Server's adapter names them so too). `_id_` is the
 /// primary key already; an index on a field with no column of its own is left to scans.
+/// Each index ends with the natural order's keys and sorts its fields as queries do (missing
+/// first ascending, Dates at millisecond precision), so that an equality on its fields is
+/// served in page order: an unordered page of ten stops after ten rows rather than sorting
+/// every match. Parse Server's queries use it as they would its own (the fields come first).
 pub fn index_changes(class: &str, previous: Option<&Value>, stored: &Value, columns: &Columns) -> Vec<String> {
     let declared = |schema: Option<&Value>| schema.and_then(|s| s.get("indexes")).and_then(Value::as_object).cloned().unwrap_or_default();
     let (before, after) = (declared(previous), declared(Some(stored)));
@@ -81,8 +85,16 @@ pub fn index_changes(class: &str, previous: Option<&Value>, stored: &Value, colu
         if keys.is_empty() || !keys.keys().all(|field| columns.contains_key(field)) {
             continue;
         }
-        let parts: Vec<String> =
-            keys.iter().map(|(field, direction)| format!("{} {}", quoted(field), if direction.as_i64() == Some(-1) { "DESC" } else { "ASC" })).collect();
+        let mut parts: Vec<String> = keys
+            .iter()
+            .map(|(field, direction)| {
+                let key = if columns.get(field) == Some(&Kind::Date) { format!("({})", date_sort_key(&quoted(field))) } else { quoted(field) };
+                format!("{key} {}", if direction.as_i64() == Some(-1) { "DESC NULLS LAST" } else { "ASC NULLS FIRST" })
+            })
+            .collect();
+        if columns.get("createdAt") == Some(&Kind::Date) {
+            parts.push(NATURAL_ORDER_INDEX_KEYS.to_owned());
+        }
         statements.push(format!("CREATE INDEX IF NOT EXISTS {} ON {} ({})", quoted(name), quoted(class), parts.join(", ")));
     }
     statements
@@ -264,15 +276,27 @@ mod tests {
     #[test]
     fn declared_indexes_and_permissions_are_stored_and_become_postgresql_indexes() {
         let previous = json!({"className": "Item", "fields": {}, "classLevelPermissions": {"find": {"*": true}}});
-        let ours = json!({"className": "Item", "fields": {"a": {"type": "String"}, "b": {"type": "Number"}},
-            "classLevelPermissions": {"find": {}}, "indexes": {"_id_": {"_id": 1}, "a_b": {"a": 1, "b": -1}, "nowhere": {"zzz": 1}}});
+        let ours = json!({"className": "Item", "fields": {"a": {"type": "String"}, "b": {"type": "Number"}, "createdAt": {"type": "Date"}},
+            "classLevelPermissions": {"find": {}}, "indexes": {"_id_": {"_id": 1}, "a_b": {"a": 1, "b": -1}, "c": {"createdAt": -1}, "nowhere": {"zzz": 1}}});
         let stored = to_stored_schema("Item", &ours, Some(&previous));
         assert_eq!(stored["classLevelPermissions"], json!({"find": {}}), "the schema API's permissions win");
         assert_eq!(stored["indexes"], ours["indexes"]);
         let columns = schema_columns("Item", &stored);
-        assert_eq!(index_changes("Item", Some(&previous), &stored, &columns), vec![r#"CREATE INDEX IF NOT EXISTS "a_b" ON "Item" ("a" ASC, "b" DESC)"#]);
+        let natural = NATURAL_ORDER_INDEX_KEYS;
+        assert_eq!(
+            index_changes("Item", Some(&previous), &stored, &columns),
+            vec![
+                format!(r#"CREATE INDEX IF NOT EXISTS "a_b" ON "Item" ("a" ASC NULLS FIRST, "b" DESC NULLS LAST, {natural})"#),
+                format!(
+                    r#"CREATE INDEX IF NOT EXISTS "c" ON "Item" ((date_trunc('milliseconds', "createdAt" AT TIME ZONE 'UTC')) DESC NULLS LAST, {natural})"#
+                ),
+            ]
+        );
         let dropped = json!({"className": "Item", "fields": {}, "indexes": {"_id_": {"_id": 1}}});
-        assert_eq!(index_changes("Item", Some(&stored), &dropped, &columns), vec![r#"DROP INDEX IF EXISTS "a_b""#, r#"DROP INDEX IF EXISTS "nowhere""#]);
+        assert_eq!(
+            index_changes("Item", Some(&stored), &dropped, &columns),
+            vec![r#"DROP INDEX IF EXISTS "a_b""#, r#"DROP INDEX IF EXISTS "c""#, r#"DROP INDEX IF EXISTS "nowhere""#]
+        );
     }
 
     #[test]
