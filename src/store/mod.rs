@@ -78,6 +78,9 @@ pub enum StoreError {
     /// The database or the filesystem failed.
     #[error("storage I/O failed: {0}")]
     Io(String),
+    /// The database cancelled a statement that ran longer than `--query-timeout`.
+    #[error("the statement took longer than {0:?} (--query-timeout) and was cancelled")]
+    TimedOut(std::time::Duration),
     /// The database server cannot be reached (even after a retry on a new connection); the
     /// request may succeed later, once it is back.
     #[error("the database is unavailable: {0}")]

@@ -15,13 +15,14 @@ mod tables;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use self::columns::{Columns, Kind, Table};
-use self::connections::{Connections, SqlError};
+use self::connections::{Connections, SqlError, NO_STATEMENT_TIMEOUT};
 use self::node::NodeLink;
 pub use self::rows::FileUrl;
 use super::nodes::{Change, Nodes};
@@ -75,9 +76,10 @@ async fn prepare_unless_no_table(client: &deadpool_postgres::Object, sql: &str) 
 }
 
 impl PostgresStore {
-    /// Connects to `uri` and creates `_SCHEMA` if it does not exist.
-    pub fn open(uri: &str) -> Result<PostgresStore, StoreError> {
-        let connections = Connections::open(uri)?;
+    /// Connects to `uri` and creates `_SCHEMA` if it does not exist. A statement running
+    /// longer than `query_timeout` is cancelled and fails with [`StoreError::TimedOut`].
+    pub fn open(uri: &str, query_timeout: Duration) -> Result<PostgresStore, StoreError> {
+        let connections = Connections::open(uri, query_timeout)?;
         let node = NodeLink::start(&connections)?;
         let tables: Arc<RwLock<HashMap<String, Arc<Table>>>> = Arc::default();
         let cached = tables.clone();
@@ -168,13 +170,15 @@ impl PostgresStore {
         })
     }
 
-    /// Runs statements in one transaction.
+    /// Runs statements in one transaction, without the statement timeout: these are the
+    /// schema's changes, not queries.
     fn transaction(&self, statements: Vec<(String, Params)>) -> Result<(), StoreError> {
         let statements = Arc::new(statements);
         self.connections.run(move |mut client| {
             let statements = statements.clone();
             async move {
                 let transaction = client.transaction().await?;
+                transaction.batch_execute(NO_STATEMENT_TIMEOUT).await?;
                 for (sql, values) in statements.iter() {
                     transaction.execute(sql.as_str(), &refs(values)).await?;
                 }
