@@ -121,6 +121,16 @@ pub trait Store: Send + Sync + 'static {
         expected: Option<&Arc<Document>>,
     ) -> Result<(), StoreError>;
 
+    /// Sets the fields of `set` and adds each amount of `increments` to its numeric field (a
+    /// missing one counting from 0) of document `id`, in one atomic step on the stored
+    /// document, and answers the document as stored after it. `Ok(None)` when this store does
+    /// not do that (then the caller reads, changes and [`Store::update`]s with `expected`).
+    /// [`StoreError::NotFound`] if `id` does not exist.
+    fn update_in_place(&self, class: &str, id: &str, set: Document, increments: &[(String, f64)]) -> Result<Option<Arc<Document>>, StoreError> {
+        let _ = (class, id, set, increments);
+        Ok(None)
+    }
+
     /// Removes a document; [`StoreError::NotFound`] if `id` does not exist. Returns the removed
     /// document when the backend knows it (a shared database may delete without reading back).
     fn delete(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError>;

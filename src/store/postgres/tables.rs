@@ -238,6 +238,31 @@ pub fn update(class: &str, columns: &Columns) -> String {
     )
 }
 
+/// Sets the columns `set` to their values in the row `$1` and adds `$3`, `$4`, … to the
+/// columns `incremented` (null counting as 0) of row `$2`, answering the row as it is after.
+/// `$1` is named even when nothing is set, so that PostgreSQL knows its type.
+pub fn update_in_place(class: &str, set: &[&str], incremented: &[&str]) -> String {
+    let table = quoted(class);
+    let mut assignments = Vec::new();
+    if !set.is_empty() {
+        let names: Vec<String> = set.iter().map(|name| quoted(name)).collect();
+        let from_row: Vec<String> = names.iter().map(|name| format!("r.{name}")).collect();
+        assignments.push(format!(
+            "({}) = (SELECT {} FROM json_populate_record(NULL::{table}, $1::text::json) r)",
+            names.join(", "),
+            from_row.join(", ")
+        ));
+    }
+    for (i, name) in incremented.iter().enumerate() {
+        let column = quoted(name);
+        assignments.push(format!("{column} = COALESCE(t.{column}, 0) + ${}::double precision", i + 3));
+    }
+    format!(
+        "UPDATE {table} AS t SET {} WHERE t.\"objectId\" = $2 AND $1::text IS NOT NULL RETURNING to_jsonb(t)::text",
+        assignments.join(", ")
+    )
+}
+
 pub fn delete(class: &str) -> String {
     format!("DELETE FROM {} AS t WHERE t.\"objectId\" = $1 RETURNING to_jsonb(t)::text", quoted(class))
 }
@@ -333,6 +358,16 @@ mod tests {
         let columns = schema_columns("_User", &stored);
         assert_eq!(columns["team"], Kind::Pointer("Team".into()));
         assert_eq!(columns["_perishable_token"], Kind::Text);
+    }
+
+    #[test]
+    fn increments_add_to_the_stored_value_in_the_update() {
+        assert_eq!(
+            update_in_place("Post", &["updatedAt"], &["n", "m"]),
+            "UPDATE \"Post\" AS t SET (\"updatedAt\") = (SELECT r.\"updatedAt\" FROM json_populate_record(NULL::\"Post\", $1::text::json) r), \
+             \"n\" = COALESCE(t.\"n\", 0) + $3::double precision, \"m\" = COALESCE(t.\"m\", 0) + $4::double precision \
+             WHERE t.\"objectId\" = $2 AND $1::text IS NOT NULL RETURNING to_jsonb(t)::text"
+        );
     }
 
     #[test]
