@@ -10,12 +10,15 @@ use crate::data::field_ops::{Op, RelationChanges};
 use crate::data::{roles, unique, DataError};
 use crate::store::StoreError;
 
+/// The object as stored after the write, and the relation changes left to make (none here).
+type Saved = (Map<String, Value>, RelationChanges);
+
 impl Database {
     /// The object as stored after `prepared`, written in place by the store; None when the
     /// update needs the stored object first (any other operation, a dotted key, a null or
     /// relation value, fields set by the server, `_User` and `_Role` whose writes check
     /// uniqueness and roles against the stored object) or when the store cannot.
-    pub(super) fn update_in_place(&self, prepared: &PreparedSave, id: &str, now: &str) -> Result<Option<(Map<String, Value>, RelationChanges)>, DataError> {
+    pub(super) fn update_in_place(&self, prepared: &PreparedSave, id: &str, now: &str) -> Result<Option<Saved>, DataError> {
         if !prepared.internal.is_empty() || prepared.class_name == roles::ROLE || prepared.class_name == unique::USER {
             return Ok(None);
         }

@@ -131,7 +131,7 @@ impl Connections {
         let mut pooled = config.clone();
         // PostgreSQL takes whole milliseconds; 0 would mean no timeout at all.
         let timeout_ms = statement_timeout.as_millis().clamp(1, i32::MAX as u128);
-        pooled.options(&format!("-c TimeZone=UTC -c synchronous_commit=on -c statement_timeout={timeout_ms}"));
+        pooled.options(format!("-c TimeZone=UTC -c synchronous_commit=on -c statement_timeout={timeout_ms}"));
         let manager = Manager::from_config(pooled, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(MAX_CONNECTIONS)
