@@ -187,6 +187,9 @@ impl From<crate::store::StoreError> for ParseError {
     /// A read the API layer makes of the store directly: the store's failure is the server's,
     /// and a database that is down (503) tells clients to try again.
     fn from(error: crate::store::StoreError) -> Self {
+        if matches!(error, crate::store::StoreError::TimedOut(_)) {
+            return crate::data::DataError::from(error).into();
+        }
         let unavailable = matches!(error, crate::store::StoreError::Unavailable(_));
         let parse_error = ParseError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("storage failure: {error}"));
         if unavailable { parse_error.with_status(503) } else { parse_error }

@@ -84,7 +84,7 @@ fn fail(message: &str) -> ExitCode {
 }
 
 fn serve(mut config: ServeConfig, capture: &Capture) -> ExitCode {
-    let postgres = match config.database_uri.as_deref().map(PostgresStore::open).transpose() {
+    let postgres = match config.database_uri.as_deref().map(|uri| PostgresStore::open(uri, config.query_timeout)).transpose() {
         Ok(postgres) => postgres.map(Arc::new),
         Err(e) => return fail(&e.to_string()),
     };

@@ -269,9 +269,14 @@ async fn two_nodes_writing_one_new_class_and_one_counter_at_once_lose_nothing() 
     let (_, counter) = a.request("POST", "/classes/Counter", Some(json!({"hits": 0})), &[]).await;
     let path = format!("/classes/Counter/{}", counter["objectId"].as_str().unwrap());
     let increments = (0..40).map(|i| (node(i), "PUT", path.clone(), json!({"hits": {"__op": "Increment", "amount": 1}}))).collect();
+    let mut answered = Vec::new();
     for (status, answer) in all_at_once(increments).await {
         assert_eq!(status, 200, "{answer}");
+        answered.push(answer["hits"].as_i64().expect("each increment answers the new value"));
     }
+    // Each increment answers the value it made: every count from 1 to 40 once.
+    answered.sort_unstable();
+    assert_eq!(answered, (1..=40).collect::<Vec<_>>());
     assert_eq!(b.request("GET", &path, None, &[]).await.1["hits"], json!(40));
 }
 

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader, Write};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -228,4 +229,41 @@ fn psql_admin(sql: &str) {
         .status()
         .expect("run psql");
     assert!(status.success(), "{sql}");
+}
+
+#[tokio::test]
+async fn a_statement_past_the_query_timeout_is_cancelled_with_the_query_timeout_error() {
+    let database = Arc::new(TestDatabase::create());
+    let server = Server::start_on("basics", database.clone(), &["--allow-client-class-creation", "--query-timeout", "1"]);
+    let (status, created) = server.master("POST", "/classes/Item", Some(json!({"n": 1}))).await;
+    assert_eq!(status, 201, "{created}");
+    let query = format!("/classes/Item?where={}", url_encode(r#"{"n": 1}"#));
+
+    // Another session holds the table: every statement on it waits, past the timeout.
+    let mut holder = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", &database.name, "-qAt"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run psql");
+    let mut stdin = holder.stdin.take().unwrap();
+    writeln!(stdin, r#"BEGIN; LOCK TABLE "Item" IN ACCESS EXCLUSIVE MODE; SELECT 'locked';"#).unwrap();
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "locked");
+
+    let started = std::time::Instant::now();
+    let (status, body) = server.master("GET", &query, None).await;
+    assert_eq!((status, body["code"].as_i64()), (400, Some(124)), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("--query-timeout"), "{body}");
+    assert!(started.elapsed() >= Duration::from_millis(900), "cancelled early: {:?}", started.elapsed());
+    let (status, body) = server.master("GET", &format!("/classes/Item/{}", created["objectId"].as_str().unwrap()), None).await;
+    assert_eq!((status, body["code"].as_i64()), (400, Some(124)), "{body}");
+
+    writeln!(stdin, "COMMIT;").unwrap();
+    drop(stdin);
+    holder.wait().unwrap();
+    let (status, body) = server.master("GET", &query, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][0]["n"], 1, "{body}");
 }

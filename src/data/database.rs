@@ -30,6 +30,7 @@ use crate::store::{try_scan, Document, Store, StoreError};
 
 mod analytics;
 mod class_admin;
+mod in_place;
 mod other_nodes;
 mod permissions;
 mod pushdown;
@@ -814,41 +815,44 @@ impl Database {
                 }
                 (object, relations)
             }
-            Some(id) => {
-                // Read-modify-write under the object's stripe lock, so concurrent `Increment`s
-                // of one object each apply to the latest value.
-                let _stripe = self.stripes[stripe_of(class, id)].lock().unwrap_or_else(|p| p.into_inner());
-                loop {
-                    let current = self.store.get(class, id)?.ok_or(DataError::ObjectNotFound)?;
-                    let mut object = (*current).clone();
-                    let relations = apply_update(&mut object, &prepared.body)?;
-                    object.extend(prepared.internal.clone());
-                    object.insert("objectId".into(), Value::String(id.clone()));
-                    object.insert("updatedAt".into(), Value::String(now.clone()));
-                    let mut claims = self.claims_for(class)?;
-                    if let Some(claims) = claims.as_mut() {
-                        claims.check(&object, Some(id))?;
-                    }
-                    let mut index = self.index_write(class);
-                    match self.store.update(class, id, object.clone(), Some(&current)) {
-                        Ok(()) => {
-                            if let Some(index) = index.as_mut() {
-                                index.changed(Some(&current), Some(&object));
-                            }
-                            if let Some(claims) = claims.as_mut() {
-                                claims.record(Some(&current), Some(&object));
-                            }
-                            break (object, relations);
+            Some(id) => match self.update_in_place(&prepared, id, &now)? {
+                Some(saved) => saved,
+                None => {
+                    // Read-modify-write under the object's stripe lock, so concurrent `Increment`s
+                    // of one object each apply to the latest value.
+                    let _stripe = self.stripes[stripe_of(class, id)].lock().unwrap_or_else(|p| p.into_inner());
+                    loop {
+                        let current = self.store.get(class, id)?.ok_or(DataError::ObjectNotFound)?;
+                        let mut object = (*current).clone();
+                        let relations = apply_update(&mut object, &prepared.body)?;
+                        object.extend(prepared.internal.clone());
+                        object.insert("objectId".into(), Value::String(id.clone()));
+                        object.insert("updatedAt".into(), Value::String(now.clone()));
+                        let mut claims = self.claims_for(class)?;
+                        if let Some(claims) = claims.as_mut() {
+                            claims.check(&object, Some(id))?;
                         }
-                        // Another process sharing the store wrote the object between this read and
-                        // this write: the update is applied again to what it stored, so that
-                        // `Increment`s on two nodes both count.
-                        Err(StoreError::Conflict) => continue,
-                        Err(StoreError::NotFound) => return Err(DataError::ObjectNotFound),
-                        Err(error) => return Err(DataError::from(error)),
+                        let mut index = self.index_write(class);
+                        match self.store.update(class, id, object.clone(), Some(&current)) {
+                            Ok(()) => {
+                                if let Some(index) = index.as_mut() {
+                                    index.changed(Some(&current), Some(&object));
+                                }
+                                if let Some(claims) = claims.as_mut() {
+                                    claims.record(Some(&current), Some(&object));
+                                }
+                                break (object, relations);
+                            }
+                            // Another process sharing the store wrote the object between this read and
+                            // this write: the update is applied again to what it stored, so that
+                            // `Increment`s on two nodes both count.
+                            Err(StoreError::Conflict) => continue,
+                            Err(StoreError::NotFound) => return Err(DataError::ObjectNotFound),
+                            Err(error) => return Err(DataError::from(error)),
+                        }
                     }
                 }
-            }
+            },
         };
         let stored_id = stored.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
         for (key, related) in &relations.add {

@@ -15,6 +15,17 @@ use super::query::QueryError;
 use super::schema::{FieldType, MAX_FIELDS_PER_CLASS, MAX_NAME_LEN, MAX_PATH_SEGMENTS};
 use crate::store::StoreError;
 
+impl From<StoreError> for DataError {
+    /// A statement the database cancelled at `--query-timeout` is the query timeout the scan
+    /// of the embedded store gives, so both backends answer the same Parse error (124).
+    fn from(error: StoreError) -> DataError {
+        match error {
+            StoreError::TimedOut(timeout) => DataError::QueryTimeout(timeout),
+            other => DataError::Store(other),
+        }
+    }
+}
+
 /// Why the data layer refused or failed a read or a write.
 #[derive(Debug, PartialEq, thiserror::Error)]
 #[cfg_attr(test, derive(strum::EnumCount))]
@@ -22,7 +33,7 @@ pub enum DataError {
     // The store and the limits of one query.
     /// The store itself failed: the server's fault, not the request's.
     #[error("storage failure: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// A `where`, `order` or subquery answer that cannot be evaluated.
     #[error(transparent)]
     Query(#[from] QueryError),

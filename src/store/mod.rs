@@ -78,6 +78,9 @@ pub enum StoreError {
     /// The database or the filesystem failed.
     #[error("storage I/O failed: {0}")]
     Io(String),
+    /// The database cancelled a statement that ran longer than `--query-timeout`.
+    #[error("the statement took longer than {0:?} (--query-timeout) and was cancelled")]
+    TimedOut(std::time::Duration),
     /// The database server cannot be reached (even after a retry on a new connection); the
     /// request may succeed later, once it is back.
     #[error("the database is unavailable: {0}")]
@@ -117,6 +120,16 @@ pub trait Store: Send + Sync + 'static {
         doc: Document,
         expected: Option<&Arc<Document>>,
     ) -> Result<(), StoreError>;
+
+    /// Sets the fields of `set` and adds each amount of `increments` to its numeric field (a
+    /// missing one counting from 0) of document `id`, in one atomic step on the stored
+    /// document, and answers the document as stored after it. `Ok(None)` when this store does
+    /// not do that (then the caller reads, changes and [`Store::update`]s with `expected`).
+    /// [`StoreError::NotFound`] if `id` does not exist.
+    fn update_in_place(&self, class: &str, id: &str, set: Document, increments: &[(String, f64)]) -> Result<Option<Arc<Document>>, StoreError> {
+        let _ = (class, id, set, increments);
+        Ok(None)
+    }
 
     /// Removes a document; [`StoreError::NotFound`] if `id` does not exist. Returns the removed
     /// document when the backend knows it (a shared database may delete without reading back).

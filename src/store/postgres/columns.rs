@@ -138,6 +138,21 @@ pub fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A Date column (SQL `column`) as it sorts: at millisecond precision, as decoded objects
+/// compare. Truncated as UTC wall time, since `date_trunc` of a `timestamptz` depends on the
+/// session's time zone and PostgreSQL will not index it; this form is immutable, so an index
+/// can hold it and serve the order (see [`NATURAL_ORDER_INDEX_KEYS`]).
+pub fn date_sort_key(column: &str) -> String {
+    format!("date_trunc('milliseconds', {column} AT TIME ZONE 'UTC')")
+}
+
+/// The natural order (createdAt, then objectId byte-wise, missing first) as index keys, the
+/// same expressions and directions a query's `ORDER BY` ends with, so that an index ending
+/// with them hands PostgreSQL a page already in order: it can stop after the page instead of
+/// sorting every match.
+pub const NATURAL_ORDER_INDEX_KEYS: &str =
+    r#"(date_trunc('milliseconds', "createdAt" AT TIME ZONE 'UTC')) ASC NULLS FIRST, "objectId" COLLATE "C" ASC NULLS FIRST"#;
+
 /// The join table of relation `key` on `owner_class`, named as Parse Server names it.
 pub fn join_table(owner_class: &str, key: &str) -> String {
     format!("_Join:{key}:{owner_class}")
@@ -174,5 +189,10 @@ mod tests {
     fn identifiers_are_quoted_and_join_tables_named_as_parse_server_does() {
         assert_eq!(quoted("a\"b"), "\"a\"\"b\"");
         assert_eq!(join_table("_Role", "users"), "_Join:users:_Role");
+    }
+
+    #[test]
+    fn the_natural_order_index_keys_are_the_sort_keys() {
+        assert!(NATURAL_ORDER_INDEX_KEYS.starts_with(&format!("({})", date_sort_key("\"createdAt\""))));
     }
 }

@@ -25,12 +25,18 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// database restart between two requests is not seen by clients.
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
 
+/// The first statement of a transaction whose statements may rightly wait longer than a query
+/// may run: DDL waits for the lock every node takes (see `node.rs`) and rewrites tables.
+pub const NO_STATEMENT_TIMEOUT: &str = "SET LOCAL statement_timeout = 0";
+
 /// The pool and the runtime its connections run on.
 pub struct Connections {
     pool: Pool,
     runtime: tokio::runtime::Runtime,
     /// How to connect, for the one connection that is not pooled (see `node.rs`).
     config: tokio_postgres::Config,
+    /// `--query-timeout`, every pooled connection's `statement_timeout`.
+    statement_timeout: Duration,
 }
 
 /// Why one statement failed: the database answered with an error, or could not be reached.
@@ -66,6 +72,17 @@ impl SqlError {
     }
 }
 
+impl SqlError {
+    /// The store's error for this one, `timeout` being the statement timeout that cancels a
+    /// statement (SQLSTATE 57014, which nothing else here provokes).
+    fn into_store_error(self, timeout: Duration) -> StoreError {
+        match self.code() {
+            Some(code) if *code == SqlState::QUERY_CANCELED => StoreError::TimedOut(timeout),
+            _ => self.into(),
+        }
+    }
+}
+
 impl From<SqlError> for StoreError {
     fn from(error: SqlError) -> StoreError {
         match error.code() {
@@ -94,8 +111,11 @@ fn detail(error: &SqlError) -> String {
 
 impl Connections {
     /// Opens the pool and makes one connection, so that a wrong URI or a stopped server is
-    /// reported at start instead of on the first request.
-    pub fn open(uri: &str) -> Result<Connections, StoreError> {
+    /// reported at start instead of on the first request. Every statement on a pooled
+    /// connection is cancelled by PostgreSQL after `statement_timeout` (`--query-timeout`), as a
+    /// query on the embedded store stops scanning then; a transaction of DDL lifts it (see
+    /// [`NO_STATEMENT_TIMEOUT`]).
+    pub fn open(uri: &str, statement_timeout: Duration) -> Result<Connections, StoreError> {
         let mut config: tokio_postgres::Config =
             uri.parse().map_err(|e| StoreError::Io(format!("--database-uri is not a PostgreSQL URI: {e}")))?;
         // Timestamps come back as text in rows; UTC makes their offset always +00:00. A write
@@ -108,7 +128,11 @@ impl Connections {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Io(format!("cannot start the PostgreSQL runtime: {e}")))?;
-        let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let mut pooled = config.clone();
+        // PostgreSQL takes whole milliseconds; 0 would mean no timeout at all.
+        let timeout_ms = statement_timeout.as_millis().clamp(1, i32::MAX as u128);
+        pooled.options(format!("-c TimeZone=UTC -c synchronous_commit=on -c statement_timeout={timeout_ms}"));
+        let manager = Manager::from_config(pooled, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(MAX_CONNECTIONS)
             .wait_timeout(Some(CONNECT_TIMEOUT))
@@ -116,7 +140,7 @@ impl Connections {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Io(format!("cannot set up the PostgreSQL pool: {e}")))?;
-        let connections = Connections { pool, runtime, config };
+        let connections = Connections { pool, runtime, config, statement_timeout };
         connections
             .run(|client| async move { client.simple_query("SELECT 1").await.map(drop).map_err(SqlError::from) })
             .map_err(|e| match e {
@@ -145,7 +169,7 @@ impl Connections {
             let _ = reply.send(outcome);
         });
         let outcome = answer.recv().map_err(|_| StoreError::Io("a PostgreSQL call was dropped".into()))?;
-        outcome.map_err(StoreError::from)
+        outcome.map_err(|error| error.into_store_error(self.statement_timeout))
     }
 }
 

@@ -15,13 +15,14 @@ mod tables;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use self::columns::{Columns, Kind, Table};
-use self::connections::{Connections, SqlError};
+use self::connections::{Connections, SqlError, NO_STATEMENT_TIMEOUT};
 use self::node::NodeLink;
 pub use self::rows::FileUrl;
 use super::nodes::{Change, Nodes};
@@ -75,9 +76,10 @@ async fn prepare_unless_no_table(client: &deadpool_postgres::Object, sql: &str) 
 }
 
 impl PostgresStore {
-    /// Connects to `uri` and creates `_SCHEMA` if it does not exist.
-    pub fn open(uri: &str) -> Result<PostgresStore, StoreError> {
-        let connections = Connections::open(uri)?;
+    /// Connects to `uri` and creates `_SCHEMA` if it does not exist. A statement running
+    /// longer than `query_timeout` is cancelled and fails with [`StoreError::TimedOut`].
+    pub fn open(uri: &str, query_timeout: Duration) -> Result<PostgresStore, StoreError> {
+        let connections = Connections::open(uri, query_timeout)?;
         let node = NodeLink::start(&connections)?;
         let tables: Arc<RwLock<HashMap<String, Arc<Table>>>> = Arc::default();
         let cached = tables.clone();
@@ -168,13 +170,15 @@ impl PostgresStore {
         })
     }
 
-    /// Runs statements in one transaction.
+    /// Runs statements in one transaction, without the statement timeout: these are the
+    /// schema's changes, not queries.
     fn transaction(&self, statements: Vec<(String, Params)>) -> Result<(), StoreError> {
         let statements = Arc::new(statements);
         self.connections.run(move |mut client| {
             let statements = statements.clone();
             async move {
                 let transaction = client.transaction().await?;
+                transaction.batch_execute(NO_STATEMENT_TIMEOUT).await?;
                 for (sql, values) in statements.iter() {
                     transaction.execute(sql.as_str(), &refs(values)).await?;
                 }
@@ -362,6 +366,31 @@ impl Store for PostgresStore {
         }
         let found = self.texts(tables::exists(class), params(vec![text(id)]))?.unwrap_or_default();
         Err(if found.is_empty() { StoreError::NotFound } else { StoreError::Conflict })
+    }
+
+    /// One `UPDATE … SET "n" = COALESCE("n", 0) + $…` (as Parse Server's adapter increments),
+    /// so increments on several nodes at once all count without a read before the write.
+    fn update_in_place(&self, class: &str, id: &str, set: Document, increments: &[(String, f64)]) -> Result<Option<Arc<Document>>, StoreError> {
+        let mut doc = set.clone();
+        doc.insert("objectId".to_owned(), Value::String(id.to_owned()));
+        for (key, amount) in increments {
+            doc.insert(key.clone(), Value::from(*amount));
+        }
+        let table = self.table_for_write(class, &doc)?;
+        // A column of another kind (made by hand) is left to the read-modify-write, which
+        // says what is wrong with the value.
+        if increments.iter().any(|(key, _)| table.columns.get(key) != Some(&Kind::Number)) {
+            return Ok(None);
+        }
+        let row = rows::encode(&set, &table.columns);
+        let columns: Vec<&str> = row.keys().map(String::as_str).collect();
+        let mut values = vec![text(&Value::Object(row.clone()).to_string()), text(id)];
+        values.extend(increments.iter().map(|(_, amount)| Box::new(*amount) as Box<dyn ToSql + Send + Sync>));
+        let incremented: Vec<&str> = increments.iter().map(|(key, _)| key.as_str()).collect();
+        let rows = self.texts(tables::update_in_place(class, &columns, &incremented), params(values))?.unwrap_or_default();
+        let updated = self.decode(class, rows)?.into_iter().next().ok_or(StoreError::NotFound)?;
+        self.announce_objects(class);
+        Ok(Some(updated))
     }
 
     fn delete(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError> {

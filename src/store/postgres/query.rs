@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio_postgres::types::ToSql;
 
-use super::columns::{quoted, Kind, Table, READERS, WRITERS};
+use super::columns::{date_sort_key, quoted, Kind, Table, READERS, WRITERS};
 use super::{params, prepare_unless_no_table, refs, PostgresStore};
 use crate::store::filter::{Comparison, Filter, Page, Scalar, SortField, StoreQuery, Test};
 use crate::store::StoreError;
@@ -131,6 +131,8 @@ struct Column {
     /// nothing for equality (the database's collation is deterministic) and lets PostgreSQL use
     /// the column's indexes, built in that collation.
     equal: String,
+    /// The column as `ORDER BY` sorts it: as `sql`, but a Date in the form an index can hold.
+    sort: String,
     kind: Option<Kind>,
 }
 
@@ -171,20 +173,22 @@ impl Builder<'_> {
             return None;
         }
         let Some(kind) = self.table.columns.get(name) else {
-            return Some(Column { sql: "NULL".to_owned(), equal: "NULL".to_owned(), kind: None });
+            return Some(Column { sql: "NULL".to_owned(), equal: "NULL".to_owned(), sort: "NULL".to_owned(), kind: None });
         };
         let column = format!("t.{}", quoted(name));
         let equal = match kind {
             Kind::Date => format!("date_trunc('milliseconds', {column})"),
             _ => column.clone(),
         };
+        let sort = if *kind == Kind::Date { date_sort_key(&column) } else { String::new() };
         let sql = match kind {
             Kind::Text | Kind::Pointer(_) => format!("{column} COLLATE \"C\""),
             Kind::Date => format!("date_trunc('milliseconds', {column})"),
             Kind::Number | Kind::Boolean => column,
             Kind::Json | Kind::TextArray | Kind::File | Kind::GeoPoint | Kind::Polygon => return None,
         };
-        Some(Column { sql, equal, kind: Some(kind.clone()) })
+        let sort = if sort.is_empty() { sql.clone() } else { sort };
+        Some(Column { sql, equal, sort, kind: Some(kind.clone()) })
     }
 
     fn filter(&mut self, filter: &Filter) -> Option<String> {
@@ -324,12 +328,12 @@ impl Builder<'_> {
             if column.kind.is_none() {
                 continue;
             }
-            keys.push(format!("{} {}", column.sql, if field.descending { "DESC NULLS LAST" } else { "ASC NULLS FIRST" }));
+            keys.push(format!("{} {}", column.sort, if field.descending { "DESC NULLS LAST" } else { "ASC NULLS FIRST" }));
         }
         for natural in ["createdAt", "objectId"] {
             let column = self.column(natural)?;
             if column.kind.is_some() {
-                keys.push(format!("{} ASC NULLS FIRST", column.sql));
+                keys.push(format!("{} ASC NULLS FIRST", column.sort));
             }
         }
         Some(keys.join(", "))
@@ -409,7 +413,7 @@ mod tests {
         let sql = statement(&table(), &query(filter)).unwrap();
         assert_eq!(sql.condition, "(t.\"n\" > $1::double precision AND FALSE AND TRUE AND NULL IS NULL)");
         assert_eq!(sql.params.len(), 1);
-        assert_eq!(sql.order, "date_trunc('milliseconds', t.\"createdAt\") ASC NULLS FIRST, t.\"objectId\" COLLATE \"C\" ASC NULLS FIRST");
+        assert_eq!(sql.order, "date_trunc('milliseconds', t.\"createdAt\" AT TIME ZONE 'UTC') ASC NULLS FIRST, t.\"objectId\" COLLATE \"C\" ASC NULLS FIRST");
     }
 
     #[test]

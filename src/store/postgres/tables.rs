@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::columns::{join_table, quoted, Columns, Kind, READERS, USER_INTERNAL_COLUMNS, WRITERS};
+use super::columns::{date_sort_key, join_table, quoted, Columns, Kind, NATURAL_ORDER_INDEX_KEYS, READERS, USER_INTERNAL_COLUMNS, WRITERS};
 
 /// Creates `_SCHEMA` as Parse Server's adapter does.
 pub const CREATE_SCHEMA_TABLE: &str = r#"CREATE TABLE IF NOT EXISTS "_SCHEMA" ("className" varChar(120), "schema" jsonb, "isParseClass" bool, PRIMARY KEY ("className"))"#;
@@ -69,6 +69,10 @@ pub fn to_stored_schema(class: &str, schema: &Value, previous: Option<&Value>) -
 /// for each index `stored` declares and `previous` did not, `DROP INDEX` for each the other
 /// way round, named as declared (Parse Server's adapter names them so too). `_id_` is the
 /// primary key already; an index on a field with no column of its own is left to scans.
+/// Each index ends with the natural order's keys and sorts its fields as queries do (missing
+/// first ascending, Dates at millisecond precision), so that an equality on its fields is
+/// served in page order: an unordered page of ten stops after ten rows rather than sorting
+/// every match. Parse Server's queries use it as they would its own (the fields come first).
 pub fn index_changes(class: &str, previous: Option<&Value>, stored: &Value, columns: &Columns) -> Vec<String> {
     let declared = |schema: Option<&Value>| schema.and_then(|s| s.get("indexes")).and_then(Value::as_object).cloned().unwrap_or_default();
     let (before, after) = (declared(previous), declared(Some(stored)));
@@ -81,8 +85,16 @@ pub fn index_changes(class: &str, previous: Option<&Value>, stored: &Value, colu
         if keys.is_empty() || !keys.keys().all(|field| columns.contains_key(field)) {
             continue;
         }
-        let parts: Vec<String> =
-            keys.iter().map(|(field, direction)| format!("{} {}", quoted(field), if direction.as_i64() == Some(-1) { "DESC" } else { "ASC" })).collect();
+        let mut parts: Vec<String> = keys
+            .iter()
+            .map(|(field, direction)| {
+                let key = if columns.get(field) == Some(&Kind::Date) { format!("({})", date_sort_key(&quoted(field))) } else { quoted(field) };
+                format!("{key} {}", if direction.as_i64() == Some(-1) { "DESC NULLS LAST" } else { "ASC NULLS FIRST" })
+            })
+            .collect();
+        if columns.get("createdAt") == Some(&Kind::Date) {
+            parts.push(NATURAL_ORDER_INDEX_KEYS.to_owned());
+        }
         statements.push(format!("CREATE INDEX IF NOT EXISTS {} ON {} ({})", quoted(name), quoted(class), parts.join(", ")));
     }
     statements
@@ -226,6 +238,31 @@ pub fn update(class: &str, columns: &Columns) -> String {
     )
 }
 
+/// Sets the columns `set` to their values in the row `$1` and adds `$3`, `$4`, … to the
+/// columns `incremented` (null counting as 0) of row `$2`, answering the row as it is after.
+/// `$1` is named even when nothing is set, so that PostgreSQL knows its type.
+pub fn update_in_place(class: &str, set: &[&str], incremented: &[&str]) -> String {
+    let table = quoted(class);
+    let mut assignments = Vec::new();
+    if !set.is_empty() {
+        let names: Vec<String> = set.iter().map(|name| quoted(name)).collect();
+        let from_row: Vec<String> = names.iter().map(|name| format!("r.{name}")).collect();
+        assignments.push(format!(
+            "({}) = (SELECT {} FROM json_populate_record(NULL::{table}, $1::text::json) r)",
+            names.join(", "),
+            from_row.join(", ")
+        ));
+    }
+    for (i, name) in incremented.iter().enumerate() {
+        let column = quoted(name);
+        assignments.push(format!("{column} = COALESCE(t.{column}, 0) + ${}::double precision", i + 3));
+    }
+    format!(
+        "UPDATE {table} AS t SET {} WHERE t.\"objectId\" = $2 AND $1::text IS NOT NULL RETURNING to_jsonb(t)::text",
+        assignments.join(", ")
+    )
+}
+
 pub fn delete(class: &str) -> String {
     format!("DELETE FROM {} AS t WHERE t.\"objectId\" = $1 RETURNING to_jsonb(t)::text", quoted(class))
 }
@@ -264,15 +301,27 @@ mod tests {
     #[test]
     fn declared_indexes_and_permissions_are_stored_and_become_postgresql_indexes() {
         let previous = json!({"className": "Item", "fields": {}, "classLevelPermissions": {"find": {"*": true}}});
-        let ours = json!({"className": "Item", "fields": {"a": {"type": "String"}, "b": {"type": "Number"}},
-            "classLevelPermissions": {"find": {}}, "indexes": {"_id_": {"_id": 1}, "a_b": {"a": 1, "b": -1}, "nowhere": {"zzz": 1}}});
+        let ours = json!({"className": "Item", "fields": {"a": {"type": "String"}, "b": {"type": "Number"}, "createdAt": {"type": "Date"}},
+            "classLevelPermissions": {"find": {}}, "indexes": {"_id_": {"_id": 1}, "a_b": {"a": 1, "b": -1}, "c": {"createdAt": -1}, "nowhere": {"zzz": 1}}});
         let stored = to_stored_schema("Item", &ours, Some(&previous));
         assert_eq!(stored["classLevelPermissions"], json!({"find": {}}), "the schema API's permissions win");
         assert_eq!(stored["indexes"], ours["indexes"]);
         let columns = schema_columns("Item", &stored);
-        assert_eq!(index_changes("Item", Some(&previous), &stored, &columns), vec![r#"CREATE INDEX IF NOT EXISTS "a_b" ON "Item" ("a" ASC, "b" DESC)"#]);
+        let natural = NATURAL_ORDER_INDEX_KEYS;
+        assert_eq!(
+            index_changes("Item", Some(&previous), &stored, &columns),
+            vec![
+                format!(r#"CREATE INDEX IF NOT EXISTS "a_b" ON "Item" ("a" ASC NULLS FIRST, "b" DESC NULLS LAST, {natural})"#),
+                format!(
+                    r#"CREATE INDEX IF NOT EXISTS "c" ON "Item" ((date_trunc('milliseconds', "createdAt" AT TIME ZONE 'UTC')) DESC NULLS LAST, {natural})"#
+                ),
+            ]
+        );
         let dropped = json!({"className": "Item", "fields": {}, "indexes": {"_id_": {"_id": 1}}});
-        assert_eq!(index_changes("Item", Some(&stored), &dropped, &columns), vec![r#"DROP INDEX IF EXISTS "a_b""#, r#"DROP INDEX IF EXISTS "nowhere""#]);
+        assert_eq!(
+            index_changes("Item", Some(&stored), &dropped, &columns),
+            vec![r#"DROP INDEX IF EXISTS "a_b""#, r#"DROP INDEX IF EXISTS "c""#, r#"DROP INDEX IF EXISTS "nowhere""#]
+        );
     }
 
     #[test]
@@ -309,6 +358,16 @@ mod tests {
         let columns = schema_columns("_User", &stored);
         assert_eq!(columns["team"], Kind::Pointer("Team".into()));
         assert_eq!(columns["_perishable_token"], Kind::Text);
+    }
+
+    #[test]
+    fn increments_add_to_the_stored_value_in_the_update() {
+        assert_eq!(
+            update_in_place("Post", &["updatedAt"], &["n", "m"]),
+            "UPDATE \"Post\" AS t SET (\"updatedAt\") = (SELECT r.\"updatedAt\" FROM json_populate_record(NULL::\"Post\", $1::text::json) r), \
+             \"n\" = COALESCE(t.\"n\", 0) + $3::double precision, \"m\" = COALESCE(t.\"m\", 0) + $4::double precision \
+             WHERE t.\"objectId\" = $2 AND $1::text IS NOT NULL RETURNING to_jsonb(t)::text"
+        );
     }
 
     #[test]
