@@ -9,6 +9,7 @@
 mod columns;
 mod connections;
 mod node;
+mod patterns;
 mod query;
 mod rows;
 mod tables;
