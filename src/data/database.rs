@@ -680,6 +680,10 @@ impl Database {
         let mut query = Query::parse(&options.where_)?;
         Self::check_query_keys(access, class, &query, None)?;
         self.resolve_subqueries(access, &mut query, deadline)?;
+        let everything = FindOptions { skip: 0, count: false, ..options.clone() };
+        if let Some((matches, _)) = self.find_pushed_down(access, class, &query, &Order::default(), &everything, usize::MAX, deadline)? {
+            return Ok(matches);
+        }
         let mut matches = Vec::new();
         self.scan_matches(access, class, &query, deadline, |object| matches.push(object))?;
         Ok(matches)

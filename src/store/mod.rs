@@ -140,6 +140,13 @@ pub trait Store: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// The `_User`s whose `authData` links identity `id` of `provider`, when the store looks
+    /// them up itself: on a database other processes share, a list kept in memory would miss
+    /// the identities they link. `Ok(None)`: the caller keeps its own list.
+    fn auth_data_holders(&self, _provider: &str, _id: &str) -> Result<Option<Vec<String>>, StoreError> {
+        Ok(None)
+    }
+
     /// Every class that has ever held a document or has a schema, sorted by name.
     fn classes(&self) -> Result<Vec<String>, StoreError>;
 

@@ -8,6 +8,7 @@
 
 mod columns;
 mod connections;
+mod files;
 mod node;
 mod patterns;
 mod query;
@@ -394,6 +395,21 @@ impl Store for PostgresStore {
 
     fn find(&self, class: &str, query: &StoreQuery) -> Result<Option<Page>, StoreError> {
         self.find_page(class, query)
+    }
+
+    /// A `WHERE` on the `authData` column (one jsonb object, provider → data, as Parse
+    /// Server's adapter keeps it), so an identity another node linked is seen at once.
+    fn auth_data_holders(&self, provider: &str, id: &str) -> Result<Option<Vec<String>>, StoreError> {
+        const USER: &str = "_User";
+        const AUTH_DATA: &str = "authData";
+        let has_column = |table: Option<Arc<Table>>| table.is_some_and(|table| table.columns.contains_key(AUTH_DATA));
+        if !has_column(self.table(USER)?) && !has_column(self.reload_table(USER)?) {
+            return Ok(Some(Vec::new()));
+        }
+        let sql = format!("SELECT t.\"objectId\" FROM {} t WHERE t.{}->$1::text->>'id' = $2::text", columns::quoted(USER), columns::quoted(AUTH_DATA));
+        let mut ids = self.texts(sql, params(vec![text(provider), text(id)]))?.unwrap_or_default();
+        ids.sort();
+        Ok(Some(ids))
     }
 
     fn classes(&self) -> Result<Vec<String>, StoreError> {
