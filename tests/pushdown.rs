@@ -3,11 +3,14 @@
 //! ACLs for a user, a role, nobody, a relation) and random `where`s (with `$regex`, `$all`,
 //! `$inQuery`, `$select`, `$relatedTo`), orders, skips, limits and counts, each asked
 //! as written and again with a clause the store cannot take (`$nor`), which keeps the scan,
-//! as the master key, a user holding a role and an anonymous client.
+//! as the master key, a user holding a role and an anonymous client. Geo queries, which SQL
+//! would need PostGIS for, are answered by the scan on PostgreSQL as on sled.
 
 mod common;
 
-use common::{url_encode, Server};
+use std::sync::Arc;
+
+use common::{url_encode, Server, TestDatabase};
 use serde_json::{json, Value};
 
 /// A small deterministic generator (xorshift64*), so a failure names a reproducible case.
@@ -236,4 +239,46 @@ async fn counts_and_orders_answer_alike_on_both_paths() {
     let master = [("X-Parse-Master-Key", common::MASTER_KEY)];
     let (status, counted) = find(&server, &master, &json!({"n": {"$gte": 2}}), "&count=1&limit=1&order=-n").await;
     assert_eq!((status, counted["count"].clone(), counted["results"][0]["n"].clone()), (200, json!(3), json!(4)), "{counted}");
+}
+
+fn point(latitude: f64, longitude: f64) -> Value {
+    json!({"__type": "GeoPoint", "latitude": latitude, "longitude": longitude})
+}
+
+#[tokio::test]
+async fn geo_queries_answer_on_postgresql_as_on_sled() {
+    let sled = Server::start("basics", &[]);
+    let postgres = Server::start_on("basics", Arc::new(TestDatabase::create()), &[]);
+    let places = [("origin", 0.0, 0.0), ("east", 0.0, 3.0), ("far east", 0.0, 10.0), ("north east", 10.0, 10.0), ("south west", -5.0, -5.0)];
+    for server in [&sled, &postgres] {
+        for (name, latitude, longitude) in places {
+            let (status, body) = server.master("POST", "/classes/Place", Some(json!({"name": name, "at": point(latitude, longitude)}))).await;
+            assert_eq!(status, 201, "{body}");
+        }
+        for (name, corner) in [("near", 0.0), ("far", 20.0)] {
+            let square = [[corner, corner], [corner, corner + 5.0], [corner + 5.0, corner + 5.0], [corner + 5.0, corner]];
+            let (status, body) =
+                server.master("POST", "/classes/Area", Some(json!({"name": name, "area": {"__type": "Polygon", "coordinates": square}}))).await;
+            assert_eq!(status, 201, "{body}");
+        }
+    }
+    let triangle = json!([point(-1.0, -1.0), point(-1.0, 12.0), point(12.0, -1.0)]);
+    let cases = [
+        ("Place", json!({"at": {"$nearSphere": point(0.0, 0.0), "$maxDistanceInKilometers": 500}}), "", vec!["origin", "east"]),
+        ("Place", json!({"at": {"$nearSphere": point(0.0, 0.0)}}), "&limit=3", vec!["origin", "east", "south west"]),
+        ("Place", json!({"at": {"$within": {"$box": [point(-1.0, -1.0), point(11.0, 11.0)]}}}), "&order=name", vec!["east", "far east", "north east", "origin"]),
+        ("Place", json!({"at": {"$geoWithin": {"$polygon": triangle}}}), "&order=name", vec!["east", "far east", "origin"]),
+        ("Place", json!({"at": {"$geoWithin": {"$centerSphere": [[0.0, 0.0], 0.06]}}}), "&order=name", vec!["east", "origin"]),
+        ("Area", json!({"area": {"$geoIntersects": {"$point": point(1.0, 1.0)}}}), "", vec!["near"]),
+        ("Place", json!({"at": {"$exists": true}, "name": {"$regex": "east$"}}), "&order=-name", vec!["north east", "far east", "east"]),
+    ];
+    for (class, where_, extra, expected) in cases {
+        let path = format!("/classes/{class}?where={}{extra}", url_encode(&where_.to_string()));
+        for server in [&sled, &postgres] {
+            let (status, found) = server.request("GET", &path, None, &[]).await;
+            assert_eq!(status, 200, "{where_}: {found}");
+            let names: Vec<&str> = found["results"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+            assert_eq!(names, expected, "{where_} on {}", if std::ptr::eq(server, &postgres) { "PostgreSQL" } else { "the default backend" });
+        }
+    }
 }
