@@ -282,3 +282,49 @@ async fn geo_queries_answer_on_postgresql_as_on_sled() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_page_includes_the_same_objects_fetched_per_class_as_one_by_one() {
+    let sled = Server::start("basics", &[]);
+    let postgres = Server::start_on("basics", Arc::new(TestDatabase::create()), &[]);
+    for server in [&sled, &postgres] {
+        let mut authors = Vec::new();
+        for (name, acl) in [("public", json!({"*": {"read": true}})), ("hidden", json!({}))] {
+            let (status, body) = server.master("POST", "/classes/Author", Some(json!({"name": name, "ACL": acl}))).await;
+            assert_eq!(status, 201, "{body}");
+            authors.push(json!({"__type": "Pointer", "className": "Author", "objectId": body["objectId"]}));
+        }
+        let (status, body) = server.master("POST", "/classes/Editor", Some(json!({"name": "ed", "boss": authors[0]}))).await;
+        assert_eq!(status, 201, "{body}");
+        let editor = json!({"__type": "Pointer", "className": "Editor", "objectId": body["objectId"]});
+        let dangling = json!({"__type": "Pointer", "className": "Author", "objectId": "gone"});
+        let posts = [
+            json!({"title": "1", "author": authors[0], "coauthors": [authors[0], authors[1], dangling], "editor": editor}),
+            json!({"title": "2", "author": authors[1]}),
+            json!({"title": "3", "author": dangling}),
+        ];
+        for post in posts {
+            let (status, body) = server.master("POST", "/classes/Post", Some(post)).await;
+            assert_eq!(status, 201, "{body}");
+        }
+        let (status, found) = server.request("GET", "/classes/Post?order=title&include=author,coauthors,editor.boss", None, &[]).await;
+        assert_eq!(status, 200, "{found}");
+        let results = found["results"].as_array().unwrap();
+        let kind = |value: &Value| format!("{}:{}", value["__type"].as_str().unwrap(), value["name"].as_str().unwrap_or("-"));
+        let seen: Vec<String> = [
+            &results[0]["author"],
+            &results[0]["coauthors"][0],
+            &results[0]["coauthors"][1],
+            &results[0]["coauthors"][2],
+            &results[0]["editor"],
+            &results[0]["editor"]["boss"],
+            &results[1]["author"],
+            &results[2]["author"],
+        ]
+        .into_iter()
+        .map(kind)
+        .collect();
+        let expected = ["Object:public", "Object:public", "Pointer:-", "Pointer:-", "Object:ed", "Object:public", "Pointer:-", "Pointer:-"];
+        assert_eq!(seen, expected, "{found}");
+    }
+}

@@ -98,6 +98,12 @@ pub trait Store: Send + Sync + 'static {
     /// The document `id` of `class`, if it exists.
     fn get(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError>;
 
+    /// The documents of `class` among `ids` that exist, in no particular order: a get each,
+    /// unless the store fetches many at once (a shared database, where a get is a round trip).
+    fn get_many(&self, class: &str, ids: &[String]) -> Result<Vec<Arc<Document>>, StoreError> {
+        ids.iter().filter_map(|id| self.get(class, id).transpose()).collect()
+    }
+
     /// Visits every document of a class, in no particular order, until `visit` answers false.
     /// Streams: a class far larger than memory is never held whole, so a caller that needs
     /// the documents afterwards keeps only those it wants. Documents written during the scan may

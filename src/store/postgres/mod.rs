@@ -315,6 +315,15 @@ impl Store for PostgresStore {
         Ok(self.decode(class, rows)?.into_iter().next())
     }
 
+    /// One statement for them all.
+    fn get_many(&self, class: &str, ids: &[String]) -> Result<Vec<Arc<Document>>, StoreError> {
+        if ids.is_empty() || self.table(class)?.is_none() {
+            return Ok(Vec::new());
+        }
+        let rows = self.texts(tables::select_many(class), params(vec![texts(ids)]))?.unwrap_or_default();
+        self.decode(class, rows)
+    }
+
     fn scan(&self, class: &str, visit: &mut dyn FnMut(Arc<Document>) -> bool) -> Result<(), StoreError> {
         let Some(table) = self.table(class)? else { return Ok(()) };
         if !table.columns.contains_key("objectId") {
