@@ -26,6 +26,9 @@ impl Included {
     }
 }
 
+/// An object and the rest of an include path to follow from it.
+type Step<'a> = (Arc<Map<String, Value>>, &'a [&'a str]);
+
 /// The pointers `value` holds directly or as an array's items.
 fn pointers(value: &Value) -> Vec<(String, String)> {
     let pointer = |item: &Value| match item {
@@ -45,7 +48,7 @@ impl Database {
     pub(super) fn fetch_included(&self, objects: &[Arc<Map<String, Value>>], paths: &[String]) -> Result<Included, DataError> {
         let mut included = Included::default();
         let paths: Vec<Vec<&str>> = paths.iter().map(|path| path.split('.').collect()).collect();
-        let mut frontier: Vec<(Arc<Map<String, Value>>, &[&str])> =
+        let mut frontier: Vec<Step> =
             objects.iter().flat_map(|object| paths.iter().map(move |path| (object.clone(), path.as_slice()))).collect();
         for _ in 0..MAX_LEVELS {
             let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
