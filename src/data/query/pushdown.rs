@@ -7,6 +7,8 @@
 //! objects as values, dotted keys, the ACL and internal `_` fields) makes the whole query a
 //! scan, so no answer changes.
 
+use std::collections::HashSet;
+
 use super::{AllItem, Answer, Cond, CompareOp, FieldNode, Node, Operand, Order, Query, ValueSet};
 use crate::store::filter::{Comparison, Filter, Scalar, SortField, Test};
 
@@ -17,6 +19,14 @@ impl Query {
         self.node_filter(&self.root)
     }
 
+    /// The objectIds a subquery answered, None before it was.
+    fn answered_ids(&self, slot: usize) -> Option<&HashSet<String>> {
+        match self.answers.get(slot) {
+            Some(Some(Answer::Ids(ids))) => Some(ids),
+            _ => None,
+        }
+    }
+
     fn node_filter(&self, node: &Node) -> Option<Filter> {
         match node {
             Node::And(nodes) => Some(Filter::And(nodes.iter().map(|node| self.node_filter(node)).collect::<Option<_>>()?)),
@@ -24,7 +34,7 @@ impl Query {
             Node::Nor(_) => None,
             // The related objects are those whose objectId the relation lists.
             Node::RelatedTo { slot } => {
-                let ids = self.ids(*slot)?;
+                let ids = self.answered_ids(*slot)?;
                 Some(Filter::Field { name: "objectId".into(), test: Test::In(ids.iter().cloned().map(Scalar::Text).collect()) })
             }
             Node::Field(field) => self.field_filter(field),
@@ -61,7 +71,7 @@ impl Query {
             ),
             // A pointer to the subquery's class whose objectId it found.
             Cond::InQuery { slot, class_name, negate } => {
-                let pointers = self.ids(*slot)?.iter().map(|id| Scalar::Pointer { class: class_name.clone(), id: id.clone() });
+                let pointers = self.answered_ids(*slot)?.iter().map(|id| Scalar::Pointer { class: class_name.clone(), id: id.clone() });
                 field(if *negate { Test::Nin(pointers.collect()) } else { Test::In(pointers.collect()) })
             }
             // One of the values the subquery found, as `$in` would list them.
