@@ -99,7 +99,9 @@ fn serve(mut config: ServeConfig, capture: &Capture) -> ExitCode {
             Err(e) => return fail(&e.to_string()),
         },
     };
-    let opened = match Opened::open(&config, store, capture) {
+    // On a database other nodes share, files are kept in it, so that every node serves them.
+    let shared_files = postgres.clone().map(|postgres| postgres as Arc<dyn store::files::SharedFiles>);
+    let opened = match Opened::open(&config, store, shared_files, capture) {
         Ok(opened) => opened,
         Err(message) => return fail(&message),
     };

@@ -32,7 +32,7 @@ async fn download(url: &str) -> (u16, Vec<u8>) {
 }
 
 fn stored_count(server: &Server) -> usize {
-    std::fs::read_dir(server.data_dir.join("files")).map(|dir| dir.count()).unwrap_or(0)
+    server.stored_files().len()
 }
 
 /// What the triggers logged, oldest first, as `trigger` → entries.

@@ -298,3 +298,51 @@ async fn the_link_between_nodes_comes_back_by_itself_after_the_database_cut_ever
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_identity_linked_on_one_node_logs_in_on_the_other_as_the_same_user() {
+    let (a, b) = two_nodes(&[]);
+    let anonymous = |device: &str| json!({"authData": {"anonymous": {"id": device}}});
+    // B reads the identities once before A links a new one.
+    let (status, first) = b.request("POST", "/users", Some(anonymous("device-0")), &[]).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, linked) = a.request("POST", "/users", Some(anonymous("device-1")), &[]).await;
+    assert_eq!(status, 201, "{linked}");
+    let (status, again) = b.request("POST", "/users", Some(anonymous("device-1")), &[]).await;
+    assert_eq!((status, &again["objectId"]), (200, &linked["objectId"]), "B logs in A's user: {again}");
+    let (_, users) = a.master("GET", "/users?count=1&limit=0", None).await;
+    assert_eq!(users["count"], json!(2), "{users}");
+}
+
+#[tokio::test]
+async fn a_file_stored_through_one_node_is_served_and_deleted_through_the_other() {
+    let (a, b) = two_nodes(&[]);
+    let bytes: Vec<u8> = (0..(3 << 20) + 7).map(|i: u32| (i % 251) as u8).collect();
+    let response = a
+        .client
+        .post(format!("{}/files/notes.bin", a.url))
+        .header("X-Parse-Application-Id", APP_ID)
+        .header("X-Parse-Master-Key", MASTER_KEY)
+        .header("Content-Type", "application/x-notes")
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let name = response.json::<Value>().await.unwrap()["name"].as_str().unwrap().to_string();
+    let download = |server: &Server| {
+        let url = format!("{}/files/{APP_ID}/{name}", server.url);
+        async move {
+            let response = reqwest::get(url).await.unwrap();
+            let status = response.status().as_u16();
+            let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+            (status, content_type, response.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (status, content_type, served) = download(&b).await;
+    assert_eq!((status, content_type.as_deref()), (200, Some("application/x-notes")));
+    assert!(served == bytes, "B serves A's bytes ({} of {})", served.len(), bytes.len());
+    let (status, _) = b.master("DELETE", &format!("/files/{name}"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(download(&a).await.0, 404, "A no longer serves what B deleted");
+}

@@ -19,7 +19,7 @@ use crate::runtime::loader::ModuleRoot;
 use crate::runtime::{HostSlot, HttpSettings, Loaded, Pool, PoolConfig, Releases};
 use crate::script_log::capture::Capture;
 use crate::script_log::ScriptLog;
-use crate::store::files::FileStore;
+use crate::store::files::{FileStore, SharedFiles};
 use crate::store::Store;
 
 /// The server's parts, opened and loaded, not yet serving.
@@ -41,7 +41,7 @@ impl Opened {
     /// main.js loads, so what it prints at load is kept) and the webhook client, reads the
     /// webhook registrations and loads main.js on both pools. The error is the message `serve`
     /// exits with.
-    pub fn open(config: &ServeConfig, store: Arc<dyn Store>, capture: &Capture) -> Result<Opened, String> {
+    pub fn open(config: &ServeConfig, store: Arc<dyn Store>, shared_files: Option<Arc<dyn SharedFiles>>, capture: &Capture) -> Result<Opened, String> {
         let settings = DataSettings {
             max_limit: config.max_limit,
             allow_client_class_creation: config.allow_client_class_creation,
@@ -49,7 +49,7 @@ impl Opened {
             max_response_bytes: config.max_response_bytes,
         };
         let db = Database::open(store, settings).map_err(|e| format!("cannot read the data in {}: {e}", config.data_dir.display()))?;
-        let files = FileStore::open(&config.data_dir).map_err(|e| format!("cannot open the files in {}: {e}", config.data_dir.display()))?;
+        let files = FileStore::open(&config.data_dir, shared_files).map_err(|e| format!("cannot open the files in {}: {e}", config.data_dir.display()))?;
         let script_log = Arc::new(ScriptLog::open(&config.data_dir, config.log_retention).map_err(|e| e.to_string())?);
         capture.attach(script_log.clone());
         let webhooks = WebhookClient::new(config.webhooks.clone()).map_err(|e| format!("webhooks: {e}"))?;

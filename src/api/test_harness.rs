@@ -40,7 +40,7 @@ impl Harness {
         let Command::Serve(serve) = Cli::try_parse_from(args).expect("flags").command else { unreachable!("a serve command") };
         let config = serve.validate().expect("a valid configuration");
         let store = Arc::new(SledStore::open_with_cache(&config.data_dir, config.cache_bytes).expect("sled"));
-        let opened = Opened::open(&config, store, &Capture::default()).expect("the fixture loads");
+        let opened = Opened::open(&config, store, None, &Capture::default()).expect("the fixture loads");
         Harness { api: opened.into_api(config), data_dir }
     }
 

@@ -26,11 +26,13 @@ use super::schema::{self, close_polygon_ring, validate_class_name, ClassSchema};
 use super::DataError;
 use super::unique::{self, ClaimsGuard, UserKeys};
 use super::accounts;
+use self::included::Included;
 use crate::store::{try_scan, Document, Store, StoreError};
 
 mod analytics;
 mod class_admin;
 mod in_place;
+mod included;
 mod other_nodes;
 mod permissions;
 mod pushdown;
@@ -253,8 +255,9 @@ impl Database {
         if !access.can_read(&object) {
             return Err(DataError::ObjectNotFound);
         }
+        let included = self.fetch_included(std::slice::from_ref(&object), include)?;
         let mut object = self.present(access, class, &object);
-        self.include(access, &mut object, include)?;
+        self.include(access, &mut object, include, &included)?;
         let object = match keys {
             Some(keys) => project_keys(&object, keys),
             None => object,
@@ -606,9 +609,12 @@ impl Database {
             let asks_score = text.is_some() && keys.split(',').any(|key| key.trim() == "$score");
             (keys.replace("$score", "score"), asks_score)
         });
-        for stored in matches.iter().skip(options.skip).take(limit) {
+        let page = matches.get(options.skip.min(matches.len())..).unwrap_or_default();
+        let page = &page[..limit.min(page.len())];
+        let included = if options.include.is_empty() { Included::default() } else { self.fetch_included(page, &options.include)? };
+        for stored in page {
             let mut object = self.present(access, class, stored);
-            self.include(access, &mut object, &options.include)?;
+            self.include(access, &mut object, &options.include, &included)?;
             if let Some((keys, asks_score)) = &keys {
                 if *asks_score {
                     add_score(&mut object, text.and_then(|query| query.text_score(stored)));
@@ -681,21 +687,26 @@ impl Database {
         let mut query = Query::parse(&options.where_)?;
         Self::check_query_keys(access, class, &query, None)?;
         self.resolve_subqueries(access, &mut query, deadline)?;
+        let everything = FindOptions { skip: 0, count: false, ..options.clone() };
+        if let Some((matches, _)) = self.find_pushed_down(access, class, &query, &Order::default(), &everything, usize::MAX, deadline)? {
+            return Ok(matches);
+        }
         let mut matches = Vec::new();
         self.scan_matches(access, class, &query, deadline, |object| matches.push(object))?;
         Ok(matches)
     }
 
     /// Replaces pointers named by `include` paths (`post`, `post.author`) with the objects.
-    fn include(&self, access: &Access, object: &mut Map<String, Value>, paths: &[String]) -> Result<(), DataError> {
+    /// `included` holds what [`Database::fetch_included`] fetched; anything else is a get.
+    fn include(&self, access: &Access, object: &mut Map<String, Value>, paths: &[String], included: &Included) -> Result<(), DataError> {
         for path in paths {
             let segments: Vec<&str> = path.split('.').collect();
-            self.include_path(access, object, &segments, 0)?;
+            self.include_path(access, object, &segments, 0, included)?;
         }
         Ok(())
     }
 
-    fn include_path(&self, access: &Access, object: &mut Map<String, Value>, path: &[&str], depth: usize) -> Result<(), DataError> {
+    fn include_path(&self, access: &Access, object: &mut Map<String, Value>, path: &[&str], depth: usize, included: &Included) -> Result<(), DataError> {
         let Some((first, rest)) = path.split_first() else { return Ok(()) };
         if depth > 8 {
             return Ok(());
@@ -713,7 +724,7 @@ impl Database {
                     class.zip(id)
                 }
                 Value::Object(map) if map.get("__type").and_then(Value::as_str) == Some("Object") => {
-                    self.include_path(access, map, rest, depth + 1)?;
+                    self.include_path(access, map, rest, depth + 1, included)?;
                     None
                 }
                 _ => None,
@@ -725,12 +736,16 @@ impl Database {
             {
                 continue;
             }
-            let Some(found) = self.store.get(&class, &id)? else { continue };
+            let found = match included.get(&class, &id) {
+                Some(found) => found,
+                None => self.store.get(&class, &id)?,
+            };
+            let Some(found) = found else { continue };
             if !access.can_read(&found) {
                 continue;
             }
             let mut full = self.present(access, &class, &found);
-            self.include_path(access, &mut full, rest, depth + 1)?;
+            self.include_path(access, &mut full, rest, depth + 1, included)?;
             full.insert("__type".into(), Value::String("Object".into()));
             full.insert("className".into(), Value::String(class));
             **target = Value::Object(full);

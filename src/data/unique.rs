@@ -9,8 +9,9 @@
 //!
 //! Usernames and e-mails are store lookups ([`Store::lookup`]), kept by the store in the same
 //! write as the user, so a log-in or sign-up reads a few keys however many users there are.
-//! Linked identities are nested in `authData`, which a lookup cannot name; they are read from
-//! the users once, on the first check or log-in that involves one, and kept in memory.
+//! Linked identities are nested in `authData`, which a lookup cannot name: a store shared with
+//! other processes looks them up itself ([`Store::auth_data_holders`]); otherwise they are read
+//! from the users once, on the first check or log-in that involves one, and kept in memory.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -99,13 +100,20 @@ impl ClaimsGuard<'_> {
         if linked.is_empty() {
             return Ok(());
         }
-        let identities = self.identities()?;
-        for identity in linked {
-            if identities.get(&identity).is_some_and(|holder| Some(holder.as_str()) != own_id) {
+        for (provider, id) in linked {
+            if self.identity_holders(&provider, &id)?.iter().any(|holder| Some(holder.as_str()) != own_id) {
                 return Err(DataError::AccountAlreadyLinked);
             }
         }
         Ok(())
+    }
+
+    /// The users linked to identity `id` of `provider`, from the store when it looks them up.
+    fn identity_holders(&mut self, provider: &str, id: &str) -> Result<Vec<String>, StoreError> {
+        if let Some(holders) = self.store.auth_data_holders(provider, id)? {
+            return Ok(holders);
+        }
+        Ok(self.identities()?.get(&(provider.to_string(), id.to_string())).cloned().into_iter().collect())
     }
 
     /// The user holding `value` of `field` (`username` or `email`), if any.
@@ -116,7 +124,7 @@ impl ClaimsGuard<'_> {
 
     /// The user linked to identity `id` of `provider`, if any.
     pub fn auth_data_holder(&mut self, provider: &str, id: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.identities()?.get(&(provider.to_string(), id.to_string())).cloned())
+        Ok(self.identity_holders(provider, id)?.into_iter().next())
     }
 
     /// Records a write that reached the store: `old`'s identities released, `new`'s claimed.

@@ -6,7 +6,8 @@
 //!
 //! Semantics are the scan's, on stored objects: a missing field is null; an equality or
 //! comparison whose value is not of the field's stored type never holds (its negation always
-//! does); `Ne`/`Nin` hold for a missing field unless the value (list) names null.
+//! does); `Ne`/`Nin` hold for a missing field unless the value (list) names null; on an array
+//! field an equality (and `In`) holds when an element is equal, as MongoDB's do.
 
 /// A value a condition compares a field with.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +45,9 @@ pub enum Test {
     Nin(Vec<Scalar>),
     /// Whether the field is present.
     Exists(bool),
+    /// A String matching the pattern, in the `regex` crate's syntax with its options as
+    /// inline flags (`(?i)…`); a store that cannot say the same pattern declines the query.
+    Regex(String),
 }
 
 /// Conditions combined.

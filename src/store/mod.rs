@@ -101,6 +101,12 @@ pub trait Store: Send + Sync + 'static {
     /// The document `id` of `class`, if it exists.
     fn get(&self, class: &str, id: &str) -> Result<Option<Arc<Document>>, StoreError>;
 
+    /// The documents of `class` among `ids` that exist, in no particular order: a get each,
+    /// unless the store fetches many at once (a shared database, where a get is a round trip).
+    fn get_many(&self, class: &str, ids: &[String]) -> Result<Vec<Arc<Document>>, StoreError> {
+        ids.iter().filter_map(|id| self.get(class, id).transpose()).collect()
+    }
+
     /// Visits every document of a class, in no particular order, until `visit` answers false.
     /// Streams: a class far larger than memory is never held whole, so a caller that needs
     /// the documents afterwards keeps only those it wants. Documents written during the scan may
@@ -150,6 +156,13 @@ pub trait Store: Send + Sync + 'static {
     /// query engine of its own, or a condition or sort key is on a field it cannot compare
     /// exactly): the caller then scans.
     fn find(&self, _class: &str, _query: &StoreQuery) -> Result<Option<Page>, StoreError> {
+        Ok(None)
+    }
+
+    /// The `_User`s whose `authData` links identity `id` of `provider`, when the store looks
+    /// them up itself: on a database other processes share, a list kept in memory would miss
+    /// the identities they link. `Ok(None)`: the caller keeps its own list.
+    fn auth_data_holders(&self, _provider: &str, _id: &str) -> Result<Option<Vec<String>>, StoreError> {
         Ok(None)
     }
 

@@ -273,6 +273,21 @@ impl Server {
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
+
+    /// The bytes of each file the server keeps, by name (uploads in progress included): on
+    /// PostgreSQL in its database, otherwise in its data directory.
+    pub fn stored_files(&self) -> Vec<(String, u64)> {
+        let mut files: Vec<(String, u64)> = std::fs::read_dir(self.data_dir.join("files"))
+            .map(|dir| dir.flatten().map(|entry| (entry.file_name().to_string_lossy().into_owned(), entry.metadata().map_or(0, |m| m.len()))).collect())
+            .unwrap_or_default();
+        if let Some(database) = &self.database {
+            if database.sql("SELECT to_regclass('\"_cloudrt_files\"') IS NOT NULL") == "t" {
+                let rows = database.sql("SELECT \"name\" || '/' || sum(length(\"data\")) FROM \"_cloudrt_files\" GROUP BY \"name\"");
+                files.extend(rows.lines().filter_map(|row| row.rsplit_once('/')).map(|(name, len)| (name.to_owned(), len.parse().unwrap())));
+            }
+        }
+        files
+    }
 }
 
 impl Drop for Server {

@@ -421,7 +421,7 @@ fn compile_regex(key: &str, pattern: &Value, options: Option<&Value>) -> Result<
     if pattern.chars().count() > MAX_REGEX_LEN {
         return invalid(format!("$regex on {key:?} is longer than {MAX_REGEX_LEN} characters"));
     }
-    let mut builder = RegexBuilder::new(&unquote_pcre(pattern));
+    let mut builder = RegexBuilder::new(&super::pushdown::with_inline_flags(options, &unquote_pcre(pattern)));
     builder.size_limit(REGEX_SIZE_LIMIT).dfa_size_limit(REGEX_SIZE_LIMIT);
     for flag in options.chars() {
         match flag {

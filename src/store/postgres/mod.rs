@@ -8,7 +8,9 @@
 
 mod columns;
 mod connections;
+mod files;
 mod node;
+mod patterns;
 mod query;
 mod rows;
 mod tables;
@@ -317,6 +319,15 @@ impl Store for PostgresStore {
         Ok(self.decode(class, rows)?.into_iter().next())
     }
 
+    /// One statement for them all.
+    fn get_many(&self, class: &str, ids: &[String]) -> Result<Vec<Arc<Document>>, StoreError> {
+        if ids.is_empty() || self.table(class)?.is_none() {
+            return Ok(Vec::new());
+        }
+        let rows = self.texts(tables::select_many(class), params(vec![texts(ids)]))?.unwrap_or_default();
+        self.decode(class, rows)
+    }
+
     fn scan(&self, class: &str, visit: &mut dyn FnMut(Arc<Document>) -> bool) -> Result<(), StoreError> {
         let Some(table) = self.table(class)? else { return Ok(()) };
         if !table.columns.contains_key("objectId") {
@@ -422,6 +433,21 @@ impl Store for PostgresStore {
 
     fn find(&self, class: &str, query: &StoreQuery) -> Result<Option<Page>, StoreError> {
         self.find_page(class, query)
+    }
+
+    /// A `WHERE` on the `authData` column (one jsonb object, provider → data, as Parse
+    /// Server's adapter keeps it), so an identity another node linked is seen at once.
+    fn auth_data_holders(&self, provider: &str, id: &str) -> Result<Option<Vec<String>>, StoreError> {
+        const USER: &str = "_User";
+        const AUTH_DATA: &str = "authData";
+        let has_column = |table: Option<Arc<Table>>| table.is_some_and(|table| table.columns.contains_key(AUTH_DATA));
+        if !has_column(self.table(USER)?) && !has_column(self.reload_table(USER)?) {
+            return Ok(Some(Vec::new()));
+        }
+        let sql = format!("SELECT t.\"objectId\" FROM {} t WHERE t.{}->$1::text->>'id' = $2::text", columns::quoted(USER), columns::quoted(AUTH_DATA));
+        let mut ids = self.texts(sql, params(vec![text(provider), text(id)]))?.unwrap_or_default();
+        ids.sort();
+        Ok(Some(ids))
     }
 
     fn classes(&self) -> Result<Vec<String>, StoreError> {

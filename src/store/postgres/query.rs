@@ -5,15 +5,19 @@
 //! column kind decides how it compares: text byte-wise (`COLLATE "C"`, as Rust compares
 //! strings), numbers, booleans, Dates at millisecond precision (what a decoded object holds),
 //! Pointers by objectId once the class is the column's target. A value of another type never
-//! equals, a field without a column is null, and any field of another kind (JSON, arrays,
-//! files, geometry, relations) makes the query a scan: its SQL could not match the scan's
-//! semantics exactly. The ACL is `_rperm`/`_wperm` as a decoded object's ACL reads them.
+//! equals, and a field without a column is null. A JSON column (arrays) holds a value when it
+//! contains it (`@>`: an element equal to it); a `$regex` is PostgreSQL's `~` on a text column
+//! once [`postgres_regex`] says the same pattern. Files and geometry are only present or not.
+//! Whatever else SQL could not answer exactly (comparisons in arrays, regexes on arrays,
+//! relations) makes the query a scan. The ACL is `_rperm`/`_wperm` as a decoded object's ACL
+//! reads them.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio_postgres::types::ToSql;
 
 use super::columns::{date_sort_key, quoted, Kind, Table, READERS, WRITERS};
+use super::patterns::postgres_regex;
 use super::{params, prepare_unless_no_table, refs, PostgresStore};
 use crate::store::filter::{Comparison, Filter, Page, Scalar, SortField, StoreQuery, Test};
 use crate::store::StoreError;
@@ -184,8 +188,7 @@ impl Builder<'_> {
         let sql = match kind {
             Kind::Text | Kind::Pointer(_) => format!("{column} COLLATE \"C\""),
             Kind::Date => format!("date_trunc('milliseconds', {column})"),
-            Kind::Number | Kind::Boolean => column,
-            Kind::Json | Kind::TextArray | Kind::File | Kind::GeoPoint | Kind::Polygon => return None,
+            Kind::Number | Kind::Boolean | Kind::Json | Kind::TextArray | Kind::File | Kind::GeoPoint | Kind::Polygon => column,
         };
         let sort = if sort.is_empty() { sql.clone() } else { sort };
         Some(Column { sql, equal, sort, kind: Some(kind.clone()) })
@@ -199,7 +202,14 @@ impl Builder<'_> {
             Filter::Or(parts) => joined(parts.iter().map(|part| self.filter(part)).collect::<Option<_>>()?, " OR "),
             Filter::Field { name, test } => {
                 let column = self.column(name)?;
-                self.test(&column, test)
+                match column.kind {
+                    Some(Kind::Json) => self.json_test(&column.equal, test)?,
+                    Some(Kind::TextArray) => match test {
+                        Test::Exists(expected) => format!("{} IS {}NULL", column.equal, if *expected { "NOT " } else { "" }),
+                        _ => return None,
+                    },
+                    _ => self.test(&column, test)?,
+                }
             }
         })
     }
@@ -218,10 +228,10 @@ impl Builder<'_> {
     }
 
     /// The test as SQL that is never NULL where it is negated, so that `NOT` means "does not
-    /// match" as it does on a scan.
-    fn test(&mut self, column: &Column, test: &Test) -> String {
+    /// match" as it does on a scan; None when SQL cannot say it.
+    fn test(&mut self, column: &Column, test: &Test) -> Option<String> {
         let (sql, equal) = (&column.sql, &column.equal);
-        match test {
+        Some(match test {
             Test::Exists(true) | Test::Ne(Scalar::Null) => format!("{equal} IS NOT NULL"),
             Test::Exists(false) | Test::Eq(Scalar::Null) => format!("{equal} IS NULL"),
             Test::Eq(value) => match self.bound(column.kind.as_ref(), value) {
@@ -249,6 +259,7 @@ impl Builder<'_> {
                 }
                 Bound::Never => "FALSE".to_owned(),
             },
+            Test::Regex(pattern) => return self.regex_test(column, pattern),
             Test::In(values) => {
                 let (null, any) = self.any(column, values);
                 match (null, any) {
@@ -267,7 +278,71 @@ impl Builder<'_> {
                     (false, None) => "TRUE".to_owned(),
                 }
             }
+        })
+    }
+
+    /// A `$regex` on a column other than JSON: on text, PostgreSQL's `~` with the same
+    /// pattern; a Date column's `createdAt` is text to the scan, so it declines; any other kind
+    /// holds no string, so nothing matches.
+    fn regex_test(&mut self, column: &Column, pattern: &str) -> Option<String> {
+        match column.kind {
+            Some(Kind::Text) => {
+                let pattern = self.push(Box::new(postgres_regex(pattern)?), "text");
+                Some(format!("({0} IS NOT NULL AND {0} ~ {pattern})", column.equal))
+            }
+            Some(Kind::Date) => None,
+            _ => Some("FALSE".to_owned()),
         }
+    }
+
+    /// A test on a JSON column (an Array, an Object, Bytes), as the scan matches the decoded
+    /// value: JSON null reads as a missing field; an equality holds for an array with an equal
+    /// element (or a value equal itself, as a Pointer in an Object field); comparisons other
+    /// than with null, and regexes, decline.
+    fn json_test(&mut self, column: &str, test: &Test) -> Option<String> {
+        let missing = format!("({column} IS NULL OR {column} = 'null'::jsonb)");
+        Some(match test {
+            Test::Exists(true) => format!("NOT {missing}"),
+            Test::Exists(false) => missing,
+            Test::Eq(value) => self.json_holds(column, &missing, std::slice::from_ref(value))?,
+            Test::Ne(value) => format!("NOT {}", self.json_holds(column, &missing, std::slice::from_ref(value))?),
+            Test::In(values) => self.json_holds(column, &missing, values)?,
+            Test::Nin(values) => format!("NOT {}", self.json_holds(column, &missing, values)?),
+            Test::Compare(Comparison::Lte | Comparison::Gte, Scalar::Null) => self.json_holds(column, &missing, &[Scalar::Null])?,
+            Test::Compare(Comparison::Lt | Comparison::Gt, Scalar::Null) => "FALSE".to_owned(),
+            Test::Compare(..) | Test::Regex(_) => return None,
+        })
+    }
+
+    /// Whether the JSON column equals one of `values` as the scan's `$in` does, never NULL.
+    /// `@>` on an array with a plain value holds for an element equal to it; a pointer is
+    /// matched by its class and objectId, whole or as an element.
+    fn json_holds(&mut self, column: &str, missing: &str, values: &[Scalar]) -> Option<String> {
+        let mut candidates = Vec::new();
+        for value in values {
+            match value {
+                Scalar::Null => candidates.push("null".to_owned()),
+                Scalar::Bool(b) => candidates.push(b.to_string()),
+                Scalar::Number(n) => candidates.push(serde_json::json!(n).to_string()),
+                Scalar::Text(s) => candidates.push(serde_json::Value::String(s.clone()).to_string()),
+                Scalar::Pointer { class, id } => {
+                    for kind in ["Pointer", "Object"] {
+                        let pointer = serde_json::json!({"__type": kind, "className": class, "objectId": id});
+                        candidates.push(pointer.to_string());
+                        candidates.push(serde_json::json!([pointer]).to_string());
+                    }
+                }
+                // Dates in arrays are ISO text, which may spell one instant several ways.
+                Scalar::Date(_) => return None,
+            }
+        }
+        let null = values.contains(&Scalar::Null);
+        if candidates.is_empty() {
+            return Some("FALSE".to_owned());
+        }
+        let list = self.push(Box::new(candidates), "text[]");
+        let contains = format!("COALESCE({column} @> ANY({list}::jsonb[]), FALSE)");
+        Some(if null { format!("({missing} OR {contains})") } else { contains })
     }
 
     /// Whether `values` hold null, and `column = ANY(…)` of those of the column's type (None
@@ -325,8 +400,11 @@ impl Builder<'_> {
         let mut keys = Vec::new();
         for field in order {
             let column = self.column(&field.name)?;
-            if column.kind.is_none() {
-                continue;
+            match column.kind {
+                None => continue,
+                // The scan orders these by their decoded JSON, which SQL does not repeat.
+                Some(Kind::Json | Kind::TextArray | Kind::File | Kind::GeoPoint | Kind::Polygon) => return None,
+                Some(_) => {}
             }
             keys.push(format!("{} {}", column.sort, if field.descending { "DESC NULLS LAST" } else { "ASC NULLS FIRST" }));
         }
@@ -354,6 +432,7 @@ fn bindable(filter: &Filter) -> bool {
             Test::Eq(value) | Test::Ne(value) | Test::Compare(_, value) => scalar(value),
             Test::In(values) | Test::Nin(values) => values.iter().all(scalar),
             Test::Exists(_) => true,
+            Test::Regex(pattern) => !pattern.contains('\0'),
         },
     }
 }
@@ -439,8 +518,21 @@ mod tests {
     }
 
     #[test]
-    fn json_fields_and_relations_are_not_pushed_down() {
-        assert!(statement(&table(), &query(field("tags", Test::Exists(true)))).is_none());
+    fn array_fields_are_tested_by_containment() {
+        let sql = statement(&table(), &query(field("tags", Test::In(vec![Scalar::Null, Scalar::Text("a".into())])))).unwrap();
+        assert_eq!(
+            sql.condition,
+            "((t.\"tags\" IS NULL OR t.\"tags\" = 'null'::jsonb) OR COALESCE(t.\"tags\" @> ANY($1::text[]::jsonb[]), FALSE))"
+        );
+        let sql = statement(&table(), &query(field("s", Test::Regex("(?i)a".into())))).unwrap();
+        assert_eq!(sql.condition, "(t.\"s\" IS NOT NULL AND t.\"s\" ~ $1::text)");
+        assert!(statement(&table(), &query(field("s", Test::Regex("\\bx".into())))).is_none());
+    }
+
+    #[test]
+    fn comparisons_in_arrays_and_relations_are_not_pushed_down() {
+        assert!(statement(&table(), &query(field("tags", Test::Compare(Comparison::Gt, Scalar::Number(1.0))))).is_none());
+        assert!(statement(&table(), &query(field("tags", Test::Regex("a".into())))).is_none());
         let mut with_relation = table();
         with_relation.relations.insert("fans".into(), "_User".into());
         assert!(statement(&with_relation, &query(field("fans", Test::Exists(true)))).is_none());

@@ -183,6 +183,11 @@ pub fn unique_indexes(class: &str, columns: &Columns) -> Vec<String> {
         .collect()
 }
 
+/// The rows among the objectIds `$1` (a text array).
+pub fn select_many(class: &str) -> String {
+    format!("SELECT to_jsonb(t)::text FROM {} t WHERE t.\"objectId\" = ANY($1::text[])", quoted(class))
+}
+
 pub fn select_one(class: &str) -> String {
     format!("SELECT to_jsonb(t)::text FROM {} t WHERE t.\"objectId\" = $1", quoted(class))
 }
