@@ -30,8 +30,8 @@
 //! Parse SDKs build `startsWith`/`contains` queries out of it.
 //!
 //! This module holds the compiled tree and what the planner reads off it (the index
-//! constraints); [`compile`] builds the tree from a `where`, [`evaluate`] matches it, [`geo`]
-//! holds the GeoPoint operators, [`order`] the `order` and `keys` parameters, and [`pushdown`]
+//! constraints); `compile` builds the tree from a `where`, `evaluate` matches it, `geo`
+//! holds the GeoPoint operators, `order` the `order` and `keys` parameters, and `pushdown`
 //! translates the tree for a store that answers queries itself.
 
 use std::collections::HashSet;
