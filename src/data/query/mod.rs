@@ -49,6 +49,7 @@ mod compile;
 mod evaluate;
 mod geo;
 mod order;
+mod prefilter;
 mod pushdown;
 
 /// A `where`, `order` or subquery answer that cannot be evaluated. The HTTP layer reports it as
