@@ -15,13 +15,13 @@ pub enum Prefilter {
     /// At least one part holds.
     Any(Vec<Prefilter>),
     /// The bytes occur somewhere in the encoding.
-    Contains(Finder<'static>),
+    Contains(Box<Finder<'static>>),
 }
 
 impl Prefilter {
     /// A test for `needle` occurring in the bytes.
     pub fn contains(needle: &[u8]) -> Prefilter {
-        Prefilter::Contains(Finder::new(needle).into_owned())
+        Prefilter::Contains(Box::new(Finder::new(needle).into_owned()))
     }
 
     /// Can the document encoded as `bytes` match?
