@@ -27,7 +27,7 @@ use super::DataError;
 use super::unique::{self, ClaimsGuard, UserKeys};
 use super::accounts;
 use self::included::Included;
-use crate::store::{try_scan, Document, Store, StoreError};
+use crate::store::{try_scan, try_scan_prefiltered, Document, Store, StoreError};
 
 mod analytics;
 mod class_admin;
@@ -402,7 +402,8 @@ impl Database {
         mut keep: impl FnMut(Arc<Document>),
     ) -> Result<(), DataError> {
         let mut seen = 0usize;
-        try_scan(self.store.as_ref(), class, DataError::from, |object| {
+        let prefilter = query.prefilter();
+        try_scan_prefiltered(self.store.as_ref(), class, prefilter.as_ref(), DataError::from, |object| {
             if seen.is_multiple_of(CHECK_EVERY) {
                 deadline.check()?;
             }

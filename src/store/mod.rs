@@ -14,10 +14,12 @@ pub mod files;
 pub mod filter;
 pub mod nodes;
 pub mod postgres;
+pub mod prefilter;
 mod sled_store;
 
 pub use filter::{Page, StoreQuery};
 pub use postgres::PostgresStore;
+pub use prefilter::Prefilter;
 pub use sled_store::SledStore;
 
 /// One stored object: a JSON object, shared with readers through `Arc` so that the store's
@@ -112,6 +114,18 @@ pub trait Store: Send + Sync + 'static {
     /// the documents afterwards keeps only those it wants. Documents written during the scan may
     /// or may not be visited. An unknown class has no documents.
     fn scan(&self, class: &str, visit: &mut dyn FnMut(Arc<Document>) -> bool) -> Result<(), StoreError>;
+
+    /// [`Store::scan`] that may skip, undecoded, the documents whose stored bytes `prefilter`
+    /// refuses (it never refuses a document the caller wants, so skipping changes nothing but
+    /// the cost). A store whose bytes are not the documents' compact JSON scans them all.
+    fn scan_prefiltered(
+        &self,
+        class: &str,
+        _prefilter: &Prefilter,
+        visit: &mut dyn FnMut(Arc<Document>) -> bool,
+    ) -> Result<(), StoreError> {
+        self.scan(class, visit)
+    }
 
     /// Adds a document; [`StoreError::Duplicate`] if `id` already exists in `class`.
     fn insert(&self, class: &str, id: &str, doc: Document) -> Result<(), StoreError>;
@@ -230,17 +244,31 @@ pub fn try_scan<E>(
     store: &dyn Store,
     class: &str,
     store_error: fn(StoreError) -> E,
+    visit: impl FnMut(Arc<Document>) -> Result<bool, E>,
+) -> Result<(), E> {
+    try_scan_prefiltered(store, class, None, store_error, visit)
+}
+
+/// [`try_scan`] through [`Store::scan_prefiltered`] when there is a prefilter.
+pub fn try_scan_prefiltered<E>(
+    store: &dyn Store,
+    class: &str,
+    prefilter: Option<&Prefilter>,
+    store_error: fn(StoreError) -> E,
     mut visit: impl FnMut(Arc<Document>) -> Result<bool, E>,
 ) -> Result<(), E> {
     let mut failure = None;
-    store
-        .scan(class, &mut |doc| match visit(doc) {
-            Ok(more) => more,
-            Err(error) => {
-                failure = Some(error);
-                false
-            }
-        })
-        .map_err(store_error)?;
+    let mut visit = |doc| match visit(doc) {
+        Ok(more) => more,
+        Err(error) => {
+            failure = Some(error);
+            false
+        }
+    };
+    match prefilter {
+        Some(prefilter) => store.scan_prefiltered(class, prefilter, &mut visit),
+        None => store.scan(class, &mut visit),
+    }
+    .map_err(store_error)?;
     failure.map_or(Ok(()), Err)
 }

@@ -21,7 +21,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockRead
 use std::time::{Duration, Instant};
 
 use super::doc_cache::{self, DocCache};
-use super::{Document, LookupField, Store, StoreError};
+use super::{Document, LookupField, Prefilter, Store, StoreError};
 
 const OBJECT_TREE_PREFIX: &[u8] = b"obj:";
 const SCHEMA_TREE: &str = "schemas";
@@ -280,9 +280,22 @@ impl Store for SledStore {
     }
 
     fn scan(&self, class_name: &str, visit: &mut dyn FnMut(Arc<Document>) -> bool) -> Result<(), StoreError> {
+        self.scan_prefiltered(class_name, &Prefilter::All(Vec::new()), visit)
+    }
+
+    fn scan_prefiltered(
+        &self,
+        class_name: &str,
+        prefilter: &Prefilter,
+        visit: &mut dyn FnMut(Arc<Document>) -> bool,
+    ) -> Result<(), StoreError> {
         let Some(class) = self.class(class_name) else { return Ok(()) };
         for entry in class.objects() {
             let (id, bytes) = entry.map_err(sled_error)?;
+            // Documents are stored as `encode` writes them, the compact JSON the prefilter reads.
+            if !prefilter.accepts(&bytes) {
+                continue;
+            }
             let cached = std::str::from_utf8(&id).ok().and_then(|id| self.cache.peek(class_name, id));
             let doc = match cached {
                 Some(doc) => doc,

@@ -30,8 +30,8 @@
 //! Parse SDKs build `startsWith`/`contains` queries out of it.
 //!
 //! This module holds the compiled tree and what the planner reads off it (the index
-//! constraints); [`compile`] builds the tree from a `where`, [`evaluate`] matches it, [`geo`]
-//! holds the GeoPoint operators, [`order`] the `order` and `keys` parameters, and [`pushdown`]
+//! constraints); `compile` builds the tree from a `where`, `evaluate` matches it, `geo`
+//! holds the GeoPoint operators, `order` the `order` and `keys` parameters, and `pushdown`
 //! translates the tree for a store that answers queries itself.
 
 use std::collections::HashSet;
@@ -49,6 +49,7 @@ mod compile;
 mod evaluate;
 mod geo;
 mod order;
+mod prefilter;
 mod pushdown;
 
 /// A `where`, `order` or subquery answer that cannot be evaluated. The HTTP layer reports it as
