@@ -807,6 +807,48 @@ impl Database {
         })
     }
 
+    /// An update applied to the stored object: read, apply, compare-and-set, under the object's
+    /// stripe lock, so concurrent `Increment`s of one object each apply to the latest value.
+    fn read_modify_write(
+        &self,
+        prepared: &PreparedSave,
+        id: &str,
+        now: &str,
+    ) -> Result<(Map<String, Value>, RelationChanges), DataError> {
+        let class = prepared.class_name.as_str();
+        let _stripe = self.stripes[stripe_of(class, id)].lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let current = self.store.get(class, id)?.ok_or(DataError::ObjectNotFound)?;
+            let mut object = (*current).clone();
+            let relations = apply_update(&mut object, &prepared.body)?;
+            object.extend(prepared.internal.clone());
+            object.insert("objectId".into(), Value::String(id.to_owned()));
+            object.insert("updatedAt".into(), Value::String(now.to_owned()));
+            let mut claims = self.claims_for(class)?;
+            if let Some(claims) = claims.as_mut() {
+                claims.check(&object, Some(id))?;
+            }
+            let mut index = self.index_write(class);
+            match self.store.update(class, id, object.clone(), Some(&current)) {
+                Ok(()) => {
+                    if let Some(index) = index.as_mut() {
+                        index.changed(Some(&current), Some(&object));
+                    }
+                    if let Some(claims) = claims.as_mut() {
+                        claims.record(Some(&current), Some(&object));
+                    }
+                    return Ok((object, relations));
+                }
+                // Another process sharing the store wrote the object between this read and this
+                // write: the update is applied again to what it stored, so that `Increment`s on
+                // two nodes both count.
+                Err(StoreError::Conflict) => continue,
+                Err(StoreError::NotFound) => return Err(DataError::ObjectNotFound),
+                Err(error) => return Err(DataError::from(error)),
+            }
+        }
+    }
+
     /// Writes a prepared save. Durable when it returns, unless the save's sync was deferred.
     pub fn commit(&self, mut prepared: PreparedSave) -> Result<SavedObject, DataError> {
         self.apply_field_rules(&mut prepared)?;
@@ -833,41 +875,7 @@ impl Database {
             }
             Some(id) => match self.update_in_place(&prepared, id, &now)? {
                 Some(saved) => saved,
-                None => {
-                    // Read-modify-write under the object's stripe lock, so concurrent `Increment`s
-                    // of one object each apply to the latest value.
-                    let _stripe = self.stripes[stripe_of(class, id)].lock().unwrap_or_else(|p| p.into_inner());
-                    loop {
-                        let current = self.store.get(class, id)?.ok_or(DataError::ObjectNotFound)?;
-                        let mut object = (*current).clone();
-                        let relations = apply_update(&mut object, &prepared.body)?;
-                        object.extend(prepared.internal.clone());
-                        object.insert("objectId".into(), Value::String(id.clone()));
-                        object.insert("updatedAt".into(), Value::String(now.clone()));
-                        let mut claims = self.claims_for(class)?;
-                        if let Some(claims) = claims.as_mut() {
-                            claims.check(&object, Some(id))?;
-                        }
-                        let mut index = self.index_write(class);
-                        match self.store.update(class, id, object.clone(), Some(&current)) {
-                            Ok(()) => {
-                                if let Some(index) = index.as_mut() {
-                                    index.changed(Some(&current), Some(&object));
-                                }
-                                if let Some(claims) = claims.as_mut() {
-                                    claims.record(Some(&current), Some(&object));
-                                }
-                                break (object, relations);
-                            }
-                            // Another process sharing the store wrote the object between this read and
-                            // this write: the update is applied again to what it stored, so that
-                            // `Increment`s on two nodes both count.
-                            Err(StoreError::Conflict) => continue,
-                            Err(StoreError::NotFound) => return Err(DataError::ObjectNotFound),
-                            Err(error) => return Err(DataError::from(error)),
-                        }
-                    }
-                }
+                None => self.read_modify_write(&prepared, id, &now)?,
             },
         };
         let stored_id = stored.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
