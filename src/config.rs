@@ -195,6 +195,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CLOUDRT_CACHE_MB", default_value_t = 64)]
     pub cache_mb: usize,
 
+    /// Index, in the background, a field that queries of a large class keep scanning, as
+    /// hosted Parse did (`on` or `off`; at most a few per class, listed as `auto_<field>`).
+    #[arg(long, env = "CLOUDRT_AUTO_INDEX", default_value = "on", value_parser = on_off)]
+    pub auto_index: bool,
+
     /// Store objects in PostgreSQL, in Parse Server's own tables (`postgres://user@host/db`),
     /// instead of the data directory; files stay in the data directory.
     #[arg(long, env = "CLOUDRT_DATABASE_URI")]
@@ -348,6 +353,8 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// Bytes the sled store keeps in memory (--cache-mb).
     pub cache_bytes: usize,
+    /// `--auto-index on|off`: index fields that queries keep scanning.
+    pub auto_index: bool,
     /// PostgreSQL instead of the sled store in `data_dir`.
     pub database_uri: Option<String>,
     pub files: FileSettings,
@@ -579,11 +586,21 @@ impl ServeArgs {
             bodies,
             data_dir,
             cache_bytes: self.cache_mb.clamp(1, 1 << 20) << 20,
+            auto_index: self.auto_index,
             database_uri: self.database_uri,
             files,
             email,
             idempotency,
         })
+    }
+}
+
+/// Reads an `on`/`off` switch (also `true`/`false`, `1`/`0`, as environment variables say it).
+fn on_off(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        other => Err(format!("expected on or off, got {other:?}")),
     }
 }
 

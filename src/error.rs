@@ -263,7 +263,7 @@ fn data_error_code(error: &crate::data::DataError) -> (ErrorCode, u16) {
         | E::OperationNotApplicable(_)
         | E::AuthDataNotObject
         | E::RoleFieldMissing(_) => ErrorCode::INCORRECT_TYPE,
-        E::ClassCreationForbidden(_) | E::MasterOnlyClass { .. } | E::PermissionDenied { .. } | E::ProtectedField { .. } => {
+        E::ClassCreationForbidden(_) | E::MasterOnlyClass { .. } | E::ExplainNeedsMaster | E::PermissionDenied { .. } | E::ProtectedField { .. } => {
             ErrorCode::OPERATION_FORBIDDEN
         }
         E::InvalidAcl(_) | E::InvalidUserAcl => ErrorCode::INVALID_ACL,
@@ -346,6 +346,7 @@ mod tests {
             E::ObjectNotFound,
             E::ClassCreationForbidden(s()),
             E::MasterOnlyClass { operation: s(), class: s() },
+            E::ExplainNeedsMaster,
             E::RequiredFieldMissing(s()),
             E::InvalidClassName(s()),
             E::ClassNameTooLong(s()),

@@ -18,6 +18,9 @@ use crate::error::{ErrorCode, ParseError};
 /// calls in flight on a worker, keep being served however many heavy queries run. Cloud code's
 /// beforeFind and afterFind, if defined, rewrite the query and the results.
 pub async fn find(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
+    if find_params::switch(&params, "explain")? {
+        return explain(api, ctx, class, params).await;
+    }
     let found = find_results(api, ctx, class, params, false).await?;
     let mut body = json!({ "results": found.results });
     if let Some(count) = found.count {
@@ -27,6 +30,21 @@ pub async fn find(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String, Va
         body["className"] = json!(class);
     }
     Ok(Reply::json(&body))
+}
+
+/// `explain=1` (master key only, 119): the query's plan as `{"results": [plan]}`, where a
+/// query answers its objects (the SDK's `query.explain()` reads `results`). The find triggers
+/// do not run: a plan is about the store, not about what cloud code makes of the query.
+async fn explain(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String, Value>) -> Result<Reply, ParseError> {
+    let access = ctx.access();
+    if !access.master {
+        return Err(DataError::ExplainNeedsMaster.into());
+    }
+    let mut options = find_params::find_options(&params)?;
+    let prepared = query_rules::prepare(&api.db, class, &params, &mut options)?;
+    let (api, target) = (api.clone(), prepared.class.clone());
+    let plan = blocking(move || Ok(api.db.explain(&access, &target, &options)?)).await?;
+    Ok(Reply::json(&json!({ "results": [plan.to_json()] })))
 }
 
 /// What a query answers: its page, the count when asked for, and the class it really read

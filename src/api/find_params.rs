@@ -46,13 +46,7 @@ pub fn find_options(params: &Map<String, Value>) -> Result<FindOptions, ParseErr
             Some(_) => Err(invalid(&format!("{key} must be a string"))),
         }
     };
-    let count = match params.get("count") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_i64() == Some(1),
-        Some(Value::String(s)) => s == "1" || s == "true",
-        Some(_) => return Err(invalid("count must be 1 or true")),
-    };
+    let count = switch(params, "count")?;
     Ok(FindOptions {
         where_,
         order: text("order")?,
@@ -67,6 +61,17 @@ pub fn find_options(params: &Map<String, Value>) -> Result<FindOptions, ParseErr
     })
 }
 
+/// A yes/no parameter (`count`, `explain`): `1`, `true` or their strings; absent is no.
+pub fn switch(params: &Map<String, Value>, key: &str) -> Result<bool, ParseError> {
+    Ok(match params.get(key) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_i64() == Some(1),
+        Some(Value::String(s)) => s == "1" || s == "true",
+        Some(_) => return Err(ParseError::new(ErrorCode::INVALID_QUERY, format!("{key} must be 1 or true"))),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +79,13 @@ mod tests {
 
     fn params(value: Value) -> Map<String, Value> {
         value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn explain_reads_like_count() {
+        for (asked, explain) in [(json!("1"), true), (json!(true), true), (json!(1), true), (json!("0"), false), (Value::Null, false)] {
+            assert_eq!(switch(&params(json!({"explain": asked})), "explain").unwrap(), explain, "{asked}");
+        }
     }
 
     #[test]
@@ -98,5 +110,6 @@ mod tests {
         ] {
             assert_eq!(find_options(&params(bad.clone())).unwrap_err().code, code, "{bad}");
         }
+        assert_eq!(switch(&params(json!({"explain": {}})), "explain").unwrap_err().code, ErrorCode::INVALID_QUERY);
     }
 }

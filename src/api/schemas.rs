@@ -48,7 +48,7 @@ pub fn list(api: &Arc<Api>, ctx: &Ctx) -> Result<Reply, ParseError> {
 pub fn get(api: &Arc<Api>, ctx: &Ctx, class: &str) -> Result<Reply, ParseError> {
     require_master(ctx)?;
     let schema = api.db.class_schema(class).ok_or_else(|| class_missing(class))?;
-    Ok(Reply::json(&answer(schema.to_json())))
+    Ok(Reply::json(&answer(api.db.schema_json(&schema))))
 }
 
 fn class_missing(class: &str) -> ParseError {
@@ -93,7 +93,7 @@ pub async fn create(api: &Arc<Api>, ctx: &Ctx, path_class: Option<&str>, body: M
     let api = api.clone();
     blocking(move || {
         let schema = api.db.create_class(&class, &fields, body.get("classLevelPermissions"), body.get("indexes"))?;
-        Ok(Reply::json(&answer(schema.to_json())))
+        Ok(Reply::json(&answer(api.db.schema_json(&schema))))
     })
     .await
 }
@@ -107,7 +107,7 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, class: &str, body: Map<String, Va
     let (api, class) = (api.clone(), class.to_owned());
     blocking(move || {
         let schema = api.db.update_class(&class, &fields, body.get("classLevelPermissions"), body.get("indexes"))?;
-        Ok(Reply::json(&answer(schema.to_json())))
+        Ok(Reply::json(&answer(api.db.schema_json(&schema))))
     })
     .await
 }

@@ -47,6 +47,7 @@ impl Opened {
             allow_client_class_creation: config.allow_client_class_creation,
             query_timeout: config.query_timeout,
             max_response_bytes: config.max_response_bytes,
+            auto_index: config.auto_index,
         };
         let db = Database::open(store, settings).map_err(|e| format!("cannot read the data in {}: {e}", config.data_dir.display()))?;
         let files = FileStore::open(&config.data_dir, shared_files).map_err(|e| format!("cannot open the files in {}: {e}", config.data_dir.display()))?;

@@ -17,6 +17,7 @@ use super::clp::Operation;
 use super::deadline::{Deadline, CHECK_EVERY};
 use super::ids;
 use super::index::{Constraint, IndexWrite, Indexes, Plan, Walk, NATURAL};
+use self::explain::Explained;
 use super::field_ops::{apply_update, check_nesting, RelationChanges};
 use super::protected::{self, Reader, Use};
 use super::query::{project_keys, Order, Query, Subquery, SubqueryAnswer};
@@ -31,6 +32,7 @@ use crate::store::{try_scan, try_scan_prefiltered, Document, Store, StoreError};
 
 mod analytics;
 mod class_admin;
+mod explain;
 mod in_place;
 mod included;
 mod other_nodes;
@@ -95,6 +97,8 @@ pub struct DataSettings {
     pub query_timeout: Duration,
     /// Largest answer a query or get may build, in bytes of JSON (estimated while building).
     pub max_response_bytes: usize,
+    /// Whether fields that queries keep scanning get an automatic index.
+    pub auto_index: bool,
 }
 
 /// Query options as the REST API takes them (`where`, `order`, `limit`, …).
@@ -190,7 +194,8 @@ pub struct Database {
     /// Serialises schema changes so two first writes of a field cannot disagree on its type.
     schema_writes: Mutex<()>,
     stripes: Vec<Mutex<()>>,
-    indexes: Indexes,
+    /// The embedded store's in-memory indexes (unused on a store other nodes share).
+    indexes: Arc<Indexes>,
     /// `_User` usernames and emails, checked and claimed atomically with each user write.
     user_keys: UserKeys,
     /// Who holds which role, kept current by every `_Role` write and delete.
@@ -208,12 +213,21 @@ impl Database {
         let roles = Roles::load(&*store)?;
         UserKeys::declare(&*store)?;
         store.add_lookup(accounts::SESSION, accounts::SESSION_TOKEN)?;
+        let indexes = Arc::new(Indexes::new(settings.auto_index));
+        // Indexes are rebuilt in the background: start-up reads no object.
+        if store.nodes().is_none() {
+            for schema in schemas.values() {
+                explain::want_indexes(&indexes, schema);
+            }
+            let scanning = Arc::clone(&store);
+            indexes.start(Box::new(move |class, visit| scanning.scan(class, visit).is_ok()));
+        }
         Ok(Database {
             store,
             schemas: RwLock::new(schemas),
             schema_writes: Mutex::new(()),
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
-            indexes: Indexes::default(),
+            indexes,
             user_keys: UserKeys::default(),
             roles,
             settings,
@@ -244,7 +258,7 @@ impl Database {
         let schemas = self.schemas.read().unwrap_or_else(|p| p.into_inner());
         let mut names: Vec<&String> = schemas.keys().collect();
         names.sort();
-        names.into_iter().map(|name| schemas[name].to_json()).collect()
+        names.into_iter().map(|name| self.schema_json(&schemas[name])).collect()
     }
 
     /// One object by id, if `access` may read it (101 otherwise, as Parse does).
@@ -318,6 +332,23 @@ impl Database {
     /// scanning (with subqueries) by `query_timeout` (124), and the answer by
     /// `max_response_bytes` (155).
     pub fn find(&self, access: &Access, class: &str, options: &FindOptions) -> Result<Found, DataError> {
+        self.find_traced(access, class, options, &mut Explained::default())
+    }
+
+    /// `explain=1`: runs the query as [`Database::find`] would and answers how (the index or a
+    /// scan, what it read) instead of its results. Master key only (119): a plan tells how
+    /// many objects hold a value, whatever their ACLs.
+    pub fn explain(&self, access: &Access, class: &str, options: &FindOptions) -> Result<Explained, DataError> {
+        if !access.master {
+            return Err(DataError::ExplainNeedsMaster);
+        }
+        let mut explained = Explained::default();
+        let (results, _) = self.find_traced(access, class, options, &mut explained)?;
+        explained.returned = results.len();
+        Ok(explained)
+    }
+
+    fn find_traced(&self, access: &Access, class: &str, options: &FindOptions, trace: &mut Explained) -> Result<Found, DataError> {
         validate_class_name(class)?;
         let deadline = Deadline::after(self.settings.query_timeout);
         let mut query = Query::parse(&options.where_)?;
@@ -331,17 +362,21 @@ impl Database {
         let text = query.has_text_search().then_some(&query);
         if text.is_none() {
             if let Some((page, count)) = self.find_pushed_down(access, class, &query, &order, options, limit, &deadline)? {
+                trace.index = explain::PUSHED_DOWN.to_owned();
+                trace.examined = page.len();
                 let skipped = FindOptions { skip: 0, ..options.clone() };
                 return Ok((self.finish_page(access, class, page, &skipped, limit, None)?, count));
             }
         }
         // The in-memory indexes follow this process's writes only: on a store other nodes
         // write too they would miss objects, so there every query scans.
-        if text.is_none() && self.store.nodes().is_none() {
-            if let Some((matches, count)) = self.find_indexed(access, class, &query, &order, options, limit, &deadline)? {
+        let indexed = text.is_none() && self.store.nodes().is_none();
+        if indexed {
+            self.want_builtin_indexes(class, &query);
+            if let Some((matches, count)) = self.find_indexed(access, class, &query, &order, options, limit, &deadline, trace)? {
                 return Ok((self.finish_page(access, class, matches, options, limit, None)?, count));
             }
-            if let Some(page) = self.walk_index(access, class, &query, &order, options, limit, &deadline)? {
+            if let Some(page) = self.walk_index(access, class, &query, &order, options, limit, &deadline, trace)? {
                 return self.finish_page(access, class, page, options, limit, None).map(|results| (results, None));
             }
         }
@@ -350,12 +385,22 @@ impl Database {
         let wanted = if ranked { usize::MAX } else { options.skip.saturating_add(limit) };
         let (mut matches, count) = match query.object_id_equality() {
             Some(id) => {
-                let candidates = self.store.get(class, id)?.into_iter().collect();
+                let candidates: Matches = self.store.get(class, id)?.into_iter().collect();
+                trace.index = explain::OBJECT_ID.to_owned();
+                trace.examined = candidates.len();
                 let matches = matching(access, &query, candidates, &deadline)?;
                 let count = matches.len();
                 (matches, count)
             }
-            None => self.scan_page(access, class, &query, &order, wanted, &deadline)?,
+            None => {
+                let (matches, count, examined) = self.scan_page(access, class, &query, &order, wanted, &deadline)?;
+                trace.index = explain::SCAN.to_owned();
+                trace.examined = examined;
+                if indexed {
+                    self.indexes.scanned(class, &explain::fields_to_index(&query, &order), examined);
+                }
+                (matches, count)
+            }
         };
         if ranked {
             sort_by_text_score(&mut matches, &query, &order);
@@ -367,8 +412,8 @@ impl Database {
 
     /// A query no index serves: the class streamed past the query, keeping only the best
     /// `wanted` matches so far (pruned in batches as [`sort_page`] would order them), so memory
-    /// follows the page, not the class. Answers them (unordered past the pruning) and how many
-    /// matched in all.
+    /// follows the page, not the class. Answers them (unordered past the pruning), how many
+    /// matched in all and how many objects were examined.
     fn scan_page(
         &self,
         access: &Access,
@@ -377,22 +422,23 @@ impl Database {
         order: &Order,
         wanted: usize,
         deadline: &Deadline,
-    ) -> Result<(Matches, usize), DataError> {
+    ) -> Result<(Matches, usize, usize), DataError> {
         let prune_at = wanted.saturating_mul(2).max(PRUNE_AT_LEAST);
         let mut kept = Vec::new();
         let mut count = 0usize;
-        self.scan_matches(access, class, query, deadline, |object| {
+        let examined = self.scan_matches(access, class, query, deadline, |object| {
             count += 1;
             kept.push(object);
             if kept.len() >= prune_at {
                 sort_page(&mut kept, query, order, wanted);
             }
         })?;
-        Ok((kept, count))
+        Ok((kept, count, examined))
     }
 
     /// Streams every object of `class` that `access` may read and `query` matches into `keep`,
-    /// looking at the deadline every [`CHECK_EVERY`] objects.
+    /// looking at the deadline every [`CHECK_EVERY`] objects. Answers how many objects it
+    /// examined (decoded and matched: the store's prefilter skips others unread).
     fn scan_matches(
         &self,
         access: &Access,
@@ -400,7 +446,7 @@ impl Database {
         query: &Query,
         deadline: &Deadline,
         mut keep: impl FnMut(Arc<Document>),
-    ) -> Result<(), DataError> {
+    ) -> Result<usize, DataError> {
         let mut seen = 0usize;
         let prefilter = query.prefilter();
         try_scan_prefiltered(self.store.as_ref(), class, prefilter.as_ref(), DataError::from, |object| {
@@ -412,7 +458,8 @@ impl Database {
                 keep(object);
             }
             Ok(true)
-        })
+        })?;
+        Ok(seen)
     }
 
     /// A query served by the index of its most selective constrained field (equality, `$in`
@@ -431,6 +478,7 @@ impl Database {
         options: &FindOptions,
         limit: usize,
         deadline: &Deadline,
+        trace: &mut Explained,
     ) -> Result<Option<(Matches, Option<usize>)>, DataError> {
         if query.near_sphere().is_some() || query.object_id_equality().is_some() {
             return Ok(None);
@@ -439,11 +487,11 @@ impl Database {
         if constraints.is_empty() {
             return Ok(None);
         }
-        let Some(plan) = self.indexes.plan(class, &constraints, |visit| self.store.scan(class, visit))? else {
+        let Some(plan) = self.indexes.plan(class, &constraints) else {
             return Ok(None);
         };
         let wanted = options.skip.saturating_add(limit);
-        let plan = self.prefer_ordered_walk(class, plan, &constraints, order, wanted, options.count)?;
+        let plan = self.prefer_ordered_walk(class, plan, &constraints, order, wanted, options.count);
         let ordered = match order.single_field() {
             Some((field, descending)) if field == plan.field => Some(Walk::Field { descending }),
             None if order.is_empty() => Some(Walk::Natural),
@@ -463,6 +511,7 @@ impl Database {
                 return Err(error);
             }
             if let Some(count) = count {
+                trace.planned(&plan, 0);
                 return Ok(Some((Vec::new(), Some(count))));
             }
         }
@@ -489,6 +538,7 @@ impl Database {
         if !served {
             return Ok(None);
         }
+        trace.planned(&plan, visited);
         let count = options.count.then_some(matches.len());
         if ordered.is_none() {
             sort_page(&mut matches, query, order, wanted);
@@ -534,17 +584,21 @@ impl Database {
         order: &Order,
         wanted: usize,
         count: bool,
-    ) -> Result<Plan, DataError> {
-        let Some((field, _)) = order.single_field() else { return Ok(best) };
+    ) -> Plan {
+        let Some((field, _)) = order.single_field() else { return best };
         if count || wanted == 0 || field == best.field {
-            return Ok(best);
+            return best;
         }
-        let Some(constraint) = constraints.iter().find(|c| c.field == field) else { return Ok(best) };
-        let Some(walk) = self.indexes.plan(class, std::slice::from_ref(constraint), |visit| self.store.scan(class, visit))? else {
-            return Ok(best);
+        let Some(constraint) = constraints.iter().find(|c| c.field == field) else { return best };
+        let Some(walk) = self.indexes.plan(class, std::slice::from_ref(constraint)) else {
+            return best;
         };
         let walk_reads = (wanted as u128) * (walk.candidates as u128) / (best.candidates.max(1) as u128);
-        Ok(if walk_reads < best.candidates as u128 { walk } else { best })
+        if walk_reads < best.candidates as u128 {
+            walk
+        } else {
+            best
+        }
     }
 
     /// A query served by an ordered index: the class walked in the asked order (or the natural
@@ -560,6 +614,7 @@ impl Database {
         options: &FindOptions,
         limit: usize,
         deadline: &Deadline,
+        trace: &mut Explained,
     ) -> Result<Option<Matches>, DataError> {
         if options.count || query.near_sphere().is_some() || query.object_id_equality().is_some() {
             return Ok(None);
@@ -572,11 +627,13 @@ impl Database {
         let wanted = options.skip.saturating_add(limit);
         let mut page = Vec::new();
         if wanted == 0 {
+            trace.index = explain::NOTHING.to_owned();
             return Ok(Some(page));
         }
+        let Some(plan) = self.indexes.order_plan(class, field) else { return Ok(None) };
         let mut failure = None;
         let mut visited = 0usize;
-        let served = self.indexes.walk(class, field, descending, |visit| self.store.scan(class, visit), |id| {
+        let served = self.indexes.walk_plan(class, &plan, Walk::Field { descending }, |id| {
             visited += 1;
             match self.take_if_match(access, class, id, query, deadline, visited, &mut page) {
                 Ok(()) => page.len() < wanted,
@@ -589,7 +646,10 @@ impl Database {
         if let Some(error) = failure {
             return Err(error);
         }
-        Ok(served?.then_some(page))
+        if served {
+            trace.planned(&plan, visited);
+        }
+        Ok(served.then_some(page))
     }
 
     /// The asked page of ordered matches, as the reader may see it: `skip`/`limit`, hidden

@@ -62,6 +62,9 @@ pub enum DataError {
     /// A non-master read or write of a class the server keeps for itself.
     #[error("Clients aren't allowed to perform the {operation} operation on the {class} collection.")]
     MasterOnlyClass { operation: String, class: String },
+    /// `explain` asked without the master key: a plan reveals what the data holds.
+    #[error("explain needs the master key")]
+    ExplainNeedsMaster,
     /// A required field (schema option `required`) left unset.
     #[error("{0} is required")]
     RequiredFieldMissing(String),

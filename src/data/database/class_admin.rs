@@ -154,6 +154,7 @@ impl Database {
             self.store.delete_schema(class)?;
             self.schemas.write().unwrap_or_else(|p| p.into_inner()).remove(class);
         }
+        self.forget_indexes(class);
         self.sync()
     }
 
@@ -192,6 +193,7 @@ impl Database {
         self.store.put_schema(&schema.class_name, schema.to_json())?;
         self.schemas.write().unwrap_or_else(|p| p.into_inner()).insert(schema.class_name.clone(), schema.clone());
         self.sync()?;
+        self.follow_schema_indexes(&schema);
         Ok(schema)
     }
 

@@ -321,8 +321,10 @@ impl Query {
         let Node::And(nodes) = &self.root else { return None };
         let [Node::Field(field)] = nodes.as_slice() else { return None };
         let exact = match field.conds.as_slice() {
+            // A pointer's key is its objectId alone: pointers to other classes share it.
+            [Cond::Eq(Operand::Pointer { .. })] => false,
             [Cond::Eq(operand)] => index_key(operand).is_some(),
-            [Cond::In(_)] => true,
+            [Cond::In(set)] => set.pointers.is_empty(),
             conds => {
                 let kinds: Vec<Option<bool>> = conds
                     .iter()
@@ -367,6 +369,7 @@ fn index_key(operand: &Operand) -> Option<Key> {
         Operand::Null => Some(Key::Null),
         Operand::Number(n) if n.is_finite() => Some(Key::Number(*n)),
         Operand::String(s) => Some(Key::Text(s.clone())),
+        Operand::Pointer { object_id, .. } => Some(Key::Pointer(object_id.clone())),
         _ => None,
     }
 }
@@ -390,6 +393,7 @@ fn probe_of(conds: &[Cond]) -> Option<Probe> {
         let mut keys: Vec<Key> = set.null.then_some(Key::Null).into_iter().collect();
         keys.extend(set.numbers.iter().map(|bits| Key::Number(f64::from_bits(*bits))).filter(|key| matches!(key, Key::Number(n) if n.is_finite())));
         keys.extend(set.strings.iter().map(|s| Key::Text(s.clone())));
+        keys.extend(set.pointers.keys().map(|id| Key::Pointer(id.clone())));
         return Some(Probe::In(keys));
     }
     let mut range: Option<(bool, Bound<Key>, Bound<Key>)> = None;
@@ -786,6 +790,8 @@ mod tests {
         };
         keys.sort();
         assert_eq!(keys, [Key::Null, number(1.0), Key::Text("x".into())], "members an index cannot hold can match nothing it holds");
+        let pointer = json!({"__type": "Pointer", "className": "A", "objectId": "x"});
+        assert_eq!(constraints(json!({"a": pointer})), [("a".into(), Probe::In(vec![Key::Pointer("x".into())]))]);
         assert_eq!(
             constraints(json!({"a": {"$gt": 1, "$gte": 1, "$lt": 9, "$lte": 4}})),
             [("a".into(), Probe::Range(Bound::Excluded(number(1.0)), Bound::Included(number(4.0))))]
@@ -823,5 +829,8 @@ mod tests {
         assert!(!exact(json!({"a": {"$gt": 1, "$ne": 3}})));
         assert!(!exact(json!({"a": {"$in": [1]}, "$or": [{"b": 1}]})));
         assert!(!exact(json!({})));
+        let pointer = json!({"__type": "Pointer", "className": "A", "objectId": "x"});
+        assert!(!exact(json!({"a": pointer})), "a pointer's key does not tell its class");
+        assert!(!exact(json!({"a": {"$in": [pointer]}})));
     }
 }
