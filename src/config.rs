@@ -197,7 +197,7 @@ pub struct ServeArgs {
 
     /// Index, in the background, a field that queries of a large class keep scanning, as
     /// hosted Parse did (`on` or `off`; at most a few per class, listed as `auto_<field>`).
-    #[arg(long, env = "CLOUDRT_AUTO_INDEX", default_value = "on", value_parser = on_off)]
+    #[arg(long, env = "CLOUDRT_AUTO_INDEX", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
     pub auto_index: bool,
 
     /// Store objects in PostgreSQL, in Parse Server's own tables (`postgres://user@host/db`),

@@ -1,11 +1,16 @@
 //! Indexed queries through the binary: the planner's answers (equality, `$in`, ranges, counts,
 //! two-field equalities, with and without `order`) must equal a scan's, for the master key and
-//! for a user who may read only some objects, on randomised data and queries; and a `/batch`
-//! of writes shares one sync yet loses none of them to a `kill -9`.
+//! for a user who may read only some objects, on randomised data and queries; the life of an
+//! index (declared on a populated class, built in the background, used once complete, as
+//! `explain=1` shows, dropped), automatic indexes after repeated scans (and none with
+//! `--auto-index off`); and a `/batch` of writes shares one sync yet loses none of them to a
+//! `kill -9`.
 
 mod common;
 
-use common::{Server, MASTER_KEY};
+use std::time::{Duration, Instant};
+
+use common::{on_postgres, Server, MASTER_KEY};
 use serde_json::{json, Value};
 
 fn encode(value: &Value) -> String {
@@ -106,6 +111,12 @@ async fn indexed_and_scanned_answers_agree_on_random_data_and_queries() {
         assert_eq!(status, 200, "{answers}");
         assert!(answers.as_array().unwrap().iter().all(|a| a.get("success").is_some()), "{answers}");
     }
+    let declared = json!({"indexes": {"a_1": {"a": 1}, "b_1": {"b": -1}, "s_1": {"s": 1}}});
+    let (status, answer) = server.master("PUT", "/schemas/Mixed", Some(declared)).await;
+    assert_eq!(status, 200, "{answer}");
+    for (field, name) in [("a", "a_1"), ("b", "b_1"), ("s", "s_1")] {
+        wait_for_index(&server, "Mixed", &json!({field: 1}), name).await;
+    }
     let orders = ["", "a", "-a", "b", "-b,i", "s", "-s", "i"];
     let session = [("X-Parse-Session-Token", token.as_str())];
     let master = [("X-Parse-Master-Key", MASTER_KEY)];
@@ -144,6 +155,154 @@ async fn indexed_and_scanned_answers_agree_on_random_data_and_queries() {
         }
     }
     assert!(served > 60, "the random queries should mostly match something ({served})");
+}
+
+/// The plan `explain=1` answers for `where_` on `class` (master key).
+async fn explain(server: &Server, class: &str, where_: &Value) -> Value {
+    let (status, answer) = server.master("GET", &format!("/classes/{class}?where={}&explain=1", encode(where_)), None).await;
+    assert_eq!(status, 200, "{answer}");
+    answer["results"][0].clone()
+}
+
+/// A plan that reads no index of the constrained field: a scan, or a walk of the natural
+/// order that matches each object (once that built-in index is complete).
+fn assert_unindexed(plan: &Value) {
+    assert!(plan["index"] == json!("scan") || plan["index"] == json!("natural"), "{plan}");
+}
+
+/// Polls `explain` until a query with `where_` reads the index `name` (built in the
+/// background). On PostgreSQL every such query is SQL: nothing to wait for.
+async fn wait_for_index(server: &Server, class: &str, where_: &Value, name: &str) {
+    if on_postgres() {
+        return;
+    }
+    let started = Instant::now();
+    loop {
+        let plan = explain(server, class, where_).await;
+        if plan["index"] == json!(name) {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{name} never served {where_}: {plan}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `n` objects `{cat: "c<i%10>", tag: "t<i%7>", i}` in `class`, filled through `/batch`.
+async fn fill(server: &Server, class: &str, n: usize) {
+    let requests: Vec<Value> = (0..n)
+        .map(|i| json!({"method": "POST", "path": format!("/parse/classes/{class}"), "body": {"cat": format!("c{}", i % 10), "tag": format!("t{}", i % 7), "i": i}}))
+        .collect();
+    for chunk in requests.chunks(50) {
+        let (status, answers) = server.master("POST", "/batch", Some(json!({"requests": chunk}))).await;
+        assert_eq!(status, 200, "{answers}");
+    }
+}
+
+/// The ids of a query's every match, in the natural order.
+async fn all_ids(server: &Server, class: &str, where_: &Value) -> Vec<String> {
+    let (status, answer) = server.master("GET", &format!("/classes/{class}?where={}&limit=10000", encode(where_)), None).await;
+    assert_eq!(status, 200, "{answer}");
+    ids(&answer)
+}
+
+#[tokio::test]
+async fn a_declared_index_is_built_in_the_background_used_and_dropped() {
+    let server = Server::start("basics", &[]);
+    fill(&server, "Life", 1_200).await;
+    let equality = json!({"cat": "c3"});
+    let scanned = json!({"$or": [equality.clone()]});
+    if !on_postgres() {
+        assert_unindexed(&explain(&server, "Life", &equality).await);
+    }
+    let (status, answer) = server.master("PUT", "/schemas/Life", Some(json!({"indexes": {"cat_1": {"cat": 1}}}))).await;
+    assert_eq!(status, 200, "{answer}");
+    // Written while the index may still be building: they must be in it.
+    for i in 0..20 {
+        let (status, answer) = server.master("POST", "/classes/Life", Some(json!({"cat": "c3", "i": 10_000 + i}))).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    wait_for_index(&server, "Life", &equality, "cat_1").await;
+    let expected = all_ids(&server, "Life", &scanned).await;
+    assert_eq!(expected.len(), 140);
+    assert_eq!(all_ids(&server, "Life", &equality).await, expected);
+    let (_, counted) = server.master("GET", &format!("/classes/Life?where={}&count=1&limit=0", encode(&equality)), None).await;
+    assert_eq!(counted["count"], json!(140));
+    if !on_postgres() {
+        let two = json!({"cat": "c3", "tag": "t1"});
+        let plan = explain(&server, "Life", &two).await;
+        assert_eq!((&plan["index"], &plan["candidates"]), (&json!("cat_1"), &json!(140)), "{plan}");
+        let matching = all_ids(&server, "Life", &json!({"$or": [two]})).await.len();
+        assert_eq!(plan["returned"], json!(matching), "{plan}");
+    }
+    let (status, answer) = server.request("GET", &format!("/classes/Life?where={}&explain=1", encode(&equality)), None, &[]).await;
+    assert_eq!((status, &answer["code"]), (400, &json!(119)), "explain is the master key's: {answer}");
+    let (status, answer) = server.master("PUT", "/schemas/Life", Some(json!({"indexes": {"cat_1": {"__op": "Delete"}}}))).await;
+    assert_eq!(status, 200, "{answer}");
+    if !on_postgres() {
+        assert_unindexed(&explain(&server, "Life", &equality).await);
+    }
+    assert_eq!(all_ids(&server, "Life", &equality).await, expected);
+}
+
+#[tokio::test]
+async fn pointer_fields_are_indexed_without_a_declaration() {
+    if on_postgres() {
+        return;
+    }
+    let server = Server::start("basics", &[]);
+    let (user, _) = server.sign_up("owner", "pw").await;
+    let owner = json!({"__type": "Pointer", "className": "_User", "objectId": user});
+    let requests: Vec<Value> = (0..100)
+        .map(|i| {
+            let body = if i % 4 == 0 { json!({"owner": owner, "i": i}) } else { json!({"i": i}) };
+            json!({"method": "POST", "path": "/parse/classes/Owned", "body": body})
+        })
+        .collect();
+    for chunk in requests.chunks(50) {
+        server.master("POST", "/batch", Some(json!({"requests": chunk}))).await;
+    }
+    let joined = json!({"owner": owner});
+    wait_for_index(&server, "Owned", &joined, "builtin_owner").await;
+    assert_eq!(all_ids(&server, "Owned", &joined).await, all_ids(&server, "Owned", &json!({"$or": [joined.clone()]})).await);
+    assert_eq!(all_ids(&server, "Owned", &joined).await.len(), 25);
+    let elsewhere = json!({"owner": {"__type": "Pointer", "className": "Other", "objectId": user}});
+    assert_eq!(all_ids(&server, "Owned", &elsewhere).await, Vec::<String>::new(), "the class of a pointer still counts");
+}
+
+#[tokio::test]
+async fn fields_that_queries_keep_scanning_get_an_automatic_index_unless_turned_off() {
+    if on_postgres() {
+        return;
+    }
+    for (flags, automatic) in [(&[][..], true), (&["--auto-index", "off"][..], false)] {
+        let server = Server::start("basics", flags);
+        fill(&server, "Auto", 1_200).await;
+        let equality = json!({"tag": "t2"});
+        let expected = all_ids(&server, "Auto", &json!({"$or": [equality.clone()]})).await;
+        for _ in 0..3 {
+            assert_eq!(all_ids(&server, "Auto", &equality).await, expected);
+        }
+        let (_, schema) = server.master("GET", "/schemas/Auto", None).await;
+        if automatic {
+            assert_eq!(schema["indexes"]["auto_tag"], json!({"tag": 1}), "{schema}");
+            wait_for_index(&server, "Auto", &equality, "auto_tag").await;
+            assert_eq!(all_ids(&server, "Auto", &equality).await, expected);
+        } else {
+            assert!(schema.get("indexes").is_none(), "{schema}");
+            assert_unindexed(&explain(&server, "Auto", &equality).await);
+        }
+    }
+}
+
+#[tokio::test]
+async fn indexes_are_rebuilt_in_the_background_after_a_restart() {
+    let server = Server::start("basics", &[]);
+    fill(&server, "Again", 300).await;
+    server.master("PUT", "/schemas/Again", Some(json!({"indexes": {"tag_1": {"tag": 1}}}))).await;
+    let server = server.restart("basics", &[]);
+    let equality = json!({"tag": "t4"});
+    wait_for_index(&server, "Again", &equality, "tag_1").await;
+    assert_eq!(all_ids(&server, "Again", &equality).await.len(), 43);
 }
 
 #[tokio::test]

@@ -377,6 +377,7 @@ impl Database {
                 return Ok((self.finish_page(access, class, matches, options, limit, None)?, count));
             }
             if let Some(page) = self.walk_index(access, class, &query, &order, options, limit, &deadline, trace)? {
+                self.indexes.scanned(class, &explain::fields_to_index(&query, &order), trace.examined);
                 return self.finish_page(access, class, page, options, limit, None).map(|results| (results, None));
             }
         }

@@ -5,9 +5,10 @@
 //!   query;
 //! - **declared** through the schema API (a compound index serves as an index on its first
 //!   field), built when declared and at start-up; a drop frees it;
-//! - **automatic**, as hosted Parse made them: a field that queries keep scanning (the
-//!   [`AUTO_AFTER_SCANS`]th scan of at least [`AUTO_MIN_OBJECTS`] objects constrained or
-//!   ordered on it) gets one, at most [`AUTO_PER_CLASS`] per class.
+//! - **automatic**, as hosted Parse made them: a field that queries keep filtering or ordering
+//!   on without an index (the [`AUTO_AFTER_SCANS`]th query of a class of at least
+//!   [`AUTO_MIN_OBJECTS`] objects that a scan or a walk of another index answered) gets one,
+//!   at most [`AUTO_PER_CLASS`] per class.
 //!
 //! No query ever builds an index: a wanted index is built by one background thread that
 //! streams the class, and queries scan until it is complete. Writes made meanwhile go into the
@@ -283,7 +284,7 @@ impl Indexes {
         states
     }
 
-    /// Records that a query scanned `class` for want of an index on `fields`, examining
+    /// Records that a query scanned or walked `class` for want of an index on `fields`, examining
     /// `examined` objects (a prefiltered scan examines only likely matches: the class's size
     /// is then the natural index's); the [`AUTO_AFTER_SCANS`]th such scan of a field makes
     /// its automatic index.
