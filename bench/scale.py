@@ -3,9 +3,13 @@
 
 Starts the release binary on a fresh data dir (port 0, read from its start-up line), fills
 N objects shaped like {"category": "c<i%100>", "score": i%1000, "tag": "t<i%7>", "name": "n<i>"}
-through POST /batch (50 per batch, CLIENTS concurrent clients), then times each query kind
-(median of REPEAT runs, the first run included in nothing but the warm-up) and reports the
-fill rate and the server's RSS after the fill.
+through POST /batch (50 per batch, CLIENTS concurrent clients), then:
+- times the first run of each query kind (no index on its fields yet: a scan, or a walk of the
+  natural order) and runs each twice more, as an app repeats them: automatic indexes appear;
+- waits until `explain=1` shows each query on an index (at most 5 min: they build in the
+  background), then times each query kind (median of REPEAT runs) and names the index;
+- restarts the server on the same data and times it to healthy and its first query.
+Reports the fill rate and the server's RSS after the fill, after the queries and after the restart.
 
 Usage: bench/scale.py [objects]   (env: CLIENTS=4, REPEAT=15, BIN=target/release/cloudrt, KEEP=1)
 Build first: cargo build --release
@@ -109,6 +113,44 @@ def fill(url):
     return OBJECTS / (time.time() - started)
 
 
+def query_path(params, explain=False):
+    params = dict(params, explain=1) if explain else params
+    query = urllib.parse.urlencode({k: json.dumps(v) if isinstance(v, dict) else v for k, v in params.items()})
+    return f"/parse/classes/Item?{query}"
+
+
+def timed(conn, path):
+    started = time.perf_counter()
+    answer = request(conn, "GET", path)
+    return (time.perf_counter() - started) * 1000, answer
+
+
+def plan_of(conn, params):
+    return request(conn, "GET", query_path(params, explain=True), master=True)["results"][0]
+
+
+def wait_for_indexes(conn):
+    """Until every query reads an index of its own (not a scan or the natural order)."""
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if all(plan_of(conn, params)["index"] not in ("scan", "natural") for _, params in QUERIES):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def healthy_after(url, started):
+    while True:
+        try:
+            conn = connect(url)
+            conn.request("GET", "/parse/health")
+            if conn.getresponse().status == 200:
+                return (time.perf_counter() - started) * 1000
+        except OSError:
+            pass
+        time.sleep(0.01)
+
+
 def rss_mb(pid):
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -126,20 +168,34 @@ def main():
         print(f"batch fill: {rate:,.0f} objects/s")
         print(f"server RSS after the fill: {rss_mb(server.pid):.0f} MB")
         conn = connect(url)
+        firsts = {}
         for name, params in QUERIES:
-            query = urllib.parse.urlencode({k: json.dumps(v) if isinstance(v, dict) else v for k, v in params.items()})
-            path = f"/parse/classes/Item?{query}"
-            started = time.perf_counter()
-            answer = request(conn, "GET", path)
-            first = (time.perf_counter() - started) * 1000
+            firsts[name], _ = timed(conn, query_path(params))
+            for _ in range(2):
+                timed(conn, query_path(params))
+        waited = time.perf_counter()
+        complete = wait_for_indexes(conn)
+        print(f"indexes complete {time.perf_counter() - waited:.1f} s after the first queries" if complete else "indexes NOT complete after 5 min")
+        for name, params in QUERIES:
+            path = query_path(params)
             times = []
             for _ in range(REPEAT):
-                started = time.perf_counter()
-                request(conn, "GET", path)
-                times.append((time.perf_counter() - started) * 1000)
+                elapsed, answer = timed(conn, path)
+                times.append(elapsed)
             shown = answer.get("count", len(answer.get("results", [])))
-            print(f"{name:34} median {statistics.median(times):7.2f} ms  (first {first:7.1f} ms, answer {shown})")
+            index = plan_of(conn, params)["index"]
+            print(f"{name:34} median {statistics.median(times):7.2f} ms  (first {firsts[name]:7.1f} ms, answer {shown}, index {index})")
         print(f"server RSS after the queries: {rss_mb(server.pid):.0f} MB")
+        server.kill()
+        server.wait()
+        started = time.perf_counter()
+        server, url = start_server(os.path.join(work, "data"), os.path.join(work, "server2.log"))
+        print(f"restart to healthy: {healthy_after(url, started):.0f} ms")
+        conn = connect(url)
+        first, _ = timed(conn, query_path(QUERIES[0][1]))
+        print(f"first query after the restart: {first:.1f} ms ({QUERIES[0][0]})")
+        time.sleep(float(os.environ.get("SETTLE", "0")))
+        print(f"server RSS after the restart: {rss_mb(server.pid):.0f} MB")
     finally:
         server.kill()
         server.wait()

@@ -265,6 +265,13 @@ async fn pointer_fields_are_indexed_without_a_declaration() {
     wait_for_index(&server, "Owned", &joined, "builtin_owner").await;
     assert_eq!(all_ids(&server, "Owned", &joined).await, all_ids(&server, "Owned", &json!({"$or": [joined.clone()]})).await);
     assert_eq!(all_ids(&server, "Owned", &joined).await.len(), 25);
+    let newest = format!("/classes/Owned?where={}&order=-createdAt&limit=3", encode(&joined));
+    let (_, plan) = server.master("GET", &format!("{newest}&explain=1"), None).await;
+    assert_eq!(plan["results"][0]["index"], json!("builtin_owner"), "a join in another order still reads the pointer's index: {plan}");
+    let (_, page) = server.master("GET", &newest, None).await;
+    let scanned = format!("/classes/Owned?where={}&order=-createdAt&limit=3", encode(&json!({"$or": [joined.clone()]})));
+    let (_, scan) = server.master("GET", &scanned, None).await;
+    assert_eq!(ids(&page), ids(&scan));
     let elsewhere = json!({"owner": {"__type": "Pointer", "className": "Other", "objectId": user}});
     assert_eq!(all_ids(&server, "Owned", &elsewhere).await, Vec::<String>::new(), "the class of a pointer still counts");
 }

@@ -520,7 +520,7 @@ impl Database {
         let mut matches = Vec::new();
         let mut failure = None;
         let mut visited = 0usize;
-        let served = self.indexes.walk_plan(class, &plan, ordered.unwrap_or(Walk::Field { descending: false }), |id| {
+        let served = self.indexes.walk_plan(class, &plan, ordered.unwrap_or(Walk::Natural), |id| {
             if stop_early && matches.len() >= wanted {
                 return false;
             }

@@ -143,6 +143,13 @@ impl IndexWrite<'_> {
     }
 }
 
+/// A build is background work: on Linux a thread has a nice value of its own, and the
+/// builder's yields the CPU to queries and writes (a failure just leaves it at the default).
+fn lower_priority() {
+    // SAFETY: setpriority takes no pointers; `who = 0` is the calling thread on Linux.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+}
+
 impl Indexes {
     pub fn new(auto: bool) -> Indexes {
         Indexes { classes: RwLock::default(), builds: Mutex::new(None), generations: AtomicU64::new(0), auto }
@@ -159,6 +166,7 @@ impl Indexes {
         }
         *self.builds.lock().unwrap_or_else(|p| p.into_inner()) = Some(send);
         let spawned = std::thread::Builder::new().name("index-builder".into()).spawn(move || {
+            lower_priority();
             while let Ok(class) = receive.recv() {
                 let Some(indexes) = indexes.upgrade() else { return };
                 indexes.build(&class, &*scan);
