@@ -474,11 +474,14 @@ mod tests {
         ids
     }
 
+    /// A stored object per slot; None once deleted.
+    type Slots = Vec<Option<Arc<Map<String, Value>>>>;
+
     /// A store of objects that writers change while the builder streams them, through the
     /// same lock order the database uses (index write lock around the store write).
     #[test]
     fn a_background_build_misses_no_write_made_while_it_runs() {
-        let store: Arc<Mutex<Vec<Option<Arc<Map<String, Value>>>>>> = Arc::new(Mutex::new((0..5_000).map(|i| Some(object(i, 1))).collect()));
+        let store: Arc<Mutex<Slots>> = Arc::new(Mutex::new((0..5_000).map(|i| Some(object(i, 1))).collect()));
         let indexes = Arc::new(Indexes::new(true));
         let source = Arc::clone(&store);
         indexes.start(Box::new(move |_class, visit| {
