@@ -13,8 +13,8 @@
   const {
     AddOp, AddUniqueOp, IncrementOp, Op, ParseACL, ParseRelation, RelationOp, RemoveOp, SetOp,
     UnsetOp, cacheEntry, changedSince, commitServerChanges, decode, encodeValue, enqueue,
-    estimateAttributes, handleIncludeOptions, hasOwn, isCachedValue, isDangerousKey, opFromJSON, parseDate, request,
-    requestOptions, stateOf, unsavedChildren, withCallbacks,
+    estimateAttributes, handleIncludeOptions, hasOwn, isCachedValue, isDangerousKey, opFromJSON,
+    parseDate, request, requestOptions, stateOf, unsavedChildren, withCallbacks,
   } = sdk;
 
   /** className -> constructor, so objects from the server get the registered subclass. */
