@@ -12,9 +12,9 @@
   const ParseError = globalThis.Parse.Error;
   const {
     AddOp, AddUniqueOp, IncrementOp, Op, ParseACL, ParseRelation, RelationOp, RemoveOp, SetOp,
-    UnsetOp, commitServerChanges, decode, encodeValue, enqueue, estimateAttributes,
-    handleIncludeOptions, hasOwn, isCachedValue, isDangerousKey, opFromJSON, parseDate, request,
-    requestOptions, stateOf, unsavedChildren, withCallbacks,
+    UnsetOp, cacheEntry, changedSince, commitServerChanges, decode, encodeValue, enqueue,
+    estimateAttributes, handleIncludeOptions, hasOwn, isCachedValue, isDangerousKey, opFromJSON,
+    parseDate, request, requestOptions, stateOf, unsavedChildren, withCallbacks,
   } = sdk;
 
   /** className -> constructor, so objects from the server get the registered subclass. */
@@ -103,13 +103,7 @@
       const dirty = {};
       for (const attr of Object.keys(attributes)) {
         const value = attributes[attr];
-        if (isCachedValue(value)) {
-          try {
-            if (cache[attr] !== JSON.stringify(encodeValue(value, false, true))) dirty[attr] = value;
-          } catch (_) {
-            dirty[attr] = value;
-          }
-        }
+        if (isCachedValue(value) && changedSince(cache[attr], value)) dirty[attr] = value;
       }
       return dirty;
     }
@@ -167,13 +161,18 @@
     _finishFetch(serverData) {
       if (!this.id && serverData.objectId) this.id = serverData.objectId;
       const decoded = {};
-      for (const attr of Object.keys(serverData)) {
+      // Index loops here and in fromJSON: every query result passes through them, and QuickJS's
+      // for-of allocates an iterator result per step.
+      const attrs = Object.keys(serverData);
+      for (let i = 0; i < attrs.length; i++) {
+        const attr = attrs[i];
+        const value = serverData[attr];
         if (attr === "ACL") {
-          const acl = serverData[attr];
-          decoded[attr] = acl instanceof ParseACL ? acl : (acl ? new ParseACL(acl) : undefined);
+          decoded[attr] = value instanceof ParseACL ? value : (value ? new ParseACL(value) : undefined);
         } else if (attr !== "objectId" && attr !== "className" && attr !== "__type") {
-          decoded[attr] = decode(serverData[attr]);
-          if (decoded[attr] instanceof ParseRelation) decoded[attr]._ensureParentAndKey(this, attr);
+          const field = value !== null && typeof value === "object" ? decode(value) : value;
+          decoded[attr] = field;
+          if (field instanceof ParseRelation) field._ensureParentAndKey(this, attr);
         }
       }
       if (decoded.createdAt && !(decoded.createdAt instanceof Date)) decoded.createdAt = parseDate(decoded.createdAt);
@@ -251,7 +250,7 @@
       const snapshot = {};
       for (const attr of Object.keys(dirty)) {
         try {
-          snapshot[attr] = JSON.stringify(encodeValue(dirty[attr], false, true));
+          snapshot[attr] = cacheEntry(dirty[attr]);
         } catch (_) {
           // not serialisable: stays dirty
         }
@@ -710,20 +709,21 @@
       const Constructor = classMap[json.className];
       const o = Constructor ? new Constructor(json.className) : new ParseObject(json.className);
       if (o.className !== json.className) o.className = json.className;
-      const otherAttributes = {};
-      for (const attr of Object.keys(json)) {
-        if (attr !== "className" && attr !== "__type") {
-          otherAttributes[attr] = json[attr];
-          if (dirty) o.set(attr, json[attr]);
+      if (dirty) {
+        const attrs = Object.keys(json);
+        for (let i = 0; i < attrs.length; i++) {
+          const attr = attrs[i];
+          if (attr !== "className" && attr !== "__type") o.set(attr, json[attr]);
         }
       }
       if (override) {
-        if (otherAttributes.objectId) o.id = otherAttributes.objectId;
+        if (json.objectId) o.id = json.objectId;
         const preserved = o._preserveFieldsOnFetch();
         o._clearServerData();
         if (preserved) o._finishFetch(preserved);
       }
-      o._finishFetch(otherAttributes);
+      // _finishFetch skips className and __type itself: no copy of the fields without them.
+      o._finishFetch(json);
       if (json.objectId) o._setExisted(true);
       return o;
     }

@@ -224,3 +224,16 @@ async fn get_requests_take_params_from_the_query() {
         .unwrap();
     assert_eq!(response.json::<Value>().await.unwrap(), json!({"result": {"name": "Ada", "n": 3}}));
 }
+
+#[tokio::test]
+async fn a_date_changed_in_place_is_dirty_and_saved() {
+    let server = Server::start("basics", &[]);
+    let (status, body) = server.call("dateChangedInPlace", json!({}), &[]).await;
+    assert_eq!((status, body), (200, json!({"result": {
+        "untouched": false,
+        "changed": {"at": true, "tags": false, "keys": ["at"]},
+        "afterSave": false,
+        "stored": "2025-06-01T00:00:00.000Z",
+        "invalid": true,
+    }})));
+}

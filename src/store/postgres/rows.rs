@@ -120,8 +120,10 @@ pub fn decode(row: Map<String, Value>, table: &Table, file_url: &FileUrl) -> Doc
             }
             continue;
         }
-        let kind = columns.get(&key).cloned().unwrap_or(Kind::Json);
-        let value = decode_value(&key, &kind, value, file_url);
+        let value = match columns.get(&key) {
+            Some(kind) => decode_value(&key, kind, value, file_url),
+            None => decode_value(&key, &Kind::Json, value, file_url),
+        };
         doc.insert(key, value);
     }
     if let Some(acl) = acl {
