@@ -28,7 +28,7 @@ use self::connections::{Connections, SqlError, NO_STATEMENT_TIMEOUT};
 use self::node::NodeLink;
 pub use self::rows::FileUrl;
 use super::nodes::{Change, Nodes};
-use super::{Document, LookupField, Page, Store, StoreError, StoreQuery};
+use super::{ArrayChange, Document, InPlace, LookupField, Page, Store, StoreError, StoreQuery};
 
 /// Parameters of one statement: texts and text arrays, shared by a retry.
 type Params = Arc<Vec<Box<dyn ToSql + Send + Sync>>>;
@@ -380,26 +380,36 @@ impl Store for PostgresStore {
     }
 
     /// One `UPDATE … SET "n" = COALESCE("n", 0) + $…` (as Parse Server's adapter increments),
-    /// so increments on several nodes at once all count without a read before the write.
-    fn update_in_place(&self, class: &str, id: &str, set: Document, increments: &[(String, f64)]) -> Result<Option<Arc<Document>>, StoreError> {
-        let mut doc = set.clone();
+    /// with jsonb expressions for the array changes, so that changes on several nodes at once
+    /// all count without a read before the write.
+    fn update_in_place(&self, class: &str, id: &str, change: InPlace) -> Result<Option<Arc<Document>>, StoreError> {
+        let mut doc = change.set.clone();
         doc.insert("objectId".to_owned(), Value::String(id.to_owned()));
-        for (key, amount) in increments {
+        for (key, amount) in &change.increments {
             doc.insert(key.clone(), Value::from(*amount));
         }
+        for (key, array) in &change.arrays {
+            doc.insert(key.clone(), Value::Array(array.values().to_vec()));
+        }
         let table = self.table_for_write(class, &doc)?;
-        // A column of another kind (made by hand) is left to the read-modify-write, which
-        // says what is wrong with the value.
-        if increments.iter().any(|(key, _)| table.columns.get(key) != Some(&Kind::Number)) {
+        // A column of another kind (made by hand, or a Parse Server `text[]` array) is left to
+        // the read-modify-write, which says what is wrong with the value.
+        if change.increments.iter().any(|(key, _)| table.columns.get(key) != Some(&Kind::Number))
+            || change.arrays.iter().any(|(key, _)| table.columns.get(key) != Some(&Kind::Json))
+        {
             return Ok(None);
         }
-        let row = rows::encode(&set, &table.columns);
+        let row = rows::encode(&change.set, &table.columns);
         let columns: Vec<&str> = row.keys().map(String::as_str).collect();
         let mut values = vec![text(&Value::Object(row.clone()).to_string()), text(id)];
-        values.extend(increments.iter().map(|(_, amount)| Box::new(*amount) as Box<dyn ToSql + Send + Sync>));
-        let incremented: Vec<&str> = increments.iter().map(|(key, _)| key.as_str()).collect();
-        let rows = self.texts(tables::update_in_place(class, &columns, &incremented), params(values))?.unwrap_or_default();
-        let updated = self.decode(class, rows)?.into_iter().next().ok_or(StoreError::NotFound)?;
+        values.extend(change.increments.iter().map(|(_, amount)| Box::new(*amount) as Box<dyn ToSql + Send + Sync>));
+        values.extend(change.arrays.iter().map(|(_, array)| text(&Value::Array(array.values().to_vec()).to_string())));
+        let incremented: Vec<&str> = change.increments.iter().map(|(key, _)| key.as_str()).collect();
+        let arrays: Vec<(&str, &ArrayChange)> = change.arrays.iter().map(|(key, array)| (key.as_str(), array)).collect();
+        let rows = self.texts(tables::update_in_place(class, &columns, &incremented, &arrays), params(values))?.unwrap_or_default();
+        // No row: the object is gone, or a field to change holds no array; the
+        // read-modify-write tells which.
+        let Some(updated) = self.decode(class, rows)?.into_iter().next() else { return Ok(None) };
         self.announce_objects(class);
         Ok(Some(updated))
     }
