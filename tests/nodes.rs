@@ -391,3 +391,27 @@ async fn two_nodes_adding_to_and_removing_from_one_object_at_once_lose_nothing()
     assert_eq!(stored["pending"], json!([]), "every Remove took its number out");
     assert_eq!(database.sql("SELECT n FROM updates"), "60", "one UPDATE per request, no read and retry");
 }
+
+#[tokio::test]
+async fn one_new_identity_signed_up_on_two_nodes_at_once_makes_one_user() {
+    let (a, b) = two_nodes(&[]);
+    let node = |i: usize| if i.is_multiple_of(2) { &a } else { &b };
+    // Five new devices, each signing up eight times at once across both nodes.
+    let sign_ups = (0..40)
+        .map(|i| (node(i), "POST", "/users".to_string(), json!({"authData": {"anonymous": {"id": format!("device-{}", i % 5)}}})))
+        .collect();
+    let answers = all_at_once(sign_ups).await;
+    for device in 0..5 {
+        let mine: Vec<&(u16, Value)> = answers.iter().skip(device).step_by(5).collect();
+        let created = mine.iter().filter(|(status, _)| *status == 201).count();
+        assert_eq!(created, 1, "one sign-up made the user, the others logged it in: {mine:?}");
+        for (status, answer) in &mine {
+            assert!(*status == 200 || *status == 201, "{answer}");
+            assert!(answer["sessionToken"].is_string(), "{answer}");
+        }
+        let users: HashSet<&Value> = mine.iter().map(|(_, answer)| &answer["objectId"]).collect();
+        assert_eq!(users.len(), 1, "device-{device}: {users:?}");
+    }
+    let (_, users) = a.master("GET", "/users?count=1&limit=0", None).await;
+    assert_eq!(users["count"], json!(5), "{users}");
+}

@@ -93,6 +93,10 @@ pub enum StoreError {
     /// An insert named an id that already exists in the class.
     #[error("an object with this id already exists in the class")]
     Duplicate,
+    /// A user to insert links an authData identity another stored user links already
+    /// (written by another process since the caller checked).
+    #[error("another user links this authData identity")]
+    IdentityLinked,
     /// An update or delete named an id that does not exist in the class.
     #[error("object not found")]
     NotFound,
@@ -163,6 +167,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Adds a document; [`StoreError::Duplicate`] if `id` already exists in `class`.
     fn insert(&self, class: &str, id: &str, doc: Document) -> Result<(), StoreError>;
+
+    /// [`Store::insert`] of a user linking the authData identities `identities` (provider, id)
+    /// unless a stored one links one of them already: then [`StoreError::IdentityLinked`] and
+    /// nothing is written. A store other processes share makes that check and the insert one
+    /// step for all of them, since the caller's lock holds only in its own process; the
+    /// default just inserts, the caller having checked under its lock.
+    fn insert_linking(&self, class: &str, id: &str, doc: Document, identities: &[(String, String)]) -> Result<(), StoreError> {
+        let _ = identities;
+        self.insert(class, id, doc)
+    }
 
     /// Replaces the document; if `expected` is Some, fails with Conflict unless the current stored
     /// document is exactly that Arc's content (optimistic concurrency for read-modify-write by the

@@ -220,6 +220,15 @@ pub fn select_page(class: &str) -> String {
     )
 }
 
+/// The objectIds of the users whose `authData` (one jsonb object, provider → data, as Parse
+/// Server's adapter keeps it) links identity `$2` of provider `$1`.
+pub fn select_auth_data_holders(class: &str) -> String {
+    format!("SELECT t.\"objectId\" FROM {} t WHERE t.\"authData\"->$1::text->>'id' = $2::text", quoted(class))
+}
+
+/// Waits for, and holds until the transaction ends, the lock of key (`$1`, hash of `$2`).
+pub const LOCK_IDENTITY: &str = "SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))";
+
 pub fn exists(class: &str) -> String {
     format!("SELECT t.\"objectId\" FROM {} t WHERE t.\"objectId\" = $1", quoted(class))
 }
