@@ -9,6 +9,7 @@
 mod columns;
 mod connections;
 mod files;
+mod natural_order;
 mod node;
 mod patterns;
 mod query;
@@ -25,6 +26,7 @@ use tokio_postgres::types::ToSql;
 
 use self::columns::{Columns, Kind, Table};
 use self::connections::{Connections, SqlError, NO_STATEMENT_TIMEOUT};
+use self::natural_order::NaturalOrder;
 use self::node::NodeLink;
 pub use self::rows::FileUrl;
 use super::nodes::{Change, Nodes};
@@ -64,6 +66,8 @@ pub struct PostgresStore {
     /// Serializes this process's DDL (CREATE TABLE / ALTER TABLE / `_SCHEMA` writes), which
     /// PostgreSQL does not make idempotent under concurrency.
     ddl: Mutex<()>,
+    /// Sees to each class table's natural-order index.
+    natural_order: NaturalOrder,
     file_url: OnceLock<Box<FileUrl>>,
 }
 
@@ -98,6 +102,7 @@ impl PostgresStore {
             tables,
             node,
             ddl: Mutex::new(()),
+            natural_order: NaturalOrder::default(),
             file_url: OnceLock::new(),
         };
         store.execute(tables::CREATE_SCHEMA_TABLE.to_owned(), params(vec![]))?;
@@ -216,6 +221,10 @@ impl PostgresStore {
         if rows.is_empty() {
             self.tables.write().unwrap_or_else(PoisonError::into_inner).remove(class);
             return Ok(None);
+        }
+        let created_at = rows.iter().find(|(name, _)| name == "createdAt").map(|(_, data_type)| data_type.as_str());
+        if rows.iter().any(|(name, _)| name == "objectId") {
+            self.natural_order.ensure(&self.connections, class, created_at);
         }
         let stored = self.stored_schema(class)?;
         let described = stored.as_ref().map(|stored| tables::schema_columns(class, stored)).unwrap_or_default();
@@ -575,6 +584,7 @@ impl Store for PostgresStore {
         statements.push(Self::notify(self.node.schema_note(class)));
         self.transaction(statements)?;
         self.tables.write().unwrap_or_else(PoisonError::into_inner).remove(class);
+        self.natural_order.forget(class);
         Ok(())
     }
 
