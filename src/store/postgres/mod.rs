@@ -58,9 +58,11 @@ const SCAN_PAGE_ROWS: i64 = 1_000;
 /// The PostgreSQL store.
 pub struct PostgresStore {
     connections: Connections,
-    /// The columns and relations of each class table that exists; forgotten for a class
-    /// another node changed the schema of.
-    tables: Arc<RwLock<HashMap<String, Arc<Table>>>>,
+    /// The columns and relations of each class table, None for one that does not exist (so
+    /// that a class nothing was saved to, such as `_JobSchedule` that the scheduler reads every
+    /// tick, costs no read of `information_schema` each time); forgotten for a class another
+    /// node changed the schema of, which is how a table another node creates becomes known.
+    tables: Arc<RwLock<Tables>>,
     /// This node among the others on the database.
     node: NodeLink,
     /// Serializes this process's DDL (CREATE TABLE / ALTER TABLE / `_SCHEMA` writes), which
@@ -69,6 +71,15 @@ pub struct PostgresStore {
     /// Sees to each class table's natural-order index.
     natural_order: NaturalOrder,
     file_url: OnceLock<Box<FileUrl>>,
+}
+
+/// What is known of the class tables, and how many schema changes other nodes told of.
+#[derive(Default)]
+struct Tables {
+    known: HashMap<String, Option<Arc<Table>>>,
+    /// Counts the notes of changes: an absence read while one arrived is not remembered, as
+    /// the table may have been made just after the read.
+    changes: u64,
 }
 
 /// The prepared statement, or `None` when the table it names does not exist (a class nothing
@@ -87,15 +98,16 @@ impl PostgresStore {
     pub fn open(uri: &str, query_timeout: Duration) -> Result<PostgresStore, StoreError> {
         let connections = Connections::open(uri, query_timeout)?;
         let node = NodeLink::start(&connections)?;
-        let tables: Arc<RwLock<HashMap<String, Arc<Table>>>> = Arc::default();
+        let tables: Arc<RwLock<Tables>> = Arc::default();
         let cached = tables.clone();
         node.subscribe(Box::new(move |change| {
             let mut tables = cached.write().unwrap_or_else(PoisonError::into_inner);
             match change {
-                Change::Schema(class) => drop(tables.remove(class)),
-                Change::Everything => tables.clear(),
-                Change::Objects(_) => {}
+                Change::Schema(class) => drop(tables.known.remove(class)),
+                Change::Everything => tables.known.clear(),
+                Change::Objects(_) => return,
             }
+            tables.changes += 1;
         }));
         let store = PostgresStore {
             connections,
@@ -197,13 +209,14 @@ impl PostgresStore {
 
     /// The columns and relations of `class`, read from the database when not cached.
     fn table(&self, class: &str) -> Result<Option<Arc<Table>>, StoreError> {
-        if let Some(columns) = self.tables.read().unwrap_or_else(PoisonError::into_inner).get(class) {
-            return Ok(Some(columns.clone()));
+        if let Some(known) = self.tables.read().unwrap_or_else(PoisonError::into_inner).known.get(class) {
+            return Ok(known.clone());
         }
         self.reload_table(class)
     }
 
     fn reload_table(&self, class: &str) -> Result<Option<Arc<Table>>, StoreError> {
+        let changes_before = self.tables.read().unwrap_or_else(PoisonError::into_inner).changes;
         let rows = self.connections.run({
             let class = class.to_owned();
             move |client| {
@@ -219,7 +232,12 @@ impl PostgresStore {
             }
         })?;
         if rows.is_empty() {
-            self.tables.write().unwrap_or_else(PoisonError::into_inner).remove(class);
+            let mut tables = self.tables.write().unwrap_or_else(PoisonError::into_inner);
+            if tables.changes == changes_before {
+                tables.known.insert(class.to_owned(), None);
+            } else {
+                tables.known.remove(class);
+            }
             return Ok(None);
         }
         let created_at = rows.iter().find(|(name, _)| name == "createdAt").map(|(_, data_type)| data_type.as_str());
@@ -237,7 +255,7 @@ impl PostgresStore {
             })
             .collect();
         let table = Arc::new(Table { columns, relations });
-        self.tables.write().unwrap_or_else(PoisonError::into_inner).insert(class.to_owned(), table.clone());
+        self.tables.write().unwrap_or_else(PoisonError::into_inner).known.insert(class.to_owned(), Some(table.clone()));
         Ok(Some(table))
     }
 
@@ -583,7 +601,7 @@ impl Store for PostgresStore {
         statements.push((tables::drop_table(class), params(vec![])));
         statements.push(Self::notify(self.node.schema_note(class)));
         self.transaction(statements)?;
-        self.tables.write().unwrap_or_else(PoisonError::into_inner).remove(class);
+        self.tables.write().unwrap_or_else(PoisonError::into_inner).known.remove(class);
         self.natural_order.forget(class);
         Ok(())
     }
