@@ -190,19 +190,22 @@ impl PostgresStore {
     }
 
     /// Runs statements in one transaction, without the statement timeout: these are the
-    /// schema's changes, not queries.
+    /// schema's changes, not queries. A transaction PostgreSQL chose to end a deadlock with is
+    /// run again: a change of a table whose natural-order index is being built concurrently
+    /// (see `natural_order.rs`) and that build wait for each other, and one of them must go.
     fn transaction(&self, statements: Vec<(String, Params)>) -> Result<(), StoreError> {
+        const ATTEMPTS: usize = 5;
         let statements = Arc::new(statements);
         self.connections.run(move |mut client| {
             let statements = statements.clone();
             async move {
-                let transaction = client.transaction().await?;
-                transaction.batch_execute(NO_STATEMENT_TIMEOUT).await?;
-                for (sql, values) in statements.iter() {
-                    transaction.execute(sql.as_str(), &refs(values)).await?;
+                let mut attempt = 1;
+                loop {
+                    match run_transaction(&mut client, &statements).await {
+                        Err(error) if attempt < ATTEMPTS && error.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED) => attempt += 1,
+                        outcome => return outcome,
+                    }
                 }
-                transaction.commit().await?;
-                Ok(())
             }
         })
     }
@@ -323,6 +326,16 @@ impl PostgresStore {
         self.announce_objects(owner_class);
         Ok(())
     }
+}
+
+async fn run_transaction(client: &mut deadpool_postgres::Object, statements: &[(String, Params)]) -> Result<(), SqlError> {
+    let transaction = client.transaction().await?;
+    transaction.batch_execute(NO_STATEMENT_TIMEOUT).await?;
+    for (sql, values) in statements {
+        transaction.execute(sql.as_str(), &refs(values)).await?;
+    }
+    transaction.commit().await?;
+    Ok(())
 }
 
 fn refs(values: &[Box<dyn ToSql + Send + Sync>]) -> Vec<&(dyn ToSql + Sync)> {
