@@ -120,6 +120,57 @@ async fn cloudrt_serves_what_parse_server_wrote() {
     assert_eq!(status, 200, "{body}");
 }
 
+/// The plan of the page cloudrt asks for an unordered query of `Post` (the natural order, as
+/// `store/postgres/query.rs` writes it), run: its nodes as (type, rows read in all its loops).
+fn unordered_page_plan(database: &TestDatabase) -> Vec<(String, u64)> {
+    let order = r#"date_trunc('milliseconds', t."createdAt" AT TIME ZONE 'UTC') ASC NULLS FIRST, t."objectId" COLLATE "C" ASC NULLS FIRST"#;
+    let sql = format!(
+        r#"EXPLAIN (ANALYZE, FORMAT JSON) SELECT to_jsonb(t)::text FROM (SELECT * FROM "Post" t WHERE true ORDER BY {order} LIMIT 10 OFFSET 0) t ORDER BY {order}"#
+    );
+    let plan: Value = serde_json::from_str(&database.sql(&sql)).unwrap();
+    let mut nodes = Vec::new();
+    let mut pending = vec![plan[0]["Plan"].clone()];
+    while let Some(node) = pending.pop() {
+        let rows = node["Actual Rows"].as_u64().unwrap() * node["Actual Loops"].as_u64().unwrap();
+        nodes.push((node["Node Type"].as_str().unwrap().to_string(), rows));
+        pending.extend(node["Plans"].as_array().cloned().unwrap_or_default());
+    }
+    nodes
+}
+
+#[tokio::test]
+async fn a_table_parse_server_made_gets_the_index_of_the_natural_order() {
+    let database = Arc::new(TestDatabase::create());
+    parse_server(&database, &["write"]);
+    database.sql(
+        r#"INSERT INTO "Post" ("objectId", "createdAt", "updatedAt", "_rperm", "_wperm", "title")
+           SELECT 'fill' || g, now() - g * interval '1 second', now(), '{*}', '{*}', 'filler ' || g FROM generate_series(1, 100000) g;
+           ANALYZE "Post""#,
+    );
+    let sorted = unordered_page_plan(&database);
+    assert!(sorted.iter().any(|(node, rows)| node == "Seq Scan" && *rows >= 100_000), "Parse Server's indexes make it read every row: {sorted:?}");
+
+    let server = Server::start_on("basics", database.clone(), &[]);
+    let (status, page) = server.master("GET", "/classes/Post?limit=10", None).await;
+    assert_eq!((status, page["results"].as_array().map(Vec::len)), (200, Some(10)), "{page}");
+    let valid = r#"SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = '_cloudrt_order_Post' AND i.indisvalid"#;
+    let started = std::time::Instant::now();
+    while database.sql(valid) != "1" {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "no natural-order index: {}", server.log());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let plan = unordered_page_plan(&database);
+    // (The outer sort is of the page's ten rows, which the query orders again after its LIMIT.)
+    assert!(plan.iter().any(|(node, _)| node == "Index Scan") && !plan.iter().any(|(node, _)| node == "Seq Scan"), "{plan:?}");
+    assert!(plan.iter().all(|(_, rows)| *rows <= 10), "the page reads its ten rows: {plan:?}");
+    // The same page through cloudrt: the ten oldest, in order.
+    let (_, again) = server.master("GET", "/classes/Post?limit=10", None).await;
+    let created: Vec<&str> = again["results"].as_array().unwrap().iter().map(|o| o["createdAt"].as_str().unwrap()).collect();
+    let mut sorted_created = created.clone();
+    sorted_created.sort();
+    assert_eq!(created, sorted_created);
+}
+
 #[tokio::test]
 async fn parse_server_reads_what_cloudrt_wrote_and_logs_its_users_in() {
     let database = Arc::new(TestDatabase::create());

@@ -346,3 +346,72 @@ async fn a_file_stored_through_one_node_is_served_and_deleted_through_the_other(
     assert_eq!(status, 200);
     assert_eq!(download(&a).await.0, 404, "A no longer serves what B deleted");
 }
+
+#[tokio::test]
+async fn two_nodes_adding_to_and_removing_from_one_object_at_once_lose_nothing() {
+    let (a, b) = two_nodes(&["--allow-client-class-creation"]);
+    let node = |i: usize| if i.is_multiple_of(2) { &a } else { &b };
+    let pointer = |i: usize| json!({"__type": "Pointer", "className": "Player", "objectId": format!("p{}", i % 8)});
+    let (status, bag) = a.request("POST", "/classes/Bag", Some(json!({"log": [], "members": [], "pending": (0..30).collect::<Vec<_>>()})), &[]).await;
+    assert_eq!(status, 201, "{bag}");
+    let path = format!("/classes/Bag/{}", bag["objectId"].as_str().unwrap());
+    // Counts the UPDATE statements on the table (a statement-level trigger fires for one that
+    // changes no row too): one per request when no node reads the object and retries a
+    // compare-and-set another node got to first.
+    let database = a.database.clone().expect("a PostgreSQL database");
+    database.sql(
+        r#"CREATE TABLE updates (n int); INSERT INTO updates VALUES (0);
+        CREATE FUNCTION count_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE updates SET n = n + 1; RETURN NULL; END $$;
+        CREATE TRIGGER counted AFTER UPDATE ON "Bag" FOR EACH STATEMENT EXECUTE FUNCTION count_update();"#,
+    );
+    // Each request appends its own entry, adds one of eight members (some twice at once, as a
+    // pointer and as a number), and takes one pending number out, on either node.
+    let updates = (0..60)
+        .map(|i| {
+            let body = json!({
+                "log": {"__op": "Add", "objects": [format!("entry {i}")]},
+                "members": {"__op": "AddUnique", "objects": [pointer(i), i % 5]},
+                "pending": {"__op": "Remove", "objects": [i % 30]},
+            });
+            (node(i), "PUT", path.clone(), body)
+        })
+        .collect();
+    for (status, answer) in all_at_once(updates).await {
+        assert_eq!(status, 200, "{answer}");
+    }
+    let (_, stored) = b.request("GET", &path, None, &[]).await;
+    let mut log: Vec<String> = stored["log"].as_array().unwrap().iter().map(|entry| entry.as_str().unwrap().to_string()).collect();
+    log.sort();
+    let mut expected: Vec<String> = (0..60).map(|i| format!("entry {i}")).collect();
+    expected.sort();
+    assert_eq!(log, expected, "every Add landed once");
+    let members = stored["members"].as_array().unwrap();
+    let distinct: HashSet<String> = members.iter().map(Value::to_string).collect();
+    assert_eq!((members.len(), distinct.len()), (13, 13), "eight pointers and five numbers, each once: {members:?}");
+    assert_eq!(stored["pending"], json!([]), "every Remove took its number out");
+    assert_eq!(database.sql("SELECT n FROM updates"), "60", "one UPDATE per request, no read and retry");
+}
+
+#[tokio::test]
+async fn one_new_identity_signed_up_on_two_nodes_at_once_makes_one_user() {
+    let (a, b) = two_nodes(&[]);
+    let node = |i: usize| if i.is_multiple_of(2) { &a } else { &b };
+    // Five new devices, each signing up eight times at once across both nodes.
+    let sign_ups = (0..40)
+        .map(|i| (node(i), "POST", "/users".to_string(), json!({"authData": {"anonymous": {"id": format!("device-{}", i % 5)}}})))
+        .collect();
+    let answers = all_at_once(sign_ups).await;
+    for device in 0..5 {
+        let mine: Vec<&(u16, Value)> = answers.iter().skip(device).step_by(5).collect();
+        let created = mine.iter().filter(|(status, _)| *status == 201).count();
+        assert_eq!(created, 1, "one sign-up made the user, the others logged it in: {mine:?}");
+        for (status, answer) in &mine {
+            assert!(*status == 200 || *status == 201, "{answer}");
+            assert!(answer["sessionToken"].is_string(), "{answer}");
+        }
+        let users: HashSet<&Value> = mine.iter().map(|(_, answer)| &answer["objectId"]).collect();
+        assert_eq!(users.len(), 1, "device-{device}: {users:?}");
+    }
+    let (_, users) = a.master("GET", "/users?count=1&limit=0", None).await;
+    assert_eq!(users["count"], json!(5), "{users}");
+}

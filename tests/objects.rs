@@ -88,6 +88,51 @@ async fn operations_apply_and_answer_their_results() {
     assert_eq!(status, 400, "{answer}");
 }
 
+/// Add, AddUnique and Remove keep Parse's meaning whichever way the store applies them (on
+/// PostgreSQL, as jsonb in the UPDATE): pointers compare by class and id, numbers by value,
+/// objects as a whole, Remove takes every equal element, a missing field counts as `[]`, and
+/// a field that holds no array is refused (111) and left as it was.
+#[tokio::test]
+async fn array_operations_compare_as_parse_does() {
+    let server = Server::start("basics", &[]);
+    let pointer = |id: &str| json!({"__type": "Pointer", "className": "Post", "objectId": id});
+    let id = create(&server, "Bag", json!({
+        "items": [1, "1", {"k": [1, 2]}, pointer("p1"), 2, 1],
+        "text": "not an array",
+        "nested": [{"owner": pointer("p1")}],
+    }))
+    .await;
+    let path = format!("/classes/Bag/{id}");
+    let update = |body: Value| server.master("PUT", &path, Some(body));
+    let (status, answer) = update(json!({
+        "items": {"__op": "AddUnique", "objects": [1.0, {"k": [1, 2]}, pointer("p1"), pointer("p2"), pointer("p2"), {"k": [2, 1]}, "2"]},
+        "fresh": {"__op": "AddUnique", "objects": ["a", "a"]},
+        "appended": {"__op": "Add", "objects": [null, "z"]},
+    }))
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let (_, object) = server.master("GET", &path, None).await;
+    assert_eq!(object["items"], json!([1, "1", {"k": [1, 2]}, pointer("p1"), 2, 1, pointer("p2"), {"k": [2, 1]}, "2"]), "{object}");
+    assert_eq!((object["fresh"].clone(), object["appended"].clone()), (json!(["a"]), json!([null, "z"])));
+
+    let (status, answer) = update(json!({"items": {"__op": "Remove", "objects": [1, pointer("p1"), {"k": [1, 2]}, "absent"]}, "gone": {"__op": "Remove", "objects": [1]}})).await;
+    assert_eq!(status, 200, "{answer}");
+    let (_, object) = server.master("GET", &path, None).await;
+    assert_eq!(object["items"], json!(["1", 2, pointer("p2"), {"k": [2, 1]}, "2"]), "{object}");
+    assert_eq!(object["gone"], json!([]));
+
+    // A pointer nested in an element compares by class and id too.
+    let nested_again = json!({"owner": {"__type": "Pointer", "className": "Post", "objectId": "p1"}});
+    let (status, answer) = update(json!({"nested": {"__op": "AddUnique", "objects": [nested_again]}})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(server.master("GET", &path, None).await.1["nested"], json!([{"owner": pointer("p1")}]));
+
+    let (status, answer) = update(json!({"text": {"__op": "Add", "objects": [1]}, "appended": {"__op": "Add", "objects": ["never"]}})).await;
+    assert_eq!((status, answer["code"].clone()), (400, json!(111)), "{answer}");
+    let (_, object) = server.master("GET", &path, None).await;
+    assert_eq!((object["text"].clone(), object["appended"].clone()), (json!("not an array"), json!([null, "z"])), "nothing changed");
+}
+
 #[tokio::test]
 async fn concurrent_increments_are_not_lost() {
     let server = std::sync::Arc::new(Server::start("basics", &[]));

@@ -267,3 +267,36 @@ async fn a_statement_past_the_query_timeout_is_cancelled_with_the_query_timeout_
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["results"][0]["n"], 1, "{body}");
 }
+
+/// The transactions committed in the server's database so far, as PostgreSQL counts them.
+fn transactions(database: &TestDatabase) -> u64 {
+    database.sql("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").parse().unwrap()
+}
+
+#[tokio::test]
+async fn an_idle_node_without_schedules_does_not_ask_the_database_for_them_every_tick() {
+    // A schedule "minute" of 1 s: the scheduler ticks four times a second.
+    let database = Arc::new(TestDatabase::create());
+    let server = Server::start_on("jobs", database.clone(), &["--minute-seconds", "1"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = transactions(&database);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // About twelve ticks: each used to read information_schema for the missing `_JobSchedule`
+    // table. Now the absence is remembered (the two reads are this test's own).
+    let idle = transactions(&database) - before;
+    assert!(idle <= 3, "{idle} transactions while idle");
+
+    // A schedule made later is still found and run: the table it makes is noted.
+    let schedule = json!({"job_schedule": {"jobName": "tick", "repeatMinutes": 1, "params": {}}});
+    let (status, created) = server.master("POST", "/cloud_code/jobs", Some(schedule)).await;
+    assert_eq!(status, 200, "{created}");
+    let started = std::time::Instant::now();
+    loop {
+        let (_, runs) = server.master("GET", "/classes/_JobStatus?limit=1", None).await;
+        if runs["results"].as_array().is_some_and(|runs| !runs.is_empty()) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the schedule never ran: {runs}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

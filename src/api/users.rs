@@ -22,6 +22,7 @@ pub use crate::data::accounts::USER;
 /// it is a sign-up needing no username or password.
 pub async fn sign_up(api: &Arc<Api>, ctx: &Ctx, mut body: Map<String, Value>) -> Result<Reply, ParseError> {
     let mut origin_provider = None;
+    let mut new_links = None;
     if let Some(links) = auth_data::links_of(&body)? {
         if data::auth_data::links_any(&links) {
             let holder = auth_data::linked_user(api, &links)?;
@@ -35,6 +36,7 @@ pub async fn sign_up(api: &Arc<Api>, ctx: &Ctx, mut body: Map<String, Value>) ->
             }
             origin_provider = Some(auth_data::provider_names(&links));
             body.insert("authData".into(), Value::Object(data::auth_data::merged(None, &links)));
+            new_links = Some(links);
         } else {
             body.remove("authData");
         }
@@ -49,7 +51,15 @@ pub async fn sign_up(api: &Arc<Api>, ctx: &Ctx, mut body: Map<String, Value>) ->
         blocking(move || api.accounts.prepare_signup(&api.db, body).map_err(ParseError::from)).await?
     };
     let token = verifies.then(|| email::arm_link(&mut signup.prepared, Kind::VerifyEmail));
-    let saved = pipeline::save(api, ctx, signup.prepared).await?;
+    let saved = match (pipeline::save(api, ctx, signup.prepared).await, &new_links) {
+        // Another sign-up (on this node or another) stored a user with the new identity first:
+        // this one is that user's log-in, as it would have been a moment later.
+        (Err(error), Some(links)) if error.code == ErrorCode::ACCOUNT_ALREADY_LINKED => match auth_data::linked_user(api, links)? {
+            Some(holder) => return log_in_linked(api, ctx, &holder, links).await,
+            None => return Err(error),
+        },
+        (saved, _) => saved?,
+    };
     let id = saved.object.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
     if let Some(token) = token {
         mail_verification(api, ctx, saved.object.clone(), token);

@@ -27,6 +27,7 @@ use super::schema::{self, close_polygon_ring, validate_class_name, ClassSchema};
 use super::DataError;
 use super::unique::{self, ClaimsGuard, UserKeys};
 use super::accounts;
+use super::auth_data;
 use self::included::Included;
 use crate::store::{try_scan, try_scan_prefiltered, Document, Store, StoreError};
 
@@ -1003,7 +1004,11 @@ impl Database {
             let id = assigned.take().unwrap_or_else(ids::new_object_id);
             object.insert("objectId".into(), Value::String(id.clone()));
             let mut index = self.index_write(class);
-            match self.store.insert(class, &id, object.clone()) {
+            let inserted = match class {
+                unique::USER => self.store.insert_linking(class, &id, object.clone(), &auth_data::ids_of(object)),
+                _ => self.store.insert(class, &id, object.clone()),
+            };
+            match inserted {
                 Ok(()) => {
                     if let Some(index) = index.as_mut() {
                         index.changed(None, Some(object));

@@ -21,6 +21,7 @@ impl From<StoreError> for DataError {
     fn from(error: StoreError) -> DataError {
         match error {
             StoreError::TimedOut(timeout) => DataError::QueryTimeout(timeout),
+            StoreError::IdentityLinked => DataError::AccountAlreadyLinked,
             other => DataError::Store(other),
         }
     }

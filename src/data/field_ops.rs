@@ -498,6 +498,40 @@ fn pointer_identity(value: &Value) -> Option<(&str, &str)> {
     }
 }
 
+/// `values` without repeats (by AddUnique's equality), in order: what AddUnique of them
+/// appends to an array holding none of them.
+pub fn distinct(values: &[Value]) -> Vec<Value> {
+    let mut kept: Vec<Value> = Vec::with_capacity(values.len());
+    for value in values {
+        if !kept.iter().any(|other| same_value(other, value)) {
+            kept.push(value.clone());
+        }
+    }
+    kept
+}
+
+/// Whether AddUnique's and Remove's equality with `value` is JSON equality, but for `value`
+/// itself being a pointer: no part nested in it is one. A store that compares in its own
+/// query language (jsonb `=`) can then apply the op as Parse does.
+pub fn compares_as_json(value: &Value) -> bool {
+    let mut pending: Vec<&Value> = match value {
+        Value::Object(map) => map.values().collect(),
+        Value::Array(items) => items.iter().collect(),
+        _ => return true,
+    };
+    while let Some(part) = pending.pop() {
+        if pointer_identity(part).is_some() {
+            return false;
+        }
+        match part {
+            Value::Object(map) => pending.extend(map.values()),
+            Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    true
+}
+
 fn invalid_json(message: String) -> DataError {
     DataError::InvalidOperation(message)
 }
@@ -510,6 +544,17 @@ fn incorrect_type(message: String) -> DataError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn distinct_values_and_which_compare_as_json() {
+        let pointer = json!({"__type": "Pointer", "className": "A", "objectId": "x"});
+        let included = json!({"__type": "Object", "className": "A", "objectId": "x", "name": "n"});
+        assert_eq!(distinct(&[json!(1), json!(1.0), pointer.clone(), included.clone(), json!("1")]), vec![json!(1), pointer.clone(), json!("1")]);
+        assert!(compares_as_json(&json!(1)) && compares_as_json(&pointer) && compares_as_json(&included));
+        assert!(compares_as_json(&json!({"a": [1, {"b": "c"}]})));
+        assert!(!compares_as_json(&json!({"owner": pointer})));
+        assert!(!compares_as_json(&json!([included])));
+    }
 
     fn map(value: Value) -> Map<String, Value> {
         match value {

@@ -53,12 +53,50 @@ impl LookupField {
     }
 }
 
+/// An update a store can make without the caller reading the object first (see
+/// [`Store::update_in_place`]): on a database several nodes share, one statement instead of a
+/// read, a compare-and-set and retries while other nodes change the same object.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InPlace {
+    /// Fields set to these values.
+    pub set: Document,
+    /// Amounts added to numeric fields, a missing one counting from 0.
+    pub increments: Vec<(String, f64)>,
+    /// Changes of array fields, a missing (or null) one counting as `[]`.
+    pub arrays: Vec<(String, ArrayChange)>,
+}
+
+/// A change of an array field, with Parse's meaning. Values compare as JSON, except that two
+/// pointers (or included objects) are equal when their class and objectId are; the caller
+/// sends only values whose nested parts hold no pointer, where JSON equality is Parse's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArrayChange {
+    /// Appends the values.
+    Add(Vec<serde_json::Value>),
+    /// Appends each value not in the array yet (the values are distinct already).
+    AddUnique(Vec<serde_json::Value>),
+    /// Removes every element equal to one of the values.
+    Remove(Vec<serde_json::Value>),
+}
+
+impl ArrayChange {
+    pub fn values(&self) -> &[serde_json::Value] {
+        match self {
+            ArrayChange::Add(values) | ArrayChange::AddUnique(values) | ArrayChange::Remove(values) => values,
+        }
+    }
+}
+
 /// Why a store operation failed.
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum StoreError {
     /// An insert named an id that already exists in the class.
     #[error("an object with this id already exists in the class")]
     Duplicate,
+    /// A user to insert links an authData identity another stored user links already
+    /// (written by another process since the caller checked).
+    #[error("another user links this authData identity")]
+    IdentityLinked,
     /// An update or delete named an id that does not exist in the class.
     #[error("object not found")]
     NotFound,
@@ -130,6 +168,16 @@ pub trait Store: Send + Sync + 'static {
     /// Adds a document; [`StoreError::Duplicate`] if `id` already exists in `class`.
     fn insert(&self, class: &str, id: &str, doc: Document) -> Result<(), StoreError>;
 
+    /// [`Store::insert`] of a user linking the authData identities `identities` (provider, id)
+    /// unless a stored one links one of them already: then [`StoreError::IdentityLinked`] and
+    /// nothing is written. A store other processes share makes that check and the insert one
+    /// step for all of them, since the caller's lock holds only in its own process; the
+    /// default just inserts, the caller having checked under its lock.
+    fn insert_linking(&self, class: &str, id: &str, doc: Document, identities: &[(String, String)]) -> Result<(), StoreError> {
+        let _ = identities;
+        self.insert(class, id, doc)
+    }
+
     /// Replaces the document; if `expected` is Some, fails with Conflict unless the current stored
     /// document is exactly that Arc's content (optimistic concurrency for read-modify-write by the
     /// layer above). [`StoreError::NotFound`] if `id` does not exist.
@@ -141,13 +189,13 @@ pub trait Store: Send + Sync + 'static {
         expected: Option<&Arc<Document>>,
     ) -> Result<(), StoreError>;
 
-    /// Sets the fields of `set` and adds each amount of `increments` to its numeric field (a
-    /// missing one counting from 0) of document `id`, in one atomic step on the stored
-    /// document, and answers the document as stored after it. `Ok(None)` when this store does
-    /// not do that (then the caller reads, changes and [`Store::update`]s with `expected`).
-    /// [`StoreError::NotFound`] if `id` does not exist.
-    fn update_in_place(&self, class: &str, id: &str, set: Document, increments: &[(String, f64)]) -> Result<Option<Arc<Document>>, StoreError> {
-        let _ = (class, id, set, increments);
+    /// Makes `change` to document `id` in one atomic step on the stored document, and answers
+    /// the document as stored after it. `Ok(None)` when this store does not do that, or not
+    /// for this change or this stored object (a column of another type, a value that is not an
+    /// array): then the caller reads, changes and [`Store::update`]s with `expected`, which
+    /// also says what is wrong.
+    fn update_in_place(&self, class: &str, id: &str, change: InPlace) -> Result<Option<Arc<Document>>, StoreError> {
+        let _ = (class, id, change);
         Ok(None)
     }
 

@@ -9,6 +9,7 @@
 mod columns;
 mod connections;
 mod files;
+mod natural_order;
 mod node;
 mod patterns;
 mod query;
@@ -25,10 +26,11 @@ use tokio_postgres::types::ToSql;
 
 use self::columns::{Columns, Kind, Table};
 use self::connections::{Connections, SqlError, NO_STATEMENT_TIMEOUT};
+use self::natural_order::NaturalOrder;
 use self::node::NodeLink;
 pub use self::rows::FileUrl;
 use super::nodes::{Change, Nodes};
-use super::{Document, LookupField, Page, Store, StoreError, StoreQuery};
+use super::{ArrayChange, Document, InPlace, LookupField, Page, Store, StoreError, StoreQuery};
 
 /// Parameters of one statement: texts and text arrays, shared by a retry.
 type Params = Arc<Vec<Box<dyn ToSql + Send + Sync>>>;
@@ -56,15 +58,28 @@ const SCAN_PAGE_ROWS: i64 = 1_000;
 /// The PostgreSQL store.
 pub struct PostgresStore {
     connections: Connections,
-    /// The columns and relations of each class table that exists; forgotten for a class
-    /// another node changed the schema of.
-    tables: Arc<RwLock<HashMap<String, Arc<Table>>>>,
+    /// The columns and relations of each class table, None for one that does not exist (so
+    /// that a class nothing was saved to, such as `_JobSchedule` that the scheduler reads every
+    /// tick, costs no read of `information_schema` each time); forgotten for a class another
+    /// node changed the schema of, which is how a table another node creates becomes known.
+    tables: Arc<RwLock<Tables>>,
     /// This node among the others on the database.
     node: NodeLink,
     /// Serializes this process's DDL (CREATE TABLE / ALTER TABLE / `_SCHEMA` writes), which
     /// PostgreSQL does not make idempotent under concurrency.
     ddl: Mutex<()>,
+    /// Sees to each class table's natural-order index.
+    natural_order: NaturalOrder,
     file_url: OnceLock<Box<FileUrl>>,
+}
+
+/// What is known of the class tables, and how many schema changes other nodes told of.
+#[derive(Default)]
+struct Tables {
+    known: HashMap<String, Option<Arc<Table>>>,
+    /// Counts the notes of changes: an absence read while one arrived is not remembered, as
+    /// the table may have been made just after the read.
+    changes: u64,
 }
 
 /// The prepared statement, or `None` when the table it names does not exist (a class nothing
@@ -83,21 +98,23 @@ impl PostgresStore {
     pub fn open(uri: &str, query_timeout: Duration) -> Result<PostgresStore, StoreError> {
         let connections = Connections::open(uri, query_timeout)?;
         let node = NodeLink::start(&connections)?;
-        let tables: Arc<RwLock<HashMap<String, Arc<Table>>>> = Arc::default();
+        let tables: Arc<RwLock<Tables>> = Arc::default();
         let cached = tables.clone();
         node.subscribe(Box::new(move |change| {
             let mut tables = cached.write().unwrap_or_else(PoisonError::into_inner);
             match change {
-                Change::Schema(class) => drop(tables.remove(class)),
-                Change::Everything => tables.clear(),
-                Change::Objects(_) => {}
+                Change::Schema(class) => drop(tables.known.remove(class)),
+                Change::Everything => tables.known.clear(),
+                Change::Objects(_) => return,
             }
+            tables.changes += 1;
         }));
         let store = PostgresStore {
             connections,
             tables,
             node,
             ddl: Mutex::new(()),
+            natural_order: NaturalOrder::default(),
             file_url: OnceLock::new(),
         };
         store.execute(tables::CREATE_SCHEMA_TABLE.to_owned(), params(vec![]))?;
@@ -173,32 +190,36 @@ impl PostgresStore {
     }
 
     /// Runs statements in one transaction, without the statement timeout: these are the
-    /// schema's changes, not queries.
+    /// schema's changes, not queries. A transaction PostgreSQL chose to end a deadlock with is
+    /// run again: a change of a table whose natural-order index is being built concurrently
+    /// (see `natural_order.rs`) and that build wait for each other, and one of them must go.
     fn transaction(&self, statements: Vec<(String, Params)>) -> Result<(), StoreError> {
+        const ATTEMPTS: usize = 5;
         let statements = Arc::new(statements);
         self.connections.run(move |mut client| {
             let statements = statements.clone();
             async move {
-                let transaction = client.transaction().await?;
-                transaction.batch_execute(NO_STATEMENT_TIMEOUT).await?;
-                for (sql, values) in statements.iter() {
-                    transaction.execute(sql.as_str(), &refs(values)).await?;
+                let mut attempt = 1;
+                loop {
+                    match run_transaction(&mut client, &statements).await {
+                        Err(error) if attempt < ATTEMPTS && error.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED) => attempt += 1,
+                        outcome => return outcome,
+                    }
                 }
-                transaction.commit().await?;
-                Ok(())
             }
         })
     }
 
     /// The columns and relations of `class`, read from the database when not cached.
     fn table(&self, class: &str) -> Result<Option<Arc<Table>>, StoreError> {
-        if let Some(columns) = self.tables.read().unwrap_or_else(PoisonError::into_inner).get(class) {
-            return Ok(Some(columns.clone()));
+        if let Some(known) = self.tables.read().unwrap_or_else(PoisonError::into_inner).known.get(class) {
+            return Ok(known.clone());
         }
         self.reload_table(class)
     }
 
     fn reload_table(&self, class: &str) -> Result<Option<Arc<Table>>, StoreError> {
+        let changes_before = self.tables.read().unwrap_or_else(PoisonError::into_inner).changes;
         let rows = self.connections.run({
             let class = class.to_owned();
             move |client| {
@@ -214,8 +235,17 @@ impl PostgresStore {
             }
         })?;
         if rows.is_empty() {
-            self.tables.write().unwrap_or_else(PoisonError::into_inner).remove(class);
+            let mut tables = self.tables.write().unwrap_or_else(PoisonError::into_inner);
+            if tables.changes == changes_before {
+                tables.known.insert(class.to_owned(), None);
+            } else {
+                tables.known.remove(class);
+            }
             return Ok(None);
+        }
+        let created_at = rows.iter().find(|(name, _)| name == "createdAt").map(|(_, data_type)| data_type.as_str());
+        if rows.iter().any(|(name, _)| name == "objectId") {
+            self.natural_order.ensure(&self.connections, class, created_at);
         }
         let stored = self.stored_schema(class)?;
         let described = stored.as_ref().map(|stored| tables::schema_columns(class, stored)).unwrap_or_default();
@@ -228,7 +258,7 @@ impl PostgresStore {
             })
             .collect();
         let table = Arc::new(Table { columns, relations });
-        self.tables.write().unwrap_or_else(PoisonError::into_inner).insert(class.to_owned(), table.clone());
+        self.tables.write().unwrap_or_else(PoisonError::into_inner).known.insert(class.to_owned(), Some(table.clone()));
         Ok(Some(table))
     }
 
@@ -298,6 +328,16 @@ impl PostgresStore {
     }
 }
 
+async fn run_transaction(client: &mut deadpool_postgres::Object, statements: &[(String, Params)]) -> Result<(), SqlError> {
+    let transaction = client.transaction().await?;
+    transaction.batch_execute(NO_STATEMENT_TIMEOUT).await?;
+    for (sql, values) in statements {
+        transaction.execute(sql.as_str(), &refs(values)).await?;
+    }
+    transaction.commit().await?;
+    Ok(())
+}
+
 fn refs(values: &[Box<dyn ToSql + Send + Sync>]) -> Vec<&(dyn ToSql + Sync)> {
     values.iter().map(|value| value.as_ref() as &(dyn ToSql + Sync)).collect()
 }
@@ -365,6 +405,46 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    /// One transaction: a lock on each identity (keyed by a hash of provider and id, taken in
+    /// one order so that two sign-ups cannot deadlock), the check that no user links it, the
+    /// insert. A node signing up the same identity waits for the lock and then sees this user.
+    /// Parse Server neither takes nor minds these locks.
+    fn insert_linking(&self, class: &str, id: &str, mut doc: Document, identities: &[(String, String)]) -> Result<(), StoreError> {
+        if identities.is_empty() {
+            return self.insert(class, id, doc);
+        }
+        doc.insert("objectId".to_owned(), Value::String(id.to_owned()));
+        let table = self.table_for_write(class, &doc)?;
+        let row = row_json(&doc, &table.columns);
+        let mut identities = identities.to_vec();
+        identities.sort();
+        identities.dedup();
+        let (insert, holders) = (tables::insert(class), tables::select_auth_data_holders(class));
+        let inserted = self.connections.run(move |mut client| {
+            let (identities, row, insert, holders) = (identities.clone(), row.clone(), insert.clone(), holders.clone());
+            async move {
+                let transaction = client.transaction().await?;
+                for (provider, id) in &identities {
+                    let key = format!("{provider}:{id}");
+                    transaction.execute(tables::LOCK_IDENTITY, &[&node::IDENTITY_LOCK, &key]).await?;
+                }
+                for (provider, id) in &identities {
+                    if !transaction.query(holders.as_str(), &[provider, id]).await?.is_empty() {
+                        return Ok(false);
+                    }
+                }
+                transaction.execute(insert.as_str(), &[&row]).await?;
+                transaction.commit().await?;
+                Ok(true)
+            }
+        })?;
+        if !inserted {
+            return Err(StoreError::IdentityLinked);
+        }
+        self.announce_objects(class);
+        Ok(())
+    }
+
     fn update(&self, class: &str, id: &str, mut doc: Document, expected: Option<&Arc<Document>>) -> Result<(), StoreError> {
         doc.insert("objectId".to_owned(), Value::String(id.to_owned()));
         let table = self.table_for_write(class, &doc)?;
@@ -380,26 +460,36 @@ impl Store for PostgresStore {
     }
 
     /// One `UPDATE … SET "n" = COALESCE("n", 0) + $…` (as Parse Server's adapter increments),
-    /// so increments on several nodes at once all count without a read before the write.
-    fn update_in_place(&self, class: &str, id: &str, set: Document, increments: &[(String, f64)]) -> Result<Option<Arc<Document>>, StoreError> {
-        let mut doc = set.clone();
+    /// with jsonb expressions for the array changes, so that changes on several nodes at once
+    /// all count without a read before the write.
+    fn update_in_place(&self, class: &str, id: &str, change: InPlace) -> Result<Option<Arc<Document>>, StoreError> {
+        let mut doc = change.set.clone();
         doc.insert("objectId".to_owned(), Value::String(id.to_owned()));
-        for (key, amount) in increments {
+        for (key, amount) in &change.increments {
             doc.insert(key.clone(), Value::from(*amount));
         }
+        for (key, array) in &change.arrays {
+            doc.insert(key.clone(), Value::Array(array.values().to_vec()));
+        }
         let table = self.table_for_write(class, &doc)?;
-        // A column of another kind (made by hand) is left to the read-modify-write, which
-        // says what is wrong with the value.
-        if increments.iter().any(|(key, _)| table.columns.get(key) != Some(&Kind::Number)) {
+        // A column of another kind (made by hand, or a Parse Server `text[]` array) is left to
+        // the read-modify-write, which says what is wrong with the value.
+        if change.increments.iter().any(|(key, _)| table.columns.get(key) != Some(&Kind::Number))
+            || change.arrays.iter().any(|(key, _)| table.columns.get(key) != Some(&Kind::Json))
+        {
             return Ok(None);
         }
-        let row = rows::encode(&set, &table.columns);
+        let row = rows::encode(&change.set, &table.columns);
         let columns: Vec<&str> = row.keys().map(String::as_str).collect();
         let mut values = vec![text(&Value::Object(row.clone()).to_string()), text(id)];
-        values.extend(increments.iter().map(|(_, amount)| Box::new(*amount) as Box<dyn ToSql + Send + Sync>));
-        let incremented: Vec<&str> = increments.iter().map(|(key, _)| key.as_str()).collect();
-        let rows = self.texts(tables::update_in_place(class, &columns, &incremented), params(values))?.unwrap_or_default();
-        let updated = self.decode(class, rows)?.into_iter().next().ok_or(StoreError::NotFound)?;
+        values.extend(change.increments.iter().map(|(_, amount)| Box::new(*amount) as Box<dyn ToSql + Send + Sync>));
+        values.extend(change.arrays.iter().map(|(_, array)| text(&Value::Array(array.values().to_vec()).to_string())));
+        let incremented: Vec<&str> = change.increments.iter().map(|(key, _)| key.as_str()).collect();
+        let arrays: Vec<(&str, &ArrayChange)> = change.arrays.iter().map(|(key, array)| (key.as_str(), array)).collect();
+        let rows = self.texts(tables::update_in_place(class, &columns, &incremented, &arrays), params(values))?.unwrap_or_default();
+        // No row: the object is gone, or a field to change holds no array; the
+        // read-modify-write tells which.
+        let Some(updated) = self.decode(class, rows)?.into_iter().next() else { return Ok(None) };
         self.announce_objects(class);
         Ok(Some(updated))
     }
@@ -444,7 +534,7 @@ impl Store for PostgresStore {
         if !has_column(self.table(USER)?) && !has_column(self.reload_table(USER)?) {
             return Ok(Some(Vec::new()));
         }
-        let sql = format!("SELECT t.\"objectId\" FROM {} t WHERE t.{}->$1::text->>'id' = $2::text", columns::quoted(USER), columns::quoted(AUTH_DATA));
+        let sql = tables::select_auth_data_holders(USER);
         let mut ids = self.texts(sql, params(vec![text(provider), text(id)]))?.unwrap_or_default();
         ids.sort();
         Ok(Some(ids))
@@ -524,7 +614,8 @@ impl Store for PostgresStore {
         statements.push((tables::drop_table(class), params(vec![])));
         statements.push(Self::notify(self.node.schema_note(class)));
         self.transaction(statements)?;
-        self.tables.write().unwrap_or_else(PoisonError::into_inner).remove(class);
+        self.tables.write().unwrap_or_else(PoisonError::into_inner).known.remove(class);
+        self.natural_order.forget(class);
         Ok(())
     }
 

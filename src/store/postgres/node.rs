@@ -32,6 +32,13 @@ pub const CHANNEL: &str = "cloudrt_changes";
 const LEADER_LOCK: i32 = 0x636c_6472; // "cldr"
 /// First key of the lock each running node holds; the second is the node's number.
 const NODE_LOCK: i32 = 0x636c_6e64; // "clnd"
+/// First key of the transaction lock a sign-up takes on each authData identity it links (the
+/// second is a hash of provider and id), so that two nodes signing one new identity up at once
+/// make one user.
+pub const IDENTITY_LOCK: i32 = 0x636c_6964; // "clid"
+/// First key of the session lock a node holds while it builds a table's natural-order index
+/// (the second is a hash of the class name; see `natural_order.rs`).
+pub const NATURAL_ORDER_LOCK: i32 = 0x636c_6e6f; // "clno"
 /// The statement that makes one transaction's DDL wait for any other node's: `CREATE TABLE IF
 /// NOT EXISTS` and `ADD COLUMN IF NOT EXISTS` fail, rather than wait, when two sessions run
 /// them at once. Keys: [`LEADER_LOCK`]'s first, 1 (the leader lock's second is 0).

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
+use crate::store::ArrayChange;
+
 use super::columns::{date_sort_key, join_table, quoted, Columns, Kind, NATURAL_ORDER_INDEX_KEYS, READERS, USER_INTERNAL_COLUMNS, WRITERS};
 
 /// Creates `_SCHEMA` as Parse Server's adapter does.
@@ -218,6 +220,15 @@ pub fn select_page(class: &str) -> String {
     )
 }
 
+/// The objectIds of the users whose `authData` (one jsonb object, provider → data, as Parse
+/// Server's adapter keeps it) links identity `$2` of provider `$1`.
+pub fn select_auth_data_holders(class: &str) -> String {
+    format!("SELECT t.\"objectId\" FROM {} t WHERE t.\"authData\"->$1::text->>'id' = $2::text", quoted(class))
+}
+
+/// Waits for, and holds until the transaction ends, the lock of key (`$1`, hash of `$2`).
+pub const LOCK_IDENTITY: &str = "SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))";
+
 pub fn exists(class: &str) -> String {
     format!("SELECT t.\"objectId\" FROM {} t WHERE t.\"objectId\" = $1", quoted(class))
 }
@@ -243,10 +254,12 @@ pub fn update(class: &str, columns: &Columns) -> String {
     )
 }
 
-/// Sets the columns `set` to their values in the row `$1` and adds `$3`, `$4`, … to the
-/// columns `incremented` (null counting as 0) of row `$2`, answering the row as it is after.
+/// Sets the columns `set` to their values in the row `$1`, adds `$3`, `$4`, … to the columns
+/// `incremented` (null counting as 0) and changes the jsonb arrays `arrays` by the values in
+/// the next parameters (JSON text; null counting as `[]`) of row `$2`, answering the row as it
+/// is after. A row whose array column holds something else is not changed (no row answered).
 /// `$1` is named even when nothing is set, so that PostgreSQL knows its type.
-pub fn update_in_place(class: &str, set: &[&str], incremented: &[&str]) -> String {
+pub fn update_in_place(class: &str, set: &[&str], incremented: &[&str], arrays: &[(&str, &ArrayChange)]) -> String {
     let table = quoted(class);
     let mut assignments = Vec::new();
     if !set.is_empty() {
@@ -262,9 +275,49 @@ pub fn update_in_place(class: &str, set: &[&str], incremented: &[&str]) -> Strin
         let column = quoted(name);
         assignments.push(format!("{column} = COALESCE(t.{column}, 0) + ${}::double precision", i + 3));
     }
+    let mut arrays_hold_arrays = String::new();
+    for (i, (name, change)) in arrays.iter().enumerate() {
+        let column = quoted(name);
+        let values = format!("${}::text::jsonb", i + 3 + incremented.len());
+        assignments.push(format!("{column} = {}", array_change(&format!("t.{column}"), change, &values)));
+        arrays_hold_arrays.push_str(&format!(" AND (t.{column} IS NULL OR jsonb_typeof(t.{column}) IN ('array', 'null'))"));
+    }
     format!(
-        "UPDATE {table} AS t SET {} WHERE t.\"objectId\" = $2 AND $1::text IS NOT NULL RETURNING to_jsonb(t)::text",
+        "UPDATE {table} AS t SET {} WHERE t.\"objectId\" = $2 AND $1::text IS NOT NULL{arrays_hold_arrays} RETURNING to_jsonb(t)::text",
         assignments.join(", ")
+    )
+}
+
+/// The jsonb array `column` (SQL; null counting as `[]`) after `change` by the jsonb array
+/// `values` (SQL), elements compared as [`same_element`] does.
+fn array_change(column: &str, change: &ArrayChange, values: &str) -> String {
+    let array = format!("(CASE WHEN {column} IS NULL OR jsonb_typeof({column}) = 'null' THEN '[]'::jsonb ELSE {column} END)");
+    match change {
+        ArrayChange::Add(_) => format!("{array} || {values}"),
+        ArrayChange::AddUnique(_) => format!(
+            "{array} || COALESCE((SELECT jsonb_agg(v.value ORDER BY v.n) FROM jsonb_array_elements({values}) WITH ORDINALITY AS v(value, n) \
+             WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements({array}) AS e(value) WHERE {})), '[]'::jsonb)",
+            same_element("e.value", "v.value")
+        ),
+        ArrayChange::Remove(_) => format!(
+            "COALESCE((SELECT jsonb_agg(e.value ORDER BY e.n) FROM jsonb_array_elements({array}) WITH ORDINALITY AS e(value, n) \
+             WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements({values}) AS v(value) WHERE {})), '[]'::jsonb)",
+            same_element("e.value", "v.value")
+        ),
+    }
+}
+
+/// Parse's AddUnique/Remove equality of two jsonb values (SQL): two pointers (or included
+/// objects) are the same when class and objectId are; anything else compares as jsonb, which
+/// compares numbers by value (`1` equals `1.0`).
+fn same_element(a: &str, b: &str) -> String {
+    let pointer = |v: &str| {
+        format!("{v}->>'__type' IN ('Pointer', 'Object') AND jsonb_typeof({v}->'className') = 'string' AND jsonb_typeof({v}->'objectId') = 'string'")
+    };
+    format!(
+        "CASE WHEN {} AND {} THEN {a}->>'className' = {b}->>'className' AND {a}->>'objectId' = {b}->>'objectId' ELSE {a} = {b} END",
+        pointer(a),
+        pointer(b)
     )
 }
 
@@ -368,7 +421,7 @@ mod tests {
     #[test]
     fn increments_add_to_the_stored_value_in_the_update() {
         assert_eq!(
-            update_in_place("Post", &["updatedAt"], &["n", "m"]),
+            update_in_place("Post", &["updatedAt"], &["n", "m"], &[]),
             "UPDATE \"Post\" AS t SET (\"updatedAt\") = (SELECT r.\"updatedAt\" FROM json_populate_record(NULL::\"Post\", $1::text::json) r), \
              \"n\" = COALESCE(t.\"n\", 0) + $3::double precision, \"m\" = COALESCE(t.\"m\", 0) + $4::double precision \
              WHERE t.\"objectId\" = $2 AND $1::text IS NOT NULL RETURNING to_jsonb(t)::text"
