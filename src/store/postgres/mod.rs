@@ -279,6 +279,7 @@ impl PostgresStore {
         let mut statements = vec![Self::ddl_lock(), (tables::create_table(class), params(vec![]))];
         for (name, kind) in rows::missing_columns(doc, &known) {
             statements.push((tables::add_column(class, &name, &kind), params(vec![])));
+            statements.extend(natural_order::create_index_with_column(class, &name, &kind).map(|index| (index, params(vec![]))));
         }
         statements.push(Self::notify(self.node.schema_note(class)));
         self.transaction(statements)?;
@@ -560,8 +561,13 @@ impl Store for PostgresStore {
             (tables::UPSERT_SCHEMA.to_owned(), params(vec![text(class), text(&stored.to_string())])),
             (tables::create_table(class), params(vec![])),
         ];
+        // A table that has its createdAt column already is left to the background build.
+        let known = self.reload_table(class)?.map(|table| table.columns.clone()).unwrap_or_default();
         for (name, kind) in &columns {
             statements.push((tables::add_column(class, name, kind), params(vec![])));
+            if !known.contains_key(name) {
+                statements.extend(natural_order::create_index_with_column(class, name, kind).map(|index| (index, params(vec![]))));
+            }
         }
         for key in tables::relation_fields(&stored).keys() {
             statements.push((tables::create_join_table(class, key), params(vec![])));

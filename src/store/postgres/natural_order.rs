@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio_postgres::NoTls;
 
-use super::columns::{quoted, NATURAL_ORDER_INDEX_KEYS};
+use super::columns::{quoted, Kind, NATURAL_ORDER_INDEX_KEYS};
 use super::connections::Connections;
 use super::node::NATURAL_ORDER_LOCK;
 
@@ -110,6 +110,15 @@ fn create_index(class: &str, name: &str) -> String {
     format!("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ({NATURAL_ORDER_INDEX_KEYS})", quoted(name), quoted(class))
 }
 
+/// The index made in the transaction that adds a table's `createdAt` column (cloudrt's own
+/// tables): that transaction already holds the table's exclusive lock, so a plain `CREATE
+/// INDEX` costs nothing more there, and the background build (whose lock waits on a table
+/// change, and one of them is cancelled as a deadlock) is then never needed.
+pub fn create_index_with_column(class: &str, column: &str, kind: &Kind) -> Option<String> {
+    (column == "createdAt" && *kind == Kind::Date)
+        .then(|| format!("CREATE INDEX IF NOT EXISTS {} ON {} ({NATURAL_ORDER_INDEX_KEYS})", quoted(&index_name(class)), quoted(class)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +134,11 @@ mod tests {
             create_index("Post", "_cloudrt_order_Post"),
             format!(r#"CREATE INDEX CONCURRENTLY IF NOT EXISTS "_cloudrt_order_Post" ON "Post" ({NATURAL_ORDER_INDEX_KEYS})"#)
         );
+        assert_eq!(
+            create_index_with_column("Post", "createdAt", &Kind::Date).as_deref(),
+            Some(format!(r#"CREATE INDEX IF NOT EXISTS "_cloudrt_order_Post" ON "Post" ({NATURAL_ORDER_INDEX_KEYS})"#).as_str())
+        );
+        assert_eq!(create_index_with_column("Post", "createdAt", &Kind::Text), None);
+        assert_eq!(create_index_with_column("Post", "title", &Kind::Date), None);
     }
 }
