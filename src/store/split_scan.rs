@@ -27,12 +27,15 @@ const DRAIN_EVERY: usize = 32;
 /// What one entry became: `accept`'s answer, or sled's failure.
 type Found<T> = sled::Result<T>;
 
+/// The test and decoding of one entry (key, value), shared by both threads; None skips it.
+pub(super) type Accept<'a, T> = &'a (dyn Fn(&[u8], &[u8]) -> Option<T> + Sync);
+
 /// Visits `accept(key, value)` of each entry of `tree` from `from` on, in no particular order,
 /// until `visit` answers false (then `Ok(false)`). `accept` answers None for an entry to skip.
 pub(super) fn scan<T: Send>(
     tree: &sled::Tree,
     from: &[u8],
-    accept: &(dyn Fn(&[u8], &[u8]) -> Option<T> + Sync),
+    accept: Accept<'_, T>,
     visit: &mut dyn FnMut(T) -> bool,
 ) -> sled::Result<bool> {
     let mut entries = tree.range(from..);
@@ -101,7 +104,7 @@ fn visit_both<T>(
     read: IVec,
     middle: Vec<u8>,
     theirs: &mpsc::Receiver<Found<T>>,
-    accept: &(dyn Fn(&[u8], &[u8]) -> Option<T> + Sync),
+    accept: Accept<'_, T>,
     visit: &mut dyn FnMut(T) -> bool,
 ) -> sled::Result<bool> {
     let own = tree.range::<&[u8], _>((Bound::Excluded(read.as_ref()), Bound::Excluded(middle.as_slice())));
