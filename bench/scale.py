@@ -3,13 +3,14 @@
 
 Starts the release binary on a fresh data dir (port 0, read from its start-up line), fills
 N objects shaped like {"category": "c<i%100>", "score": i%1000, "tag": "t<i%7>", "name": "n<i>"}
-through POST /batch (50 per batch, CLIENTS concurrent clients), then:
+through POST /batch (50 per batch, CLIENTS concurrent clients), reports the fill rate, the
+server's CPU time per object filled and its RSS, times a full scan (a count no index serves), then:
 - times the first run of each query kind (no index on its fields yet: a scan, or a walk of the
   natural order) and runs each twice more, as an app repeats them: automatic indexes appear;
 - waits until `explain=1` shows each query on an index (at most 5 min: they build in the
   background), then times each query kind (median of REPEAT runs) and names the index;
 - restarts the server on the same data and times it to healthy and its first query.
-Reports the fill rate and the server's RSS after the fill, after the queries and after the restart.
+Reports the server's RSS after the fill, after the queries and after the restart.
 
 Usage: bench/scale.py [objects]   (env: CLIENTS=4, REPEAT=15, BIN=target/release/cloudrt, KEEP=1)
 Build first: cargo build --release
@@ -151,6 +152,14 @@ def healthy_after(url, started):
         time.sleep(0.01)
 
 
+def cpu_seconds(pid):
+    """User + system CPU the process has used: on a shared machine a steadier figure than the
+    wall-clock rate, which other processes' load moves."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid):
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -159,15 +168,39 @@ def rss_mb(pid):
     return float("nan")
 
 
+# A full scan: no index serves an equality on a boolean (and a count walks no index), and no
+# object holds `flag`, so the store's byte prefilter refuses every object undecoded. Run before
+# the queries below build their indexes (the first query on a field builds one).
+SCAN = ("unindexed equality (full scan)", {"where": {"flag": True}, "count": 1, "limit": 0})
+
+
+def time_scan(conn, pid):
+    name, params = SCAN
+    query = urllib.parse.urlencode({k: json.dumps(v) if isinstance(v, dict) else v for k, v in params.items()})
+    times = []
+    cpu_before = cpu_seconds(pid)
+    for _ in range(max(REPEAT, 3)):
+        started = time.perf_counter()
+        request(conn, "GET", f"/parse/classes/Item?{query}")
+        times.append((time.perf_counter() - started) * 1000)
+    cores = (cpu_seconds(pid) - cpu_before) * 1000 / sum(times)
+    print(f"{name:34} median {statistics.median(times):7.1f} ms  (min {min(times):.1f} ms, "
+          f"{OBJECTS / statistics.median(times) / 1000:.2f} M objects/s, {cores:.1f} cores busy)")
+
+
 def main():
     work = tempfile.mkdtemp(prefix="cloudrt-scale.")
     server, url = start_server(os.path.join(work, "data"), os.path.join(work, "server.log"))
     try:
+        cpu_before = cpu_seconds(server.pid)
         rate = fill(url)
+        cpu = cpu_seconds(server.pid) - cpu_before
         print(f"objects: {OBJECTS}, clients: {CLIENTS}, repeat: {REPEAT}")
         print(f"batch fill: {rate:,.0f} objects/s")
+        print(f"server CPU during the fill: {cpu:.1f} s ({cpu / OBJECTS * 1e6:.0f} us an object)")
         print(f"server RSS after the fill: {rss_mb(server.pid):.0f} MB")
         conn = connect(url)
+        time_scan(conn, server.pid)
         firsts = {}
         for name, params in QUERIES:
             firsts[name], _ = timed(conn, query_path(params))

@@ -12,9 +12,9 @@ use crate::error::{ErrorCode, ParseError};
 /// Most requests one batch may carry.
 const MAX_REQUESTS: usize = 1000;
 
-pub async fn run(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Result<Reply, ParseError> {
+pub async fn run(api: &Arc<Api>, ctx: &Ctx, mut body: Map<String, Value>) -> Result<Reply, ParseError> {
     let invalid = |message: &str| ParseError::new(ErrorCode::INVALID_JSON, message.to_string());
-    let Some(Value::Array(requests)) = body.get("requests") else {
+    let Some(Value::Array(requests)) = body.remove("requests") else {
         return Err(invalid("requests must be an array"));
     };
     if body.get("transaction").is_some_and(|t| t != &Value::Bool(false) && !t.is_null()) {
@@ -29,15 +29,31 @@ pub async fn run(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Result<
     // The sub-requests' writes share one sync: `dispatch` of the batch itself syncs before
     // this answer leaves, so nothing acknowledged here can be lost to a crash.
     let deferred = Ctx { defer_sync: true, ..ctx.clone() };
+    // Their saves run where they are awaited (they wait for no disk, see `pipeline::save`), so
+    // on the server's runtime the whole batch moves to one blocking thread: one hand-off per
+    // batch instead of one per object, and a save waiting for a class's write lock never stalls
+    // an HTTP worker. Elsewhere (cloud code's own runtime) it runs in place.
+    let handle = tokio::runtime::Handle::current();
+    if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        return Ok(answer_all(api, &deferred, &requests).await);
+    }
+    let api = api.clone();
+    tokio::task::spawn_blocking(move || handle.block_on(answer_all(&api, &deferred, &requests)))
+        .await
+        .map_err(|e| ParseError::new(ErrorCode::INTERNAL_SERVER_ERROR, format!("internal failure: {e}")))
+}
+
+/// Each request's answer, in order.
+async fn answer_all(api: &Arc<Api>, ctx: &Ctx, requests: &[Value]) -> Reply {
     let mut answers = Vec::with_capacity(requests.len());
     for request in requests {
-        let answer = match one(api, &deferred, request).await {
+        let answer = match one(api, ctx, request).await {
             Ok(reply) => json!({ "success": serde_json::from_str::<Value>(&reply.body).unwrap_or(Value::Null) }),
             Err(error) => json!({ "error": { "code": error.code, "error": error.message } }),
         };
         answers.push(answer);
     }
-    Ok(Reply::json(&Value::Array(answers)))
+    Reply::json(&Value::Array(answers))
 }
 
 async fn one(api: &Arc<Api>, ctx: &Ctx, request: &Value) -> Result<Reply, ParseError> {

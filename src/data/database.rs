@@ -167,7 +167,7 @@ impl PreparedSave {
     /// against the schema like the client's was.
     pub fn replace_body(&mut self, db: &Database, body: Map<String, Value>) -> Result<(), DataError> {
         let body = normalize_body(&self.class_name, body)?;
-        db.schema_for(&self.class_name)?.check_and_extend(&body)?;
+        db.check_schema(&self.class_name, &body)?;
         let mut proposed = self.original.as_deref().cloned().unwrap_or_default();
         apply_update(&mut proposed, &body)?;
         check_nesting(&proposed)?;
@@ -823,8 +823,7 @@ impl Database {
             return Err(DataError::ClassCreationForbidden(class.to_owned()));
         }
         let body = normalize_body(class, body)?;
-        let mut schema = self.schema_for(class)?;
-        schema.check_and_extend(&body)?;
+        self.check_schema(class, &body)?;
         let mut proposed = Map::new();
         apply_update(&mut proposed, &body)?;
         check_nesting(&proposed)?;
@@ -850,8 +849,7 @@ impl Database {
             return Err(DataError::ObjectNotFound);
         }
         let body = normalize_body(class, body)?;
-        let mut schema = self.schema_for(class)?;
-        schema.check_and_extend(&body)?;
+        self.check_schema(class, &body)?;
         let mut proposed = (*original).clone();
         apply_update(&mut proposed, &body)?;
         check_nesting(&proposed)?;
@@ -1125,15 +1123,23 @@ impl Database {
         }
     }
 
+    /// [`ClassSchema::check`] of `body` against the class's schema, read in place: a class's
+    /// schema is copied only by a write that extends it.
+    pub(super) fn check_schema(&self, class: &str, body: &Map<String, Value>) -> Result<Vec<(String, schema::FieldType)>, DataError> {
+        match self.schemas.read().unwrap_or_else(|p| p.into_inner()).get(class) {
+            Some(schema) => schema.check(body),
+            None => ClassSchema::new(class)?.check(body),
+        }
+    }
+
     /// Records the types of new fields (first write wins; a different type later is 111).
     fn extend_schema(&self, class: &str, fields: &Map<String, Value>) -> Result<(), DataError> {
         let _guard = self.schema_writes.lock().unwrap_or_else(|p| p.into_inner());
-        let mut schema = self.schema_for(class)?;
-        let known = self.class_exists(class);
-        let added = schema.check_and_extend(fields)?;
-        if added.is_empty() && known {
+        if self.check_schema(class, fields)?.is_empty() && self.class_exists(class) {
             return Ok(());
         }
+        let mut schema = self.schema_for(class)?;
+        schema.check_and_extend(fields)?;
         if self.store.nodes().is_some() {
             // Another node may have added fields since this one read the schema: extend the
             // stored schema, not this node's copy, so that theirs are kept.

@@ -754,6 +754,19 @@ impl ClassSchema {
     ///
     /// On error the schema is unchanged, so a rejected write never leaves a field behind.
     pub fn check_and_extend(&mut self, update: &Map<String, Value>) -> Result<Vec<String>, DataError> {
+        let added = self.check(update)?;
+        let mut names = Vec::with_capacity(added.len());
+        for (name, field_type) in added {
+            self.fields.insert(name.clone(), field_type);
+            names.push(name);
+        }
+        Ok(names)
+    }
+
+    /// [`ClassSchema::check_and_extend`] without the extension: the fields (with their types)
+    /// the body would add. Every save checks its body, and almost none adds a field, so the
+    /// check reads the shared schema instead of copying it.
+    pub fn check(&self, update: &Map<String, Value>) -> Result<Vec<(String, FieldType)>, DataError> {
         let mut added: Vec<(String, FieldType)> = Vec::new();
         let mut geo_points = 0;
         for (key, value) in update {
@@ -811,12 +824,7 @@ impl ClassSchema {
         if !added.is_empty() && self.fields.len() + added.len() > MAX_FIELDS_PER_CLASS {
             return Err(DataError::TooManyFields { class: self.class_name.clone(), count: self.fields.len() + added.len() });
         }
-        let mut names = Vec::with_capacity(added.len());
-        for (name, field_type) in added {
-            self.fields.insert(name.clone(), field_type);
-            names.push(name);
-        }
-        Ok(names)
+        Ok(added)
     }
 }
 

@@ -16,6 +16,7 @@ pub mod nodes;
 pub mod postgres;
 pub mod prefilter;
 mod sled_store;
+mod split_scan;
 
 pub use filter::{Page, StoreQuery};
 pub use postgres::PostgresStore;

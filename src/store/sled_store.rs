@@ -21,6 +21,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockRead
 use std::time::{Duration, Instant};
 
 use super::doc_cache::{self, DocCache};
+use super::split_scan;
 use super::{Document, LookupField, Prefilter, Store, StoreError};
 
 const OBJECT_TREE_PREFIX: &[u8] = b"obj:";
@@ -283,6 +284,8 @@ impl Store for SledStore {
         self.scan_prefiltered(class_name, &Prefilter::All(Vec::new()), visit)
     }
 
+    /// Large classes are scanned on two threads (see [`split_scan`]); documents are visited in
+    /// no particular order.
     fn scan_prefiltered(
         &self,
         class_name: &str,
@@ -290,24 +293,24 @@ impl Store for SledStore {
         visit: &mut dyn FnMut(Arc<Document>) -> bool,
     ) -> Result<(), StoreError> {
         let Some(class) = self.class(class_name) else { return Ok(()) };
-        for entry in class.objects() {
-            let (id, bytes) = entry.map_err(sled_error)?;
+        let accept = |id: &[u8], bytes: &[u8]| -> Option<Arc<Document>> {
             // Documents are stored as `encode` writes them, the compact JSON the prefilter reads.
-            if !prefilter.accepts(&bytes) {
-                continue;
+            if !prefilter.accepts(bytes) {
+                return None;
             }
-            let cached = std::str::from_utf8(&id).ok().and_then(|id| self.cache.peek(class_name, id));
-            let doc = match cached {
-                Some(doc) => doc,
-                None => match decode_document(class_name, &id, &bytes) {
-                    Some(doc) => Arc::new(doc),
-                    None => continue,
-                },
-            };
-            if !visit(doc) {
-                break;
+            let cached = std::str::from_utf8(id).ok().and_then(|id| self.cache.peek(class_name, id));
+            cached.or_else(|| decode_document(class_name, id, bytes).map(Arc::new))
+        };
+        // The empty id, if any, sorts before the lookup entries (which start with NUL); every
+        // other object follows them.
+        if let Some(bytes) = class.tree.get([]).map_err(sled_error)? {
+            if let Some(doc) = accept(&[], &bytes) {
+                if !visit(doc) {
+                    return Ok(());
+                }
             }
         }
+        split_scan::scan(&class.tree, &[1], &accept, visit).map_err(sled_error)?;
         Ok(())
     }
 

@@ -60,8 +60,7 @@ impl Database {
 
     /// The fields `body` would add to `class` (none when it adds none or is refused later).
     pub fn fields_added_by(&self, class: &str, body: &Map<String, Value>) -> Vec<String> {
-        let Ok(mut schema) = self.schema_for(class) else { return Vec::new() };
-        schema.check_and_extend(body).unwrap_or_default()
+        self.check_schema(class, body).map(|added| added.into_iter().map(|(name, _)| name).collect()).unwrap_or_default()
     }
 
     /// `POST /schemas/:className`: a new class with the declared `fields` and
