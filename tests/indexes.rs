@@ -357,3 +357,20 @@ async fn a_batch_acknowledged_survives_kill_9() {
     acknowledged.sort();
     assert_eq!(stored, acknowledged);
 }
+
+#[tokio::test]
+async fn a_walk_that_finds_too_few_matches_leaves_the_query_to_a_scan() {
+    if on_postgres() {
+        return;
+    }
+    let server = Server::start("basics", &["--auto-index", "off"]);
+    fill(&server, "Sparse", 5_000).await;
+    wait_for_index(&server, "Sparse", &json!({}), "natural").await;
+    let common = json!({"tag": "t3"});
+    let (_, plan) = server.master("GET", &format!("/classes/Sparse?where={}&limit=1&explain=1", encode(&common)), None).await;
+    assert_eq!(plan["results"][0]["index"], json!("natural"), "a match within a few candidates is walked to: {plan}");
+    let rare = json!({"i": 4_999});
+    let (_, plan) = server.master("GET", &format!("/classes/Sparse?where={}&limit=1&explain=1", encode(&rare)), None).await;
+    assert_eq!(plan["results"][0]["index"], json!("scan"), "one match in 5,000 is a scan, not 5,000 reads by id: {plan}");
+    assert_eq!(all_ids(&server, "Sparse", &rare).await.len(), 1);
+}

@@ -50,6 +50,11 @@ type Matches = Vec<Arc<Map<String, Value>>>;
 /// when it was asked for.
 pub type Found = (Vec<Map<String, Value>>, Option<usize>);
 
+/// How many candidates an ordered walk may read for each result it is to answer (at least
+/// [`MIN_WALK_BUDGET`]) before it leaves the query to a scan.
+const WALK_CANDIDATES_PER_RESULT: usize = 64;
+const MIN_WALK_BUDGET: usize = 4096;
+
 /// Locks that serialise read-modify-writes of one object (by hash of class and id).
 const STRIPES: usize = 64;
 
@@ -633,10 +638,19 @@ impl Database {
             return Ok(Some(page));
         }
         let Some(plan) = self.indexes.order_plan(class, field) else { return Ok(None) };
+        // The walk reads its candidates one by one, where a scan streams the class: when few
+        // objects match (or may be read), reading them all this way costs many times a scan,
+        // so past a budget the walk gives up and the caller scans.
+        let budget = wanted.saturating_mul(WALK_CANDIDATES_PER_RESULT).max(MIN_WALK_BUDGET);
         let mut failure = None;
         let mut visited = 0usize;
+        let mut gave_up = false;
         let served = self.indexes.walk_plan(class, &plan, Walk::Field { descending }, |id| {
             visited += 1;
+            if visited > budget {
+                gave_up = true;
+                return false;
+            }
             match self.take_if_match(access, class, id, query, deadline, visited, &mut page) {
                 Ok(()) => page.len() < wanted,
                 Err(error) => {
@@ -647,6 +661,9 @@ impl Database {
         });
         if let Some(error) = failure {
             return Err(error);
+        }
+        if gave_up {
+            return Ok(None);
         }
         if served {
             trace.planned(&plan, visited);
