@@ -284,6 +284,8 @@ async fn fields_that_queries_keep_scanning_get_an_automatic_index_unless_turned_
     for (flags, automatic) in [(&[][..], true), (&["--auto-index", "off"][..], false)] {
         let server = Server::start("basics", flags);
         fill(&server, "Auto", 1_200).await;
+        // The class's size is known once its natural order is indexed (in the background).
+        wait_for_index(&server, "Auto", &json!({}), "natural").await;
         let equality = json!({"tag": "t2"});
         let expected = all_ids(&server, "Auto", &json!({"$or": [equality.clone()]})).await;
         for _ in 0..3 {

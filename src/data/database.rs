@@ -404,7 +404,11 @@ impl Database {
                 trace.index = explain::SCAN.to_owned();
                 trace.examined = examined;
                 if indexed {
-                    self.indexes.scanned(class, &explain::fields_to_index(&query, &order), examined);
+                    // A prefiltered scan decodes only its likely matches but still goes over
+                    // the whole class, which is what makes it worth an index: the class's size,
+                    // as the natural-order index knows it, counts.
+                    let scanned = self.indexes.order_plan(class, NATURAL).map_or(examined, |all| all.candidates.max(examined));
+                    self.indexes.scanned(class, &explain::fields_to_index(&query, &order), scanned);
                 }
                 (matches, count)
             }
