@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::context::{blocking, session_missing, Api, Ctx, Reply};
 use super::email::{self, Kind};
 use super::{auth_data, classes, pipeline};
-use crate::data::{self, Access};
+use crate::data::{self, Access, SavedObject};
 use crate::data::accounts::{Origin, SESSION};
 use crate::error::{ErrorCode, ParseError};
 use crate::runtime::TriggerKind;
@@ -46,26 +46,22 @@ pub async fn sign_up(api: &Arc<Api>, ctx: &Ctx, mut body: Map<String, Value>) ->
     if verifies {
         body.entry("emailVerified").or_insert(Value::Bool(false));
     }
-    let mut signup = {
-        let api = api.clone();
-        blocking(move || api.accounts.prepare_signup(&api.db, body).map_err(ParseError::from)).await?
-    };
-    let token = verifies.then(|| email::arm_link(&mut signup.prepared, Kind::VerifyEmail));
-    let saved = match (pipeline::save(api, ctx, signup.prepared).await, &new_links) {
-        // Another sign-up (on this node or another) stored a user with the new identity first:
-        // this one is that user's log-in, as it would have been a moment later.
+    let (saved, token, generated_username) = match (create_user(api, ctx, body, verifies).await, &new_links) {
+        // Another sign-up (on this node or another) stored a user with the new identity first,
+        // seen by the sign-up's own check or by the store's insert: this one is that user's
+        // log-in, as it would have been a moment later.
         (Err(error), Some(links)) if error.code == ErrorCode::ACCOUNT_ALREADY_LINKED => match auth_data::linked_user(api, links)? {
             Some(holder) => return log_in_linked(api, ctx, &holder, links).await,
             None => return Err(error),
         },
-        (saved, _) => saved?,
+        (created, _) => created?,
     };
     let id = saved.object.get("objectId").and_then(Value::as_str).unwrap_or_default().to_string();
     if let Some(token) = token {
         mail_verification(api, ctx, saved.object.clone(), token);
     }
     let mut response = saved.response;
-    if let Some(username) = signup.generated_username {
+    if let Some(username) = generated_username {
         response.insert("username".into(), Value::String(username));
     }
     let location = format!("{}/users/{id}", api.config.mount);
@@ -102,6 +98,24 @@ fn refuse_client_email_verification(ctx: &Ctx, body: &Map<String, Value>) -> Res
 /// Mails a verification link once the write that armed it is stored. Fire and forget, as Parse
 /// Server sends it: the sign-up or update has succeeded whatever the mail server does, and the
 /// user can ask again through `/verificationEmailRequest`.
+/// A sign-up's new user: checked (unique keys and identities), armed with a verification link
+/// when `verifies`, and saved. Answers the saved user, the link's token and the username
+/// generated for a user that gave none.
+async fn create_user(
+    api: &Arc<Api>,
+    ctx: &Ctx,
+    body: Map<String, Value>,
+    verifies: bool,
+) -> Result<(SavedObject, Option<String>, Option<String>), ParseError> {
+    let mut signup = {
+        let api = api.clone();
+        blocking(move || api.accounts.prepare_signup(&api.db, body).map_err(ParseError::from)).await?
+    };
+    let token = verifies.then(|| email::arm_link(&mut signup.prepared, Kind::VerifyEmail));
+    let saved = pipeline::save(api, ctx, signup.prepared).await?;
+    Ok((saved, token, signup.generated_username))
+}
+
 fn mail_verification(api: &Arc<Api>, ctx: &Ctx, user: Map<String, Value>, token: String) {
     let (api, ctx) = (api.clone(), ctx.clone());
     tokio::spawn(async move {
