@@ -300,3 +300,15 @@ async fn an_idle_node_without_schedules_does_not_ask_the_database_for_them_every
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn a_class_table_cloudrt_makes_has_its_natural_order_index_when_its_first_object_is_saved() {
+    let database = Arc::new(TestDatabase::create());
+    let server = Server::start_on("basics", database.clone(), &[]);
+    let (status, created) = server.master("POST", "/classes/Fresh", Some(json!({"n": 1}))).await;
+    assert_eq!(status, 201, "{created}");
+    // Made in the transaction that added the table's createdAt column, not by the background
+    // build (which a table made elsewhere needs): there as soon as the save is answered.
+    let valid = database.sql("SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = '_cloudrt_order_Fresh'");
+    assert_eq!(valid, "t");
+}
