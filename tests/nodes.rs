@@ -231,15 +231,23 @@ async fn max_concurrent_jobs_holds_across_nodes_and_the_jobs_of_a_killed_node_ar
 
 /// Sends every `(node, method, path, body)` at once; answers each (status, body), in order.
 async fn all_at_once(requests: Vec<(&Server, &str, String, Value)>) -> Vec<(u16, Value)> {
+    all_at_once_with(requests, &[]).await
+}
+
+/// [`all_at_once`] with these headers too.
+async fn all_at_once_with(requests: Vec<(&Server, &str, String, Value)>, headers: &[(&str, &str)]) -> Vec<(u16, Value)> {
     let tasks: Vec<_> = requests
         .into_iter()
         .map(|(node, method, path, body)| {
-            let request = node
+            let mut request = node
                 .client
                 .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", node.url))
                 .header("X-Parse-Application-Id", APP_ID)
                 .header("Content-Type", "application/json")
                 .body(body.to_string());
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
             tokio::spawn(async move {
                 let response = request.send().await.expect("request");
                 let status = response.status().as_u16();
@@ -414,4 +422,81 @@ async fn one_new_identity_signed_up_on_two_nodes_at_once_makes_one_user() {
     }
     let (_, users) = a.master("GET", "/users?count=1&limit=0", None).await;
     assert_eq!(users["count"], json!(5), "{users}");
+}
+
+#[tokio::test]
+async fn two_nodes_adding_different_fields_and_config_parameters_at_once_keep_every_one() {
+    let (a, b) = two_nodes(&["--allow-client-class-creation"]);
+    let node = |i: usize| if i.is_multiple_of(2) { &a } else { &b };
+    // The class exists first, so that every create below only adds a field of its own.
+    let (status, answer) = a.request("POST", "/classes/Wide", Some(json!({"n": -1})), &[]).await;
+    assert_eq!(status, 201, "{answer}");
+    let creates = (0..12).map(|i| (node(i), "POST", "/classes/Wide".to_string(), json!({"n": i, format!("f{i}"): i}))).collect();
+    for (status, answer) in all_at_once(creates).await {
+        assert_eq!(status, 201, "{answer}");
+    }
+    let mut wanted: Vec<String> = (0..12).map(|i| format!("f{i}")).collect();
+    wanted.sort();
+    let stored = a.database.clone().expect("a PostgreSQL database").sql(
+        r#"SELECT string_agg(key, ',' ORDER BY key) FROM "_SCHEMA", jsonb_object_keys("schema"->'fields') AS key WHERE "className" = 'Wide' AND key LIKE 'f%'"#,
+    );
+    assert_eq!(stored, wanted.join(","), "_SCHEMA lists every field a node added");
+    for server in [&a, &b] {
+        let (schema, _) = within(A_SECOND, "each node's schema lists every field", || async {
+            let (_, schema) = server.master("GET", "/schemas/Wide", None).await;
+            wanted.iter().all(|field| schema["fields"][field] == json!({"type": "Number"})).then_some(schema)
+        })
+        .await;
+        assert_eq!(schema["fields"]["n"], json!({"type": "Number"}));
+    }
+    // Parse Config: each PUT sets one parameter of its own.
+    let puts = (0..12).map(|i| (node(i), "PUT", "/config".to_string(), json!({"params": {format!("p{i}"): i}}))).collect();
+    for (status, answer) in all_at_once_with(puts, &[("X-Parse-Master-Key", MASTER_KEY)]).await {
+        assert_eq!((status, answer.clone()), (200, json!({"result": true})), "{answer}");
+    }
+    let expected: serde_json::Map<String, Value> = (0..12).map(|i| (format!("p{i}"), json!(i))).collect();
+    for server in [&a, &b] {
+        let (_, config) = server.master("GET", "/config", None).await;
+        assert_eq!(config["params"], Value::Object(expected.clone()), "{config}");
+    }
+}
+
+
+#[tokio::test]
+async fn one_identity_linked_to_several_existing_users_on_two_nodes_at_once_goes_to_one() {
+    let (a, b) = two_nodes(&[]);
+    let node = |i: usize| if i.is_multiple_of(2) { &a } else { &b };
+    let mut users = Vec::new();
+    for i in 0..8 {
+        users.push(node(i).sign_up(&format!("user{i}"), "secret").await);
+    }
+    let links: Vec<_> = users
+        .iter()
+        .enumerate()
+        .map(|(i, (id, token))| {
+            let request = node(i)
+                .client
+                .put(format!("{}/users/{id}", node(i).url))
+                .header("X-Parse-Application-Id", APP_ID)
+                .header("X-Parse-Session-Token", token.as_str())
+                .json(&json!({"authData": {"anonymous": {"id": "one-device"}}}));
+            tokio::spawn(async move {
+                let response = request.send().await.expect("PUT /users/:id");
+                (response.status().as_u16(), response.json::<Value>().await.expect("JSON"))
+            })
+        })
+        .collect();
+    let mut linked = 0;
+    for link in links {
+        let (status, answer) = link.await.expect("request task");
+        match status {
+            200 => linked += 1,
+            _ => assert_eq!((status, &answer["code"]), (400, &json!(208)), "{answer}"),
+        }
+    }
+    assert_eq!(linked, 1, "one user links the identity, the others get 208");
+    let holders = a.database.clone().expect("a PostgreSQL database").sql(
+        r#"SELECT count(*) FROM "_User" WHERE "authData"->'anonymous'->>'id' = 'one-device'"#,
+    );
+    assert_eq!(holders, "1");
 }

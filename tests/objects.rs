@@ -408,6 +408,36 @@ async fn parse_config_get_and_update() {
     assert_eq!(config, json!({"params": {"limit": 6}}));
     let (status, answer) = server.master("PUT", "/config", Some(json!({"params": 5}))).await;
     assert_eq!((status, answer["code"].clone()), (400, json!(107)));
+    let (status, answer) = server.master("PUT", "/config", Some(json!({"params": {"a.b": 1}}))).await;
+    assert_eq!((status, answer["code"].clone()), (400, json!(105)), "a parameter name is one path segment: {answer}");
+    let (_, config) = server.request("GET", "/config", None, &[]).await;
+    assert_eq!(config, json!({"params": {"limit": 6}}), "a refused PUT changed nothing");
+}
+
+#[tokio::test]
+async fn parse_config_puts_of_different_parameters_at_once_keep_every_one() {
+    let server = Server::start("basics", &[]);
+    let puts: Vec<_> = (0..16)
+        .map(|i| {
+            let request = server
+                .client
+                .put(format!("{}/config", server.url))
+                .header("X-Parse-Application-Id", common::APP_ID)
+                .header("X-Parse-Master-Key", MASTER_KEY)
+                .json(&json!({"params": {format!("p{i}"): i}}));
+            tokio::spawn(async move {
+                let response = request.send().await.expect("PUT /config");
+                (response.status().as_u16(), response.json::<Value>().await.expect("JSON"))
+            })
+        })
+        .collect();
+    for put in puts {
+        assert_eq!(put.await.expect("request task"), (200, json!({"result": true})));
+    }
+    let (_, config) = server.master("GET", "/config", None).await;
+    let expected: serde_json::Map<String, Value> = (0..16).map(|i| (format!("p{i}"), json!(i))).collect();
+    assert_eq!(config["params"], Value::Object(expected), "{config}");
+    assert_eq!(config["masterKeyOnly"].as_object().map(|flags| flags.len()), Some(16), "{config}");
 }
 
 #[tokio::test]

@@ -2,12 +2,13 @@
 //! Stored as the one `_GlobalConfig` object (id "1"), as Parse Server keeps it; `PUT` with the
 //! master key merges `params` (a `{"__op":"Delete"}` value removes one) and `masterKeyOnly`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
 use super::context::{blocking, master_required, Api, Ctx, Reply};
-use crate::data::{SystemClass, SystemWrite};
+use crate::data::{DataError, SystemClass, SystemWrite};
+use crate::store::StoreError;
 use crate::error::{ErrorCode, ParseError};
 
 const GLOBAL_CONFIG: &str = SystemClass::GlobalConfig.name();
@@ -29,12 +30,12 @@ fn is_delete(value: &Value) -> bool {
     value.get("__op").and_then(Value::as_str) == Some("Delete")
 }
 
-/// Held across a `PUT /config`'s read of the config row and its write: the write holds every
-/// parameter, computed from that read, so two PUTs of different parameters at once would
-/// otherwise each write back the row without the other's.
-static CONFIG_WRITER: Mutex<()> = Mutex::new(());
-
 /// `PUT /config` (master key): `{"params": {...}, "masterKeyOnly": {...}}` → `{"result": true}`.
+///
+/// Written as dotted changes of the stored row (`params.<name>`, `masterKeyOnly.<name>`), as
+/// Parse Server writes them, not as the whole row computed from a read: the update applies them
+/// to the row as stored, so PUTs of different parameters at once, on one node or on several
+/// sharing a database, all keep theirs.
 pub async fn update(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Result<Reply, ParseError> {
     if !ctx.master {
         return Err(master_required());
@@ -45,46 +46,72 @@ pub async fn update(api: &Arc<Api>, ctx: &Ctx, body: Map<String, Value>) -> Resu
         Some(_) => Err(ParseError::new(ErrorCode::INVALID_JSON, format!("{key} must be an object"))),
     };
     let (changes, master_only) = (object("params")?, object("masterKeyOnly")?);
+    if let Some(name) = changes.keys().chain(master_only.keys()).find(|name| !valid_name(name)) {
+        return Err(ParseError::new(ErrorCode::INVALID_KEY_NAME, format!("invalid config parameter name: {name:?}")));
+    }
     let api = api.clone();
     blocking(move || {
-        let _one_writer = CONFIG_WRITER.lock().unwrap_or_else(|p| p.into_inner());
-        let current = api.db.store().get(GLOBAL_CONFIG, ID)?;
-        let field = |key: &str| current.as_ref().and_then(|c| c.get(key)).and_then(Value::as_object).cloned().unwrap_or_default();
-        let (mut params, mut flags) = (field("params"), field("masterKeyOnly"));
-        // As Parse Server: each changed parameter's flag is set with it (false unless sent).
-        for (key, value) in changes {
-            if is_delete(&value) {
-                params.remove(&key);
-                flags.remove(&key);
-            } else {
-                let flag = master_only.get(&key).and_then(Value::as_bool).unwrap_or(false);
-                flags.insert(key.clone(), Value::Bool(flag));
-                params.insert(key, value);
+        loop {
+            let current = api.db.store().get(GLOBAL_CONFIG, ID)?;
+            let held = |name: &str| current.as_ref().and_then(|c| c.get("params")).and_then(|p| p.get(name)).is_some();
+            let write = match current {
+                Some(_) => SystemWrite::Update { id: ID.to_string(), fields: dotted_changes(&changes, &master_only, held) },
+                None => {
+                    let mut fields = Map::new();
+                    fields.insert("params".into(), json!({}));
+                    fields.insert("masterKeyOnly".into(), json!({}));
+                    fields.insert("ACL".into(), json!({}));
+                    SystemWrite::Create { id: Some(ID.to_string()), fields }
+                }
+            };
+            let created = matches!(write, SystemWrite::Create { .. });
+            match api.db.write_system(SystemClass::GlobalConfig, write) {
+                // The row is made empty first, then changed as any other PUT changes it.
+                Ok(_) if created => continue,
+                Ok(_) => return Ok(Reply::json(&json!({ "result": true }))),
+                // Another PUT (on this node or another) made the row or deleted it meanwhile.
+                Err(DataError::Store(StoreError::Duplicate) | DataError::ObjectNotFound) => continue,
+                Err(error) => return Err(error.into()),
             }
         }
-        for (key, value) in master_only {
-            match value {
-                Value::Bool(flag) if params.contains_key(&key) => {
-                    flags.insert(key, Value::Bool(flag));
-                }
-                _ if is_delete(&value) => {
-                    flags.remove(&key);
-                }
-                _ => {}
-            }
-        }
-        let mut write = Map::new();
-        write.insert("params".into(), Value::Object(params));
-        write.insert("masterKeyOnly".into(), Value::Object(flags));
-        let write = match current {
-            Some(_) => SystemWrite::Update { id: ID.to_string(), fields: write },
-            None => {
-                write.insert("ACL".into(), json!({}));
-                SystemWrite::Create { id: Some(ID.to_string()), fields: write }
-            }
-        };
-        api.db.write_system(SystemClass::GlobalConfig, write)?;
-        Ok(Reply::json(&json!({ "result": true })))
     })
     .await
+}
+
+/// A parameter name a dotted key can carry: the name is one segment of the stored row's path.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('.') && !name.starts_with('$')
+}
+
+/// The row's changes for a PUT: each changed parameter is set with its flag (false unless
+/// sent, as Parse Server does) or deleted with it; a flag sent alone changes a parameter the
+/// row holds (`held`) and is otherwise ignored.
+fn dotted_changes(changes: &Map<String, Value>, master_only: &Map<String, Value>, held: impl Fn(&str) -> bool) -> Map<String, Value> {
+    let delete = || json!({"__op": "Delete"});
+    let mut fields = Map::new();
+    for (name, value) in changes {
+        if is_delete(value) {
+            fields.insert(format!("params.{name}"), delete());
+            fields.insert(format!("masterKeyOnly.{name}"), delete());
+        } else {
+            let flag = master_only.get(name).and_then(Value::as_bool).unwrap_or(false);
+            fields.insert(format!("params.{name}"), value.clone());
+            fields.insert(format!("masterKeyOnly.{name}"), Value::Bool(flag));
+        }
+    }
+    for (name, value) in master_only {
+        if changes.contains_key(name) {
+            continue;
+        }
+        match value {
+            Value::Bool(flag) if held(name) => {
+                fields.insert(format!("masterKeyOnly.{name}"), Value::Bool(*flag));
+            }
+            _ if is_delete(value) => {
+                fields.insert(format!("masterKeyOnly.{name}"), delete());
+            }
+            _ => {}
+        }
+    }
+    fields
 }

@@ -95,6 +95,12 @@ pub fn ids_of(user: &Map<String, Value>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The identities `after` links and `before` did not: what a user's update newly claims.
+pub fn newly_linked(before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<(String, String)> {
+    let held = ids_of(before);
+    ids_of(after).into_iter().filter(|identity| !held.contains(identity)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +128,15 @@ mod tests {
         assert_eq!(merged, json!({"game": {"id": "g"}, "other": {"id": "o"}}));
         let user = json!({"authData": merged}).as_object().unwrap().clone();
         assert_eq!(ids_of(&user), [("game".to_string(), "g".to_string()), ("other".to_string(), "o".to_string())]);
+    }
+
+    #[test]
+    fn newly_linked_names_only_the_identities_an_update_adds() {
+        let user = |auth: Value| json!({"authData": auth}).as_object().unwrap().clone();
+        let before = user(json!({"anonymous": {"id": "a"}}));
+        let after = user(json!({"anonymous": {"id": "a"}, "game": {"id": "g"}}));
+        assert_eq!(newly_linked(&before, &after), [("game".to_string(), "g".to_string())]);
+        assert!(newly_linked(&after, &before).is_empty(), "an unlink claims nothing");
+        assert!(newly_linked(&after, &after).is_empty());
     }
 }

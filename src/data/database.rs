@@ -909,8 +909,12 @@ impl Database {
             if let Some(claims) = claims.as_mut() {
                 claims.check(&object, Some(id))?;
             }
+            let linking = match class {
+                unique::USER => auth_data::newly_linked(&current, &object),
+                _ => Vec::new(),
+            };
             let mut index = self.index_write(class);
-            match self.store.update(class, id, object.clone(), Some(&current)) {
+            match self.store.update_linking(class, id, object.clone(), Some(&current), &linking) {
                 Ok(()) => {
                     if let Some(index) = index.as_mut() {
                         index.changed(Some(&current), Some(&object));
@@ -1007,7 +1011,7 @@ impl Database {
         self.store.nodes().is_none().then(|| self.indexes.write(class))
     }
 
-    /// Inserts under a fresh objectId (drawn again on the rare collision).
+    /// Inserts under the assigned objectId, or a fresh one (drawn again on the rare collision).
     fn insert_new(
         &self,
         class: &str,
@@ -1019,6 +1023,7 @@ impl Database {
         object.extend(internal.clone());
         object.insert("createdAt".into(), Value::String(now.to_string()));
         object.insert("updatedAt".into(), Value::String(now.to_string()));
+        let chosen = assigned.is_some();
         loop {
             let id = assigned.take().unwrap_or_else(ids::new_object_id);
             object.insert("objectId".into(), Value::String(id.clone()));
@@ -1034,7 +1039,9 @@ impl Database {
                     }
                     return Ok(());
                 }
-                Err(StoreError::Duplicate) => continue,
+                // A drawn id that collided is drawn again; an id the caller chose (the one
+                // `_GlobalConfig` row another node created meanwhile) is not silently changed.
+                Err(StoreError::Duplicate) if !chosen => continue,
                 Err(error) => return Err(error.into()),
             }
         }
@@ -1168,6 +1175,11 @@ impl Database {
             schema.check_and_extend(fields)?;
         }
         self.store.put_schema(class, schema.to_json())?;
+        if self.store.nodes().is_some() {
+            // The store kept the fields another node stored meanwhile (its note may even have
+            // been read before this write ended): this node's copy is what was stored.
+            schema = other_nodes::stored_schema(&*self.store, class)?.unwrap_or(schema);
+        }
         self.schemas.write().unwrap_or_else(|p| p.into_inner()).insert(class.to_string(), schema);
         Ok(())
     }

@@ -190,6 +190,22 @@ pub trait Store: Send + Sync + 'static {
         expected: Option<&Arc<Document>>,
     ) -> Result<(), StoreError>;
 
+    /// [`Store::update`] of a user that links the authData identities `identities` it did not
+    /// link before, unless another stored user links one of them: then
+    /// [`StoreError::IdentityLinked`] and nothing is written. As for [`Store::insert_linking`],
+    /// a store other processes share makes the check and the write one step for all of them.
+    fn update_linking(
+        &self,
+        class: &str,
+        id: &str,
+        doc: Document,
+        expected: Option<&Arc<Document>>,
+        identities: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let _ = identities;
+        self.update(class, id, doc, expected)
+    }
+
     /// Makes `change` to document `id` in one atomic step on the stored document, and answers
     /// the document as stored after it. `Ok(None)` when this store does not do that, or not
     /// for this change or this stored object (a column of another type, a value that is not an

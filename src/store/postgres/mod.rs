@@ -460,6 +460,61 @@ impl Store for PostgresStore {
         Err(if found.is_empty() { StoreError::NotFound } else { StoreError::Conflict })
     }
 
+    /// The identities' locks, the check that no other user links them and the update, in one
+    /// transaction: two nodes linking one identity to two users at once cannot both succeed.
+    fn update_linking(
+        &self,
+        class: &str,
+        id: &str,
+        mut doc: Document,
+        expected: Option<&Arc<Document>>,
+        identities: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        if identities.is_empty() {
+            return self.update(class, id, doc, expected);
+        }
+        doc.insert("objectId".to_owned(), Value::String(id.to_owned()));
+        let table = self.table_for_write(class, &doc)?;
+        let (row, expected) = (row_json(&doc, &table.columns), expected.map(|expected| row_json(expected, &table.columns)));
+        let mut identities = identities.to_vec();
+        identities.sort();
+        identities.dedup();
+        let (update, holders, user) = (tables::update(class, &table.columns), tables::select_auth_data_holders(class), id.to_owned());
+        let outcome = self.connections.run(move |mut client| {
+            let (identities, row, expected, update, holders, user) =
+                (identities.clone(), row.clone(), expected.clone(), update.clone(), holders.clone(), user.clone());
+            async move {
+                let transaction = client.transaction().await?;
+                for (provider, id) in &identities {
+                    let key = format!("{provider}:{id}");
+                    transaction.execute(tables::LOCK_IDENTITY, &[&node::IDENTITY_LOCK, &key]).await?;
+                }
+                for (provider, id) in &identities {
+                    let holders = transaction.query(holders.as_str(), &[provider, id]).await?;
+                    if holders.iter().any(|holder| holder.get::<_, String>(0) != user) {
+                        return Ok(Some(false));
+                    }
+                }
+                if transaction.execute(update.as_str(), &[&row, &user, &expected]).await? != 1 {
+                    return Ok(None);
+                }
+                transaction.commit().await?;
+                Ok(Some(true))
+            }
+        })?;
+        match outcome {
+            Some(true) => {
+                self.announce_objects(class);
+                Ok(())
+            }
+            Some(false) => Err(StoreError::IdentityLinked),
+            None => {
+                let found = self.texts(tables::exists(class), params(vec![text(id)]))?.unwrap_or_default();
+                Err(if found.is_empty() { StoreError::NotFound } else { StoreError::Conflict })
+            }
+        }
+    }
+
     /// One `UPDATE … SET "n" = COALESCE("n", 0) + $…` (as Parse Server's adapter increments),
     /// with jsonb expressions for the array changes, so that changes on several nodes at once
     /// all count without a read before the write.
@@ -558,7 +613,7 @@ impl Store for PostgresStore {
         let columns = tables::schema_columns(class, &stored);
         let mut statements = vec![
             Self::ddl_lock(),
-            (tables::UPSERT_SCHEMA.to_owned(), params(vec![text(class), text(&stored.to_string())])),
+            (tables::MERGE_SCHEMA.to_owned(), params(vec![text(class), text(&stored.to_string())])),
             (tables::create_table(class), params(vec![])),
         ];
         // A table that has its createdAt column already is left to the background build.

@@ -21,8 +21,13 @@ pub const SELECT_CLASSES: &str = r#"SELECT "className" FROM "_SCHEMA""#;
 pub const SELECT_SCHEMA: &str = r#"SELECT "schema"::text FROM "_SCHEMA" WHERE "className" = $1"#;
 /// Forgets a class in `_SCHEMA` (the schema API deleted it).
 pub const DELETE_SCHEMA: &str = r#"DELETE FROM "_SCHEMA" WHERE "className" = $1"#;
-
+/// Records a class's schema as written: what a field's deletion stores.
 pub const UPSERT_SCHEMA: &str = r#"INSERT INTO "_SCHEMA" ("className", "schema", "isParseClass") VALUES ($1, $2::text::jsonb, true) ON CONFLICT ("className") DO UPDATE SET "schema" = EXCLUDED."schema""#;
+/// [`UPSERT_SCHEMA`] for a write that only adds or changes fields: the fields stored when its
+/// statement runs (under the DDL lock, so after any other node's change committed) are kept
+/// beside the written ones, which win. The written value was merged with a read made before the
+/// lock, so without this a field another node added in between would drop out of `_SCHEMA`.
+pub const MERGE_SCHEMA: &str = r#"INSERT INTO "_SCHEMA" ("className", "schema", "isParseClass") VALUES ($1, $2::text::jsonb, true) ON CONFLICT ("className") DO UPDATE SET "schema" = EXCLUDED."schema" || jsonb_build_object('fields', COALESCE("_SCHEMA"."schema"->'fields', '{}'::jsonb) || COALESCE(EXCLUDED."schema"->'fields', '{}'::jsonb))"#;
 /// The columns of a table and their SQL types.
 pub const SELECT_COLUMNS: &str = "SELECT column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1";
 
