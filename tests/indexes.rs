@@ -3,7 +3,7 @@
 //! for a user who may read only some objects, on randomised data and queries; the life of an
 //! index (declared on a populated class, built in the background, used once complete, as
 //! `explain=1` shows, dropped), automatic indexes after repeated scans (and none with
-//! `--auto-index off`); and a `/batch` of writes shares one sync yet loses none of them to a
+//! `--auto-index off`, nor on a field no object holds); and a `/batch` of writes shares one sync yet loses none of them to a
 //! `kill -9`.
 
 mod common;
@@ -301,6 +301,50 @@ async fn fields_that_queries_keep_scanning_get_an_automatic_index_unless_turned_
             assert_unindexed(&explain(&server, "Auto", &equality).await);
         }
     }
+}
+
+/// Whether `GET /schemas/:class` lists the automatic index `name`.
+async fn lists_index(server: &Server, class: &str, name: &str) -> bool {
+    let (status, schema) = server.master("GET", &format!("/schemas/{class}"), None).await;
+    assert_eq!(status, 200, "{schema}");
+    schema["indexes"].get(name).is_some()
+}
+
+async fn count(server: &Server, class: &str, where_: &Value) -> u64 {
+    let (status, answer) = server.master("GET", &format!("/classes/{class}?where={}&count=1&limit=0", encode(where_)), None).await;
+    assert_eq!(status, 200, "{answer}");
+    answer["count"].as_u64().unwrap_or(u64::MAX)
+}
+
+#[tokio::test]
+async fn a_field_no_object_holds_keeps_no_automatic_index() {
+    if on_postgres() {
+        return;
+    }
+    let server = Server::start("basics", &[]);
+    fill(&server, "Unheld", 1_200).await;
+    wait_for_index(&server, "Unheld", &json!({}), "natural").await;
+    let flagged = json!({"flag": "yes"});
+    for _ in 0..3 {
+        assert_eq!(count(&server, "Unheld", &flagged).await, 0);
+    }
+    let started = Instant::now();
+    while lists_index(&server, "Unheld", "auto_flag").await {
+        assert!(started.elapsed() < Duration::from_secs(30), "the index of a field no object holds was kept");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for _ in 0..3 {
+        assert_eq!(count(&server, "Unheld", &flagged).await, 0);
+    }
+    assert!(!lists_index(&server, "Unheld", "auto_flag").await, "its scans earned it again");
+    assert_unindexed(&explain(&server, "Unheld", &flagged).await);
+    let (status, created) = server.master("POST", "/classes/Unheld", Some(flagged.clone())).await;
+    assert_eq!(status, 201, "{created}");
+    for _ in 0..3 {
+        assert_eq!(count(&server, "Unheld", &flagged).await, 1);
+    }
+    wait_for_index(&server, "Unheld", &flagged, "auto_flag").await;
+    assert_eq!(count(&server, "Unheld", &flagged).await, 1);
 }
 
 #[tokio::test]

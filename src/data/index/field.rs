@@ -10,35 +10,51 @@
 //! An index only narrows the candidates: the caller still checks each candidate against the
 //! whole query and the reader's ACL, so a probe may yield more than matches, never fewer.
 
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
 use std::collections::{btree_set, BTreeMap, BTreeSet, BinaryHeap};
 use std::ops::Bound;
 
 use serde_json::{Map, Value};
 
-use super::id::Id;
+use super::id::{self, Id};
 
 /// The natural order's "field": no value, so entries sort by (createdAt, objectId).
 pub const NATURAL: &str = "";
 
-/// A field value as an index orders it (variants in MongoDB's cross-type order).
-#[derive(Debug, Clone, PartialEq)]
+/// A field value as an index orders it (variants in MongoDB's cross-type order). A key is 24
+/// bytes and a string in the shape of a Parse date costs no allocation: a field of unique
+/// values (`updatedAt` above all) has one key per object.
+#[derive(Debug, Clone)]
 pub enum Key {
     Null,
     /// Finite only: `Key::of` refuses NaN and infinities, so the order is total.
     Number(f64),
-    Text(String),
+    /// A string spelled as `toISOString` spells a date (`2015-03-24T20:19:00.542Z`), packed as
+    /// the number its digits spell; it orders and equals as that text does (see [`Key::text`]).
+    Stamp(u64),
+    Text(Box<str>),
     /// A Pointer, by its objectId: what a join's equality or `$in` pins.
-    Pointer(String),
+    Pointer(Box<str>),
+}
+
+/// As [`Ord`]: a `Text` and a `Stamp` of the same string are the same key.
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
 }
 
 impl Eq for Key {}
 
 impl Ord for Key {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+    fn cmp(&self, other: &Self) -> Ordering {
         match (self, other) {
             // Keys are finite, so the partial order of numbers is total.
-            (Key::Number(a), Key::Number(b)) => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
+            (Key::Number(a), Key::Number(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
+            // Fixed-width digits between fixed separators: the numbers sort as the texts do.
+            (Key::Stamp(a), Key::Stamp(b)) => a.cmp(b),
+            (Key::Stamp(a), Key::Text(b)) => id::unpack_created(*a).as_slice().cmp(b.as_bytes()),
+            (Key::Text(a), Key::Stamp(b)) => a.as_bytes().cmp(id::unpack_created(*b).as_slice()),
             (Key::Text(a), Key::Text(b)) | (Key::Pointer(a), Key::Pointer(b)) => a.cmp(b),
             _ => self.rank().cmp(&other.rank()),
         }
@@ -46,7 +62,7 @@ impl Ord for Key {
 }
 
 impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
@@ -56,9 +72,14 @@ impl Key {
         match self {
             Key::Null => 0,
             Key::Number(_) => 1,
-            Key::Text(_) => 2,
+            Key::Stamp(_) | Key::Text(_) => 2,
             Key::Pointer(_) => 3,
         }
+    }
+
+    /// The key of a string: a [`Key::Stamp`] when it is spelled as a date, else a `Text`.
+    pub fn text(text: &str) -> Key {
+        id::pack_created(text).map_or_else(|| Key::Text(text.into()), Key::Stamp)
     }
 
     /// The key of `field` in `object`, or None when the value has no place in an index.
@@ -69,9 +90,9 @@ impl Key {
         match object.get(field) {
             None | Some(Value::Null) => Some(Key::Null),
             Some(Value::Number(n)) => n.as_f64().filter(|n| n.is_finite()).map(Key::Number),
-            Some(Value::String(s)) => Some(Key::Text(s.clone())),
+            Some(Value::String(s)) => Some(Key::text(s)),
             Some(Value::Object(pointer)) if pointer.get("__type").and_then(Value::as_str) == Some("Pointer") => {
-                pointer.get("objectId").and_then(Value::as_str).map(|id| Key::Pointer(id.to_owned()))
+                pointer.get("objectId").and_then(Value::as_str).map(|id| Key::Pointer(id.into()))
             }
             Some(_) => None,
         }
@@ -146,11 +167,15 @@ pub enum Walk {
 }
 
 /// The objects under one key, in the natural order. Most keys of a field with many distinct
-/// values hold one object, which then costs no set of its own.
+/// values hold one object, which then costs no set of its own; the set is boxed so that such a
+/// key's entry stays 24 bytes (an inline set made every entry 32).
 #[derive(Debug)]
 enum Ids {
     One(Id),
-    Many(BTreeSet<Id>),
+    /// Boxed on purpose (see above): the box costs one allocation per key of many objects, the
+    /// inline set 8 bytes on every key.
+    #[allow(clippy::box_collection)]
+    Many(Box<BTreeSet<Id>>),
 }
 
 impl Ids {
@@ -164,7 +189,7 @@ impl Ids {
     fn insert(&mut self, id: Id) {
         match self {
             Ids::One(one) if *one == id => *one = id,
-            Ids::One(one) => *self = Ids::Many(BTreeSet::from([*one, id])),
+            Ids::One(one) => *self = Ids::Many(Box::new(BTreeSet::from([*one, id]))),
             Ids::Many(ids) => {
                 ids.replace(id);
             }
@@ -239,6 +264,12 @@ impl FieldIndex {
         self.usable && !matches!(self.keys.last_key_value(), Some((Key::Pointer(_), _)))
     }
 
+    /// Whether some object holds the field (a value other than null): an index of nulls
+    /// only is an index of objects that lack the field.
+    pub(super) fn held(&self) -> bool {
+        !self.usable || !matches!(self.keys.last_key_value(), None | Some((Key::Null, _)))
+    }
+
     /// An unusable index stays so (its field may hold the odd value again), so it keeps no
     /// entries. Adding an entry that is there already replaces it (its ACL may have changed).
     pub(super) fn add(&mut self, object: &Map<String, Value>, field: &str) {
@@ -267,6 +298,19 @@ impl FieldIndex {
         if self.keys.get_mut(&key).is_some_and(|ids| ids.remove(&id)) {
             self.keys.remove(&key);
         }
+    }
+
+    /// Rebuilds the index with full B-tree nodes. Entries added in order, as a build streams
+    /// them and as new objects arrive, leave each node a little over half full: at a million
+    /// objects that is tens of MB an index.
+    pub(super) fn compact(&mut self) {
+        self.keys = std::mem::take(&mut self.keys)
+            .into_iter()
+            .map(|(key, ids)| match ids {
+                Ids::Many(set) => (key, Ids::Many(Box::new(set.into_iter().collect()))),
+                one => (key, one),
+            })
+            .collect();
     }
 
     /// How many ids `probe` yields, without visiting them.
@@ -374,6 +418,8 @@ mod tests {
         assert_eq!(seen(&index, &Probe::All, by_key(false)), [1, 3, 0, 2], "null < numbers < strings");
         assert_eq!(seen(&index, &Probe::All, by_key(true)), [2, 0, 3, 1]);
         assert_eq!(seen(&built(&objects, NATURAL), &Probe::All, by_key(false)), [0, 1, 2, 3]);
+        index.compact();
+        assert_eq!(seen(&index, &Probe::All, by_key(false)), [1, 3, 0, 2], "compacting keeps every entry");
         let mut changed = objects[0].clone();
         changed.insert("score".into(), json!(0));
         index.remove(&objects[0], "score");
@@ -412,6 +458,28 @@ mod tests {
             let probe = Probe::Range(from, to);
             assert_eq!((index.count(&probe), seen(&index, &probe, Walk::Natural)), (0, Vec::new()), "an empty range yields nothing");
         }
+    }
+
+    #[test]
+    fn strings_spelled_as_dates_order_and_match_as_text() {
+        let texts = ["2020-01-01T00:00:00.000Z", "2020-01-01T00:00:00.000Zz", "2020", "2019-12-31T23:59:59.999Z", "2020-01-01T00:00:00.001Z", "3"];
+        let index = built(&objects(&texts.map(|text| json!(text))), "score");
+        let mut sorted: Vec<usize> = (0..texts.len()).collect();
+        sorted.sort_by_key(|i| texts[*i]);
+        assert_eq!(seen(&index, &Probe::All, Walk::Field { descending: false }), sorted);
+        assert!(matches!(Key::text(texts[0]), Key::Stamp(_)) && matches!(Key::text(texts[1]), Key::Text(_)));
+        assert_eq!(Key::Text(texts[0].into()), Key::text(texts[0]), "a stamp equals its text");
+        assert_eq!(seen(&index, &Probe::In(vec![Key::Text(texts[0].into())]), Walk::Natural), [0]);
+        let range = Probe::Range(Bound::Excluded(Key::text("2020")), Bound::Included(Key::text(texts[4])));
+        assert_eq!(seen(&index, &range, Walk::Field { descending: false }), [0, 1, 4]);
+    }
+
+    #[test]
+    fn an_index_of_nulls_holds_no_value() {
+        assert!(!built(&objects(&[json!(null), json!(null)]), "score").held());
+        assert!(!built(&objects(&[json!(1)]), "absent").held());
+        assert!(built(&objects(&[json!(null), json!(false)]), "score").held(), "a value an index cannot hold is held");
+        assert!(built(&objects(&[json!(null), json!("x")]), "score").held());
     }
 
     #[test]

@@ -15,6 +15,9 @@ use serde_json::{Map, Value};
 use crate::data::acl::{self, Principal};
 
 const OBJECT_ID_LEN: usize = 10;
+/// `2015-03-24T20:19:00.542Z`: 17 digits between fixed separators.
+const CREATED_LEN: usize = 24;
+const SEPARATORS: [(usize, u8); 7] = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (23, b'Z')];
 /// Base of an objectId character: `[0-9A-Za-z]`, numbered in ASCII order.
 const BASE: u64 = 62;
 
@@ -84,14 +87,14 @@ impl Id {
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` → the number its 17 digits spell.
-fn pack_created(text: &str) -> Option<u64> {
+pub(super) fn pack_created(text: &str) -> Option<u64> {
     let bytes = text.as_bytes();
-    if bytes.len() != 24 || bytes[4] != b'-' || bytes[7] != b'-' || bytes[10] != b'T' || bytes[13] != b':' || bytes[16] != b':' || bytes[19] != b'.' || bytes[23] != b'Z' {
+    if bytes.len() != CREATED_LEN || SEPARATORS.iter().any(|(at, separator)| bytes[*at] != *separator) {
         return None;
     }
     let mut number = 0u64;
-    for (at, byte) in bytes[..23].iter().enumerate() {
-        if matches!(at, 4 | 7 | 10 | 13 | 16 | 19) {
+    for (at, byte) in bytes[..CREATED_LEN - 1].iter().enumerate() {
+        if SEPARATORS.iter().any(|(separator_at, _)| *separator_at == at) {
             continue;
         }
         if !byte.is_ascii_digit() {
@@ -100,6 +103,21 @@ fn pack_created(text: &str) -> Option<u64> {
         number = number * 10 + u64::from(byte - b'0');
     }
     Some(number)
+}
+
+/// The text [`pack_created`] packed into `number`.
+pub(super) fn unpack_created(mut number: u64) -> [u8; CREATED_LEN] {
+    let mut text = [0u8; CREATED_LEN];
+    for (at, slot) in text.iter_mut().enumerate().rev() {
+        if let Some((_, separator)) = SEPARATORS.iter().find(|(separator_at, _)| *separator_at == at) {
+            *slot = *separator;
+        } else {
+            // A digit: below 10.
+            *slot = b'0' + (number % 10) as u8;
+            number /= 10;
+        }
+    }
+    text
 }
 
 fn pack_object_id(text: &str) -> Option<u64> {
@@ -154,6 +172,15 @@ mod tests {
             assert_eq!(id.object_id().as_str(), object_id);
             assert!(id.public(), "no ACL: public");
         }
+    }
+
+    #[test]
+    fn dates_unpack_to_their_text() {
+        for text in ["2020-01-01T00:00:00.000Z", "2026-12-31T23:59:59.999Z", "0000-00-00T00:00:00.000Z", "9999-99-99T99:99:99.999Z"] {
+            assert_eq!(unpack_created(pack_created(text).unwrap()), text.as_bytes());
+        }
+        assert!(pack_created("2020-01-01T00:00:00.000").is_none());
+        assert!(pack_created("2020-01-01 00:00:00.000Z").is_none());
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! - **automatic**, as hosted Parse made them: a field that queries keep filtering or ordering
 //!   on without an index (the [`AUTO_AFTER_SCANS`]th query of a class of at least
 //!   [`AUTO_MIN_OBJECTS`] objects that a scan or a walk of another index answered) gets one,
-//!   at most [`AUTO_PER_CLASS`] per class.
+//!   at most [`AUTO_PER_CLASS`] per class. One whose field no object holds is dropped when its
+//!   build completes, and its field earns none until a write gives it a value.
 //!
 //! No query ever builds an index: a wanted index is built by one background thread that
 //! streams the class, and queries scan until it is complete. Writes made meanwhile go into the
@@ -91,6 +92,10 @@ struct ClassIndexes {
     dirty: Option<HashSet<String>>,
     /// How often each unindexed field was scanned (for automatic indexes).
     scans: HashMap<String, u32>,
+    /// Fields whose automatic index came out holding no value: the objects lack them, so an
+    /// index would only list every object as null (25 MB at a million objects). Their scans
+    /// earn no index until a write gives one a value.
+    unheld: HashSet<String>,
 }
 
 type Classes = HashMap<String, ClassIndexes>;
@@ -134,6 +139,9 @@ impl IndexWrite<'_> {
             if let Some(after) = after {
                 index.data.add(after, field);
             }
+        }
+        if let Some(after) = after {
+            class.unheld.retain(|field| after.get(field).is_none_or(Value::is_null));
         }
         if let Some(dirty) = class.dirty.as_mut() {
             if let Some(id) = after.or(before).and_then(|object| object.get("objectId")).and_then(Value::as_str) {
@@ -310,7 +318,7 @@ impl Indexes {
             let entry = classes.entry(class.to_owned()).or_default();
             let mut created = false;
             for field in fields {
-                if entry.fields.contains_key(field) {
+                if entry.fields.contains_key(field) || entry.unheld.contains(field) {
                     continue;
                 }
                 let scans = entry.scans.entry(field.clone()).or_default();
@@ -332,6 +340,7 @@ impl Indexes {
     /// building indexes as into complete ones and mark their object dirty; the stream adds, a
     /// chunk at a time under the write lock, only objects not written since the build started.
     /// So an object is either added by the stream as it still stands, or by its writes.
+    /// A complete index is compacted; an automatic one that holds no value is dropped.
     fn build(&self, class: &str, scan: &ScanClass) {
         let job: Vec<(String, u64)> = {
             let mut classes = self.write_all();
@@ -362,6 +371,13 @@ impl Indexes {
         for (field, generation) in &job {
             if let Some(index) = entry.fields.get_mut(field).filter(|index| index.generation == *generation) {
                 index.ready = true;
+                index.automatic &= index.data.held();
+                if index.has_origin() {
+                    index.data.compact();
+                } else {
+                    entry.fields.remove(field);
+                    entry.unheld.insert(field.clone());
+                }
             }
         }
         let again = entry.fields.values().any(|index| !index.ready);
@@ -542,6 +558,44 @@ mod tests {
             off.scanned("C", &["score".into()], AUTO_MIN_OBJECTS * 10);
         }
         assert!(off.automatic("C").is_empty(), "--auto-index off");
+    }
+
+    #[test]
+    fn no_automatic_index_stays_on_a_field_no_object_holds() {
+        let flagged = |i: usize, flag: bool| {
+            let mut object = (*object(i, i as i64)).clone();
+            if flag {
+                object.insert("flag".into(), json!(true));
+            }
+            Arc::new(object)
+        };
+        let first_flagged = Arc::new(Mutex::new(false));
+        let indexes = Arc::new(Indexes::new(true));
+        let source = Arc::clone(&first_flagged);
+        indexes.start(Box::new(move |_class, visit| {
+            let flag = *source.lock().unwrap();
+            (0..AUTO_MIN_OBJECTS).all(|i| visit(flagged(i, flag && i == 0)))
+        }));
+        let scan = |field: &str| {
+            for _ in 0..AUTO_AFTER_SCANS {
+                indexes.scanned("C", &[field.to_owned()], AUTO_MIN_OBJECTS);
+            }
+        };
+        scan("flag");
+        assert_eq!(indexes.automatic("C"), ["flag"]);
+        let started = Instant::now();
+        while !indexes.automatic("C").is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(20), "the index of nulls was never discarded");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(indexes.states("C").is_empty());
+        scan("flag");
+        assert!(indexes.automatic("C").is_empty(), "scans of a field no object holds earn nothing");
+        *first_flagged.lock().unwrap() = true;
+        indexes.write("C").changed(None, Some(&flagged(0, true)));
+        scan("flag");
+        wait_ready(&indexes, "flag");
+        assert_eq!(indexes.automatic("C"), ["flag"], "once an object holds it, scans earn it again");
     }
 
     #[test]

@@ -368,8 +368,8 @@ fn index_key(operand: &Operand) -> Option<Key> {
     match operand {
         Operand::Null => Some(Key::Null),
         Operand::Number(n) if n.is_finite() => Some(Key::Number(*n)),
-        Operand::String(s) => Some(Key::Text(s.clone())),
-        Operand::Pointer { object_id, .. } => Some(Key::Pointer(object_id.clone())),
+        Operand::String(s) => Some(Key::text(s)),
+        Operand::Pointer { object_id, .. } => Some(Key::Pointer(object_id.as_str().into())),
         _ => None,
     }
 }
@@ -392,8 +392,8 @@ fn probe_of(conds: &[Cond]) -> Option<Probe> {
     }) {
         let mut keys: Vec<Key> = set.null.then_some(Key::Null).into_iter().collect();
         keys.extend(set.numbers.iter().map(|bits| Key::Number(f64::from_bits(*bits))).filter(|key| matches!(key, Key::Number(n) if n.is_finite())));
-        keys.extend(set.strings.iter().map(|s| Key::Text(s.clone())));
-        keys.extend(set.pointers.keys().map(|id| Key::Pointer(id.clone())));
+        keys.extend(set.strings.iter().map(|s| Key::text(s)));
+        keys.extend(set.pointers.keys().map(|id| Key::Pointer(id.as_str().into())));
         return Some(Probe::In(keys));
     }
     let mut range: Option<(bool, Bound<Key>, Bound<Key>)> = None;
@@ -401,14 +401,14 @@ fn probe_of(conds: &[Cond]) -> Option<Probe> {
         let Cond::Compare(op, operand) = cond else { continue };
         let (numeric, key) = match operand {
             Operand::Number(n) if n.is_finite() => (true, Key::Number(*n)),
-            Operand::String(s) => (false, Key::Text(s.clone())),
+            Operand::String(s) => (false, Key::text(s)),
             _ => continue,
         };
         let (kind, from, to) = range.get_or_insert_with(|| {
             if numeric {
                 (true, Bound::Included(Key::Number(f64::NEG_INFINITY)), Bound::Included(Key::Number(f64::INFINITY)))
             } else {
-                (false, Bound::Included(Key::Text(String::new())), Bound::Unbounded)
+                (false, Bound::Included(Key::text("")), Bound::Unbounded)
             }
         });
         if *kind != numeric {
