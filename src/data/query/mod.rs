@@ -246,6 +246,24 @@ impl Query {
         out
     }
 
+    /// The top-level fields [`Query::matches`] reads (a dotted key reads its first segment's
+    /// field whole; `$relatedTo` reads `objectId`), so a scan can match a document on those
+    /// fields decoded alone.
+    pub fn fields_read(&self) -> Vec<&str> {
+        fn collect<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
+            match node {
+                Node::And(nodes) | Node::Or(nodes) | Node::Nor(nodes) => nodes.iter().for_each(|node| collect(node, out)),
+                Node::Field(field) => out.extend(field.path.first().map(|segment| segment.name.as_str())),
+                Node::RelatedTo { .. } => out.push("objectId"),
+            }
+        }
+        let mut out = Vec::new();
+        collect(&self.root, &mut out);
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Subqueries that must be run against the store before matching, in a stable order (the
     /// order in which they appear in the `where` object).
     pub fn subqueries(&self) -> Vec<Subquery> {
