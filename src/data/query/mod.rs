@@ -790,6 +790,24 @@ mod tests {
     }
 
     #[test]
+    fn a_query_matches_its_objects_on_the_fields_it_reads_alone() {
+        let pointer = json!({"__type": "Pointer", "className": "A", "objectId": "o"});
+        let query = Query::parse(&json!({
+            "a.x": {"$gt": 1},
+            "$or": [{"b": "s"}, {"$nor": [{"c": {"$exists": true}}]}],
+            "$relatedTo": {"object": pointer, "key": "k"},
+        }))
+        .unwrap();
+        assert_eq!(query.fields_read(), ["a", "b", "c", "objectId"], "the first segment of a dotted key, once each");
+        let ids = SubqueryAnswer::Ids(vec!["o1".to_string()]);
+        let mut query = query;
+        query.resolve(vec![ids]).unwrap();
+        let whole = object(json!({"objectId": "o1", "a": {"x": 2}, "b": "s", "d": [1, 2], "e": {"b": "t"}}));
+        let part: Map<String, Value> = whole.iter().filter(|(k, _)| query.fields_read().contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+        assert!(query.matches(&whole) && query.matches(&part));
+    }
+
+    #[test]
     fn related_to_refuses_nul_names() {
         let pointer = json!({"__type": "Pointer", "className": "A", "objectId": "x\u{0}y"});
         assert!(Query::parse(&json!({"$relatedTo": {"object": pointer, "key": "k"}})).is_err());
