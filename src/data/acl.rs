@@ -15,6 +15,9 @@ use super::DataError;
 /// The key that grants to everyone.
 pub const PUBLIC: &str = "*";
 
+/// The top-level field an object's ACL is stored in: all that [`can_read`] reads.
+pub const ACL_FIELD: &str = "ACL";
+
 /// The prefix that marks a role entity (`role:Admins`).
 pub const ROLE_PREFIX: &str = "role:";
 
@@ -120,7 +123,7 @@ pub fn can_write(object: &Map<String, Value>, who: &Principal) -> bool {
 }
 
 fn object_grants(object: &Map<String, Value>, who: &Principal, permission: &str) -> bool {
-    let acl = match object.get("ACL") {
+    let acl = match object.get(ACL_FIELD) {
         None | Some(Value::Null) => return true,
         Some(Value::Object(acl)) => acl,
         Some(_) => return false,

@@ -29,7 +29,7 @@ use super::unique::{self, ClaimsGuard, UserKeys};
 use super::accounts;
 use super::auth_data;
 use self::included::Included;
-use crate::store::{try_scan, try_scan_prefiltered, Document, Store, StoreError};
+use crate::store::{try_scan, try_scan_prefiltered, Document, Screen, Store, StoreError};
 
 mod analytics;
 mod class_admin;
@@ -460,7 +460,13 @@ impl Database {
     ) -> Result<usize, DataError> {
         let mut seen = 0usize;
         let prefilter = query.prefilter();
-        try_scan_prefiltered(self.store.as_ref(), class, prefilter.as_ref(), DataError::from, |object| {
+        let readable_match = |object: &Document| access.can_read(object) && query.matches(object);
+        let mut fields = query.fields_read();
+        if !access.master {
+            fields.push(acl::ACL_FIELD);
+        }
+        let screen = Screen::new(fields, &readable_match);
+        try_scan_prefiltered(self.store.as_ref(), class, prefilter.as_ref(), Some(&screen), DataError::from, |object| {
             if seen.is_multiple_of(CHECK_EVERY) {
                 deadline.check()?;
             }

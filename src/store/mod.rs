@@ -15,12 +15,14 @@ pub mod filter;
 pub mod nodes;
 pub mod postgres;
 pub mod prefilter;
+mod screen;
 mod sled_store;
 mod split_scan;
 
 pub use filter::{Page, StoreQuery};
 pub use postgres::PostgresStore;
 pub use prefilter::Prefilter;
+pub use screen::Screen;
 pub use sled_store::SledStore;
 
 /// One stored object: a JSON object, shared with readers through `Arc` so that the store's
@@ -156,14 +158,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// [`Store::scan`] that may skip, undecoded, the documents whose stored bytes `prefilter`
     /// refuses (it never refuses a document the caller wants, so skipping changes nothing but
-    /// the cost). A store whose bytes are not the documents' compact JSON scans them all.
+    /// the cost), and visits only those `screen` (if any) passes. A store whose bytes are not the
+    /// documents' compact JSON scans them all and screens them decoded; one that can decode a
+    /// document's screened fields alone screens those first (see [`Screen`]).
     fn scan_prefiltered(
         &self,
         class: &str,
         _prefilter: &Prefilter,
+        screen: Option<&Screen<'_>>,
         visit: &mut dyn FnMut(Arc<Document>) -> bool,
     ) -> Result<(), StoreError> {
-        self.scan(class, visit)
+        match screen {
+            Some(screen) => self.scan(class, &mut |doc| !screen.passes(&doc) || visit(doc)),
+            None => self.scan(class, visit),
+        }
     }
 
     /// Adds a document; [`StoreError::Duplicate`] if `id` already exists in `class`.
@@ -311,14 +319,15 @@ pub fn try_scan<E>(
     store_error: fn(StoreError) -> E,
     visit: impl FnMut(Arc<Document>) -> Result<bool, E>,
 ) -> Result<(), E> {
-    try_scan_prefiltered(store, class, None, store_error, visit)
+    try_scan_prefiltered(store, class, None, None, store_error, visit)
 }
 
-/// [`try_scan`] through [`Store::scan_prefiltered`] when there is a prefilter.
+/// [`try_scan`] through [`Store::scan_prefiltered`] when there is a prefilter or a screen.
 pub fn try_scan_prefiltered<E>(
     store: &dyn Store,
     class: &str,
     prefilter: Option<&Prefilter>,
+    screen: Option<&Screen<'_>>,
     store_error: fn(StoreError) -> E,
     mut visit: impl FnMut(Arc<Document>) -> Result<bool, E>,
 ) -> Result<(), E> {
@@ -330,9 +339,10 @@ pub fn try_scan_prefiltered<E>(
             false
         }
     };
-    match prefilter {
-        Some(prefilter) => store.scan_prefiltered(class, prefilter, &mut visit),
-        None => store.scan(class, &mut visit),
+    match (prefilter, screen) {
+        (None, None) => store.scan(class, &mut visit),
+        (Some(prefilter), screen) => store.scan_prefiltered(class, prefilter, screen, &mut visit),
+        (None, screen) => store.scan_prefiltered(class, &Prefilter::All(Vec::new()), screen, &mut visit),
     }
     .map_err(store_error)?;
     failure.map_or(Ok(()), Err)

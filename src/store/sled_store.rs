@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use super::doc_cache::{self, DocCache};
 use super::split_scan;
-use super::{Document, LookupField, Prefilter, Store, StoreError};
+use super::{Document, LookupField, Prefilter, Screen, Store, StoreError};
 
 const OBJECT_TREE_PREFIX: &[u8] = b"obj:";
 const SCHEMA_TREE: &str = "schemas";
@@ -281,15 +281,17 @@ impl Store for SledStore {
     }
 
     fn scan(&self, class_name: &str, visit: &mut dyn FnMut(Arc<Document>) -> bool) -> Result<(), StoreError> {
-        self.scan_prefiltered(class_name, &Prefilter::All(Vec::new()), visit)
+        self.scan_prefiltered(class_name, &Prefilter::All(Vec::new()), None, visit)
     }
 
     /// Large classes are scanned on two threads (see [`split_scan`]); documents are visited in
-    /// no particular order.
+    /// no particular order. The screen reads its fields decoded alone, and only a document
+    /// that passes is decoded whole (or taken from the cache).
     fn scan_prefiltered(
         &self,
         class_name: &str,
         prefilter: &Prefilter,
+        screen: Option<&Screen<'_>>,
         visit: &mut dyn FnMut(Arc<Document>) -> bool,
     ) -> Result<(), StoreError> {
         let Some(class) = self.class(class_name) else { return Ok(()) };
@@ -297,6 +299,12 @@ impl Store for SledStore {
             // Documents are stored as `encode` writes them, the compact JSON the prefilter reads.
             if !prefilter.accepts(bytes) {
                 return None;
+            }
+            // Bytes that do not decode as an object are left to the whole decode, which logs them.
+            if let Some(screen) = screen {
+                if screen.part_of(bytes).is_some_and(|part| !screen.passes(&part)) {
+                    return None;
+                }
             }
             let cached = std::str::from_utf8(id).ok().and_then(|id| self.cache.peek(class_name, id));
             cached.or_else(|| decode_document(class_name, id, bytes).map(Arc::new))

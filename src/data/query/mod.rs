@@ -246,6 +246,24 @@ impl Query {
         out
     }
 
+    /// The top-level fields [`Query::matches`] reads (a dotted key reads its first segment's
+    /// field whole; `$relatedTo` reads `objectId`), so a scan can match a document on those
+    /// fields decoded alone.
+    pub fn fields_read(&self) -> Vec<&str> {
+        fn collect<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
+            match node {
+                Node::And(nodes) | Node::Or(nodes) | Node::Nor(nodes) => nodes.iter().for_each(|node| collect(node, out)),
+                Node::Field(field) => out.extend(field.path.first().map(|segment| segment.name.as_str())),
+                Node::RelatedTo { .. } => out.push("objectId"),
+            }
+        }
+        let mut out = Vec::new();
+        collect(&self.root, &mut out);
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Subqueries that must be run against the store before matching, in a stable order (the
     /// order in which they appear in the `where` object).
     pub fn subqueries(&self) -> Vec<Subquery> {
@@ -769,6 +787,24 @@ mod tests {
         keys.sort();
         assert_eq!(keys, ["_d", "a", "b.c", "p"], "inner wheres belong to their own class");
         assert_eq!(Order::parse("-email,a.b").unwrap().keys(), ["email", "a.b"]);
+    }
+
+    #[test]
+    fn a_query_matches_its_objects_on_the_fields_it_reads_alone() {
+        let pointer = json!({"__type": "Pointer", "className": "A", "objectId": "o"});
+        let query = Query::parse(&json!({
+            "a.x": {"$gt": 1},
+            "$or": [{"b": "s"}, {"$nor": [{"c": {"$exists": true}}]}],
+            "$relatedTo": {"object": pointer, "key": "k"},
+        }))
+        .unwrap();
+        assert_eq!(query.fields_read(), ["a", "b", "c", "objectId"], "the first segment of a dotted key, once each");
+        let ids = SubqueryAnswer::Ids(vec!["o1".to_string()]);
+        let mut query = query;
+        query.resolve(vec![ids]).unwrap();
+        let whole = object(json!({"objectId": "o1", "a": {"x": 2}, "b": "s", "d": [1, 2], "e": {"b": "t"}}));
+        let part: Map<String, Value> = whole.iter().filter(|(k, _)| query.fields_read().contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+        assert!(query.matches(&whole) && query.matches(&part));
     }
 
     #[test]
