@@ -71,6 +71,8 @@ async fn find_results(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String
     permit_find(&api.db, &access, &target, &mut options, is_get)?;
     let (results, count) = if prepared.empty {
         (Vec::new(), options.count.then_some(0))
+    } else if let Some(found) = api.db.find_awaiting(&access, &target, &options).await {
+        found?
     } else {
         let (api, target) = (api.clone(), target.clone());
         blocking(move || Ok(api.db.find(&access, &target, &options)?)).await?

@@ -354,13 +354,21 @@ impl Database {
         Ok(explained)
     }
 
-    fn find_traced(&self, access: &Access, class: &str, options: &FindOptions, trace: &mut Explained) -> Result<Found, DataError> {
+    /// What every query starts with: the class name checked, the `where` and `order` parsed
+    /// (and whether the order asks for the text score), the keys they name allowed to the
+    /// reader, and the query's deadline.
+    fn parse_find(&self, access: &Access, class: &str, options: &FindOptions) -> Result<(Query, Order, bool, Deadline), DataError> {
         validate_class_name(class)?;
         let deadline = Deadline::after(self.settings.query_timeout);
-        let mut query = Query::parse(&options.where_)?;
+        let query = Query::parse(&options.where_)?;
         let (order, by_score) = text_score_order(options.order.as_deref().unwrap_or(""));
         let order = Order::parse(&order)?;
         Self::check_query_keys(access, class, &query, Some(&order))?;
+        Ok((query, order, by_score, deadline))
+    }
+
+    fn find_traced(&self, access: &Access, class: &str, options: &FindOptions, trace: &mut Explained) -> Result<Found, DataError> {
+        let (mut query, order, by_score, deadline) = self.parse_find(access, class, options)?;
         self.resolve_subqueries(access, &mut query, &deadline)?;
         let limit = options.limit.unwrap_or(100).min(self.settings.max_limit);
 

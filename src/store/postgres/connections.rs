@@ -158,18 +158,44 @@ impl Connections {
     {
         let (reply, answer) = mpsc::sync_channel(1);
         let lane = self.lane();
-        let pool = lane.pool.clone();
+        let call = with_retry(lane.pool.clone(), work);
         lane.runtime.spawn(async move {
-            let mut outcome = attempt(&pool, &work).await;
-            if outcome.as_ref().is_err_and(SqlError::connection_lost) {
-                tokio::time::sleep(RETRY_PAUSE).await;
-                outcome = attempt(&pool, &work).await;
-            }
-            let _ = reply.send(outcome);
+            let _ = reply.send(call.await);
         });
         let outcome = answer.recv().map_err(|_| StoreError::Io("a PostgreSQL call was dropped".into()))?;
         outcome.map_err(|error| error.into_store_error(self.statement_timeout))
     }
+
+    /// [`Connections::run`] for async callers: the answer is awaited, no thread waits for it.
+    pub fn call<T, F, Fut>(&self, work: F) -> impl Future<Output = Result<T, StoreError>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: Fn(Object) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, SqlError>> + Send + 'static,
+    {
+        let lane = self.lane();
+        let answer = lane.runtime.spawn(with_retry(lane.pool.clone(), work));
+        let timeout = self.statement_timeout;
+        async move {
+            let outcome = answer.await.map_err(|_| StoreError::Io("a PostgreSQL call was dropped".into()))?;
+            outcome.map_err(|error| error.into_store_error(timeout))
+        }
+    }
+}
+
+/// `work` on a pooled connection; a call that fails because its connection broke is tried
+/// once more on a new connection.
+async fn with_retry<T, F, Fut>(pool: Pool, work: F) -> Result<T, SqlError>
+where
+    F: Fn(Object) -> Fut,
+    Fut: Future<Output = Result<T, SqlError>>,
+{
+    let mut outcome = attempt(&pool, &work).await;
+    if outcome.as_ref().is_err_and(SqlError::connection_lost) {
+        tokio::time::sleep(RETRY_PAUSE).await;
+        outcome = attempt(&pool, &work).await;
+    }
+    outcome
 }
 
 impl Connections {

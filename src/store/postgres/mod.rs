@@ -30,7 +30,7 @@ use self::natural_order::NaturalOrder;
 use self::node::NodeLink;
 pub use self::rows::FileUrl;
 use super::nodes::{Change, Nodes};
-use super::{ArrayChange, Document, InPlace, LookupField, Page, Store, StoreError, StoreQuery};
+use super::{ArrayChange, Document, InPlace, LookupField, Page, Store, StoreError, StoreFuture, StoreQuery};
 
 /// Parameters of one statement: texts and text arrays, shared by a retry.
 type Params = Arc<Vec<Box<dyn ToSql + Send + Sync>>>;
@@ -289,24 +289,32 @@ impl PostgresStore {
     /// Decodes rows of `class`, reloading its columns once if a row holds one not yet known
     /// (added by another server).
     fn decode(&self, class: &str, rows: Vec<String>) -> Result<Vec<Arc<Document>>, StoreError> {
-        let Some(mut table) = self.table(class)? else { return Ok(Vec::new()) };
+        let Some(table) = self.table(class)? else { return Ok(Vec::new()) };
+        let parsed = parse_rows(class, &rows)?;
+        let table = if holds_only_known_columns(&parsed, &table) { table } else { self.reload_table(class)?.unwrap_or(table) };
+        Ok(self.decode_parsed(parsed, &table))
+    }
+
+    /// Decodes rows of `class` with `table`'s columns; None when a row holds a column it does
+    /// not know (see [`PostgresStore::decode`]).
+    fn decode_known(&self, class: &str, table: &Table, rows: &[String]) -> Result<Option<Vec<Arc<Document>>>, StoreError> {
+        let parsed = parse_rows(class, rows)?;
+        Ok(holds_only_known_columns(&parsed, table).then(|| self.decode_parsed(parsed, table)))
+    }
+
+    fn decode_parsed(&self, rows: Vec<Document>, table: &Table) -> Vec<Arc<Document>> {
         let default_url = |name: &str| name.to_owned();
         let file_url: &FileUrl = match self.file_url.get() {
             Some(url) => url.as_ref(),
             None => &default_url,
         };
-        let mut out = Vec::with_capacity(rows.len());
-        for json in rows {
-            let row = match parse_json(&json, class)? {
-                Value::Object(row) => row,
-                _ => return Err(StoreError::Corrupt(format!("a row of {class} is not an object"))),
-            };
-            if row.keys().any(|key| !table.columns.contains_key(key)) {
-                table = self.reload_table(class)?.unwrap_or(table);
-            }
-            out.push(Arc::new(rows::decode(row, &table, file_url)));
-        }
-        Ok(out)
+        rows.into_iter().map(|row| Arc::new(rows::decode(row, table, file_url))).collect()
+    }
+
+    /// The cached columns and relations of `class` (`Some(None)`: it has no table), without
+    /// asking the database; None when not cached.
+    fn cached_table(&self, class: &str) -> Option<Option<Arc<Table>>> {
+        self.tables.read().unwrap_or_else(PoisonError::into_inner).known.get(class).cloned()
     }
 
     fn change_relation(&self, owner_class: &str, owner_id: &str, key: &str, related: &[String], member: bool) -> Result<(), StoreError> {
@@ -341,6 +349,17 @@ async fn run_transaction(client: &mut deadpool_postgres::Object, statements: &[(
 
 fn refs(values: &[Box<dyn ToSql + Send + Sync>]) -> Vec<&(dyn ToSql + Sync)> {
     values.iter().map(|value| value.as_ref() as &(dyn ToSql + Sync)).collect()
+}
+
+/// Rows read as `to_jsonb` text, each an object.
+fn parse_rows(class: &str, rows: &[String]) -> Result<Vec<Document>, StoreError> {
+    rows.iter()
+        .map(|json| serde_json::from_str::<Document>(json).map_err(|e| StoreError::Corrupt(format!("a row of {class}: {e}"))))
+        .collect()
+}
+
+fn holds_only_known_columns(rows: &[Document], table: &Table) -> bool {
+    rows.iter().all(|row| row.keys().all(|key| table.columns.contains_key(key)))
 }
 
 fn parse_json(json: &str, what: &str) -> Result<Value, StoreError> {
@@ -520,6 +539,10 @@ impl Store for PostgresStore {
         let mut ids = self.texts(sql, params(vec![text(value)]))?.unwrap_or_default();
         ids.sort();
         Ok(ids)
+    }
+
+    fn find_awaiting<'a>(&'a self, class: &'a str, query: &'a StoreQuery) -> Option<StoreFuture<'a, Option<Page>>> {
+        self.find_page_awaiting(class, query)
     }
 
     fn find(&self, class: &str, query: &StoreQuery) -> Result<Option<Page>, StoreError> {
