@@ -106,6 +106,12 @@ pub async fn get(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, mut params: M
     }
     let options = find_params::find_options(&params)?;
     api.db.permit_object(&ctx.access(), class, Operation::Get, id)?;
+    let included = !params.get("include").is_none_or(Value::is_null);
+    if !included {
+        if let Some(object) = api.db.get_awaiting(&ctx.access(), class, id, options.keys.as_deref()).await {
+            return Ok(Reply::json(&Value::Object(object?)));
+        }
+    }
     let read = {
         let (api, access, class, id) = (api.clone(), ctx.access(), class.to_string(), id.to_string());
         move || -> Result<Reply, ParseError> {
@@ -113,7 +119,7 @@ pub async fn get(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, mut params: M
             Ok(Reply::json(&Value::Object(object)))
         }
     };
-    if params.get("include").is_none_or(Value::is_null) {
+    if !included {
         return read();
     }
     blocking(read).await

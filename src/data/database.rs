@@ -271,7 +271,26 @@ impl Database {
     /// The answer is bounded by `max_response_bytes` like a query's (155).
     pub fn get(&self, access: &Access, class: &str, id: &str, include: &[String], keys: Option<&str>) -> Result<Map<String, Value>, DataError> {
         validate_class_name(class)?;
-        let object = self.store.get(class, id)?.ok_or(DataError::ObjectNotFound)?;
+        let object = self.store.get(class, id)?;
+        self.finish_get(access, class, object, include, keys)
+    }
+
+    /// [`Database::get`] without `include`, awaited in place when the store waits on its
+    /// database server for it (see [`Store::get_awaiting`]); None: call `get`.
+    pub async fn get_awaiting(&self, access: &Access, class: &str, id: &str, keys: Option<&str>) -> Option<Result<Map<String, Value>, DataError>> {
+        if let Err(error) = validate_class_name(class) {
+            return Some(Err(error));
+        }
+        let object = match self.store.get_awaiting(class, id)?.await {
+            Ok(object) => object,
+            Err(error) => return Some(Err(error.into())),
+        };
+        Some(self.finish_get(access, class, object, &[], keys))
+    }
+
+    /// The answer of a get from what the store read.
+    fn finish_get(&self, access: &Access, class: &str, object: Option<Arc<Document>>, include: &[String], keys: Option<&str>) -> Result<Map<String, Value>, DataError> {
+        let object = object.ok_or(DataError::ObjectNotFound)?;
         if !access.can_read(&object) {
             return Err(DataError::ObjectNotFound);
         }

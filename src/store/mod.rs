@@ -239,6 +239,12 @@ pub trait Store: Send + Sync + 'static {
         None
     }
 
+    /// [`Store::get`] as a future, on the same terms as [`Store::find_awaiting`]: `None` when
+    /// the caller should call `get` (a store in this process answers a get at once).
+    fn get_awaiting<'a>(&'a self, _class: &'a str, _id: &'a str) -> Option<StoreFuture<'a, Option<Arc<Document>>>> {
+        None
+    }
+
     /// The `_User`s whose `authData` links identity `id` of `provider`, when the store looks
     /// them up itself: on a database other processes share, a list kept in memory would miss
     /// the identities they link. `Ok(None)`: the caller keeps its own list.

@@ -30,9 +30,10 @@ impl Database {
     }
 
     /// [`Database::find`] awaited in place, for a query the store answers by waiting on its
-    /// database server (see [`crate::store::Store::find_awaiting`]): one statement, no
-    /// subquery, `include` or count, which would ask the store more. None: the caller runs
-    /// `find` on a blocking thread, which answers the same.
+    /// database server (see [`crate::store::Store::find_awaiting`]): one statement (or the get
+    /// of an `objectId` equality), no subquery, text search, `include` or count, which would
+    /// ask the store more. None: the caller runs `find` on a blocking thread, which answers
+    /// the same.
     pub async fn find_awaiting(&self, access: &Access, class: &str, options: &FindOptions) -> Option<Result<Found, DataError>> {
         if !options.include.is_empty() || options.count {
             return None;
@@ -41,19 +42,26 @@ impl Database {
             Ok(parsed) => parsed,
             Err(error) => return Some(Err(error)),
         };
-        if !query.subqueries().is_empty() {
+        if !query.subqueries().is_empty() || query.has_text_search() {
             return None;
         }
         let limit = options.limit.unwrap_or(100).min(self.settings.max_limit);
-        let store_query = store_query(access, &query, &order, options, limit)?;
-        let page = match self.store.find_awaiting(class, &store_query)?.await {
-            Ok(page) => page?,
-            Err(error) => return Some(Err(error.into())),
+        let (candidates, options) = match query.object_id_equality() {
+            Some(id) => match self.store.get_awaiting(class, id)?.await {
+                Ok(object) => (object.into_iter().collect(), options.clone()),
+                Err(error) => return Some(Err(error.into())),
+            },
+            None => {
+                let store_query = store_query(access, &query, &order, options, limit)?;
+                let found = self.store.find_awaiting(class, &store_query)?.await;
+                match found {
+                    // The store applied `skip`.
+                    Ok(page) => (page?.documents, FindOptions { skip: 0, ..options.clone() }),
+                    Err(error) => return Some(Err(error.into())),
+                }
+            }
         };
-        let finished = matching(access, &query, page.documents, &deadline).and_then(|page| {
-            let skipped = FindOptions { skip: 0, ..options.clone() };
-            self.finish_page(access, class, page, &skipped, limit, None)
-        });
+        let finished = matching(access, &query, candidates, &deadline).and_then(|page| self.finish_page(access, class, page, &options, limit, None));
         Some(finished.map(|results| (results, None)))
     }
 }

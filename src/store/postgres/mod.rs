@@ -163,14 +163,7 @@ impl PostgresStore {
 
     /// Runs one query whose only column is text; `None` if its table does not exist.
     fn texts(&self, sql: String, values: Params) -> Result<Option<Vec<String>>, StoreError> {
-        self.connections.run(move |client| {
-            let (sql, values) = (sql.clone(), values.clone());
-            async move {
-                let Some(statement) = prepare_unless_no_table(&client, &sql).await? else { return Ok(None) };
-                let rows = client.query(&statement, &refs(&values)).await?;
-                rows.iter().map(|row| row.try_get::<_, String>(0)).collect::<Result<Vec<_>, _>>().map(Some).map_err(SqlError::from)
-            }
-        })
+        self.connections.run(move |client| text_rows(client, sql.clone(), values.clone()))
     }
 
     /// Like [`PostgresStore::texts`] for statements answering (objectId, JSON text) rows.
@@ -337,6 +330,13 @@ impl PostgresStore {
     }
 }
 
+/// The rows of a query whose only column is text; `None` if its table does not exist.
+async fn text_rows(client: deadpool_postgres::Object, sql: String, values: Params) -> Result<Option<Vec<String>>, SqlError> {
+    let Some(statement) = prepare_unless_no_table(&client, &sql).await? else { return Ok(None) };
+    let rows = client.query(&statement, &refs(&values)).await?;
+    rows.iter().map(|row| row.try_get::<_, String>(0)).collect::<Result<Vec<_>, _>>().map(Some).map_err(SqlError::from)
+}
+
 async fn run_transaction(client: &mut deadpool_postgres::Object, statements: &[(String, Params)]) -> Result<(), SqlError> {
     let transaction = client.transaction().await?;
     transaction.batch_execute(NO_STATEMENT_TIMEOUT).await?;
@@ -377,6 +377,20 @@ impl Store for PostgresStore {
         }
         let rows = self.texts(tables::select_one(class), params(vec![text(id)]))?.unwrap_or_default();
         Ok(self.decode(class, rows)?.into_iter().next())
+    }
+
+    /// Awaited when the class's columns are cached. A row holding a column they lack (another
+    /// node added it) reads them again as [`Store::get`] does, waiting in place: that is rare.
+    fn get_awaiting<'a>(&'a self, class: &'a str, id: &'a str) -> Option<StoreFuture<'a, Option<Arc<Document>>>> {
+        if self.cached_table(class)?.is_none() {
+            return Some(Box::pin(std::future::ready(Ok(None))));
+        }
+        let (sql, values) = (tables::select_one(class), params(vec![text(id)]));
+        let rows = self.connections.call(move |client| text_rows(client, sql.clone(), values.clone()));
+        Some(Box::pin(async move {
+            let rows = rows.await?.unwrap_or_default();
+            Ok(self.decode(class, rows)?.into_iter().next())
+        }))
     }
 
     /// One statement for them all.
