@@ -21,7 +21,10 @@ same database and runs get, query and findTen against both nodes at once (two wr
 connections each), beside one node with all of them. Not a test: figures go in the README.
 
 Usage: bench/versus.py [seconds] [connections]
-       (defaults 10, 32; env DATABASE=postgres://… the server, BACKEND=sled|postgres)
+       (defaults 10, 32; env DATABASE=postgres://… the server, BACKEND=sled|postgres,
+       BIN=path the cloudrt binary to run, not built then (to A/B an old build against a new),
+       SCENARIOS=findTen,query only those scenarios (in both tables),
+       PARSE_SERVER=off cloudrt's figures only, for quick A/B runs)
 Needs: wrk, Node 20, PostgreSQL on 127.0.0.1:5432 (a database is created and dropped), and
 `npm ci --prefix bench/parse_server` (done by `./scripts/setup.sh --bench`).
 """
@@ -47,6 +50,9 @@ if BACKEND not in ("sled", "postgres"):
     sys.exit(f"versus: BACKEND must be sled or postgres, not {BACKEND!r}")
 QUERY = "/parse/classes/BenchRow?where=%7B%22group%22%3A%22g3%22%7D&limit=10"
 BENCH = os.path.join(ROOT, "bench")
+BIN = os.environ.get("BIN")
+SCENARIOS = os.environ.get("SCENARIOS")
+WITH_PARSE = os.environ.get("PARSE_SERVER", "on") != "off"
 
 
 def die(message):
@@ -126,7 +132,8 @@ if shutil.which("wrk") is None:
     die("wrk is not installed (./scripts/setup.sh --bench installs it)")
 if not os.path.isdir(os.path.join(BENCH, "parse_server", "node_modules", "parse-server")):
     die("Parse Server is not installed: npm ci --prefix bench/parse_server (or ./scripts/setup.sh --bench)")
-subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "cloudrt", "--example", "slow-upstream"], cwd=ROOT, check=True)
+subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "slow-upstream"] + ([] if BIN else ["--bin", "cloudrt"]), cwd=ROOT, check=True)
+BIN = os.path.abspath(BIN) if BIN else os.path.join(ROOT, "target/release/cloudrt")
 
 WORK = tempfile.mkdtemp(prefix="cloudrt-versus.")
 database = f"cloudrt_versus_{os.getpid()}"
@@ -147,17 +154,19 @@ try:
     def cloudrt_node(node):
         # On PostgreSQL the data directory keeps only the node's files and script log.
         store = ["--data-dir", os.path.join(WORK, f"data{node}")] + (["--database-uri", f"{PG}/{cloudrt_database}"] if BACKEND == "postgres" else [])
-        return start([os.path.join(ROOT, "target/release/cloudrt"), "serve", os.path.join(BENCH, "cloud"), "--port", "0",
+        return start([BIN, "serve", os.path.join(BENCH, "cloud"), "--port", "0",
                       "--app-id", APP_ID, "--master-key", MASTER_KEY, "--allow-client-class-creation"] + store,
                      f"cloudrt{node}.log", r"listening on (http://\S+)", f"cloudrt node {node}")
 
     cloudrt, cloudrt_url = cloudrt_node(1)
-    port = 20000 + os.getpid() % 20000
-    # Run in the scratch directory: Parse Server writes a logs/ folder into its working directory.
-    parse, parse_url = start(["node", os.path.join(BENCH, "parse_server", "server.mjs"), f"{PG}/{database}", str(port),
-                              os.path.join(BENCH, "cloud", "main.js")], "parse.log",
-                             r"parse-server: listening on (\S+)", "Parse Server", cwd=WORK)
-    servers = [("cloudrt", cloudrt, cloudrt_url), ("Parse Server 8", parse, parse_url)]
+    servers = [("cloudrt", cloudrt, cloudrt_url)]
+    if WITH_PARSE:
+        port = 20000 + os.getpid() % 20000
+        # Run in the scratch directory: Parse Server writes a logs/ folder into its working directory.
+        parse, parse_url = start(["node", os.path.join(BENCH, "parse_server", "server.mjs"), f"{PG}/{database}", str(port),
+                                  os.path.join(BENCH, "cloud", "main.js")], "parse.log",
+                                 r"parse-server: listening on (\S+)", "Parse Server", cwd=WORK)
+        servers.append(("Parse Server 8", parse, parse_url))
     time.sleep(1)
     idle = {name: rss_mb(process.pid) for name, process, _ in servers}
     ids = {}
@@ -173,6 +182,8 @@ try:
         ("findTen", lua("find_ten", {}), lambda name: "/parse/functions/findTen", CONNECTIONS),
         ("waiting", lua("fetch", {"url": slow_url + "/"}), lambda name: "/parse/functions/fetchStatus", "64"),
     ]
+    if SCENARIOS:
+        scenarios = [s for s in scenarios if s[0] in SCENARIOS.split(",")]
     store = "PostgreSQL (its own database on the same server)" if BACKEND == "postgres" else "its embedded store"
     print(f"cloudrt on {store}; wrk -t2 -c{CONNECTIONS} -d{DURATION}s per scenario (waiting: -c64), servers taking turns\n")
     print(f"| scenario | cloudrt req/s (p50, p99) | Parse Server 8 req/s (p50, p99) | ratio |")
@@ -183,13 +194,15 @@ try:
             figures[name] = wrk(base, script, path(name), connections)
             if process.poll() is not None:
                 die(f"{name} died during {scenario}")
-        (ours, theirs) = (figures["cloudrt"], figures["Parse Server 8"])
+        ours = figures["cloudrt"]
+        theirs = figures.get("Parse Server 8")
         errors = "".join(f" ({f[3]} non-2xx from {n})" for n, f in figures.items() if f[3])
-        print(f"| {scenario} | {ours[0]:,.0f} ({ours[1]}, {ours[2]}) | {theirs[0]:,.0f} ({theirs[1]}, {theirs[2]}) | "
-              f"{ours[0] / theirs[0]:.1f}× |{errors}")
+        print(f"| {scenario} | {ours[0]:,.0f} ({ours[1]}, {ours[2]}) | "
+              + (f"{theirs[0]:,.0f} ({theirs[1]}, {theirs[2]}) | {ours[0] / theirs[0]:.1f}× |" if theirs else "not run | |")
+              + errors)
     end = {name: rss_mb(process.pid) for name, process, _ in servers}
-    print(f"| RSS idle → at the end | {idle['cloudrt']:.0f} → {end['cloudrt']:.0f} MB | "
-          f"{idle['Parse Server 8']:.0f} → {end['Parse Server 8']:.0f} MB (PostgreSQL not counted) | |")
+    parse_rss = f"{idle['Parse Server 8']:.0f} → {end['Parse Server 8']:.0f} MB (PostgreSQL not counted)" if WITH_PARSE else "not run"
+    print(f"| RSS idle → at the end | {idle['cloudrt']:.0f} → {end['cloudrt']:.0f} MB | {parse_rss} | |")
     if BACKEND == "postgres":
         second, second_url = cloudrt_node(2)
         half = str(max(1, int(CONNECTIONS) // 2))

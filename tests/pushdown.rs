@@ -328,3 +328,39 @@ async fn a_page_includes_the_same_objects_fetched_per_class_as_one_by_one() {
         assert_eq!(seen, expected, "{found}");
     }
 }
+
+/// A query on one objectId is the object's get (awaited in place on PostgreSQL): it still
+/// applies the ACL, the rest of the `where`, `skip` and `keys`, and a get of an object the
+/// reader may not see answers 101.
+#[tokio::test]
+async fn a_query_on_one_object_id_answers_as_its_get() {
+    let server = Server::start("basics", &[]);
+    let (alice, alice_token) = server.sign_up("alice", "pw-alice").await;
+    let (status, open) = server.master("POST", "/classes/Item", Some(json!({"n": 1, "s": "a"}))).await;
+    assert_eq!(status, 201, "{open}");
+    let (status, private) = server.master("POST", "/classes/Item", Some(json!({"n": 2, "ACL": {alice.as_str(): {"read": true}}}))).await;
+    assert_eq!(status, 201, "{private}");
+    let (open, private) = (open["objectId"].as_str().unwrap(), private["objectId"].as_str().unwrap());
+    let anonymous: &[(&str, &str)] = &[];
+    let ids = |answer: &Value| answer["results"].as_array().unwrap().iter().map(|o| o["objectId"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+
+    let (status, answer) = find(&server, anonymous, &json!({"objectId": open}), "&keys=n").await;
+    assert_eq!((status, ids(&answer)), (200, vec![open.to_owned()]), "{answer}");
+    assert!(answer["results"][0].get("s").is_none(), "keys=n keeps n only: {answer}");
+    let (_, answer) = find(&server, anonymous, &json!({"objectId": open}), "&skip=1").await;
+    assert!(ids(&answer).is_empty(), "{answer}");
+    let (_, answer) = find(&server, anonymous, &json!({"objectId": open, "n": 2}), "").await;
+    assert!(ids(&answer).is_empty(), "{answer}");
+    let (_, answer) = find(&server, anonymous, &json!({"objectId": private}), "").await;
+    assert!(ids(&answer).is_empty(), "{answer}");
+    let alice_headers: &[(&str, &str)] = &[("X-Parse-Session-Token", alice_token.as_str())];
+    let (_, answer) = find(&server, alice_headers, &json!({"objectId": private}), "").await;
+    assert_eq!(ids(&answer), vec![private.to_owned()], "{answer}");
+
+    let (status, answer) = server.request("GET", &format!("/classes/Item/{private}"), None, anonymous).await;
+    assert_eq!((status, answer["code"].as_i64()), (404, Some(101)), "{answer}");
+    let (status, answer) = server.request("GET", &format!("/classes/Item/{private}?keys=n"), None, alice_headers).await;
+    assert_eq!((status, answer["n"].as_i64()), (200, Some(2)), "{answer}");
+    let (status, answer) = server.request("GET", "/classes/Item/nosuchid", None, anonymous).await;
+    assert_eq!((status, answer["code"].as_i64()), (404, Some(101)), "{answer}");
+}

@@ -71,6 +71,8 @@ async fn find_results(api: &Arc<Api>, ctx: &Ctx, class: &str, params: Map<String
     permit_find(&api.db, &access, &target, &mut options, is_get)?;
     let (results, count) = if prepared.empty {
         (Vec::new(), options.count.then_some(0))
+    } else if let Some(found) = api.db.find_awaiting(&access, &target, &options).await {
+        found?
     } else {
         let (api, target) = (api.clone(), target.clone());
         blocking(move || Ok(api.db.find(&access, &target, &options)?)).await?
@@ -104,6 +106,12 @@ pub async fn get(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, mut params: M
     }
     let options = find_params::find_options(&params)?;
     api.db.permit_object(&ctx.access(), class, Operation::Get, id)?;
+    let included = !params.get("include").is_none_or(Value::is_null);
+    if !included {
+        if let Some(object) = api.db.get_awaiting(&ctx.access(), class, id, options.keys.as_deref()).await {
+            return Ok(Reply::json(&Value::Object(object?)));
+        }
+    }
     let read = {
         let (api, access, class, id) = (api.clone(), ctx.access(), class.to_string(), id.to_string());
         move || -> Result<Reply, ParseError> {
@@ -111,7 +119,7 @@ pub async fn get(api: &Arc<Api>, ctx: &Ctx, class: &str, id: &str, mut params: M
             Ok(Reply::json(&Value::Object(object)))
         }
     };
-    if params.get("include").is_none_or(Value::is_null) {
+    if !included {
         return read();
     }
     blocking(read).await

@@ -271,7 +271,26 @@ impl Database {
     /// The answer is bounded by `max_response_bytes` like a query's (155).
     pub fn get(&self, access: &Access, class: &str, id: &str, include: &[String], keys: Option<&str>) -> Result<Map<String, Value>, DataError> {
         validate_class_name(class)?;
-        let object = self.store.get(class, id)?.ok_or(DataError::ObjectNotFound)?;
+        let object = self.store.get(class, id)?;
+        self.finish_get(access, class, object, include, keys)
+    }
+
+    /// [`Database::get`] without `include`, awaited in place when the store waits on its
+    /// database server for it (see [`Store::get_awaiting`]); None: call `get`.
+    pub async fn get_awaiting(&self, access: &Access, class: &str, id: &str, keys: Option<&str>) -> Option<Result<Map<String, Value>, DataError>> {
+        if let Err(error) = validate_class_name(class) {
+            return Some(Err(error));
+        }
+        let object = match self.store.get_awaiting(class, id)?.await {
+            Ok(object) => object,
+            Err(error) => return Some(Err(error.into())),
+        };
+        Some(self.finish_get(access, class, object, &[], keys))
+    }
+
+    /// The answer of a get from what the store read.
+    fn finish_get(&self, access: &Access, class: &str, object: Option<Arc<Document>>, include: &[String], keys: Option<&str>) -> Result<Map<String, Value>, DataError> {
+        let object = object.ok_or(DataError::ObjectNotFound)?;
         if !access.can_read(&object) {
             return Err(DataError::ObjectNotFound);
         }
@@ -354,13 +373,21 @@ impl Database {
         Ok(explained)
     }
 
-    fn find_traced(&self, access: &Access, class: &str, options: &FindOptions, trace: &mut Explained) -> Result<Found, DataError> {
+    /// What every query starts with: the class name checked, the `where` and `order` parsed
+    /// (and whether the order asks for the text score), the keys they name allowed to the
+    /// reader, and the query's deadline.
+    fn parse_find(&self, access: &Access, class: &str, options: &FindOptions) -> Result<(Query, Order, bool, Deadline), DataError> {
         validate_class_name(class)?;
         let deadline = Deadline::after(self.settings.query_timeout);
-        let mut query = Query::parse(&options.where_)?;
+        let query = Query::parse(&options.where_)?;
         let (order, by_score) = text_score_order(options.order.as_deref().unwrap_or(""));
         let order = Order::parse(&order)?;
         Self::check_query_keys(access, class, &query, Some(&order))?;
+        Ok((query, order, by_score, deadline))
+    }
+
+    fn find_traced(&self, access: &Access, class: &str, options: &FindOptions, trace: &mut Explained) -> Result<Found, DataError> {
+        let (mut query, order, by_score, deadline) = self.parse_find(access, class, options)?;
         self.resolve_subqueries(access, &mut query, &deadline)?;
         let limit = options.limit.unwrap_or(100).min(self.settings.max_limit);
 

@@ -6,7 +6,9 @@
 //! without touching persistence, and a shared database can later replace [`SledStore`] behind the
 //! same [`Store`] trait.
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 
 mod doc_cache;
@@ -28,6 +30,10 @@ pub use sled_store::SledStore;
 /// One stored object: a JSON object, shared with readers through `Arc` so that the store's
 /// decoded-object cache and its readers hold one copy.
 pub type Document = serde_json::Map<String, serde_json::Value>;
+
+/// A store call that waits for another process without holding a thread (see
+/// [`Store::find_awaiting`]).
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// A top-level string field that objects of a class are found by without a scan (a user by
 /// username, a session by token). The store knows no Parse meaning of it: the data layer
@@ -244,6 +250,23 @@ pub trait Store: Send + Sync + 'static {
     /// exactly): the caller then scans.
     fn find(&self, _class: &str, _query: &StoreQuery) -> Result<Option<Page>, StoreError> {
         Ok(None)
+    }
+
+    /// [`Store::find`] as a future, for a store whose queries wait on another process (a
+    /// database server): async code awaits it in place instead of handing the call to a
+    /// blocking thread, which on PostgreSQL was two of a query's four thread hand-offs. `None`
+    /// when the store answers in its own process (its work is CPU, better off the async
+    /// threads), or cannot build the query from what it knows without asking the database; a
+    /// future answering `Ok(None)` found out it cannot answer exactly. In both cases the caller
+    /// runs [`Store::find`] on a blocking thread.
+    fn find_awaiting<'a>(&'a self, _class: &'a str, _query: &'a StoreQuery) -> Option<StoreFuture<'a, Option<Page>>> {
+        None
+    }
+
+    /// [`Store::get`] as a future, on the same terms as [`Store::find_awaiting`]: `None` when
+    /// the caller should call `get` (a store in this process answers a get at once).
+    fn get_awaiting<'a>(&'a self, _class: &'a str, _id: &'a str) -> Option<StoreFuture<'a, Option<Arc<Document>>>> {
+        None
     }
 
     /// The `_User`s whose `authData` links identity `id` of `provider`, when the store looks

@@ -2,12 +2,18 @@
 //!
 //! [`Store`](crate::store::Store) is synchronous and is called from blocking threads, but also
 //! from code that runs inside the HTTP runtime (start-up checks, the scheduler). A synchronous
-//! client that drives its own runtime with `block_on` panics there, so the pool lives on a
-//! small runtime of its own: each call is spawned onto it and the caller waits on a channel,
+//! client that drives its own runtime with `block_on` panics there, so the connections live on
+//! threads of their own: each call is spawned onto one and the caller waits on a channel,
 //! which works from any thread. The async client (tokio-postgres, pooled by deadpool-postgres,
 //! both widely used and kept up) also lets many store calls share a few connections.
+//!
+//! Each of those threads ([`Lane`]) runs a single-threaded runtime with a pool of its own, so a
+//! statement and the task driving its connection's socket run on the same thread: a call costs
+//! one hand-off there and one back. (On one runtime of several threads, the statement's task
+//! and the connection's task woke each other across threads, two more hand-offs a statement.)
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -17,8 +23,12 @@ use tokio_postgres::NoTls;
 
 use crate::store::StoreError;
 
-/// Connections kept open at most. Statements are short; a few connections serve many workers.
+/// Connections kept open at most, over all lanes. Statements are short; a few connections
+/// serve many workers.
 const MAX_CONNECTIONS: usize = 16;
+/// Threads driving the connections. Each runs many statements at once (they wait on the
+/// database, not on the thread); two keep one slow poll from delaying every statement.
+const LANES: usize = 2;
 /// How long a call waits for a free or new connection before it fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A call whose connection broke is tried once more on a fresh one after this pause, so a
@@ -29,10 +39,11 @@ const RETRY_PAUSE: Duration = Duration::from_millis(200);
 /// may run: DDL waits for the lock every node takes (see `node.rs`) and rewrites tables.
 pub const NO_STATEMENT_TIMEOUT: &str = "SET LOCAL statement_timeout = 0";
 
-/// The pool and the runtime its connections run on.
+/// The lanes, and what every connection is opened with.
 pub struct Connections {
-    pool: Pool,
-    runtime: tokio::runtime::Runtime,
+    lanes: Vec<Lane>,
+    /// The lane the next call goes to (calls take turns).
+    next: AtomicUsize,
     /// How to connect, for the one connection that is not pooled (see `node.rs`).
     config: tokio_postgres::Config,
     /// `--query-timeout`, every pooled connection's `statement_timeout`.
@@ -122,25 +133,12 @@ impl Connections {
         // is acknowledged only once its commit is on disk, whatever the server's default.
         config.options("-c TimeZone=UTC -c synchronous_commit=on");
         config.connect_timeout(CONNECT_TIMEOUT);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("cloudrt-postgres")
-            .enable_all()
-            .build()
-            .map_err(|e| StoreError::Io(format!("cannot start the PostgreSQL runtime: {e}")))?;
         let mut pooled = config.clone();
         // PostgreSQL takes whole milliseconds; 0 would mean no timeout at all.
         let timeout_ms = statement_timeout.as_millis().clamp(1, i32::MAX as u128);
         pooled.options(format!("-c TimeZone=UTC -c synchronous_commit=on -c statement_timeout={timeout_ms}"));
-        let manager = Manager::from_config(pooled, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
-            .max_size(MAX_CONNECTIONS)
-            .wait_timeout(Some(CONNECT_TIMEOUT))
-            .create_timeout(Some(CONNECT_TIMEOUT))
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| StoreError::Io(format!("cannot set up the PostgreSQL pool: {e}")))?;
-        let connections = Connections { pool, runtime, config, statement_timeout };
+        let lanes = (0..LANES).map(|index| Lane::start(index, &pooled)).collect::<Result<Vec<_>, _>>()?;
+        let connections = Connections { lanes, next: AtomicUsize::new(0), config, statement_timeout };
         connections
             .run(|client| async move { client.simple_query("SELECT 1").await.map(drop).map_err(SqlError::from) })
             .map_err(|e| match e {
@@ -159,18 +157,45 @@ impl Connections {
         Fut: Future<Output = Result<T, SqlError>> + Send + 'static,
     {
         let (reply, answer) = mpsc::sync_channel(1);
-        let pool = self.pool.clone();
-        self.runtime.spawn(async move {
-            let mut outcome = attempt(&pool, &work).await;
-            if outcome.as_ref().is_err_and(SqlError::connection_lost) {
-                tokio::time::sleep(RETRY_PAUSE).await;
-                outcome = attempt(&pool, &work).await;
-            }
-            let _ = reply.send(outcome);
+        let lane = self.lane();
+        let call = with_retry(lane.pool.clone(), work);
+        lane.runtime.spawn(async move {
+            let _ = reply.send(call.await);
         });
         let outcome = answer.recv().map_err(|_| StoreError::Io("a PostgreSQL call was dropped".into()))?;
         outcome.map_err(|error| error.into_store_error(self.statement_timeout))
     }
+
+    /// [`Connections::run`] for async callers: the answer is awaited, no thread waits for it.
+    pub fn call<T, F, Fut>(&self, work: F) -> impl Future<Output = Result<T, StoreError>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: Fn(Object) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, SqlError>> + Send + 'static,
+    {
+        let lane = self.lane();
+        let answer = lane.runtime.spawn(with_retry(lane.pool.clone(), work));
+        let timeout = self.statement_timeout;
+        async move {
+            let outcome = answer.await.map_err(|_| StoreError::Io("a PostgreSQL call was dropped".into()))?;
+            outcome.map_err(|error| error.into_store_error(timeout))
+        }
+    }
+}
+
+/// `work` on a pooled connection; a call that fails because its connection broke is tried
+/// once more on a new connection.
+async fn with_retry<T, F, Fut>(pool: Pool, work: F) -> Result<T, SqlError>
+where
+    F: Fn(Object) -> Fut,
+    Fut: Future<Output = Result<T, SqlError>>,
+{
+    let mut outcome = attempt(&pool, &work).await;
+    if outcome.as_ref().is_err_and(SqlError::connection_lost) {
+        tokio::time::sleep(RETRY_PAUSE).await;
+        outcome = attempt(&pool, &work).await;
+    }
+    outcome
 }
 
 impl Connections {
@@ -179,9 +204,45 @@ impl Connections {
         &self.config
     }
 
-    /// Runs `task` on the store's runtime, in the background.
+    /// Runs `task` on one of the store's threads, in the background.
     pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
-        self.runtime.spawn(task);
+        self.lane().runtime.spawn(task);
+    }
+
+    fn lane(&self) -> &Lane {
+        &self.lanes[self.next.fetch_add(1, Ordering::Relaxed) % self.lanes.len()]
+    }
+}
+
+/// One thread driving a pool of connections on a runtime of its own.
+struct Lane {
+    runtime: tokio::runtime::Handle,
+    pool: Pool,
+    /// Dropped with the store: the thread's runtime then returns, closing its connections.
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Lane {
+    fn start(index: usize, config: &tokio_postgres::Config) -> Result<Lane, StoreError> {
+        let failed = |e: std::io::Error| StoreError::Io(format!("cannot start a PostgreSQL thread: {e}"));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(failed)?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name(format!("cloudrt-postgres-{index}"))
+            .spawn(move || {
+                let _ = runtime.block_on(stopped);
+            })
+            .map_err(failed)?;
+        let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(MAX_CONNECTIONS / LANES)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Io(format!("cannot set up the PostgreSQL pool: {e}")))?;
+        Ok(Lane { runtime: handle, pool, _stop: stop })
     }
 }
 

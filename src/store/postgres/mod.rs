@@ -30,7 +30,7 @@ use self::natural_order::NaturalOrder;
 use self::node::NodeLink;
 pub use self::rows::FileUrl;
 use super::nodes::{Change, Nodes};
-use super::{ArrayChange, Document, InPlace, LookupField, Page, Store, StoreError, StoreQuery};
+use super::{ArrayChange, Document, InPlace, LookupField, Page, Store, StoreError, StoreFuture, StoreQuery};
 
 /// Parameters of one statement: texts and text arrays, shared by a retry.
 type Params = Arc<Vec<Box<dyn ToSql + Send + Sync>>>;
@@ -163,14 +163,7 @@ impl PostgresStore {
 
     /// Runs one query whose only column is text; `None` if its table does not exist.
     fn texts(&self, sql: String, values: Params) -> Result<Option<Vec<String>>, StoreError> {
-        self.connections.run(move |client| {
-            let (sql, values) = (sql.clone(), values.clone());
-            async move {
-                let Some(statement) = prepare_unless_no_table(&client, &sql).await? else { return Ok(None) };
-                let rows = client.query(&statement, &refs(&values)).await?;
-                rows.iter().map(|row| row.try_get::<_, String>(0)).collect::<Result<Vec<_>, _>>().map(Some).map_err(SqlError::from)
-            }
-        })
+        self.connections.run(move |client| text_rows(client, sql.clone(), values.clone()))
     }
 
     /// Like [`PostgresStore::texts`] for statements answering (objectId, JSON text) rows.
@@ -289,24 +282,32 @@ impl PostgresStore {
     /// Decodes rows of `class`, reloading its columns once if a row holds one not yet known
     /// (added by another server).
     fn decode(&self, class: &str, rows: Vec<String>) -> Result<Vec<Arc<Document>>, StoreError> {
-        let Some(mut table) = self.table(class)? else { return Ok(Vec::new()) };
+        let Some(table) = self.table(class)? else { return Ok(Vec::new()) };
+        let parsed = parse_rows(class, &rows)?;
+        let table = if holds_only_known_columns(&parsed, &table) { table } else { self.reload_table(class)?.unwrap_or(table) };
+        Ok(self.decode_parsed(parsed, &table))
+    }
+
+    /// Decodes rows of `class` with `table`'s columns; None when a row holds a column it does
+    /// not know (see [`PostgresStore::decode`]).
+    fn decode_known(&self, class: &str, table: &Table, rows: &[String]) -> Result<Option<Vec<Arc<Document>>>, StoreError> {
+        let parsed = parse_rows(class, rows)?;
+        Ok(holds_only_known_columns(&parsed, table).then(|| self.decode_parsed(parsed, table)))
+    }
+
+    fn decode_parsed(&self, rows: Vec<Document>, table: &Table) -> Vec<Arc<Document>> {
         let default_url = |name: &str| name.to_owned();
         let file_url: &FileUrl = match self.file_url.get() {
             Some(url) => url.as_ref(),
             None => &default_url,
         };
-        let mut out = Vec::with_capacity(rows.len());
-        for json in rows {
-            let row = match parse_json(&json, class)? {
-                Value::Object(row) => row,
-                _ => return Err(StoreError::Corrupt(format!("a row of {class} is not an object"))),
-            };
-            if row.keys().any(|key| !table.columns.contains_key(key)) {
-                table = self.reload_table(class)?.unwrap_or(table);
-            }
-            out.push(Arc::new(rows::decode(row, &table, file_url)));
-        }
-        Ok(out)
+        rows.into_iter().map(|row| Arc::new(rows::decode(row, table, file_url))).collect()
+    }
+
+    /// The cached columns and relations of `class` (`Some(None)`: it has no table), without
+    /// asking the database; None when not cached.
+    fn cached_table(&self, class: &str) -> Option<Option<Arc<Table>>> {
+        self.tables.read().unwrap_or_else(PoisonError::into_inner).known.get(class).cloned()
     }
 
     fn change_relation(&self, owner_class: &str, owner_id: &str, key: &str, related: &[String], member: bool) -> Result<(), StoreError> {
@@ -329,6 +330,13 @@ impl PostgresStore {
     }
 }
 
+/// The rows of a query whose only column is text; `None` if its table does not exist.
+async fn text_rows(client: deadpool_postgres::Object, sql: String, values: Params) -> Result<Option<Vec<String>>, SqlError> {
+    let Some(statement) = prepare_unless_no_table(&client, &sql).await? else { return Ok(None) };
+    let rows = client.query(&statement, &refs(&values)).await?;
+    rows.iter().map(|row| row.try_get::<_, String>(0)).collect::<Result<Vec<_>, _>>().map(Some).map_err(SqlError::from)
+}
+
 async fn run_transaction(client: &mut deadpool_postgres::Object, statements: &[(String, Params)]) -> Result<(), SqlError> {
     let transaction = client.transaction().await?;
     transaction.batch_execute(NO_STATEMENT_TIMEOUT).await?;
@@ -341,6 +349,17 @@ async fn run_transaction(client: &mut deadpool_postgres::Object, statements: &[(
 
 fn refs(values: &[Box<dyn ToSql + Send + Sync>]) -> Vec<&(dyn ToSql + Sync)> {
     values.iter().map(|value| value.as_ref() as &(dyn ToSql + Sync)).collect()
+}
+
+/// Rows read as `to_jsonb` text, each an object.
+fn parse_rows(class: &str, rows: &[String]) -> Result<Vec<Document>, StoreError> {
+    rows.iter()
+        .map(|json| serde_json::from_str::<Document>(json).map_err(|e| StoreError::Corrupt(format!("a row of {class}: {e}"))))
+        .collect()
+}
+
+fn holds_only_known_columns(rows: &[Document], table: &Table) -> bool {
+    rows.iter().all(|row| row.keys().all(|key| table.columns.contains_key(key)))
 }
 
 fn parse_json(json: &str, what: &str) -> Result<Value, StoreError> {
@@ -358,6 +377,20 @@ impl Store for PostgresStore {
         }
         let rows = self.texts(tables::select_one(class), params(vec![text(id)]))?.unwrap_or_default();
         Ok(self.decode(class, rows)?.into_iter().next())
+    }
+
+    /// Awaited when the class's columns are cached. A row holding a column they lack (another
+    /// node added it) reads them again as [`Store::get`] does, waiting in place: that is rare.
+    fn get_awaiting<'a>(&'a self, class: &'a str, id: &'a str) -> Option<StoreFuture<'a, Option<Arc<Document>>>> {
+        if self.cached_table(class)?.is_none() {
+            return Some(Box::pin(std::future::ready(Ok(None))));
+        }
+        let (sql, values) = (tables::select_one(class), params(vec![text(id)]));
+        let rows = self.connections.call(move |client| text_rows(client, sql.clone(), values.clone()));
+        Some(Box::pin(async move {
+            let rows = rows.await?.unwrap_or_default();
+            Ok(self.decode(class, rows)?.into_iter().next())
+        }))
     }
 
     /// One statement for them all.
@@ -575,6 +608,10 @@ impl Store for PostgresStore {
         let mut ids = self.texts(sql, params(vec![text(value)]))?.unwrap_or_default();
         ids.sort();
         Ok(ids)
+    }
+
+    fn find_awaiting<'a>(&'a self, class: &'a str, query: &'a StoreQuery) -> Option<StoreFuture<'a, Option<Page>>> {
+        self.find_page_awaiting(class, query)
     }
 
     fn find(&self, class: &str, query: &StoreQuery) -> Result<Option<Page>, StoreError> {

@@ -18,9 +18,10 @@ use tokio_postgres::types::ToSql;
 
 use super::columns::{date_sort_key, quoted, Kind, Table, READERS, WRITERS};
 use super::patterns::postgres_regex;
+use super::connections::SqlError;
 use super::{params, prepare_unless_no_table, refs, PostgresStore};
 use crate::store::filter::{Comparison, Filter, Page, Scalar, SortField, StoreQuery, Test};
-use crate::store::StoreError;
+use crate::store::{StoreError, StoreFuture};
 
 type Param = Box<dyn ToSql + Send + Sync>;
 
@@ -52,38 +53,36 @@ impl PostgresStore {
         let documents = if query.limit == 0 {
             Vec::new()
         } else {
-            let Statement { condition, order, params: mut values } = page;
-            let n = values.len();
-            values.push(Box::new(i64::try_from(query.limit).unwrap_or(i64::MAX)));
-            values.push(Box::new(i64::try_from(query.skip).unwrap_or(i64::MAX)));
-            // A table without createdAt and objectId (Parse Server's `_Hooks`) and no order
-            // asked has no key to sort by.
-            let order_by = if order.is_empty() { String::new() } else { format!(" ORDER BY {order}") };
-            // The page is cut in a subquery and only its rows become JSON: PostgreSQL would
-            // otherwise build the JSON of every matching row before the sort picks the page.
-            let sql = format!(
-                "SELECT to_jsonb(t)::text FROM (SELECT * FROM {} t WHERE {condition}{order_by} LIMIT ${}::bigint OFFSET ${}::bigint) t{order_by}",
-                quoted(class),
-                n + 1,
-                n + 2
-            );
-            let rows = self.query_rows(sql, params(values))?;
+            let (sql, values) = page_sql(class, page, query);
+            let rows = self.connections.run(move |client| page_rows(client, sql.clone(), values.clone()))?;
             self.decode(class, rows)?
         };
         Ok(Some(Page { documents, count }))
     }
 
-    /// Runs a page query answering rows as JSON text; none when the table is gone.
-    fn query_rows(&self, sql: String, values: super::Params) -> Result<Vec<String>, StoreError> {
-        self.connections.run(move |client| {
-            let (sql, values) = (sql.clone(), values.clone());
-            async move {
-                bound_statement_cache(&client);
-                let Some(statement) = prepare_unless_no_table(&client, &sql).await? else { return Ok(Vec::new()) };
-                let rows = client.query(&statement, &refs(&values)).await?;
-                Ok(rows.iter().map(|row| row.try_get::<_, String>(0)).collect::<Result<Vec<_>, _>>()?)
-            }
-        })
+    /// [`crate::store::Store::find_awaiting`]: the page of [`PostgresStore::find_page`]
+    /// awaited, when it is one statement built from the columns cached already. A count (a
+    /// second statement), a class not cached, a field not among its columns or a row holding
+    /// a column not among them (another node added it) is left to `find_page`, which reads
+    /// the table's columns again.
+    pub(super) fn find_page_awaiting<'a>(&'a self, class: &'a str, query: &'a StoreQuery) -> Option<StoreFuture<'a, Option<Page>>> {
+        if query.count || query.limit == 0 {
+            return None;
+        }
+        let table = self.cached_table(class)??;
+        let mut names = Vec::new();
+        field_names(&query.filter, &mut names);
+        names.extend(query.order.iter().map(|key| key.name.as_str()));
+        if names.iter().any(|name| !table.columns.contains_key(*name) && !table.relations.contains_key(*name)) {
+            return None;
+        }
+        let (sql, values) = page_sql(class, statement(&table, query)?, query);
+        let rows = self.connections.call(move |client| page_rows(client, sql.clone(), values.clone()));
+        Some(Box::pin(async move {
+            let rows = rows.await?;
+            let documents = self.decode_known(class, &table, &rows)?;
+            Ok(documents.map(|documents| Page { documents, count: None }))
+        }))
     }
 
     /// Runs a `count(*)`; 0 when the table is gone.
@@ -98,6 +97,34 @@ impl PostgresStore {
             }
         })
     }
+}
+
+/// The page statement of `page` (its `LIMIT` and `OFFSET` appended) and its parameters.
+fn page_sql(class: &str, page: Statement, query: &StoreQuery) -> (String, super::Params) {
+    let Statement { condition, order, params: mut values } = page;
+    let n = values.len();
+    values.push(Box::new(i64::try_from(query.limit).unwrap_or(i64::MAX)));
+    values.push(Box::new(i64::try_from(query.skip).unwrap_or(i64::MAX)));
+    // A table without createdAt and objectId (Parse Server's `_Hooks`) and no order asked
+    // has no key to sort by.
+    let order_by = if order.is_empty() { String::new() } else { format!(" ORDER BY {order}") };
+    // The page is cut in a subquery and only its rows become JSON: PostgreSQL would otherwise
+    // build the JSON of every matching row before the sort picks the page.
+    let sql = format!(
+        "SELECT to_jsonb(t)::text FROM (SELECT * FROM {} t WHERE {condition}{order_by} LIMIT ${}::bigint OFFSET ${}::bigint) t{order_by}",
+        quoted(class),
+        n + 1,
+        n + 2
+    );
+    (sql, params(values))
+}
+
+/// The rows of a page statement as JSON text; none when the table is gone.
+async fn page_rows(client: deadpool_postgres::Object, sql: String, values: super::Params) -> Result<Vec<String>, SqlError> {
+    bound_statement_cache(&client);
+    let Some(statement) = prepare_unless_no_table(&client, &sql).await? else { return Ok(Vec::new()) };
+    let rows = client.query(&statement, &refs(&values)).await?;
+    Ok(rows.iter().map(|row| row.try_get::<_, String>(0)).collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Prepared statements a connection keeps before it forgets them all. Each `where` shape is a
