@@ -681,13 +681,9 @@ impl Store for PostgresStore {
     /// every node takes, and noted to the other nodes as any schema change is.
     fn delete_field(&self, class: &str, field: &str) -> Result<bool, StoreError> {
         let _ddl = self.ddl.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(mut stored) = self.stored_schema(class)? else { return Ok(true) };
+        let Some(stored) = self.stored_schema(class)? else { return Ok(true) };
         let relation = tables::relation_fields(&stored).contains_key(field);
-        if let Some(fields) = stored.get_mut("fields").and_then(Value::as_object_mut) {
-            fields.remove(field);
-        }
-        let mut statements =
-            vec![Self::ddl_lock(), (tables::UPSERT_SCHEMA.to_owned(), params(vec![text(class), text(&stored.to_string())]))];
+        let mut statements = vec![Self::ddl_lock(), (tables::DELETE_SCHEMA_FIELD.to_owned(), params(vec![text(class), text(field)]))];
         if relation {
             statements.push((tables::drop_table(&columns::join_table(class, field)), params(vec![])));
         } else if self.table(class)?.is_some() {

@@ -21,9 +21,10 @@ pub const SELECT_CLASSES: &str = r#"SELECT "className" FROM "_SCHEMA""#;
 pub const SELECT_SCHEMA: &str = r#"SELECT "schema"::text FROM "_SCHEMA" WHERE "className" = $1"#;
 /// Forgets a class in `_SCHEMA` (the schema API deleted it).
 pub const DELETE_SCHEMA: &str = r#"DELETE FROM "_SCHEMA" WHERE "className" = $1"#;
-/// Records a class's schema as written: what a field's deletion stores.
-pub const UPSERT_SCHEMA: &str = r#"INSERT INTO "_SCHEMA" ("className", "schema", "isParseClass") VALUES ($1, $2::text::jsonb, true) ON CONFLICT ("className") DO UPDATE SET "schema" = EXCLUDED."schema""#;
-/// [`UPSERT_SCHEMA`] for a write that only adds or changes fields: the fields stored when its
+/// Takes the field `$2` out of the class's stored schema, as the statement finds it under the
+/// DDL lock: a field another node added meanwhile stays.
+pub const DELETE_SCHEMA_FIELD: &str = r#"UPDATE "_SCHEMA" SET "schema" = jsonb_set("schema", '{fields}', COALESCE("schema"->'fields', '{}'::jsonb) - $2::text) WHERE "className" = $1"#;
+/// Records a class's schema, adding or changing fields: the fields stored when its
 /// statement runs (under the DDL lock, so after any other node's change committed) are kept
 /// beside the written ones, which win. The written value was merged with a read made before the
 /// lock, so without this a field another node added in between would drop out of `_SCHEMA`.
