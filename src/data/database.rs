@@ -6,6 +6,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -487,16 +488,23 @@ impl Database {
     ) -> Result<usize, DataError> {
         let mut seen = 0usize;
         let prefilter = query.prefilter();
-        let readable_match = |object: &Document| access.can_read(object) && query.matches(object);
+        // The screen refuses most objects before the visitor below sees them, so it looks at
+        // the clock too: once the deadline has passed it lets the next object through, and the
+        // visitor, which looks at every object it gets, stops the scan with 124.
+        let screened = AtomicUsize::new(0);
+        let readable_match = |object: &Document| {
+            if screened.fetch_add(1, AtomicOrdering::Relaxed).is_multiple_of(CHECK_EVERY) && deadline.check().is_err() {
+                return true;
+            }
+            access.can_read(object) && query.matches(object)
+        };
         let mut fields = query.fields_read();
         if !access.master {
             fields.push(acl::ACL_FIELD);
         }
         let screen = Screen::new(fields, &readable_match);
         try_scan_prefiltered(self.store.as_ref(), class, prefilter.as_ref(), Some(&screen), DataError::from, |object| {
-            if seen.is_multiple_of(CHECK_EVERY) {
-                deadline.check()?;
-            }
+            deadline.check()?;
             seen += 1;
             if access.can_read(&object) && query.matches(&object) {
                 keep(object);
