@@ -366,6 +366,28 @@ fn parse_json(json: &str, what: &str) -> Result<Value, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
+/// Takes, until `transaction` ends, the lock of each identity (sorted, so two claimants never
+/// wait on each other crosswise), then answers whether no user but `user` links any of them:
+/// the check and the write that follows are one step for every node.
+async fn claim_identities(
+    transaction: &tokio_postgres::Transaction<'_>,
+    holders: &str,
+    identities: &[(String, String)],
+    user: Option<&str>,
+) -> Result<bool, tokio_postgres::Error> {
+    for (provider, id) in identities {
+        let key = format!("{provider}:{id}");
+        transaction.execute(tables::LOCK_IDENTITY, &[&node::IDENTITY_LOCK, &key]).await?;
+    }
+    for (provider, id) in identities {
+        let found = transaction.query(holders, &[provider, id]).await?;
+        if found.iter().any(|holder| Some(holder.get::<_, String>(0).as_str()) != user) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 fn row_json(doc: &Document, columns: &Columns) -> String {
     Value::Object(rows::encode(doc, columns)).to_string()
 }
@@ -458,14 +480,8 @@ impl Store for PostgresStore {
             let (identities, row, insert, holders) = (identities.clone(), row.clone(), insert.clone(), holders.clone());
             async move {
                 let transaction = client.transaction().await?;
-                for (provider, id) in &identities {
-                    let key = format!("{provider}:{id}");
-                    transaction.execute(tables::LOCK_IDENTITY, &[&node::IDENTITY_LOCK, &key]).await?;
-                }
-                for (provider, id) in &identities {
-                    if !transaction.query(holders.as_str(), &[provider, id]).await?.is_empty() {
-                        return Ok(false);
-                    }
+                if !claim_identities(&transaction, &holders, &identities, None).await? {
+                    return Ok(false);
                 }
                 transaction.execute(insert.as_str(), &[&row]).await?;
                 transaction.commit().await?;
@@ -518,15 +534,8 @@ impl Store for PostgresStore {
                 (identities.clone(), row.clone(), expected.clone(), update.clone(), holders.clone(), user.clone());
             async move {
                 let transaction = client.transaction().await?;
-                for (provider, id) in &identities {
-                    let key = format!("{provider}:{id}");
-                    transaction.execute(tables::LOCK_IDENTITY, &[&node::IDENTITY_LOCK, &key]).await?;
-                }
-                for (provider, id) in &identities {
-                    let holders = transaction.query(holders.as_str(), &[provider, id]).await?;
-                    if holders.iter().any(|holder| holder.get::<_, String>(0) != user) {
-                        return Ok(Some(false));
-                    }
+                if !claim_identities(&transaction, &holders, &identities, Some(&user)).await? {
+                    return Ok(Some(false));
                 }
                 if transaction.execute(update.as_str(), &[&row, &user, &expected]).await? != 1 {
                     return Ok(None);
